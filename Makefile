@@ -1,0 +1,47 @@
+# crm-masker — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KAFKA := deploy/local-kafka/kafka.sh
+PYTEST_ARGS ?=
+
+.PHONY: help install lint test demo kafka-up kafka-down kafka-status bench bench-venv clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed  ## create .venv and install crm-masker with its dev tools
+
+lint: install  ## ruff and mypy
+	$(BIN)/ruff check processor tests benchmarks
+	$(BIN)/mypy
+
+test: install  ## lint, then every test against a real Kafka broker (started if none is given)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+kafka-up:  ## start the local single-node Kafka (jars from Maven Central) and print its address
+	@bash $(KAFKA) up
+
+kafka-down:  ## stop the local Kafka and delete its data
+	@bash $(KAFKA) down
+
+kafka-status:  ## print the local Kafka's address, if it runs
+	@bash $(KAFKA) status
+
+demo: install  ## the whole thing locally: broker, topics, generator, processor, before/after
+	@bash deploy/demo.sh
+
+bench: install  ## masking-engine benchmark (no Kafka): prints a table, writes benchmarks/results/
+	$(BIN)/python -m benchmarks.masking_engine
+
+clean:  ## remove the venv, caches and the local broker
+	-bash $(KAFKA) down
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

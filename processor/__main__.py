@@ -1,0 +1,3 @@
+from processor.cli import run_cli
+
+run_cli()

@@ -1,0 +1,57 @@
+"""The contract of a masking action: parse parameters once, then apply fast.
+
+An action class declares its parameters as a pydantic model (``params_model``); ``__init__`` is
+the compile step (it receives validated parameters and the compile context), ``apply`` is the hot
+path. Adding an action means adding one module with one subclass, registered by name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from processor.keys import KeyRing
+
+
+class ActionParams(BaseModel):
+    """Parameters of an action; unknown parameters are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    """What an action may need at compile time besides its own parameters."""
+
+    table: str
+    field: str
+    key_id: str
+    keys: KeyRing | None  # None while only validating: no secrets needed to check rules
+
+
+class Action(ABC):
+    """A field-level masking action."""
+
+    name: ClassVar[str]
+    params_model: ClassVar[type[ActionParams]] = ActionParams
+    #: the field does not appear in the output at all
+    removes_field: ClassVar[bool] = False
+    #: the raw value can appear in the output (keep, mask with keep_* …); for validation/report
+    reveals: ClassVar[str] = "nothing"  # "nothing" | "part" | "all"
+    #: human description for the record of processing activities
+    measure: ClassVar[str] = ""
+
+    def __init__(self, params: ActionParams, ctx: CompileContext) -> None:
+        self.params = params
+        self.ctx = ctx
+
+    @abstractmethod
+    def apply(self, value: Any) -> Any:
+        """Mask one value. Never raises with the value in the message."""
+
+    def describe(self) -> str:
+        """A one-line description of what this configured action does (for the report)."""
+        return self.measure or self.name

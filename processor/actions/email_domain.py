@@ -1,0 +1,21 @@
+"""email_domain: keep only the domain of an e-mail address (``max@firma.de`` → ``firma.de``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor.actions.base import Action
+from processor.actions.registry import register
+
+
+@register
+class EmailDomain(Action):
+    name = "email_domain"
+    reveals = "part"
+    measure = "reduced to the e-mail domain"
+
+    def apply(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return None
+        _, at, domain = value.rpartition("@")
+        return domain.strip().lower() if at and domain else None

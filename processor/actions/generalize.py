@@ -1,0 +1,123 @@
+"""generalize: coarsen dates, timestamps and numbers; the output keeps the input's encoding.
+
+A Debezium date (days since the epoch) generalised to ``year`` is still days since the epoch,
+now of 1 January of that year, so BI tools and derived schemas see the same type.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from processor.actions.base import Action, ActionParams
+from processor.actions.registry import register
+from processor.formats import debezium_types as dbz
+
+Level = Literal["year", "month", "day", "hour", "bucket"]
+Encoding = Literal[
+    "date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp", "number", "decimal"
+]
+DATE_ENCODINGS = {"date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp"}
+
+
+class GeneralizeParams(ActionParams):
+    to: Level
+    #: how the value is encoded (Debezium's defaults: date = days since epoch)
+    encoding: Encoding = "date"
+    #: bucket width for ``to: bucket``
+    size: float | None = Field(None, gt=0)
+    #: decimal scale for ``encoding: decimal`` (NUMERIC(12,2) → 2)
+    scale: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GeneralizeParams:
+        if self.to == "bucket":
+            if self.encoding not in ("number", "decimal"):
+                raise ValueError("to: bucket needs encoding: number or decimal")
+            if self.size is None:
+                raise ValueError("to: bucket needs size (the bucket width)")
+        elif self.encoding not in DATE_ENCODINGS:
+            raise ValueError(f"to: {self.to} needs a date or timestamp encoding")
+        if self.to == "hour" and self.encoding in ("date", "iso_date"):
+            raise ValueError("a date has no hour")
+        if self.encoding == "decimal" and self.scale is None:
+            raise ValueError("encoding: decimal needs scale (digits after the decimal point)")
+        return self
+
+
+def _truncate(value: datetime, level: str) -> datetime:
+    if level == "year":
+        return value.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if level == "month":
+        return value.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if level == "day":
+        return value.replace(hour=0, minute=0, second=0, microsecond=0)
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def _date_fn(level: str) -> Callable[[date], date]:
+    if level == "year":
+        return lambda d: d.replace(month=1, day=1)
+    if level == "month":
+        return lambda d: d.replace(day=1)
+    return lambda d: d
+
+
+@register
+class Generalize(Action):
+    name = "generalize"
+    params_model = GeneralizeParams
+    reveals = "part"
+
+    def __init__(self, params: GeneralizeParams, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        self._fn = self._build(params)
+        self._level, self._size = params.to, params.size
+
+    @staticmethod
+    def _build(p: GeneralizeParams) -> Callable[[Any], Any]:
+        level = p.to
+        if p.encoding == "date":
+            coarsen = _date_fn(level)
+            return lambda v: dbz.date_to_days(coarsen(dbz.days_to_date(int(v))))
+        if p.encoding == "iso_date":
+            coarsen = _date_fn(level)
+            return lambda v: coarsen(date.fromisoformat(v)).isoformat()
+        if p.encoding == "micro_timestamp":
+            return lambda v: dbz.datetime_to_micros(_truncate(dbz.micros_to_datetime(int(v)), level))
+        if p.encoding == "milli_timestamp":
+            return lambda v: dbz.datetime_to_micros(
+                _truncate(dbz.micros_to_datetime(int(v) * 1000), level)) // 1000
+        if p.encoding == "iso_timestamp":
+            return lambda v: _truncate(datetime.fromisoformat(v), level).isoformat()
+        size = p.size or 1.0
+        if p.encoding == "number":
+            integral = float(size).is_integer()
+
+            def bucket(v: Any) -> Any:
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                    raise TypeError("not a finite number")
+                low = math.floor(v / size) * size
+                return int(low) if integral and isinstance(v, int) else low
+
+            return bucket
+        scale = p.scale or 0
+        width = Decimal(str(size))
+        return lambda v: dbz.encode_decimal(
+            (dbz.decode_decimal(v, scale) / width).to_integral_value(rounding="ROUND_FLOOR") * width,
+            scale)
+
+    def apply(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return self._fn(value)
+
+    def describe(self) -> str:
+        if self._level == "bucket":
+            return f"generalised to buckets of {self._size:g}"
+        return f"generalised to the {self._level}"

@@ -1,0 +1,43 @@
+"""keep, drop and null: the actions that need no parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor.actions.base import Action
+from processor.actions.registry import register
+
+
+@register
+class Keep(Action):
+    """Publish the value as it is (business and technical data)."""
+
+    name = "keep"
+    reveals = "all"
+    measure = "published unchanged"
+
+    def apply(self, value: Any) -> Any:
+        return value
+
+
+@register
+class Drop(Action):
+    """Leave the field out of the output entirely."""
+
+    name = "drop"
+    removes_field = True
+    measure = "removed"
+
+    def apply(self, value: Any) -> Any:  # never called: the plan omits the field
+        return None
+
+
+@register
+class Null(Action):
+    """Keep the column but always publish null (stable schemas for BI tools)."""
+
+    name = "null"
+    measure = "replaced by null"
+
+    def apply(self, value: Any) -> Any:
+        return None

@@ -1,0 +1,55 @@
+"""scrub: replace e-mails, phone numbers, IBANs, card numbers and tax ids inside free text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import field_validator
+
+from processor.actions.base import Action, ActionParams
+from processor.actions.registry import register
+from processor.pii.detectors import detector_kinds, find_all
+
+
+class ScrubParams(ActionParams):
+    #: which detectors run (default: all)
+    detect: list[str] | None = None
+    #: replacement, ``{kind}`` becomes EMAIL, PHONE, IBAN, CARD or TAX_ID
+    replacement: str = "[{kind}]"
+
+    @field_validator("detect")
+    @classmethod
+    def _known(cls, kinds: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(kinds or []) - set(detector_kinds()))
+        if unknown:
+            raise ValueError(f"unknown detector(s) {unknown}; known: {detector_kinds()}")
+        return kinds
+
+
+@register
+class Scrub(Action):
+    name = "scrub"
+    params_model = ScrubParams
+    reveals = "part"
+
+    def __init__(self, params: ScrubParams, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        self._kinds = params.detect or detector_kinds()
+        self._replacement = params.replacement
+
+    def apply(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return value if value is None or value == "" else None
+        findings = find_all(value, self._kinds)
+        if not findings:
+            return value
+        parts, last = [], 0
+        for start, end, kind in findings:
+            parts.append(value[last:start])
+            parts.append(self._replacement.format(kind=kind.upper()))
+            last = end
+        parts.append(value[last:])
+        return "".join(parts)
+
+    def describe(self) -> str:
+        return f"free text scrubbed of {', '.join(self._kinds)}"

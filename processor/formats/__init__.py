@@ -1,0 +1,1 @@
+"""Input decoding and output formats of change events."""

@@ -1,0 +1,78 @@
+"""Debezium change-event envelopes in JSON: decode, unwrap ``{"schema", "payload"}``, check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from processor.errors import PoisonEvent
+
+OPS = frozenset({"c", "u", "d", "r", "t"})
+ROW_OPS = frozenset({"c", "u", "r"})
+#: source fields that identify nobody; everything else (e.g. MySQL's ``query``) is dropped
+SOURCE_ALLOWLIST = (
+    "version", "connector", "name", "ts_ms", "snapshot", "db", "schema", "table",
+    "lsn", "txId", "sequence", "file", "pos", "row", "server_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    op: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    source: dict[str, Any]
+    ts_ms: int | None
+    transaction: dict[str, Any] | None
+
+
+def unwrap(obj: Any) -> Any:
+    """The payload of Kafka Connect's JSON converter with schemas enabled, else ``obj``."""
+    if isinstance(obj, dict) and len(obj) == 2 and "payload" in obj and "schema" in obj:
+        return obj["payload"]
+    return obj
+
+
+def decode_json(data: bytes | str | None, what: str = "value") -> Any:
+    if data is None:
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise PoisonEvent("not_json", what) from None
+
+
+def parse_envelope(obj: Any) -> ChangeEvent:
+    """Check the envelope's shape; the error names what is wrong, never a value."""
+    payload = unwrap(obj)
+    if not isinstance(payload, dict) or "op" not in payload:
+        raise PoisonEvent("not_envelope", "expected an object with op/before/after")
+    op = payload["op"]
+    if op not in OPS:
+        raise PoisonEvent("unknown_op", "op must be one of c, u, d, r, t")
+    before, after = payload.get("before"), payload.get("after")
+    if not isinstance(before, dict | None) or not isinstance(after, dict | None):
+        raise PoisonEvent("not_envelope", "before/after must be objects or null")
+    if (op in ROW_OPS and after is None) or (op == "d" and before is None):
+        raise PoisonEvent("not_envelope", f"op {op} without its row image")
+    source = payload.get("source")
+    ts_ms = payload.get("ts_ms")
+    transaction = payload.get("transaction")
+    return ChangeEvent(
+        op=op, before=before, after=after,
+        source=source if isinstance(source, dict) else {},
+        ts_ms=ts_ms if isinstance(ts_ms, int) and not isinstance(ts_ms, bool) else None,
+        transaction=transaction if isinstance(transaction, dict) else None,
+    )
+
+
+def reduce_source(source: dict[str, Any]) -> dict[str, Any]:
+    return {k: source[k] for k in SOURCE_ALLOWLIST if k in source}
+
+
+def reduce_transaction(txn: dict[str, Any] | None) -> dict[str, Any] | None:
+    if txn is None:
+        return None
+    return {k: txn[k] for k in ("id", "total_order", "data_collection_order") if k in txn}

@@ -1,0 +1,41 @@
+"""Output formats of a view, registered by name: ``debezium`` (masked envelope), ``flat``.
+
+A format turns a masked change event into the record value; the engine never branches on the
+format. ``flat`` follows Debezium's ExtractNewRecordState (delete.handling.mode=rewrite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from processor.formats.envelope import ChangeEvent, reduce_source, reduce_transaction
+
+ViewFormatFn = Callable[[ChangeEvent, dict[str, Any] | None, dict[str, Any] | None], dict[str, Any]]
+
+
+def debezium_format(event: ChangeEvent, before: dict[str, Any] | None,
+                    after: dict[str, Any] | None) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "before": before,
+        "after": after,
+        "source": reduce_source(event.source),
+        "op": event.op,
+        "ts_ms": event.ts_ms,
+    }
+    if event.transaction is not None:
+        value["transaction"] = reduce_transaction(event.transaction)
+    return value
+
+
+def flat_format(event: ChangeEvent, before: dict[str, Any] | None,
+                after: dict[str, Any] | None) -> dict[str, Any]:
+    deleted = event.op == "d"
+    row = dict((before if deleted else after) or {})
+    row["__op"] = event.op
+    row["__source_ts_ms"] = event.source.get("ts_ms", event.ts_ms)
+    row["__deleted"] = deleted
+    return row
+
+
+VIEW_FORMATS: dict[str, ViewFormatFn] = {"debezium": debezium_format, "flat": flat_format}

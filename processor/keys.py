@@ -1,0 +1,93 @@
+"""Pseudonym keys: loaded from a file or the environment, identified by key id, never logged.
+
+The file is YAML or JSON::
+
+    keys:
+      k2026a: "base64:3q2+7w..."     # or "hex:...", or a plain string of >= 32 characters
+    demo: false                      # true marks a demo key file that `run` refuses by default
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from processor.errors import KeyFileError
+
+MIN_SECRET_BYTES = 32
+ENV_KEYS = "CRM_MASKER_KEYS"
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Secrets by key id. ``repr`` shows only the ids."""
+
+    secrets: dict[str, bytes] = field(repr=False)
+    demo: bool = False
+    source: str = ""
+
+    def secret(self, key_id: str) -> bytes:
+        try:
+            return self.secrets[key_id]
+        except KeyError:
+            raise KeyFileError(
+                f"the key file {self.source or '(environment)'} has no key id {key_id!r}; "
+                f"it has: {', '.join(sorted(self.secrets)) or 'none'}"
+            ) from None
+
+    @property
+    def key_ids(self) -> list[str]:
+        return sorted(self.secrets)
+
+
+def _decode_secret(key_id: str, text: object, source: str) -> bytes:
+    if not isinstance(text, str):
+        raise KeyFileError(f"{source}: key {key_id!r} must be a string")
+    try:
+        if text.startswith("base64:"):
+            secret = base64.b64decode(text[7:], validate=True)
+        elif text.startswith("hex:"):
+            secret = bytes.fromhex(text[4:])
+        else:
+            secret = text.encode()
+    except (binascii.Error, ValueError):
+        raise KeyFileError(f"{source}: key {key_id!r} is not valid base64/hex") from None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise KeyFileError(
+            f"{source}: key {key_id!r} is shorter than {MIN_SECRET_BYTES} bytes; "
+            "generate one with `python -c \"import secrets; print('base64:' + "
+            "__import__('base64').b64encode(secrets.token_bytes(32)).decode())\"`"
+        )
+    return secret
+
+
+def parse_keys(text: str, source: str) -> KeyRing:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise KeyFileError(f"{source}: not valid YAML/JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), dict) or not data["keys"]:
+        raise KeyFileError(f"{source}: expected a mapping with a non-empty `keys:` section")
+    secrets = {str(k): _decode_secret(str(k), v, source) for k, v in data["keys"].items()}
+    return KeyRing(secrets=secrets, demo=bool(data.get("demo", False)), source=source)
+
+
+def load_keys(path: str | Path | None) -> KeyRing:
+    """Read keys from ``path``, else from ``$CRM_MASKER_KEYS`` (the same YAML/JSON text)."""
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        return parse_keys(text, str(path))
+    env = os.environ.get(ENV_KEYS)
+    if env:
+        return parse_keys(env, f"${ENV_KEYS}")
+    raise KeyFileError(
+        f"no pseudonym keys: pass --keys FILE (or CRM_MASKER_KEYS_FILE) or set ${ENV_KEYS}"
+    )

@@ -1,0 +1,1 @@
+"""Compiled masking plans and the engine that applies them to one change event."""

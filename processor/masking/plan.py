@@ -1,0 +1,77 @@
+"""A compiled plan masks the rows of one table for one view without reading rule text.
+
+Fail closed: the output row is built from the plan's field list, so a column that no rule
+names can never reach it; such columns are reported back by name (schema drift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from processor.errors import PoisonEvent
+
+ApplyFn = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """A field whose action depends on another column of the same row (e.g. consent)."""
+
+    name: str
+    test_field: str
+    test: Callable[[Any], bool]
+    then: ApplyFn | None  # None: the field is dropped
+    otherwise: ApplyFn | None
+
+
+@dataclass
+class FieldPlan:
+    table: str
+    kept: tuple[str, ...]                       # published unchanged
+    transformed: tuple[tuple[str, ApplyFn], ...]
+    conditional: tuple[Conditional, ...]
+    key_fields: tuple[tuple[str, ApplyFn | None], ...]
+    known: frozenset[str]
+    #: action name → number of columns it handles (for the fields-masked metric)
+    action_counts: dict[str, int] = field(default_factory=dict)
+
+    def mask_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.kept:
+            if name in row:
+                out[name] = row[name]
+        name = ""
+        try:
+            for name, fn in self.transformed:
+                if name in row:
+                    out[name] = fn(row[name])
+            for cond in self.conditional:
+                name = cond.name
+                if name in row:
+                    chosen = cond.then if cond.test(row.get(cond.test_field)) else cond.otherwise
+                    if chosen is not None:
+                        out[name] = chosen(row[name])
+        except PoisonEvent:
+            raise
+        except Exception:  # the message could quote the value: report the field name only
+            raise PoisonEvent("invalid_field_value", f"{self.table}.{name}") from None
+        return out
+
+    def unknown_fields(self, row: dict[str, Any]) -> list[str]:
+        if self.known.issuperset(row):
+            return []
+        return sorted(set(row) - self.known)
+
+    def mask_key(self, key: Any) -> dict[str, Any] | None:
+        """The message key with its columns masked like the row; unknown key columns dropped."""
+        if key is None:
+            return None
+        if not isinstance(key, dict):
+            raise PoisonEvent("invalid_key", self.table)
+        out = {}
+        for name, fn in self.key_fields:
+            if name in key:
+                out[name] = fn(key[name]) if fn is not None else key[name]
+        return out or None

@@ -1,0 +1,169 @@
+"""Validate a loaded rule set: schema errors from pydantic plus the checks that span fields.
+
+Every problem carries file, line, the key path and a hint. Errors stop the processor; warnings
+(e.g. a personal field published in clear) are reported and go into the record of processing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from pydantic import ValidationError
+
+from processor.actions.registry import action_class, action_names, validate_params
+from processor.errors import Problem
+from processor.rules.loader import LoadedRules, Loc
+from processor.rules.model import PERSONAL_CLASSES, ActionSpec, RuleSet
+
+SPECIAL_ALLOWED = frozenset({"drop", "null"})
+KEY_ALLOWED = frozenset({"keep", "pseudonymize"})
+
+_HINTS = {
+    "legal_basis": "one of consent, contract, legal_obligation, vital_interests, public_task, "
+                   "legitimate_interests (Art. 6(1) GDPR)",
+    "retention": "an ISO-8601 duration such as P10Y",
+    "purposes": "a list such as [analytics]",
+    "class": "identifier, personal, special, free_text, business or technical",
+    "topic": "the Kafka topic, e.g. crm.public.contacts",
+}
+
+
+def _close(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean {match[0]!r}?" if match else f"known: {', '.join(choices)}"
+
+
+def schema_problems(loaded: LoadedRules, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(
+            ("function-", "str", "int", "float", "bool", "list", "dict", "model"))))
+        name = str(loc[-1]) if loc else ""
+        hint = _HINTS.get(name, "")
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = f"missing required key {name!r}"
+        elif err["type"] == "extra_forbidden":
+            message = f"unknown key {name!r}"
+            hint = "remove it or check its spelling"
+        problems.append(loaded.problem(loc, message, hint))
+    return problems
+
+
+def _action_problems(loaded: LoadedRules, loc: Loc, spec: ActionSpec,
+                     domains: set[str]) -> Iterator[Problem]:
+    if spec.action not in action_names():
+        yield loaded.problem((*loc, "action"), f"unknown action {spec.action!r}",
+                             _close(spec.action, action_names()))
+        return
+    params = spec.params
+    for param_loc, message in validate_params(spec.action, params):
+        yield loaded.problem((*loc, *param_loc), f"{spec.action}: {message}",
+                             f"parameters of {spec.action}: "
+                             f"{', '.join(action_class(spec.action).params_model.model_fields) or 'none'}")
+    domain = params.get("domain")
+    if spec.action == "pseudonymize" and isinstance(domain, str) and domain not in domains:
+        yield loaded.problem((*loc, "domain"), f"unknown pseudonym domain {domain!r}",
+                             f"declare it under `domains:` ({_close(domain, sorted(domains))})")
+
+
+def _publishes(spec: ActionSpec) -> bool:
+    return not action_class(spec.action).removes_field and spec.action != "null"
+
+
+def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
+    problems: list[Problem] = []
+    domains = set(rules.domains)
+    source_topics: dict[str, str] = {}
+    for table_name, table in rules.tables.items():
+        tloc: Loc = ("tables", table_name)
+        if table.topic in source_topics:
+            problems.append(loaded.problem((*tloc, "topic"),
+                f"topic {table.topic!r} is also the source of table "
+                f"{source_topics[table.topic]!r}", "one table per source topic"))
+        source_topics[table.topic] = table_name
+        for field_name, rule in table.fields.items():
+            floc: Loc = (*tloc, "fields", field_name)
+            problems += _action_problems(loaded, floc, rule, domains)
+            if rule.otherwise is not None:
+                problems += _action_problems(loaded, (*floc, "otherwise"), rule.otherwise, domains)
+            if rule.when is not None and rule.when.field not in table.fields:
+                problems.append(loaded.problem((*floc, "when", "field"),
+                    f"condition names {rule.when.field!r}, which is not a field of {table_name}",
+                    _close(rule.when.field, sorted(table.fields))))
+            if rule.action not in action_names():
+                continue
+            if rule.field_class == "special":
+                for spec in filter(None, [rule, rule.otherwise]):
+                    if spec.action in action_names() and spec.action not in SPECIAL_ALLOWED:
+                        problems.append(loaded.problem((*floc, "action"),
+                            f"special-category field (Art. 9) would be published by "
+                            f"{spec.action!r}", "special categories may only be dropped or nulled"))
+            elif rule.field_class in PERSONAL_CLASSES and not rule.justification \
+                    and action_class(rule.action).reveals == "all":
+                problems.append(loaded.problem((*floc, "action"),
+                    f"{rule.field_class} field published in clear",
+                    "pseudonymize, mask, generalize or drop it, or give a justification",
+                    severity="warning"))
+        for key_field in table.key:
+            key_rule = table.fields.get(key_field)
+            if key_rule is None:
+                problems.append(loaded.problem((*tloc, "key"),
+                    f"key column {key_field!r} has no rule", "add a rule for it under fields"))
+            elif key_rule.action not in KEY_ALLOWED or key_rule.when is not None:
+                problems.append(loaded.problem(("tables", table_name, "fields", key_field, "action"),
+                    f"key column {key_field!r} needs a deterministic action, not {key_rule.action!r}",
+                    "use pseudonymize (or keep for non-personal keys) so that deletes and "
+                    "compaction work"))
+    view_topics: set[str] = set()
+    for view_name, view in rules.views.items():
+        vloc: Loc = ("views", view_name)
+        for i, table_name in enumerate(view.tables or []):
+            if table_name not in rules.tables:
+                problems.append(loaded.problem((*vloc, "tables", i),
+                    f"unknown table {table_name!r}", _close(table_name, sorted(rules.tables))))
+        for target, spec in view.overrides.items():
+            oloc: Loc = (*vloc, "overrides", target)
+            table_name, _, field_name = target.partition(".")
+            target_table = rules.tables.get(table_name)
+            if target_table is None or field_name not in target_table.fields:
+                problems.append(loaded.problem(oloc, f"override names unknown field {target!r}",
+                                               "write it as table.field"))
+                continue
+            problems += _action_problems(loaded, oloc, spec, domains)
+            if spec.action not in action_names():
+                continue
+            field_class = target_table.fields[field_name].field_class
+            if field_class == "special" and spec.action not in SPECIAL_ALLOWED:
+                problems.append(loaded.problem(oloc,
+                    f"view would publish the special-category field {target!r} (Art. 9)",
+                    "special categories may only be dropped or nulled"))
+            elif field_class in PERSONAL_CLASSES and _publishes(spec) \
+                    and action_class(spec.action).reveals == "all":
+                problems.append(loaded.problem(oloc,
+                    f"view {view_name!r} publishes the {field_class} field {target!r} in clear",
+                    "make sure the readers of this view may see it (legal basis, purpose)",
+                    severity="warning"))
+            if field_name in target_table.key and spec.action not in KEY_ALLOWED:
+                problems.append(loaded.problem(oloc,
+                    f"key column {target!r} needs a deterministic action, not {spec.action!r}",
+                    "use pseudonymize or keep"))
+        for table_name in view.tables or list(rules.tables):
+            topic = view.topic.format(table=table_name)
+            if topic in source_topics or topic in view_topics or topic == rules.dlq_topic:
+                problems.append(loaded.problem((*vloc, "topic"),
+                    f"output topic {topic!r} collides with another input or output topic",
+                    "give each view its own topic prefix"))
+            view_topics.add(topic)
+    return problems
+
+
+def check(loaded: LoadedRules) -> tuple[RuleSet | None, list[Problem]]:
+    """The validated rule set (None when the schema is invalid) and every problem found."""
+    try:
+        rules = RuleSet.model_validate(loaded.data)
+    except ValidationError as exc:
+        return None, schema_problems(loaded, exc)
+    return rules, semantic_problems(loaded, rules)
+

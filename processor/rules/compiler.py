@@ -1,0 +1,113 @@
+"""Turn a validated rule set into plans: one FieldPlan per table × distinct view overrides."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from processor.actions.base import CompileContext
+from processor.actions.registry import compile_action
+from processor.formats.views import VIEW_FORMATS, ViewFormatFn
+from processor.keys import KeyRing
+from processor.masking.plan import ApplyFn, Conditional, FieldPlan
+from processor.rules import ValidatedRules
+from processor.rules.model import ActionSpec, Condition, FieldRule, TableRules
+
+
+@dataclass(frozen=True)
+class ViewPlan:
+    view: str
+    topic: str
+    format: str
+    render: ViewFormatFn
+    plan: FieldPlan
+
+
+@dataclass(frozen=True)
+class TableRoute:
+    table: str
+    source_topic: str
+    views: tuple[ViewPlan, ...]
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    validated: ValidatedRules
+    routes: dict[str, TableRoute]  # by source topic
+
+    @property
+    def dlq_topic(self) -> str:
+        return self.validated.rules.dlq_topic
+
+    @property
+    def max_event_bytes(self) -> int:
+        return self.validated.rules.max_event_bytes
+
+    @property
+    def output_topics(self) -> list[str]:
+        return sorted({v.topic for route in self.routes.values() for v in route.views})
+
+
+def _test(condition: Condition) -> Callable[[Any], bool]:
+    if condition.not_null:
+        return lambda value: value is not None
+    expected = condition.equals
+    return lambda value: value == expected
+
+
+def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None]:
+    action = compile_action(spec.action, spec.params, ctx)
+    return spec.action, (None if action.removes_field else action.apply)
+
+
+def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
+                       key_id: str, keys: KeyRing) -> FieldPlan:
+    kept: list[str] = []
+    transformed: list[tuple[str, ApplyFn]] = []
+    conditional: list[Conditional] = []
+    fns: dict[str, ApplyFn | None] = {}
+    counts: Counter[str] = Counter()
+    for name, rule in table.fields.items():
+        ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys)
+        spec: ActionSpec = overrides.get(name, rule)
+        action_name, fn = _compile(spec, ctx)
+        counts[action_name] += 1
+        fns[name] = fn
+        if isinstance(spec, FieldRule) and spec.when is not None:
+            _, otherwise = _compile(spec.otherwise or ActionSpec(action="null"), ctx)
+            conditional.append(Conditional(name, spec.when.field, _test(spec.when), fn, otherwise))
+        elif action_name == "keep":
+            kept.append(name)
+        elif fn is not None:
+            transformed.append((name, fn))
+    key_fields = tuple((name, None if name in kept else fns[name]) for name in table.key)
+    return FieldPlan(
+        table=table_name, kept=tuple(kept), transformed=tuple(transformed),
+        conditional=tuple(conditional), key_fields=key_fields,
+        known=frozenset(table.fields), action_counts=dict(counts),
+    )
+
+
+def compile_rules(validated: ValidatedRules, keys: KeyRing) -> CompiledRules:
+    rules = validated.rules
+    routes: dict[str, TableRoute] = {}
+    for table_name, table in rules.tables.items():
+        plans: dict[frozenset[tuple[str, str]], FieldPlan] = {}
+        views: list[ViewPlan] = []
+        for view_name, view in rules.views.items():
+            if view.tables is not None and table_name not in view.tables:
+                continue
+            prefix = table_name + "."
+            overrides = {target[len(prefix):]: spec for target, spec in view.overrides.items()
+                         if target.startswith(prefix)}
+            # views with the same overrides share one plan, so the engine masks once for both
+            signature = frozenset((k, v.model_dump_json()) for k, v in overrides.items())
+            if signature not in plans:
+                plans[signature] = compile_field_plan(
+                    table_name, table, overrides, rules.pseudonym_key_id, keys)
+            views.append(ViewPlan(view_name, view.topic.format(table=table_name), view.format,
+                                  VIEW_FORMATS[view.format], plans[signature]))
+        routes[table.topic] = TableRoute(table_name, table.topic, tuple(views))
+    return CompiledRules(validated, routes)

@@ -1,0 +1,138 @@
+"""The rule-set schema, validated with pydantic. Semantic checks live in ``checks.py``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import isodate
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FieldClass = Literal["identifier", "personal", "special", "free_text", "business", "technical"]
+LegalBasis = Literal[
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task",
+    "legitimate_interests",
+]
+ViewFormat = Literal["debezium", "flat"]
+PERSONAL_CLASSES = frozenset({"identifier", "personal", "special", "free_text"})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True,
+                              populate_by_name=True)
+
+
+class ActionSpec(BaseModel):
+    """An action name with its parameters, e.g. ``{action: mask, keep_last: 2}``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
+    action: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"action": data}
+        if isinstance(data, dict) and "action" in data and data["action"] is None:
+            return {**data, "action": "null"}  # YAML reads `action: null` as None
+        return data
+
+
+class Condition(Strict):
+    """Apply the field's action only when another column of the same row matches."""
+
+    field: str
+    equals: Any = None
+    not_null: bool = False
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        if (self.equals is None) == (not self.not_null):
+            raise ValueError("a condition needs exactly one of `equals` or `not_null: true`")
+        return self
+
+
+class FieldRule(ActionSpec):
+    """What happens to one column: its class (for the record) and its action."""
+
+    field_class: FieldClass = Field(alias="class")
+    description: str = ""
+    #: why a personal field may be published in clear (silences the warning, goes in the report)
+    justification: str = ""
+    when: Condition | None = None
+    #: what happens when ``when`` does not hold (default: null)
+    otherwise: ActionSpec | None = None
+
+
+class TableRules(Strict):
+    topic: str = Field(min_length=1)
+    key: list[str] = Field(default_factory=lambda: ["id"], min_length=1)
+    legal_basis: LegalBasis
+    purposes: list[str] = Field(min_length=1)
+    retention: str
+    data_subjects: list[str] = Field(default_factory=list)
+    description: str = ""
+    fields: dict[str, FieldRule] = Field(min_length=1)
+
+    @field_validator("retention")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        try:
+            isodate.parse_duration(value)
+        except (isodate.ISO8601Error, ValueError):
+            raise ValueError("retention must be an ISO-8601 duration such as P10Y or P90D") from None
+        return value
+
+    @property
+    def retention_days(self) -> float:
+        duration = isodate.parse_duration(self.retention)
+        years = getattr(duration, "years", 0)
+        months = getattr(duration, "months", 0)
+        tdelta = getattr(duration, "tdelta", duration)
+        return float(years) * 365.25 + float(months) * 30.44 + tdelta.total_seconds() / 86_400
+
+
+class ViewRules(Strict):
+    topic: str = Field(min_length=1)
+    format: ViewFormat = "flat"
+    description: str = ""
+    #: CRM roles or teams allowed to read the view (for the record and the ACLs)
+    readers: list[str] = Field(default_factory=list)
+    #: tables published in this view (default: all)
+    tables: list[str] | None = None
+    #: ``table.field`` → action spec that replaces the table's rule in this view
+    overrides: dict[str, ActionSpec] = Field(default_factory=dict)
+
+    @field_validator("topic")
+    @classmethod
+    def _per_table(cls, value: str) -> str:
+        if "{table}" not in value:
+            raise ValueError("the topic pattern must contain {table}, e.g. bi.analytics.{table}")
+        return value
+
+
+class Controller(Strict):
+    """The controller named in the record of processing activities (Art. 30(1)(a))."""
+
+    name: str = ""
+    contact: str = ""
+    dpo: str = ""
+
+
+class RuleSet(Strict):
+    version: str
+    pseudonym_key_id: str = Field(min_length=1)
+    domains: list[str] = Field(min_length=1)
+    dlq_topic: str = "crm.dlq"
+    max_event_bytes: int = Field(1_048_576, gt=0)
+    controller: Controller = Field(default_factory=Controller)
+    tables: dict[str, TableRules] = Field(min_length=1)
+    views: dict[str, ViewRules] = Field(min_length=1)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value

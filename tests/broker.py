@@ -1,0 +1,65 @@
+"""Where the tests' Kafka broker comes from: the environment, testcontainers, or the local jars.
+
+Order (see DESIGN.md): ``KAFKA_BOOTSTRAP_SERVERS`` when set; else a testcontainers Kafka when a
+Docker daemon answers; else a single-node KRaft broker assembled from Maven Central jars by
+``deploy/local-kafka/kafka.sh``. Never a mock.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+KAFKA_SH = REPO / "deploy" / "local-kafka" / "kafka.sh"
+
+
+def docker_daemon_answers() -> bool:
+    """Ask the daemon itself: the docker client binary alone proves nothing."""
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=3)
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@contextmanager
+def local_jar_broker() -> Iterator[str]:
+    """Start a private broker (own state dir) so a developer's `make kafka-up` is untouched."""
+    state = tempfile.mkdtemp(prefix="crm-masker-kafka-")
+    env = {**os.environ, "KAFKA_STATE_DIR": state}
+    out = subprocess.run(
+        ["bash", str(KAFKA_SH), "up"], env=env, check=True, capture_output=True, text=True
+    )
+    try:
+        yield out.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run(["bash", str(KAFKA_SH), "down"], env=env, check=False, capture_output=True)
+
+
+@contextmanager
+def testcontainers_broker() -> Iterator[str]:
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer().with_kraft() as kafka:
+        yield kafka.get_bootstrap_server()
+
+
+@contextmanager
+def kafka_broker() -> Iterator[str]:
+    """Yield a bootstrap address of a real broker for the whole test session."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        yield given
+    elif docker_daemon_answers():
+        with testcontainers_broker() as bootstrap:
+            yield bootstrap
+    else:
+        with local_jar_broker() as bootstrap:
+            yield bootstrap

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real Kafka broker for the session and uniquely named topics per test."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.broker import kafka_broker
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    with kafka_broker() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(kafka_bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": kafka_bootstrap})
+
+
+@pytest.fixture
+def make_topic(kafka_admin: AdminClient) -> Iterator[Callable[..., str]]:
+    """Create uniquely named topics for one test; they are deleted afterwards."""
+    created: list[str] = []
+
+    def create(prefix: str = "t", partitions: int = 1, config: dict[str, str] | None = None,
+               name: str | None = None) -> str:
+        topic = name or f"{prefix}-{uuid.uuid4().hex[:10]}"
+        futures = kafka_admin.create_topics(
+            [NewTopic(topic, num_partitions=partitions, replication_factor=1, config=config or {})]
+        )
+        futures[topic].result(timeout=30)
+        created.append(topic)
+        return topic
+
+    yield create
+    if created:
+        for future in kafka_admin.delete_topics(created).values():
+            with contextlib.suppress(Exception):
+                future.result(timeout=30)

@@ -1,0 +1,137 @@
+"""The engine on hand-written Debezium events: ops, deletes, wrapper, source, poison."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import orjson
+import pytest
+
+from processor.errors import PoisonEvent
+from tests.helpers import DEMO_KEYS, RULES, engine
+
+ENGINE = engine()
+
+
+def contact(**overrides: Any) -> dict[str, Any]:
+    row = {"id": 42, "first_name": "Anna", "email": "anna@example.de", "consent_marketing": True,
+           "health_notes": "Diabetes", "zip": "10115", "segment": "retail",
+           "notes": "Mail an anna@example.de"}
+    return {**row, **overrides}
+
+
+def envelope(op: str, before: Any = None, after: Any = None, **extra: Any) -> dict[str, Any]:
+    return {"before": before, "after": after, "op": op, "ts_ms": 1700000000500,
+            "source": {"ts_ms": 1700000000000, "table": "contacts", "lsn": 99,
+                       "query": "INSERT INTO contacts VALUES ('Anna')", "xmin": 7}, **extra}
+
+
+def by_topic(outcome: Any) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for r in outcome.records:
+        out.setdefault(r.topic, []).append(r)
+    return out
+
+
+def test_create_is_masked_per_view_and_source_reduced() -> None:
+    outcome = ENGINE.process("crm.public.contacts", {"id": 42}, envelope("c", after=contact()))
+    views = by_topic(outcome)
+    assert set(views) == {"bi.analytics.contacts", "bi.sales.contacts"}
+    flat = views["bi.analytics.contacts"][0].value
+    assert flat["__op"] == "c" and flat["__deleted"] is False
+    assert flat["__source_ts_ms"] == 1700000000000
+    assert flat["zip"] == "10" and flat["segment"] == "retail"
+    assert "first_name" not in flat and "health_notes" not in flat
+    assert flat["notes"] == "Mail an [EMAIL]"
+    assert flat["id"].startswith("k2026a:") and flat["email"].startswith("k2026a:")
+    dbz = views["bi.sales.contacts"][0].value
+    assert dbz["after"]["zip"] == "101"  # the view's override
+    assert dbz["source"] == {"ts_ms": 1700000000000, "table": "contacts", "lsn": 99}
+    assert views["bi.sales.contacts"][0].key == {"id": flat["id"]}
+
+
+def test_consent_condition_nulls_the_email_without_consent() -> None:
+    outcome = ENGINE.process("crm.public.contacts", {"id": 1},
+                             envelope("c", after=contact(consent_marketing=False)))
+    assert by_topic(outcome)["bi.analytics.contacts"][0].value["email"] is None
+
+
+def test_delete_yields_masked_delete_and_tombstone_for_the_masked_key() -> None:
+    outcome = ENGINE.process("crm.public.contacts", {"id": 42}, envelope("d", before=contact()))
+    records = by_topic(outcome)["bi.analytics.contacts"]
+    assert [r.value is None for r in records] == [False, True]
+    assert records[0].value["__deleted"] is True and records[0].value["__op"] == "d"
+    assert records[1].key == records[0].key and records[1].key["id"].startswith("k2026a:")
+
+
+def test_input_tombstone_and_truncate_are_skipped_not_lost() -> None:
+    assert ENGINE.process("crm.public.contacts", {"id": 1}, None).skipped == "tombstone"
+    truncate = ENGINE.process("crm.public.contacts", None, envelope("t"))
+    assert truncate.skipped == "truncate" and not truncate.records
+
+
+def test_schema_wrapper_is_unwrapped_for_value_and_key() -> None:
+    value = {"schema": {"type": "struct"}, "payload": envelope("r", after=contact())}
+    key = {"schema": {"type": "struct"}, "payload": {"id": 42}}
+    plain = ENGINE.process("crm.public.contacts", {"id": 42}, envelope("r", after=contact()))
+    wrapped = ENGINE.process("crm.public.contacts", key, value)
+    assert [(r.key, r.value) for r in wrapped.records] == [(r.key, r.value) for r in plain.records]
+
+
+def test_unknown_columns_are_dropped_and_reported_by_name() -> None:
+    outcome = ENGINE.process("crm.public.contacts", {"id": 42},
+                             envelope("u", before=contact(), after=contact(new_col="x")))
+    assert outcome.unknown_fields == ["new_col"]
+    for record in outcome.records:
+        assert "new_col" not in orjson.dumps(record.value).decode()
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ([1, 2], "not_envelope"),
+    ({"after": {}}, "not_envelope"),
+    (envelope("x", after=contact()), "unknown_op"),
+    (envelope("c"), "not_envelope"),
+    (envelope("c", after=contact(birth_date="not a day")), "invalid_field_value"),
+])
+def test_poison_events_have_a_reason_and_no_value_in_the_message(value: Any, reason: str) -> None:
+    with pytest.raises(PoisonEvent) as exc:
+        ENGINE.process("crm.public.contacts", {"id": 1}, value)
+    assert exc.value.reason == reason
+    assert "Anna" not in str(exc.value) and "not a day" not in str(exc.value)
+
+
+def test_unroutable_topic() -> None:
+    with pytest.raises(PoisonEvent) as exc:
+        ENGINE.process("crm.public.unknown", None, envelope("c", after={}))
+    assert exc.value.reason == "unroutable"
+
+
+def test_mask_command_end_to_end_with_dlq_lines() -> None:
+    lines = [
+        {"topic": "crm.public.contacts", "key": {"id": 42},
+         "value": envelope("c", after=contact())},
+        "this is not json Anna",
+        {"topic": "crm.public.contacts", "key": None, "value": {"op": "c", "after": "Anna"}},
+    ]
+    stdin = b"".join((orjson.dumps(x) if isinstance(x, dict) else x.encode()) + b"\n"
+                     for x in lines)
+    result = subprocess.run(
+        [sys.executable, "-m", "processor", "mask", "--rules", str(RULES), "--keys",
+         str(DEMO_KEYS), "--allow-demo-keys"], input=stdin, capture_output=True, check=True)
+    out = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [o["topic"] for o in out] == ["bi.analytics.contacts", "bi.sales.contacts",
+                                         "crm.dlq", "crm.dlq"]
+    assert out[2]["value"]["reason"] == "not_json" and out[2]["value"]["source"]["line"] == 2
+    assert out[3]["value"]["reason"] == "not_envelope" and out[3]["value"]["source"]["line"] == 3
+    assert b"Anna" not in result.stdout and b"Anna" not in result.stderr
+    assert b"3 input lines, 2 output records, 2 to the DLQ" in result.stderr
+
+
+def test_mask_refuses_demo_keys_unless_allowed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "processor", "mask", "--rules", str(RULES), "--keys",
+         str(DEMO_KEYS)], input=b"", capture_output=True)
+    assert result.returncode == 2
+    assert b"demo key file" in result.stderr and b"base64:" not in result.stderr

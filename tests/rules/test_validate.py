@@ -1,0 +1,152 @@
+"""`crm-masker validate`: the shipped rules pass; each kind of mistake gets its file:line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from processor.cli import main
+from processor.rules import load_validated, validate
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = REPO / "rules"
+CRM_MODEL = REPO.parent / "shared" / "CRM_MODEL.md"
+
+
+def test_shipped_rules_are_valid() -> None:
+    result = CliRunner().invoke(main, ["validate", str(RULES)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+
+
+def _model_columns() -> dict[str, set[str]]:
+    """Tables and columns from the reference model's table in CRM_MODEL.md."""
+    columns: dict[str, set[str]] = {}
+    for line in CRM_MODEL.read_text().splitlines():
+        m = re.match(r"\| `(\w+)` \| (.+?) \|", line)
+        if not m:
+            continue
+        text = re.sub(r"\([^)]*\)", "", m.group(2))  # drop "(bigint PK)" etc.
+        columns[m.group(1)] = {c.strip() for c in text.split(",") if c.strip()}
+    return columns
+
+
+@pytest.mark.skipif(not CRM_MODEL.exists(), reason="../shared/CRM_MODEL.md is not beside the repo")
+def test_every_column_of_the_reference_model_has_a_rule() -> None:
+    rules = load_validated(RULES).rules
+    model = _model_columns()
+    assert set(model) == set(rules.tables)
+    for table, cols in model.items():
+        assert cols == set(rules.tables[table].fields), table
+
+
+def test_special_category_never_reaches_a_view_and_join_keys_share_domains() -> None:
+    rules = load_validated(RULES).rules
+    assert rules.tables["contacts"].fields["health_notes"].action == "drop"
+    for view in rules.views.values():
+        assert "contacts.health_notes" not in view.overrides
+    fields = {t: rules.tables[t].fields for t in rules.tables}
+    domain = lambda t, f: fields[t][f].params["domain"]  # noqa: E731
+    assert domain("contacts", "id") == domain("contracts", "contact_id") \
+        == domain("activities", "contact_id") == "contact"
+    assert domain("accounts", "id") == domain("contacts", "account_id") \
+        == domain("contracts", "account_id")
+    assert domain("users", "id") == domain("audit_log", "user_id") \
+        == domain("activities", "user_id") == domain("contacts", "owner_user_id")
+
+
+# case: (text in contacts.yaml, replacement, expected message, text on the reported line)
+BROKEN = {
+    "unknown action": ("first_name:         {class: personal,   action: drop}",
+                       "first_name:         {class: personal,   action: pseudonymise}",
+                       r"error: .*unknown action 'pseudonymise'.*did you mean 'pseudonymize'",
+                       "first_name:"),
+    "bad parameter": ("action: mask, keep_last: 2}", "action: mask, keep_lats: 2}",
+                      r"error: .*keep_lats.*Extra inputs", "phone:"),
+    "missing legal basis": ("    legal_basis: contract              # Art. 6(1)(b)\n", "",
+                            r"error: .*missing required key 'legal_basis'.*Art\. 6", "contacts:"),
+    "special published": ("health_notes:       {class: special,    action: drop}",
+                          "health_notes:       {class: special,    action: scrub}",
+                          r"error: .*special-category.*'scrub'", "health_notes:"),
+    "unknown domain": ("domain: tax_id,", "domain: steuer,",
+                       r"error: .*unknown pseudonym domain 'steuer'", "tax_id:"),
+    "bad retention": ("retention: P10Y                    # HGB", "retention: ten years  # HGB",
+                      r"error: .*ISO-8601", "retention:"),
+    "key not deterministic": (
+        "id:                 {class: identifier, action: pseudonymize, domain: contact}",
+        "id:                 {class: identifier, action: drop}",
+        r"error: .*key column 'id' needs a deterministic", "id:"),
+    "condition on unknown field": ("when: {field: consent_marketing,", "when: {field: consent,",
+                                   r"error: .*condition names 'consent'", "when:"),
+    "unknown class": ("segment:            {class: business,", "segment:            {class: biz,",
+                      r"error: .*class.*(identifier|business)", "segment:"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_each_invalid_rule_reports_file_and_line(case: str, tmp_path: Path) -> None:
+    old, new, pattern, on_line = BROKEN[case]
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    contacts = rules / "tables" / "contacts.yaml"
+    text = contacts.read_text()
+    assert old in text, f"test fixture out of date: {old!r}"
+    contacts.write_text(text.replace(old, new))
+
+    result = CliRunner().invoke(main, ["validate", str(rules)])
+    assert result.exit_code == 1
+    assert re.search(r"contacts\.yaml:\d+: " + pattern, result.output), result.output
+    line = int(re.search(r"contacts\.yaml:(\d+):", result.output).group(1))
+    assert on_line in contacts.read_text().splitlines()[line - 1], result.output
+
+
+def test_line_numbers_point_at_the_offending_key(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text((RULES / "ruleset.yaml").read_text())
+    table = tmp_path / "t.yaml"
+    table.write_text(
+        "tables:\n"
+        "  t:\n"
+        "    topic: crm.public.t\n"
+        "    legal_basis: contract\n"
+        "    purposes: [analytics]\n"
+        "    retention: P1Y\n"
+        "    fields:\n"
+        "      id: {class: identifier, action: keep}\n"
+        "      name: {class: personal, action: shuffle}\n"
+    )
+    _, problems = validate(tmp_path)
+    mine = [p for p in problems if p.file.endswith("t.yaml")]
+    assert any(p.line == 9 and "unknown action 'shuffle'" in p.message for p in mine), problems
+
+
+def test_personal_field_in_clear_is_a_warning_and_strict_fails(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    contacts = rules / "tables" / "contacts.yaml"
+    contacts.write_text(contacts.read_text().replace(
+        "first_name:         {class: personal,   action: drop}",
+        "first_name:         {class: personal,   action: keep}"))
+    ok = CliRunner().invoke(main, ["validate", str(rules)])
+    assert ok.exit_code == 0 and "warning" in ok.output and "in clear" in ok.output
+    strict = CliRunner().invoke(main, ["validate", "--strict", str(rules)])
+    assert strict.exit_code == 1
+
+
+def test_yaml_syntax_error_has_its_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("version: 1\ntables:\n  a: [unclosed\n")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert re.search(r"bad\.yaml:[34]: error: .*YAML syntax", result.output), result.output
+
+
+def test_two_files_defining_one_table_clash(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    shutil.copy(rules / "tables" / "users.yaml", rules / "tables" / "users_again.yaml")
+    result = CliRunner().invoke(main, ["validate", str(rules)])
+    assert result.exit_code == 1
+    assert "defined twice" in result.output
