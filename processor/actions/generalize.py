@@ -22,6 +22,7 @@ Level = Literal["year", "month", "day", "hour", "bucket"]
 Encoding = Literal[
     "date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp", "number", "decimal"
 ]
+UNIT_MICROS = {"day": 86_400_000_000, "hour": 3_600_000_000}
 DATE_ENCODINGS = {"date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp"}
 
 
@@ -84,11 +85,25 @@ class Generalize(Action):
         level = p.to
         if p.encoding == "date":
             coarsen = _date_fn(level)
-            return lambda v: dbz.date_to_days(coarsen(dbz.days_to_date(int(v))))
+            cache: dict[int, int] = {}  # birth dates repeat: ~40,000 distinct days in a century
+
+            def generalize_days(v: Any) -> int:
+                days = int(v)
+                found = cache.get(days)
+                if found is None:
+                    if len(cache) >= 65_536:
+                        cache.clear()
+                    found = cache[days] = dbz.date_to_days(coarsen(dbz.days_to_date(days)))
+                return found
+
+            return generalize_days
         if p.encoding == "iso_date":
             coarsen = _date_fn(level)
             return lambda v: coarsen(date.fromisoformat(v)).isoformat()
         if p.encoding == "micro_timestamp":
+            if level in UNIT_MICROS:  # days and hours are plain integer arithmetic (UTC)
+                unit = UNIT_MICROS[level]
+                return lambda v: v - v % unit if type(v) is int else int(v) - int(v) % unit
             return lambda v: dbz.datetime_to_micros(_truncate(dbz.micros_to_datetime(int(v)), level))
         if p.encoding == "milli_timestamp":
             return lambda v: dbz.datetime_to_micros(

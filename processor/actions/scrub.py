@@ -10,6 +10,8 @@ from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.pii.detectors import detector_kinds, find_all
 
+CACHE_SIZE = 4096
+
 
 class ScrubParams(ActionParams):
     #: which detectors run (default: all)
@@ -36,10 +38,22 @@ class Scrub(Action):
         super().__init__(params, ctx)
         self._kinds = params.detect or detector_kinds()
         self._replacement = params.replacement
+        # an update carries the same text in `before` and `after`: scrub it once
+        self._cache: dict[str, str] = {}
 
     def apply(self, value: Any) -> Any:
         if not isinstance(value, str) or not value:
             return value if value is None or value == "" else None
+        cached = self._cache.get(value)
+        if cached is not None:
+            return cached
+        scrubbed = self._scrub(value)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[value] = scrubbed
+        return scrubbed
+
+    def _scrub(self, value: str) -> str:
         findings = find_all(value, self._kinds)
         if not findings:
             return value

@@ -38,10 +38,7 @@ class FieldPlan:
     action_counts: dict[str, int] = field(default_factory=dict)
 
     def mask_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in self.kept:
-            if name in row:
-                out[name] = row[name]
+        out = {name: row[name] for name in self.kept if name in row}
         name = ""
         try:
             for name, fn in self.transformed:

@@ -65,6 +65,15 @@ class EmailDetector(Detector):
             yield m.span()
 
 
+# IBAN lengths of the SEPA countries (ISO 13616 registry); others are tried by length.
+IBAN_LENGTHS = {
+    "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
+    "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GI": 23, "GR": 27, "HR": 21, "HU": 28,
+    "IE": 22, "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31,
+    "NL": 18, "NO": 15, "PL": 28, "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27,
+}
+
+
 @register
 class IbanDetector(Detector):
     kind = "iban"
@@ -73,9 +82,11 @@ class IbanDetector(Detector):
     def find(self, text: str) -> Iterator[Span]:
         for m in self._pattern.finditer(text):
             compact, index = _compact_spans(m)
-            # the pattern may run into the next word: try the longest valid prefix
-            for length in range(len(compact), 14, -1):
-                if iban.is_valid(compact[:length].upper()):
+            known = IBAN_LENGTHS.get(compact[:2].upper())
+            # the pattern may run into the next word: try the country's length, else every prefix
+            lengths = [known] if known else range(len(compact), 14, -1)
+            for length in lengths:
+                if length <= len(compact) and iban.is_valid(compact[:length].upper()):
                     yield index[0], index[length - 1] + 1
                     break
 
@@ -108,16 +119,20 @@ class TaxIdDetector(Detector):
 
 @register
 class PhoneDetector(Detector):
+    """Phone numbers as phonenumbers validates them, on candidates a cheap pattern found."""
+
     kind = "phone"
-    _digits = re.compile(r"\d")
     region = "DE"
+    _candidate = re.compile(r"(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
 
     def find(self, text: str) -> Iterator[Span]:
-        if len(self._digits.findall(text)) < 6:  # cheap pre-check: the matcher is slow
-            return
-        for match in phonenumbers.PhoneNumberMatcher(text, self.region,
-                                                     leniency=phonenumbers.Leniency.VALID):
-            yield match.start, match.end
+        for m in self._candidate.finditer(text):
+            try:
+                number = phonenumbers.parse(m.group(0), self.region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                yield m.span()
 
 
 def find_all(text: str, kinds: list[str] | None = None) -> list[tuple[int, int, str]]:

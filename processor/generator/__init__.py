@@ -1,0 +1,1 @@
+"""Synthetic CRM change events for the reference model: demos, tests and benchmarks."""
