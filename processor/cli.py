@@ -102,6 +102,137 @@ def mask(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool,
     click.echo(summary.render(), err=True)
 
 
+BOOTSTRAP_OPTION = click.option(
+    "--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS", required=True,
+    help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT].")
+KAFKA_OPTION = click.option(
+    "--kafka-option", "kafka_options", multiple=True, metavar="KEY=VALUE",
+    help="Extra librdkafka setting (security.protocol, sasl.*, ssl.* …); repeatable. Also "
+         "from CRM_MASKER_KAFKA_<KEY> variables, e.g. CRM_MASKER_KAFKA_SECURITY_PROTOCOL.")
+
+
+@main.command()
+@RULES_OPTION
+@KEYS_OPTION
+@DEMO_KEYS_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.option("--group-id", envvar="CRM_MASKER_GROUP_ID", default="crm-masker",
+              help="Consumer group; all workers and replicas of one deployment share it.")
+@click.option("--transactional-id", envvar="CRM_MASKER_TRANSACTIONAL_ID", default=None,
+              help="Transactional id prefix; must be stable across restarts of this instance "
+                   "and unique per instance. Default: crm-masker-<group>-<hostname>.")
+@click.option("--batch-events", envvar="CRM_MASKER_BATCH_EVENTS", default=5000,
+              type=click.IntRange(1), help="Commit after this many input records …")
+@click.option("--batch-ms", envvar="CRM_MASKER_BATCH_MS", default=200, type=click.IntRange(1),
+              help="… or after this many milliseconds, whichever comes first.")
+@click.option("--workers", envvar="CRM_MASKER_WORKERS", default=1, type=click.IntRange(1),
+              help="Worker processes in one consumer group (one core each).")
+@click.option("--metrics-port", envvar="CRM_MASKER_METRICS_PORT", default=9108, type=int,
+              help="HTTP port for /metrics, /healthz, /readyz (worker i uses port + i); "
+                   "-1 disables it.")
+@click.option("--exit-when-idle", envvar="CRM_MASKER_EXIT_WHEN_IDLE", default=None, type=float,
+              metavar="SECONDS", help="Stop after this long without input (batch jobs, demos).")
+def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
+        kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
+        batch_events: int, batch_ms: int, workers: int, metrics_port: int,
+        exit_when_idle: float | None) -> None:
+    """Consume CRM change events, mask them, publish the views, exactly once.
+
+    Subscribes to the source topics that the rules name; outputs, dead letters and consumer
+    offsets are written in one Kafka transaction per batch. SIGTERM/SIGINT finish the open
+    batch and exit 0; fencing by another instance exits 3.
+    """
+    import socket
+
+    from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.runner import RunSettings
+    from processor.pipeline.workers import WorkerSpec, run_workers
+    from processor.rules import load_validated
+
+    load_validated(rules_dir)  # refuse an invalid rule set before touching Kafka
+    keys = keyring(keys_file, allow_demo_keys)
+    settings = RunSettings(
+        bootstrap=bootstrap, group_id=group_id,
+        transactional_id=transactional_id or f"crm-masker-{group_id}-{socket.gethostname()}",
+        batch_max_events=batch_events, batch_max_ms=batch_ms, exit_when_idle_s=exit_when_idle,
+        kafka_options=client_options(kafka_options))
+    spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None)
+    sys.exit(run_workers(spec, workers))
+
+
+@main.command()
+@RULES_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.option("--partitions", default=3, type=click.IntRange(1), envvar="CRM_MASKER_PARTITIONS",
+              help="Partitions of topics that are created.")
+@click.option("--replication-factor", default=-1, type=int, envvar="CRM_MASKER_REPLICATION_FACTOR",
+              help="Replication factor of created topics (-1: the broker's default).")
+@click.option("--check", is_flag=True, help="Only verify; create nothing. Exit 1 on a problem.")
+def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], partitions: int,
+           replication_factor: int, check: bool) -> None:
+    """Create or verify the view, DLQ and alert topics that the rules imply.
+
+    View topics get cleanup.policy=compact,delete with retention.ms from the table's retention;
+    the DLQ gets dlq_retention. Existing topics are compared and differences reported.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.topics import desired_topics, ensure_topics
+    from processor.rules import load_validated
+
+    rules = load_validated(rules_dir).rules
+    admin = AdminClient({"bootstrap.servers": bootstrap, **client_options(kafka_options)})
+    report = ensure_topics(admin, desired_topics(rules, partitions), create=not check,
+                           replication_factor=replication_factor)
+    for name in report.created:
+        click.echo(f"created  {name}")
+    for name in report.ok:
+        click.echo(f"ok       {name}")
+    for problem in report.problems:
+        click.secho(f"problem  {problem}", fg="red", err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+@main.command()
+@KAFKA_OPTION
+@click.option("--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS",
+              default=None, help="Kafka to produce to (omit with --output).")
+@click.option("--events", "count", default=10_000, type=click.IntRange(1),
+              help="How many records (the snapshot first, then changes; tombstones count).")
+@click.option("--rate", default=0.0, type=float, help="Records per second; 0 = as fast as possible.")
+@click.option("--seed", default=1, type=int, help="Same seed, same events.")
+@click.option("--users", default=200, type=click.IntRange(1), help="CRM users (staff) in the data.")
+@click.option("--with-schema", is_flag=True,
+              help="Wrap keys and values as Kafka Connect's JSON converter does ({schema, payload}).")
+@click.option("--partitions", default=3, type=click.IntRange(1),
+              help="Partitions of source topics that are created.")
+@click.option("--topic-prefix", default="crm.public.", help="Source topics are PREFIX<table>.")
+@click.option("--output", "output_file", type=click.File("wb"), default=None,
+              help="Write JSON lines {topic, key, value} here instead of (or as well as) Kafka.")
+def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, rate: float,
+             seed: int, users: int, with_schema: bool, partitions: int, topic_prefix: str,
+             output_file: BinaryIO | None) -> None:
+    """Produce synthetic CRM change events (Debezium, every table of the reference model).
+
+    Realistic German data with valid IBANs and tax ids, free-text notes full of personal data,
+    Debezium's date/timestamp/decimal encodings; creates, updates, deletes with tombstones.
+    """
+    from processor.generator.sink import write_events
+    from processor.generator.stream import CrmStream
+
+    if bootstrap is None and output_file is None:
+        fail("give --bootstrap-servers, --output FILE, or both")
+    stream = CrmStream(seed=seed, users=users, with_schema=with_schema, topic_prefix=topic_prefix)
+    written = write_events(stream.events(count), count, bootstrap=bootstrap,
+                           kafka_options=kafka_options, output=output_file, rate=rate,
+                           partitions=partitions, topic_prefix=topic_prefix)
+    click.echo(f"generated {written} records (seed {seed})", err=True)
+
+
 def run_cli() -> None:
     """Entry point with error handling: known errors print a message, not a traceback."""
     try:

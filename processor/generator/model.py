@@ -9,20 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 # column → (connect type, logical name or None, parameters)
-INT64 = ("int64", None, {})
-INT32 = ("int32", None, {})
-TEXT = ("string", None, {})
-BOOL = ("boolean", None, {})
-DATE = ("int32", "io.debezium.time.Date", {})
-TIMESTAMP = ("int64", "io.debezium.time.MicroTimestamp", {})
+ColumnType = tuple[str, str | None, dict[str, str]]
+INT64: ColumnType = ("int64", None, {})
+INT32: ColumnType = ("int32", None, {})
+TEXT: ColumnType = ("string", None, {})
+BOOL: ColumnType = ("boolean", None, {})
+DATE: ColumnType = ("int32", "io.debezium.time.Date", {})
+TIMESTAMP: ColumnType = ("int64", "io.debezium.time.MicroTimestamp", {})
 
 
-def decimal(precision: int, scale: int) -> tuple[str, str, dict[str, str]]:
+def decimal(precision: int, scale: int) -> ColumnType:
     return ("bytes", "org.apache.kafka.connect.data.Decimal",
             {"scale": str(scale), "connect.decimal.precision": str(precision)})
 
 
-TABLES: dict[str, dict[str, tuple[str, str | None, dict[str, str]]]] = {
+TABLES: dict[str, dict[str, ColumnType]] = {
     "contacts": {
         "id": INT64, "salutation": TEXT, "first_name": TEXT, "last_name": TEXT, "email": TEXT,
         "phone": TEXT, "mobile": TEXT, "birth_date": DATE, "street": TEXT, "house_number": TEXT,
@@ -59,7 +60,7 @@ TABLES: dict[str, dict[str, tuple[str, str | None, dict[str, str]]]] = {
 NOT_NULL = {"id"}
 
 
-def _field(name: str, spec: tuple[str, str | None, dict[str, str]]) -> dict[str, Any]:
+def _field(name: str, spec: ColumnType) -> dict[str, Any]:
     ctype, logical, params = spec
     field: dict[str, Any] = {"type": ctype, "optional": name not in NOT_NULL, "field": name}
     if logical:

@@ -33,8 +33,10 @@ class GeneratedRecord:
 
 class CrmStream:
     def __init__(self, seed: int = 1, users: int = 200, with_schema: bool = False,
-                 start_ms: int = START_MS, mean_gap_ms: float = 50.0) -> None:
+                 start_ms: int = START_MS, mean_gap_ms: float = 50.0,
+                 topic_prefix: str = TOPIC_PREFIX) -> None:
         self.rng = random.Random(seed)
+        self.topic_prefix = topic_prefix
         self.rows = RowFactory(self.rng)
         self.with_schema = with_schema
         self.ts_ms = start_ms
@@ -62,7 +64,7 @@ class CrmStream:
         if self.with_schema:
             value = {"schema": model.envelope_schema(table), "payload": value}
             key = {"schema": model.key_schema(table), "payload": key}
-        return GeneratedRecord(TOPIC_PREFIX + table, key, value, table, op)
+        return GeneratedRecord(self.topic_prefix + table, key, value, table, op)
 
     def _tombstone(self, record: GeneratedRecord) -> GeneratedRecord:
         return GeneratedRecord(record.topic, record.key, None, record.table, None)

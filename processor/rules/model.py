@@ -16,6 +16,24 @@ ViewFormat = Literal["debezium", "flat"]
 PERSONAL_CLASSES = frozenset({"identifier", "personal", "special", "free_text"})
 
 
+def check_duration(value: str) -> str:
+    try:
+        isodate.parse_duration(value)
+    except (isodate.ISO8601Error, ValueError):
+        raise ValueError("retention must be an ISO-8601 duration such as P10Y or P90D") from None
+    return value
+
+
+def duration_ms(value: str) -> int:
+    """An ISO-8601 duration in milliseconds (years of 365.25 days, months of 30.44)."""
+    duration = isodate.parse_duration(value)
+    years = float(getattr(duration, "years", 0))
+    months = float(getattr(duration, "months", 0))
+    tdelta = getattr(duration, "tdelta", duration)
+    days = years * 365.25 + months * 30.44 + tdelta.total_seconds() / 86_400
+    return int(days * 86_400_000)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True,
                               populate_by_name=True)
@@ -80,19 +98,11 @@ class TableRules(Strict):
     @field_validator("retention")
     @classmethod
     def _iso_duration(cls, value: str) -> str:
-        try:
-            isodate.parse_duration(value)
-        except (isodate.ISO8601Error, ValueError):
-            raise ValueError("retention must be an ISO-8601 duration such as P10Y or P90D") from None
-        return value
+        return check_duration(value)
 
     @property
-    def retention_days(self) -> float:
-        duration = isodate.parse_duration(self.retention)
-        years = getattr(duration, "years", 0)
-        months = getattr(duration, "months", 0)
-        tdelta = getattr(duration, "tdelta", duration)
-        return float(years) * 365.25 + float(months) * 30.44 + tdelta.total_seconds() / 86_400
+    def retention_ms(self) -> int:
+        return duration_ms(self.retention)
 
 
 class ViewRules(Strict):
@@ -127,10 +137,17 @@ class RuleSet(Strict):
     pseudonym_key_id: str = Field(min_length=1)
     domains: list[str] = Field(min_length=1)
     dlq_topic: str = "crm.dlq"
+    dlq_retention: str = "P14D"
+    alert_topic: str = "crm.alerts"
     max_event_bytes: int = Field(1_048_576, gt=0)
     controller: Controller = Field(default_factory=Controller)
     tables: dict[str, TableRules] = Field(min_length=1)
     views: dict[str, ViewRules] = Field(min_length=1)
+
+    @field_validator("dlq_retention")
+    @classmethod
+    def _dlq_duration(cls, value: str) -> str:
+        return check_duration(value)
 
     @field_validator("version", mode="before")
     @classmethod

@@ -135,3 +135,26 @@ def test_mask_refuses_demo_keys_unless_allowed() -> None:
          str(DEMO_KEYS)], input=b"", capture_output=True)
     assert result.returncode == 2
     assert b"demo key file" in result.stderr and b"base64:" not in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b'{"id": 123456789012345678901234567890}', "number_out_of_range"),
+    (b'{"id": -9223372036854775809}', "number_out_of_range"),
+    (b'{"id": NaN}', "not_json"),
+    (b'"\\ud800"', "not_json"),
+    (b"\xff\xfe", "not_json"),
+    (b"[" * 1100 + b"]" * 1100, "not_json"),
+])
+def test_decoder_rejects_what_would_corrupt_or_crash(raw: bytes, reason: str) -> None:
+    from processor.formats.envelope import decode_json
+
+    with pytest.raises(PoisonEvent) as exc:
+        decode_json(raw)
+    assert exc.value.reason == reason
+
+
+def test_decoder_keeps_exact_64_bit_integers_and_long_digit_strings() -> None:
+    from processor.formats.envelope import decode_json
+
+    assert decode_json(b'{"id": 18446744073709551615, "iban": "DE89370400440532013000"}') == {
+        "id": 18446744073709551615, "iban": "DE89370400440532013000"}

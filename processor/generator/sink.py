@@ -1,0 +1,77 @@
+"""Write generated records to Kafka and/or a JSON-lines file, with a progress bar and a rate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import BinaryIO
+
+import click
+import orjson
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from processor.errors import CrmMaskerError
+from processor.generator import model
+from processor.generator.stream import TOPIC_PREFIX, GeneratedRecord
+from processor.pipeline.kafka_config import client_options
+
+
+def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],
+                         prefix: str = TOPIC_PREFIX) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, **extra})
+    try:
+        existing = admin.list_topics(timeout=30).topics
+    except KafkaException as exc:
+        raise CrmMaskerError(f"cannot reach Kafka at {bootstrap}: {exc.args[0].str()}") from None
+    wanted = [prefix + t for t in model.TABLES if prefix + t not in existing]
+    if wanted:
+        for future in admin.create_topics([NewTopic(t, partitions, -1) for t in wanted]).values():
+            future.result(30)
+
+
+def progress(done: int, total: int, elapsed: float, *, final: bool = False) -> None:
+    """One self-overwriting line on stderr: count, share and rate."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    click.echo(f"\rgenerating {done:,}/{total:,} ({done / total:.0%}) {rate:,.0f} records/s",
+               err=True, nl=final)
+
+
+def write_events(records: Iterable[GeneratedRecord], count: int, *, bootstrap: str | None,
+                 kafka_options: Iterable[str] = (), output: BinaryIO | None = None,
+                 rate: float = 0.0, partitions: int = 3, topic_prefix: str = TOPIC_PREFIX) -> int:
+    producer = None
+    if bootstrap:
+        extra = client_options(kafka_options)
+        create_source_topics(bootstrap, partitions, extra, topic_prefix)
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                             "linger.ms": 20, "compression.type": "lz4",
+                             "partitioner": "murmur2_random", **extra})
+    written = 0
+    start = time.monotonic()
+    for record in records:
+        key = orjson.dumps(record.key)
+        value = None if record.value is None else orjson.dumps(record.value)
+        if output is not None:
+            output.write(orjson.dumps({"topic": record.topic, "key": record.key,
+                                       "value": record.value}) + b"\n")
+        if producer is not None:
+            while True:
+                try:
+                    producer.produce(record.topic, value=value, key=key)
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+            producer.poll(0)
+        written += 1
+        if written % 1000 == 0:
+            elapsed = time.monotonic() - start
+            progress(written, count, elapsed)
+            if rate > 0 and written / rate > elapsed:
+                time.sleep(written / rate - elapsed)
+    progress(written, count, time.monotonic() - start, final=True)
+    if producer is not None:
+        remaining = producer.flush(60)
+        if remaining:
+            raise CrmMaskerError(f"{remaining} records not delivered to Kafka")
+    return written

@@ -1,0 +1,41 @@
+"""Every metric of crm-masker, defined once. Labels never carry field values or actor ids.
+
+Label values are table, view topic, action, reason, result: names from the rules or fixed
+words, so the cardinality is bounded by the rule set.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+PREFIX = "crm_masker"
+
+EVENTS_CONSUMED = Counter(f"{PREFIX}_events_consumed_total",
+                          "Input records consumed, by source topic.", ["topic"])
+EVENTS_PUBLISHED = Counter(f"{PREFIX}_events_published_total",
+                           "Output records produced (committed or not), by output topic.", ["topic"])
+EVENTS_SKIPPED = Counter(f"{PREFIX}_events_skipped_total",
+                         "Input records that produce nothing on purpose, by reason.",
+                         ["table", "reason"])
+FIELDS_MASKED = Counter(f"{PREFIX}_fields_masked_total",
+                        "Columns handled by masking action (per masked row image).", ["action"])
+UNKNOWN_FIELDS = Counter(f"{PREFIX}_unknown_fields_total",
+                         "Columns without a rule, dropped (schema drift), by table.", ["table"])
+DLQ_EVENTS = Counter(f"{PREFIX}_dlq_events_total",
+                     "Input records sent to the dead-letter topic, by reason.", ["reason"])
+TRANSACTIONS = Counter(f"{PREFIX}_transactions_total",
+                       "Kafka transactions by result (committed, aborted, failed).", ["result"])
+BATCH_SECONDS = Histogram(f"{PREFIX}_batch_processing_seconds",
+                          "Time from the first record of a batch to its commit.",
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+END_TO_END_LAG = Histogram(f"{PREFIX}_end_to_end_lag_seconds",
+                           "Source commit time (Debezium ts_ms) to the commit of the output.",
+                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
+CONSUMER_LAG = Gauge(f"{PREFIX}_consumer_lag_records",
+                     "Records behind the high watermark, by source topic and partition.",
+                     ["topic", "partition"])
+ASSIGNED_PARTITIONS = Gauge(f"{PREFIX}_assigned_partitions",
+                            "Source partitions currently assigned to this process.")
+LAST_COMMIT = Gauge(f"{PREFIX}_last_commit_timestamp_seconds",
+                    "Unix time of the last committed transaction.")
+RULESET = Info(f"{PREFIX}_ruleset", "The running rule set: version, sha256 and key id.")

@@ -1,0 +1,1 @@
+"""The streaming processor: consume, mask, produce; one Kafka transaction per batch."""

@@ -1,0 +1,135 @@
+"""One Kafka transaction: what was consumed, what was produced, committed or aborted together.
+
+Outputs, DLQ records and the consumer offsets go into the same transaction
+(``send_offsets_to_transaction``), so a read_committed reader sees each input's outputs exactly
+once, whatever moment the process dies at.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from processor.observability import metrics
+
+log = logging.getLogger(__name__)
+
+
+class FatalKafkaError(Exception):
+    """The producer cannot go on (fenced by a newer instance, or an unclassified error)."""
+
+
+class TransactionAborted(Exception):
+    """The transaction was aborted; the caller must rewind to the committed offsets."""
+
+
+def _kafka_error(exc: KafkaException) -> KafkaError:
+    return exc.args[0]
+
+
+class Checkpoint:
+    """The life cycle of one transaction: begin on first output, add, commit or abort."""
+
+    def __init__(self, producer: Producer, consumer: Consumer, timeout_s: float = 30.0) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.timeout_s = timeout_s
+        self.open = False
+        self.started = 0.0
+        self.consumed = 0
+        self.offsets: dict[tuple[str, int], int] = {}  # next offset to read, per partition
+        self.source_ts_ms: list[int] = []
+
+    def begin(self) -> None:
+        if not self.open:
+            self.producer.begin_transaction()
+            self.open = True
+            self.started = time.monotonic()
+            self.consumed = 0
+
+    def consumed_record(self, topic: str, partition: int, offset: int, ts_ms: int | None) -> None:
+        self.offsets[(topic, partition)] = offset + 1
+        self.consumed += 1
+        if ts_ms is not None:
+            self.source_ts_ms.append(ts_ms)
+
+    def produce(self, topic: str, key: bytes | None, value: bytes | None,
+                headers: list[tuple[str, str | bytes | None]]) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, headers=headers)
+                return
+            except BufferError:  # local queue full: let librdkafka deliver, then retry
+                self.producer.poll(0.05)
+
+    def age_s(self) -> float:
+        return time.monotonic() - self.started if self.open else 0.0
+
+    def commit(self) -> bool:
+        """Send offsets and commit. Retriable errors are retried; abortable ones abort.
+
+        Returns True when committed; raises TransactionAborted after an abort and
+        FatalKafkaError when the producer is unusable.
+        """
+        if not self.open:
+            return False
+        positions = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
+        deadline = time.monotonic() + self.timeout_s * 3
+        while True:
+            try:
+                if positions:
+                    self.producer.send_offsets_to_transaction(
+                        positions, self.consumer.consumer_group_metadata(), self.timeout_s)
+                self.producer.commit_transaction(self.timeout_s)
+                break
+            except KafkaException as exc:
+                err = _kafka_error(exc)
+                if err.retriable() and time.monotonic() < deadline:
+                    log.warning("commit: retriable error %s, retrying", err.name())
+                    time.sleep(0.1)
+                    continue
+                if err.txn_requires_abort():
+                    self.abort(f"commit failed: {err.name()}")
+                    raise TransactionAborted(err.name()) from None
+                metrics.TRANSACTIONS.labels("failed").inc()
+                raise FatalKafkaError(f"commit failed: {err.name()}: {err.str()}") from None
+        metrics.TRANSACTIONS.labels("committed").inc()
+        metrics.BATCH_SECONDS.observe(self.age_s())
+        now = time.time()
+        metrics.LAST_COMMIT.set(now)
+        for ts_ms in self.source_ts_ms:
+            metrics.END_TO_END_LAG.observe(max(0.0, now - ts_ms / 1000))
+        self._reset()
+        return True
+
+    def abort(self, why: str) -> None:
+        if not self.open:
+            return
+        log.warning("aborting transaction (%s)", why)
+        try:
+            self.producer.abort_transaction(self.timeout_s)
+        except KafkaException as exc:
+            err = _kafka_error(exc)
+            metrics.TRANSACTIONS.labels("failed").inc()
+            raise FatalKafkaError(f"abort failed: {err.name()}: {err.str()}") from None
+        metrics.TRANSACTIONS.labels("aborted").inc()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.open = False
+        self.offsets.clear()
+        self.source_ts_ms.clear()
+        self.consumed = 0
+
+
+def rewind(consumer: Consumer, partitions: list[TopicPartition], timeout_s: float = 30.0) -> None:
+    """Seek each partition back to its committed offset (the start when none is committed)."""
+    if not partitions:
+        return
+    committed = consumer.committed(partitions, timeout=timeout_s)
+    for tp in committed:
+        offset = tp.offset if tp.offset >= 0 else -2  # OFFSET_BEGINNING
+        consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+

@@ -1,0 +1,61 @@
+"""librdkafka settings for the processor's consumer and transactional producer.
+
+Security and other client settings pass through unchanged: ``--kafka-option KEY=VALUE`` or
+environment variables ``CRM_MASKER_KAFKA_<KEY>`` (``CRM_MASKER_KAFKA_SECURITY_PROTOCOL=SASL_SSL``
+→ ``security.protocol``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from processor.errors import CrmMaskerError
+
+ENV_PREFIX = "CRM_MASKER_KAFKA_"
+
+
+def client_options(pairs: Iterable[str] = (), environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Pass-through librdkafka settings from the environment, then from KEY=VALUE options."""
+    options = {name[len(ENV_PREFIX):].lower().replace("_", "."): value
+               for name, value in environ.items() if name.startswith(ENV_PREFIX)}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CrmMaskerError(f"--kafka-option expects KEY=VALUE, got {key.strip() or pair!r}")
+        options[key.strip()] = value
+    return options
+
+
+def consumer_config(bootstrap: str, group_id: str, instance_id: str,
+                    extra: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        # Static membership (KIP-345): a restarted instance takes its partitions back at once
+        # instead of waiting for the dead member's session to time out.
+        "group.instance.id": instance_id,
+        "session.timeout.ms": 15_000,
+        "enable.auto.commit": False,          # offsets go into the producer's transaction
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",  # never process an aborted upstream write
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "range",
+        **extra,
+    }
+
+
+def producer_config(bootstrap: str, transactional_id: str, extra: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "transactional.id": transactional_id,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "retry.backoff.ms": 20,               # librdkafka waits 100 ms by default on AddOffsets
+        "compression.type": "lz4",
+        "partitioner": "murmur2_random",      # same partitions as Java clients for the same key
+        "transaction.timeout.ms": 60_000,
+        **extra,
+    }

@@ -1,0 +1,239 @@
+"""The consume → mask → produce loop, one transaction per batch (count or time, whichever first).
+
+Modelled on librdkafka's examples/transactions.c: retriable errors are retried, abortable ones
+abort and rewind to the committed offsets, fatal ones (fencing) stop the process with a clear
+message. Partition revocation commits the open transaction; a lost assignment aborts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, cast
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from processor.errors import CrmMaskerError, PoisonEvent
+from processor.formats.envelope import decode_json
+from processor.masking.engine import MaskingEngine
+from processor.observability import metrics
+from processor.observability.http import Health
+from processor.pipeline import kafka_config
+from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
+from processor.pipeline.records import (
+    Header,
+    Lineage,
+    dlq_record,
+    masked_debezium_headers,
+    policy_headers,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSettings:
+    bootstrap: str
+    group_id: str = "crm-masker"
+    transactional_id: str = "crm-masker-0"
+    batch_max_events: int = 5000
+    batch_max_ms: int = 200
+    exit_when_idle_s: float | None = None
+    kafka_options: dict[str, str] = field(default_factory=dict)
+
+
+class Processor:
+    def __init__(self, engine: MaskingEngine, settings: RunSettings,
+                 health: Health | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.health = health or Health()
+        validated = engine.compiled.validated
+        self.policy = policy_headers(validated.version, validated.sha256)
+        self.dlq_topic = engine.compiled.dlq_topic
+        self.max_bytes = engine.compiled.max_event_bytes
+        self.stopping = False
+        extra = settings.kafka_options
+        self.consumer = Consumer(kafka_config.consumer_config(
+            settings.bootstrap, settings.group_id, settings.transactional_id, extra))
+        self.producer = Producer(kafka_config.producer_config(settings.bootstrap,
+                                                              settings.transactional_id, extra))
+        self.checkpoint = Checkpoint(self.producer, self.consumer)
+        self.assignment: list[TopicPartition] = []
+        self.processed = 0
+        self.last_activity = time.monotonic()
+        # source topic → view topic → plan, for masking Debezium's key headers
+        self._view_plans = {topic: {view.topic: view.plan for view in route.views}
+                            for topic, route in engine.compiled.routes.items()}
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        """Process until stopped; returns the number of input records handled."""
+        try:
+            self.producer.init_transactions(60)
+        except KafkaException as exc:
+            raise FatalKafkaError(f"init_transactions failed: {exc.args[0].str()}") from None
+        self.health.broker_ok = True
+        topics = sorted(self.engine.compiled.routes)
+        self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                on_lost=self._on_lost)
+        log.info("subscribed to %d source topics; batches of up to %d events or %d ms",
+                 len(topics), self.settings.batch_max_events, self.settings.batch_max_ms)
+        self.last_activity = time.monotonic()
+        try:
+            while not self.stopping:
+                messages = self.consumer.consume(num_messages=500, timeout=0.05)
+                if messages:
+                    self.last_activity = time.monotonic()
+                    self._handle(messages)
+                if self.checkpoint.open and (
+                        self.checkpoint.consumed >= self.settings.batch_max_events
+                        or self.checkpoint.age_s() * 1000 >= self.settings.batch_max_ms):
+                    self._commit()
+                idle = time.monotonic() - self.last_activity
+                self.health.idle = not self.checkpoint.open
+                if (self.settings.exit_when_idle_s is not None and not self.checkpoint.open
+                        and self.assignment and idle >= self.settings.exit_when_idle_s):
+                    log.info("idle for %.1fs, stopping", idle)
+                    break
+            self._commit()  # finish the open batch on SIGTERM
+        finally:
+            self._close()
+        return self.processed
+
+    def _close(self) -> None:
+        try:
+            if self.checkpoint.open:
+                self.checkpoint.abort("shutting down")
+        except FatalKafkaError:
+            pass
+        self.consumer.close()
+        self.producer.flush(10)
+
+    # -- rebalancing --------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assignment = list(partitions)
+        self.last_activity = time.monotonic()  # idleness counts from the assignment
+        self.health.assigned = len(partitions)
+        metrics.ASSIGNED_PARTITIONS.set(len(partitions))
+        log.info("assigned %d partition(s)", len(partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("revoking %d partition(s): committing the open transaction", len(partitions))
+        with contextlib.suppress(TransactionAborted):  # the next owner starts from the offsets
+            self._commit()
+        self.assignment = []
+        self.health.assigned = 0
+        metrics.ASSIGNED_PARTITIONS.set(0)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning("assignment lost: aborting the open transaction")
+        self.checkpoint.abort("assignment lost")
+        self.assignment = []
+        self.health.assigned = 0
+
+    # -- the batch ----------------------------------------------------------------------------
+    def _commit(self) -> None:
+        try:
+            self.checkpoint.commit()
+            self.health.last_commit = time.time()
+        except TransactionAborted:
+            rewind(self.consumer, self.assignment)
+
+    def _handle(self, messages: list[Message]) -> None:
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                self._consumer_error(err)
+                continue
+            self.checkpoint.begin()
+            try:
+                self._process(msg)
+            except KafkaException as exc:
+                kerr = exc.args[0]
+                if kerr.txn_requires_abort():
+                    self.checkpoint.abort(kerr.name())
+                    rewind(self.consumer, self.assignment)
+                    return
+                raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
+
+    def _consumer_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            raise FatalKafkaError(f"consumer: {err.name()}: {err.str()}")
+        log.warning("consumer: %s", err.name())
+
+    def _process(self, msg: Message) -> None:
+        topic, partition, offset = cast(str, msg.topic()), cast(int, msg.partition()), cast(
+            int, msg.offset())
+        lineage = Lineage(topic, partition, offset)
+        value = msg.value()
+        metrics.EVENTS_CONSUMED.labels(topic).inc()
+        ts_ms: int | None = None
+        try:
+            if value is not None and len(value) > self.max_bytes:
+                raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
+            decoded = decode_json(value)
+            outcome = self.engine.process(topic, decode_json(msg.key(), "key"), decoded)
+            if isinstance(decoded, dict):
+                ts_ms = _source_ts(decoded)
+            raw_headers = cast("list[Header] | None", msg.headers())
+            plans = self._view_plans[topic]
+            records = [(out, orjson.dumps(out.key) if out.key is not None else None,
+                        orjson.dumps(out.value) if out.value is not None else None,
+                        masked_debezium_headers(raw_headers, plans[out.topic]) if raw_headers else [])
+                       for out in outcome.records]
+        except PoisonEvent as exc:
+            dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
+            self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
+            metrics.DLQ_EVENTS.labels(exc.reason).inc()
+            self.checkpoint.consumed_record(topic, partition, offset, None)
+            self.processed += 1
+            return
+        headers = [*self.policy, *lineage.headers()]
+        for out, key, out_value, extra in records:
+            self.checkpoint.produce(out.topic, key, out_value, headers + extra)
+            metrics.EVENTS_PUBLISHED.labels(out.topic).inc()
+        if outcome.skipped:
+            metrics.EVENTS_SKIPPED.labels(outcome.table, outcome.skipped).inc()
+        if outcome.unknown_fields:
+            metrics.UNKNOWN_FIELDS.labels(outcome.table).inc(len(outcome.unknown_fields))
+        for action, count in outcome.action_counts.items():
+            metrics.FIELDS_MASKED.labels(action).inc(count)
+        self.checkpoint.consumed_record(topic, partition, offset, ts_ms)
+        self.processed += 1
+
+
+def _source_ts(value: dict[str, Any]) -> int | None:
+    payload = value.get("payload", value) if "schema" in value else value
+    source = payload.get("source") if isinstance(payload, dict) else None
+    ts = source.get("ts_ms") if isinstance(source, dict) else None
+    return ts if isinstance(ts, int) and not isinstance(ts, bool) else None
+
+
+def install_signal_handlers(processor: Processor) -> None:
+    signal.signal(signal.SIGTERM, processor.request_stop)
+    signal.signal(signal.SIGINT, processor.request_stop)
+
+
+def check_topics_exist(bootstrap: str, topics: list[str], extra: dict[str, str]) -> None:
+    """Refuse to start when an output topic is missing; say how to create it."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, **extra})
+    try:
+        existing = set(admin.list_topics(timeout=30).topics)
+    except KafkaException as exc:
+        raise CrmMaskerError(f"cannot reach Kafka at {bootstrap}: {exc.args[0].str()}") from None
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        raise CrmMaskerError(
+            f"missing output topic(s): {', '.join(missing)}; create them with "
+            f"`crm-masker topics --rules RULES --bootstrap-servers {bootstrap}`")

@@ -1,0 +1,83 @@
+"""Create or verify the output topics that the rules imply: views, DLQ, alerts.
+
+View topics are compacted (a delete's tombstone makes the subject disappear, Art. 17) and
+also deleted after the table's retention; the DLQ keeps coordinates only, for ``dlq_retention``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from processor.errors import CrmMaskerError
+from processor.rules.model import RuleSet, duration_ms
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    purpose: str = ""
+
+
+def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
+    specs = {}
+    for view_name, view in rules.views.items():
+        for table_name in view.tables or list(rules.tables):
+            topic = view.topic.format(table=table_name)
+            specs[topic] = TopicSpec(topic, partitions, {
+                "cleanup.policy": "compact,delete",
+                "retention.ms": str(rules.tables[table_name].retention_ms)},
+                f"view {view_name} of {table_name}")
+    specs[rules.dlq_topic] = TopicSpec(rules.dlq_topic, partitions, {
+        "cleanup.policy": "delete", "retention.ms": str(duration_ms(rules.dlq_retention))},
+        "dead letters (coordinates and reason only)")
+    specs[rules.alert_topic] = TopicSpec(rules.alert_topic, partitions, {
+        "cleanup.policy": "delete", "retention.ms": str(duration_ms("P90D"))}, "anomaly alerts")
+    return sorted(specs.values(), key=lambda s: s.name)
+
+
+@dataclass
+class TopicReport:
+    created: list[str] = field(default_factory=list)
+    ok: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def ensure_topics(admin: AdminClient, specs: list[TopicSpec], create: bool,
+                  replication_factor: int = -1) -> TopicReport:
+    """Create missing topics (when ``create``), and compare existing ones with the specs."""
+    report = TopicReport()
+    try:
+        existing = admin.list_topics(timeout=30).topics
+    except KafkaException as exc:
+        raise CrmMaskerError(f"cannot reach Kafka: {exc.args[0].str()}") from None
+    missing = [s for s in specs if s.name not in existing]
+    if missing and create:
+        futures = admin.create_topics([NewTopic(s.name, num_partitions=s.partitions,
+                                                replication_factor=replication_factor,
+                                                config=s.config) for s in missing])
+        for name, future in futures.items():
+            try:
+                future.result(30)
+                report.created.append(name)
+            except KafkaException as exc:
+                report.problems.append(f"{name}: cannot create: {exc.args[0].str()}")
+    elif missing:
+        report.problems += [f"{s.name}: missing" for s in missing]
+    present = [s for s in specs if s.name in existing]
+    if present:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, s.name) for s in present]
+        configs = admin.describe_configs(resources)
+        for spec, resource in zip(present, resources, strict=True):
+            actual = configs[resource].result(30)
+            diffs = [f"{k}={actual[k].value} (want {v})" for k, v in spec.config.items()
+                     if k in actual and actual[k].value != v]
+            if diffs:
+                report.problems.append(f"{spec.name}: " + ", ".join(diffs))
+            else:
+                report.ok.append(spec.name)
+    return report

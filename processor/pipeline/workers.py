@@ -1,0 +1,98 @@
+"""Start the processor in this process or in N worker processes of one consumer group.
+
+Each worker has its own transactional id (``<prefix>-<index>``): a restarted worker fences its
+crashed predecessor at once instead of waiting for the transaction timeout. Each worker serves
+its metrics on ``metrics_port + index``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from processor.errors import CrmMaskerError
+from processor.keys import KeyRing
+from processor.masking.engine import MaskingEngine
+from processor.observability import metrics
+from processor.observability.http import Health, serve
+from processor.pipeline.checkpoint import FatalKafkaError
+from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
+from processor.rules import load_validated
+from processor.rules.compiler import compile_rules
+
+log = logging.getLogger("crm_masker")
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    rules_dir: Path
+    keys: KeyRing
+    settings: RunSettings
+    metrics_port: int | None
+    index: int = 0
+
+
+def run_worker(spec: WorkerSpec) -> int:
+    """Run one processor until stopped; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s %(levelname)s [worker {spec.index}] %(name)s: %(message)s")
+    validated = load_validated(spec.rules_dir)
+    compiled = compile_rules(validated, spec.keys)
+    metrics.RULESET.info({"version": validated.version, "sha256": validated.sha256,
+                          "key_id": validated.rules.pseudonym_key_id})
+    log.info("rule set version %s sha256 %s, key id %s, %d source topics",
+             validated.version, validated.sha256, validated.rules.pseudonym_key_id,
+             len(compiled.routes))
+    check_topics_exist(spec.settings.bootstrap, [*compiled.output_topics, compiled.dlq_topic],
+                       spec.settings.kafka_options)
+    health = Health()
+    if spec.metrics_port is not None:
+        serve(spec.metrics_port + spec.index, health)
+    processor = Processor(MaskingEngine(compiled), spec.settings, health)
+    install_signal_handlers(processor)
+    try:
+        handled = processor.run()
+    except FatalKafkaError as exc:
+        log.error("stopping: %s (another instance with transactional id %s may have taken over)",
+                  exc, spec.settings.transactional_id)
+        return 3
+    log.info("stopped after %d input records", handled)
+    return 0
+
+
+def _child(spec: WorkerSpec) -> None:
+    try:
+        sys.exit(run_worker(spec))
+    except CrmMaskerError as exc:
+        logging.getLogger("crm_masker").error("%s", exc)
+        sys.exit(2)
+
+
+def run_workers(spec: WorkerSpec, workers: int) -> int:
+    """One worker in-process, or N child processes; the worst exit code wins."""
+    if workers <= 1:
+        return run_worker(spec)
+    ctx = multiprocessing.get_context("spawn")
+    children = []
+    for index in range(workers):
+        settings = replace(spec.settings,
+                           transactional_id=f"{spec.settings.transactional_id}-w{index}")
+        child = ctx.Process(target=_child, args=(replace(spec, settings=settings, index=index),),
+                            name=f"crm-masker-{index}")
+        child.start()
+        children.append(child)
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:
+            if child.pid and child.is_alive():
+                child.terminate()  # SIGTERM: each worker commits and exits
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return max((child.exitcode or 0) for child in children)

@@ -1,0 +1,208 @@
+"""`crm-masker run` against the real broker: masking, tombstones, DLQ, crash safety."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from processor.rules import load_validated
+from tests.pipeline.harness import (
+    Namespace,
+    Read,
+    actual_outputs,
+    cli,
+    expected_outputs,
+    leaked,
+    lineage,
+    output_topics,
+    read_topics,
+    start_processor,
+    stop,
+)
+
+pytestmark = pytest.mark.kafka
+PROTECTED = {"identifier", "personal", "special"}
+
+
+def raw_personal_values(jsonl: Path, ns: Namespace) -> set[bytes]:
+    """Values of protected, not-justified fields in the input, long enough to be telling."""
+    rules = load_validated(ns.rules).rules
+    by_topic = {t.topic: t for t in rules.tables.values()}
+    found: set[bytes] = set()
+    public: set[bytes] = set()  # e.g. a city: personal in contacts, business in accounts
+    for line in jsonl.read_bytes().splitlines():
+        record = orjson.loads(line)
+        table = by_topic[record["topic"]]
+        for image in ("before", "after"):
+            row = (record["value"] or {}).get(image) or {}
+            for name, value in row.items():
+                rule = table.fields[name]
+                if not isinstance(value, str) or len(value) < 6:
+                    continue
+                if (rule.field_class in PROTECTED and not rule.justification
+                        and rule.action != "generalize"):
+                    found.add(value.encode())
+                elif rule.action == "keep":
+                    public.add(value.encode())
+    return found - public
+
+
+def setup(tmp_path: Path, bootstrap: str, events: int, seed: int,
+          rate: float = 0.0) -> tuple[Namespace, Path]:
+    ns = Namespace(tmp_path).create()
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", bootstrap, "--partitions", "3")
+    jsonl = tmp_path / "input.jsonl"
+    cli("generate", "--bootstrap-servers", bootstrap, "--events", str(events), "--seed", str(seed),
+        "--topic-prefix", ns.source_prefix, "--output", str(jsonl), "--rate", str(rate))
+    return ns, jsonl
+
+
+def assert_tombstones_follow_deletes(records: list[Read]) -> int:
+    by_partition: dict[tuple[str, int], list[Read]] = {}
+    for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        by_partition.setdefault((r.topic, r.partition), []).append(r)
+    tombstones = 0
+    for seq in by_partition.values():
+        for prev, cur in itertools.pairwise(seq):
+            if cur.value is None:
+                tombstones += 1
+                assert prev.key == cur.key
+                assert prev.value is not None
+                assert prev.value.get("__deleted") is True or prev.value.get("op") == "d"
+    return tombstones
+
+
+def test_generated_stream_is_published_exactly_as_the_rules_say(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns, jsonl = setup(tmp_path, kafka_bootstrap, events=6000, seed=7)
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    log = proc.communicate(timeout=180)[0].decode()
+    assert proc.returncode == 0, log
+
+    expected = expected_outputs(jsonl, ns)
+    records = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()))
+    assert actual_outputs(records) == expected
+    assert assert_tombstones_follow_deletes(records) > 0
+    # every record says where it came from and which rules made it
+    version = load_validated(ns.rules).version
+    for r in records:
+        assert r.headers["crm_masker.rules.version"].decode() == version
+        assert lineage(r)[0].startswith(ns.source_prefix)
+    secrets = raw_personal_values(jsonl, ns)
+    assert len(secrets) > 1000
+    found = leaked(secrets, records)
+    assert not found, f"{len(found)} raw personal values reached a view"
+    assert "rule set version" in log and b"base64:" not in log.encode()
+
+
+def test_sigkill_three_times_still_yields_each_output_exactly_once(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
+        "--partitions", "3")
+    jsonl = tmp_path / "input.jsonl"
+    # events keep flowing while the processor is killed
+    generator = subprocess.Popen(
+        [sys.executable, "-m", "processor", "generate", "--bootstrap-servers", kafka_bootstrap,
+         "--events", "50000", "--seed", "11", "--rate", "6000", "--topic-prefix",
+         ns.source_prefix, "--output", str(jsonl)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rng = random.Random(5)
+    kills = 0
+    try:
+        for _ in range(3):
+            proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
+            time.sleep(rng.uniform(2.0, 4.0))
+            assert proc.poll() is None, stop(proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            kills += 1
+        assert generator.wait(120) == 0
+        final = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "5")
+        log = final.communicate(timeout=300)[0].decode()
+        assert final.returncode == 0, log
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+    assert kills == 3
+
+    expected = expected_outputs(jsonl, ns)
+    records = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()))
+    per_lineage = Counter((lineage(r), r.topic, r.value is None) for r in records)
+    duplicates = {k: n for k, n in per_lineage.items() if n > 1}
+    assert not duplicates, f"{len(duplicates)} inputs published twice"
+    actual = actual_outputs(records)
+    assert actual == expected, (f"missing {sum((expected - actual).values())}, "
+                                f"extra {sum((actual - expected).values())}")
+
+
+def _envelope(op: str, after: Any) -> bytes:
+    return orjson.dumps({"before": None, "after": after, "op": op, "ts_ms": 1,
+                         "source": {"ts_ms": 1, "table": "contacts"}})
+
+
+def test_poison_inputs_go_to_the_dlq_with_reason_and_processing_goes_on(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    ruleset = ns.rules / "ruleset.yaml"
+    ruleset.write_text(ruleset.read_text().replace("max_event_bytes: 1048576",
+                                                   "max_event_bytes: 20000"))
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
+        "--partitions", "1")
+    contacts = ns.source_prefix + "contacts"
+    unruled = ns.source_prefix + "invoices"
+    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "1", "--topic-prefix",
+        ns.source_prefix, "--partitions", "1")
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(unruled, 1, 1)])[unruled].result(30)
+    good = {"id": 1, "first_name": "Annabelle", "email": "annabelle@example.de"}
+    poison = [
+        (b"not json: Annabelle", "not_json"),
+        (b'{"name": "Annabelle"}', "not_envelope"),
+        (_envelope("x", good), "unknown_op"),
+        (b'{"op": "c", "after": ' + b'"' + b"Annabelle" * 3000 + b'"}', "oversized"),
+        (b"\xff\xfe Annabelle", "not_json"),
+        (b'{"op": "c", "after": {"id": NaN}}', "not_json"),
+        (b"[" * 2000 + b"]" * 2000, "not_json"),
+        (b'{"op": "c", "after": {"id": 123456789012345678901234567890}}', "number_out_of_range"),
+        (b'{"op": "c", "after": {"first_name": "\\ud800Annabelle"}}', "not_json"),
+        (_envelope("c", {**good, "birth_date": "Annabelle"}), "invalid_field_value"),
+    ]
+    for i, (value, _) in enumerate(poison):
+        producer.produce(contacts, key=orjson.dumps({"id": 100 + i}), value=value)
+        producer.produce(contacts, key=orjson.dumps({"id": 200 + i}),
+                         value=_envelope("c", {**good, "id": 200 + i}))
+    producer.produce(unruled, key=b'{"id": 1}', value=_envelope("c", good))
+    producer.flush(30)
+
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    log = proc.communicate(timeout=180)[0].decode()
+    assert proc.returncode == 0, log
+
+    dlq = read_topics(kafka_bootstrap, [ns.dlq], expect=len(poison))
+    reasons = [r.headers["crm_masker.dlq.reason"].decode() for r in
+               sorted(dlq, key=lambda r: r.offset)]
+    assert reasons == [reason for _, reason in poison], (reasons, log[-3000:])
+    for r in dlq:
+        assert b"Annabelle" not in r.raw, "the DLQ must not copy raw personal data"
+        assert r.value["source"]["topic"] == contacts
+        assert lineage(r)[0] == contacts
+    views = read_topics(kafka_bootstrap, output_topics(ns), idle_s=3)
+    # the generated snapshot user + every good contact after a poison one, in both contact views
+    good_ids = {lineage(r)[2] for r in views if r.topic.endswith("contacts")}
+    assert len(good_ids) == len(poison)
+    assert not any(unruled in lineage(r)[0] for r in views + dlq)
+    assert "Annabelle" not in log
