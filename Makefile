@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test demo kafka-up kafka-down kafka-status bench bench-venv clean
+.PHONY: help install lint test demo kafka-up kafka-down kafka-status bench bench-venv bench-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,17 @@ demo: install  ## the whole thing locally: broker, topics, generator, processor,
 
 bench: install  ## masking-engine benchmark (no Kafka): prints a table, writes benchmarks/results/
 	$(BIN)/python -m benchmarks.masking_engine
+
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q --upgrade pip
+	.venv-bench/bin/pip install -q -e '.[bench]'
+	touch $@
+
+bench-venv: .venv-bench/.installed  ## a separate venv with faust-streaming, the benchmark peer
+
+bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c) faust on one broker, + latency
+	$(BIN)/python -m benchmarks.pipeline
 
 clean:  ## remove the venv, caches and the local broker
 	-bash $(KAFKA) down

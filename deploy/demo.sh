@@ -1,26 +1,25 @@
 #!/usr/bin/env bash
-# make demo: start the local broker, show that it takes topics, and mask sample events offline.
+# make demo: the whole pipeline on this machine — local Kafka, topics, synthetic CRM change
+# events, the masking processor — then one record before and after masking, and the throughput.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
+events=${DEMO_EVENTS:-50000}
+keys=(--keys deploy/keys/demo-keys.yaml --allow-demo-keys)
+
 bootstrap=$(bash deploy/local-kafka/kafka.sh up)
-echo "== Kafka broker at $bootstrap"
-$bin/python - "$bootstrap" <<'PY'
-import sys
-from confluent_kafka.admin import AdminClient, NewTopic
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-topics = ["crm.public.contacts", "bi.analytics.contacts"]
-for t, f in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).items():
-    try:
-        f.result(30); print(f"created topic {t}")
-    except Exception as exc:
-        print(f"topic {t}: {exc.args[0].str()}")
-PY
-echo "== rules"
+echo "== 1. Kafka broker at $bootstrap"
+echo "== 2. rules"
 $bin/crm-masker validate rules/
-echo "== one contact before masking"
-head -1 examples/contacts-sample.jsonl | $bin/python -m json.tool | head -40
-echo "== after masking (view bi.analytics.contacts)"
-$bin/crm-masker mask --rules rules --keys deploy/keys/demo-keys.yaml --allow-demo-keys \
-  < examples/contacts-sample.jsonl | head -1 | $bin/python -m json.tool
-echo "== stop the broker with: make kafka-down"
+echo "== 3. output topics"
+$bin/crm-masker topics --rules rules --bootstrap-servers "$bootstrap"
+echo "== 4. $events synthetic CRM change events (Debezium JSON) onto crm.public.*"
+seed=$(date +%s)
+$bin/crm-masker generate --bootstrap-servers "$bootstrap" --events "$events" --seed "$seed"
+echo "== 5. the processor (stops when the input is drained)"
+start=$(date +%s.%N)
+$bin/crm-masker run --rules rules "${keys[@]}" --bootstrap-servers "$bootstrap" \
+  --group-id crm-masker-demo --exit-when-idle 3 --metrics-port -1 2>&1 | grep -v "^%" || true
+$bin/python -m deploy.demo_show "$bootstrap" "$start"
+echo
+echo "The broker keeps running (make kafka-down stops it); run 'make demo' again for more events."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 from typing import BinaryIO
@@ -31,10 +32,13 @@ def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],
 
 
 def progress(done: int, total: int, elapsed: float, *, final: bool = False) -> None:
-    """One self-overwriting line on stderr: count, share and rate."""
+    """Count, share and rate on stderr: one self-overwriting line on a terminal, else every 10 %."""
     rate = done / elapsed if elapsed > 0 else 0.0
-    click.echo(f"\rgenerating {done:,}/{total:,} ({done / total:.0%}) {rate:,.0f} records/s",
-               err=True, nl=final)
+    line = f"generating {done:,}/{total:,} ({done / total:.0%}) {rate:,.0f} records/s"
+    if sys.stderr.isatty():
+        click.echo("\r" + line, err=True, nl=final)
+    elif final or done % max(1000, total // 10 // 1000 * 1000) == 0:
+        click.echo(line, err=True)
 
 
 def write_events(records: Iterable[GeneratedRecord], count: int, *, bootstrap: str | None,

@@ -28,28 +28,28 @@ class Conditional:
 
 @dataclass
 class FieldPlan:
+    """The compiled rules of one table in one view; columns come out in rule order."""
+
     table: str
-    kept: tuple[str, ...]                       # published unchanged
-    transformed: tuple[tuple[str, ApplyFn], ...]
-    conditional: tuple[Conditional, ...]
+    #: (column, function or None for "keep", condition or None), published columns only
+    steps: tuple[tuple[str, ApplyFn | None, Conditional | None], ...]
     key_fields: tuple[tuple[str, ApplyFn | None], ...]
     known: frozenset[str]
     #: action name → number of columns it handles (for the fields-masked metric)
     action_counts: dict[str, int] = field(default_factory=dict)
 
     def mask_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        out = {name: row[name] for name in self.kept if name in row}
+        out: dict[str, Any] = {}
         name = ""
         try:
-            for name, fn in self.transformed:
-                if name in row:
-                    out[name] = fn(row[name])
-            for cond in self.conditional:
-                name = cond.name
-                if name in row:
-                    chosen = cond.then if cond.test(row.get(cond.test_field)) else cond.otherwise
-                    if chosen is not None:
-                        out[name] = chosen(row[name])
+            for name, fn, cond in self.steps:
+                if name not in row:
+                    continue
+                if cond is not None:
+                    fn = cond.then if cond.test(row.get(cond.test_field)) else cond.otherwise
+                    if fn is None:
+                        continue
+                out[name] = row[name] if fn is None else fn(row[name])
         except PoisonEvent:
             raise
         except Exception:  # the message could quote the value: report the field name only

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
@@ -29,6 +31,31 @@ def _kafka_error(exc: KafkaException) -> KafkaError:
     return exc.args[0]
 
 
+@dataclass
+class BatchStats:
+    """Counts of one transaction, kept in plain dicts on the hot path and added to the
+    Prometheus metrics only when the transaction commits (an aborted batch is counted again
+    when it is redone, so counting it now would count it twice)."""
+
+    consumed: Counter[str] = field(default_factory=Counter)
+    published: Counter[str] = field(default_factory=Counter)
+    dlq: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unknown_fields: Counter[str] = field(default_factory=Counter)
+    fields_masked: Counter[str] = field(default_factory=Counter)
+
+    def flush(self) -> None:
+        for counter, metric in ((self.consumed, metrics.EVENTS_CONSUMED),
+                                (self.published, metrics.EVENTS_PUBLISHED),
+                                (self.dlq, metrics.DLQ_EVENTS),
+                                (self.unknown_fields, metrics.UNKNOWN_FIELDS),
+                                (self.fields_masked, metrics.FIELDS_MASKED)):
+            for label, count in counter.items():
+                metric.labels(label).inc(count)
+        for (table, reason), count in self.skipped.items():
+            metrics.EVENTS_SKIPPED.labels(table, reason).inc(count)
+
+
 class Checkpoint:
     """The life cycle of one transaction: begin on first output, add, commit or abort."""
 
@@ -41,6 +68,7 @@ class Checkpoint:
         self.consumed = 0
         self.offsets: dict[tuple[str, int], int] = {}  # next offset to read, per partition
         self.source_ts_ms: list[int] = []
+        self.stats = BatchStats()
 
     def begin(self) -> None:
         if not self.open:
@@ -96,6 +124,7 @@ class Checkpoint:
                 metrics.TRANSACTIONS.labels("failed").inc()
                 raise FatalKafkaError(f"commit failed: {err.name()}: {err.str()}") from None
         metrics.TRANSACTIONS.labels("committed").inc()
+        self.stats.flush()
         metrics.BATCH_SECONDS.observe(self.age_s())
         now = time.time()
         metrics.LAST_COMMIT.set(now)
@@ -122,6 +151,7 @@ class Checkpoint:
         self.offsets.clear()
         self.source_ts_ms.clear()
         self.consumed = 0
+        self.stats = BatchStats()
 
 
 def rewind(consumer: Consumer, partitions: list[TopicPartition], timeout_s: float = 30.0) -> None:

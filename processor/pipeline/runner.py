@@ -34,6 +34,7 @@ from processor.pipeline.records import (
 )
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 5.0
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Processor:
         self.assignment: list[TopicPartition] = []
         self.processed = 0
         self.last_activity = time.monotonic()
+        self.first_message_at = 0.0
         # source topic → view topic → plan, for masking Debezium's key headers
         self._view_plans = {topic: {view.topic: view.plan for view in route.views}
                             for topic, route in engine.compiled.routes.items()}
@@ -88,17 +90,26 @@ class Processor:
         log.info("subscribed to %d source topics; batches of up to %d events or %d ms",
                  len(topics), self.settings.batch_max_events, self.settings.batch_max_ms)
         self.last_activity = time.monotonic()
+        started = time.monotonic()
+        next_report, reported = started + PROGRESS_EVERY_S, 0
         try:
             while not self.stopping:
                 messages = self.consumer.consume(num_messages=500, timeout=0.05)
                 if messages:
                     self.last_activity = time.monotonic()
+                    self.first_message_at = self.first_message_at or self.last_activity
                     self._handle(messages)
                 if self.checkpoint.open and (
                         self.checkpoint.consumed >= self.settings.batch_max_events
                         or self.checkpoint.age_s() * 1000 >= self.settings.batch_max_ms):
                     self._commit()
-                idle = time.monotonic() - self.last_activity
+                now = time.monotonic()
+                if now >= next_report:
+                    if self.processed != reported:
+                        log.info("progress: %d input records, %.0f records/s",
+                                 self.processed, (self.processed - reported) / PROGRESS_EVERY_S)
+                    next_report, reported = now + PROGRESS_EVERY_S, self.processed
+                idle = now - self.last_activity
                 self.health.idle = not self.checkpoint.open
                 if (self.settings.exit_when_idle_s is not None and not self.checkpoint.open
                         and self.assignment and idle >= self.settings.exit_when_idle_s):
@@ -107,6 +118,9 @@ class Processor:
             self._commit()  # finish the open batch on SIGTERM
         finally:
             self._close()
+        busy = max(1e-9, self.last_activity - (self.first_message_at or started))
+        log.info("processed %d input records; %.0f records/s while busy", self.processed,
+                 self.processed / busy)
         return self.processed
 
     def _close(self) -> None:
@@ -175,7 +189,8 @@ class Processor:
             int, msg.offset())
         lineage = Lineage(topic, partition, offset)
         value = msg.value()
-        metrics.EVENTS_CONSUMED.labels(topic).inc()
+        stats = self.checkpoint.stats
+        stats.consumed[topic] += 1
         ts_ms: int | None = None
         try:
             if value is not None and len(value) > self.max_bytes:
@@ -193,20 +208,19 @@ class Processor:
         except PoisonEvent as exc:
             dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
             self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
-            metrics.DLQ_EVENTS.labels(exc.reason).inc()
+            stats.dlq[exc.reason] += 1
             self.checkpoint.consumed_record(topic, partition, offset, None)
             self.processed += 1
             return
         headers = [*self.policy, *lineage.headers()]
         for out, key, out_value, extra in records:
             self.checkpoint.produce(out.topic, key, out_value, headers + extra)
-            metrics.EVENTS_PUBLISHED.labels(out.topic).inc()
+            stats.published[out.topic] += 1
         if outcome.skipped:
-            metrics.EVENTS_SKIPPED.labels(outcome.table, outcome.skipped).inc()
+            stats.skipped[(outcome.table, outcome.skipped)] += 1
         if outcome.unknown_fields:
-            metrics.UNKNOWN_FIELDS.labels(outcome.table).inc(len(outcome.unknown_fields))
-        for action, count in outcome.action_counts.items():
-            metrics.FIELDS_MASKED.labels(action).inc(count)
+            stats.unknown_fields[outcome.table] += len(outcome.unknown_fields)
+        stats.fields_masked.update(outcome.action_counts)
         self.checkpoint.consumed_record(topic, partition, offset, ts_ms)
         self.processed += 1
 

@@ -64,9 +64,7 @@ def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None
 
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
                        key_id: str, keys: KeyRing) -> FieldPlan:
-    kept: list[str] = []
-    transformed: list[tuple[str, ApplyFn]] = []
-    conditional: list[Conditional] = []
+    steps: list[tuple[str, ApplyFn | None, Conditional | None]] = []
     fns: dict[str, ApplyFn | None] = {}
     counts: Counter[str] = Counter()
     for name, rule in table.fields.items():
@@ -74,20 +72,18 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         spec: ActionSpec = overrides.get(name, rule)
         action_name, fn = _compile(spec, ctx)
         counts[action_name] += 1
-        fns[name] = fn
+        fns[name] = None if action_name == "keep" else fn
         if isinstance(spec, FieldRule) and spec.when is not None:
             _, otherwise = _compile(spec.otherwise or ActionSpec(action="null"), ctx)
-            conditional.append(Conditional(name, spec.when.field, _test(spec.when), fn, otherwise))
+            condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise)
+            steps.append((name, None, condition))
         elif action_name == "keep":
-            kept.append(name)
+            steps.append((name, None, None))
         elif fn is not None:
-            transformed.append((name, fn))
-    key_fields = tuple((name, None if name in kept else fns[name]) for name in table.key)
-    return FieldPlan(
-        table=table_name, kept=tuple(kept), transformed=tuple(transformed),
-        conditional=tuple(conditional), key_fields=key_fields,
-        known=frozenset(table.fields), action_counts=dict(counts),
-    )
+            steps.append((name, fn, None))
+    key_fields = tuple((name, fns[name]) for name in table.key)
+    return FieldPlan(table=table_name, steps=tuple(steps), key_fields=key_fields,
+                     known=frozenset(table.fields), action_counts=dict(counts))
 
 
 def compile_rules(validated: ValidatedRules, keys: KeyRing) -> CompiledRules:

@@ -1,0 +1,73 @@
+"""The same masking job on faust-streaming, the benchmark peer. Runs in .venv-bench only.
+
+    .venv-bench/bin/python -m benchmarks.faust_masker BOOTSTRAP APP_ID RULES KEYS TOPIC [TOPIC ...]
+
+Consumes the source topics, masks with crm-masker's engine, sends every output record with
+faust (processing_guarantee=exactly_once), stops when idle, prints one JSON line with its rate.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import faust
+import orjson
+
+from processor.formats.envelope import decode_json
+from processor.keys import load_keys
+from processor.masking.engine import MaskingEngine
+from processor.rules import load_validated
+from processor.rules.compiler import compile_rules
+
+IDLE_S = 5.0
+
+
+def main() -> None:
+    bootstrap, app_id, rules, keys, *topics = sys.argv[1:]
+    engine = MaskingEngine(compile_rules(load_validated(rules), load_keys(keys)))
+    app = faust.App(app_id, broker=f"kafka://{bootstrap}", value_serializer="raw",
+                    key_serializer="raw", processing_guarantee="exactly_once",
+                    web_enabled=False, topic_replication_factor=1, topic_partitions=3,
+                    broker_commit_every=5000, broker_commit_interval=0.2)
+    source = app.topic(*topics, key_type=bytes, value_type=bytes)
+    outputs = {t: app.topic(t, key_type=bytes, value_type=bytes)
+               for t in engine.compiled.output_topics}
+    state = {"count": 0, "first": 0.0, "last": time.monotonic(), "started": time.monotonic()}
+
+    @app.agent(source)
+    async def mask(stream):  # type: ignore[no-untyped-def]
+        async for event in stream.events():
+            message = event.message
+            outcome = engine.process(message.topic, decode_json(message.key),
+                                     decode_json(message.value))
+            for record in outcome.records:
+                await outputs[record.topic].send(
+                    key=orjson.dumps(record.key),
+                    value=None if record.value is None else orjson.dumps(record.value))
+            now = time.monotonic()
+            state["first"] = state["first"] or now
+            state["last"] = now
+            state["count"] += 1
+
+    @app.timer(interval=1.0)
+    async def stop_when_idle() -> None:
+        now = time.monotonic()
+        if state["count"] and now - state["last"] >= IDLE_S:
+            seconds = state["last"] - state["first"]
+            print(json.dumps({"events": state["count"], "seconds": seconds,
+                              "events_per_s": state["count"] / max(1e-9, seconds)}), flush=True)
+            await app.stop()
+            sys.exit(0)
+        if not state["count"] and now - state["started"] > 300:
+            print(json.dumps({"error": "no event in 300 s"}), flush=True)
+            await app.stop()
+            sys.exit(1)
+
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""crm-masker on Kafka next to its peers, in one run on the same broker and the same input.
+
+  (a) passthrough   plain confluent-kafka consume → produce, same transaction settings
+  (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once)
+  (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
+and the end-to-end latency p50/p99 of (b) at about half its maximum rate.
+
+    python -m benchmarks.pipeline [--events N] [--output FILE]
+
+Uses KAFKA_BOOTSTRAP_SERVERS, else starts the local broker as the tests do. Prints a table and
+writes JSON (default benchmarks/results/pipeline.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.broker import kafka_broker
+from tests.helpers import DEMO_KEYS
+from tests.pipeline.harness import Namespace, output_topics
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_PYTHON = REPO / ".venv-bench" / "bin" / "python"
+
+
+def sh(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=True)
+
+
+def prepare(root: Path, bootstrap: str, events: int, rate: float = 0.0) -> Namespace:
+    ns = Namespace(root / uuid.uuid4().hex[:6]).create() if root.exists() else None
+    assert ns is not None
+    sh(sys.executable, "-m", "processor", "topics", "--rules", str(ns.rules),
+       "--bootstrap-servers", bootstrap, "--partitions", "3")
+    if events:
+        sh(sys.executable, "-m", "processor", "generate", "--bootstrap-servers", bootstrap,
+           "--events", str(events), "--seed", "3", "--topic-prefix", ns.source_prefix,
+           "--rate", str(rate))
+    return ns
+
+
+def source_topics(ns: Namespace) -> list[str]:
+    from processor.generator.model import TABLES
+
+    return [ns.source_prefix + t for t in TABLES]
+
+
+def run_passthrough(ns: Namespace, bootstrap: str) -> dict[str, Any]:
+    out = f"{ns.ns}.passthrough"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(out, 3, 1)])[out].result(30)
+    result = sh(sys.executable, "-m", "benchmarks.passthrough", bootstrap, f"{ns.ns}-pass", out,
+                *source_topics(ns))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def masker_cmd(ns: Namespace, bootstrap: str, group: str) -> list[str]:
+    return [sys.executable, "-m", "processor", "run", "--rules", str(ns.rules), "--keys",
+            str(DEMO_KEYS), "--allow-demo-keys", "--bootstrap-servers", bootstrap, "--group-id",
+            group, "--transactional-id", f"{group}-tx", "--metrics-port", "-1"]
+
+
+def run_masker(ns: Namespace, bootstrap: str) -> dict[str, Any]:
+    result = subprocess.run([*masker_cmd(ns, bootstrap, f"{ns.ns}-masker"), "--exit-when-idle", "3"],
+                            capture_output=True, text=True, timeout=900, check=True)
+    m = re.search(r"processed (\d+) input records; (\d+) records/s", result.stderr + result.stdout)
+    assert m, result.stderr[-2000:]
+    return {"events": int(m.group(1)), "events_per_s": float(m.group(2))}
+
+
+def run_faust(ns: Namespace, bootstrap: str) -> dict[str, Any] | None:
+    if not BENCH_PYTHON.exists():
+        return None
+    result = subprocess.run(
+        [str(BENCH_PYTHON), "-m", "benchmarks.faust_masker", bootstrap, f"{ns.ns}-faust",
+         str(ns.rules), str(DEMO_KEYS), *source_topics(ns)],
+        capture_output=True, text=True, timeout=1800, cwd=REPO)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        return {"error": (result.stderr or result.stdout)[-1500:]}
+    return dict(json.loads(lines[-1]))
+
+
+def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, Any]:
+    """Produce at ``rate`` while the processor runs; time from input CreateTime to the moment a
+    read_committed consumer sees the output."""
+    ns = prepare(root, bootstrap, 0)
+    proc = subprocess.Popen([*masker_cmd(ns, bootstrap, f"{ns.ns}-lat")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: dict[tuple[str, int, int], float] = {}
+    stop = threading.Event()
+
+    def read_outputs() -> None:
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
+                      "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                      "fetch.wait.max.ms": 10})
+        c.subscribe(output_topics(ns))
+        while not stop.is_set():
+            msg = c.poll(0.05)
+            if msg is None or msg.error():
+                continue
+            h = dict(msg.headers() or [])
+            key = (h["crm_masker.source.topic"].decode(), int(h["crm_masker.source.partition"]),
+                   int(h["crm_masker.source.offset"]))
+            seen.setdefault(key, time.time())
+        c.close()
+
+    reader = threading.Thread(target=read_outputs)
+    reader.start()
+    time.sleep(8)  # processor joined its group
+    sh(sys.executable, "-m", "processor", "generate", "--bootstrap-servers", bootstrap,
+       "--events", str(events), "--seed", "4", "--topic-prefix", ns.source_prefix,
+       "--rate", str(rate))
+    time.sleep(5)
+    stop.set()
+    reader.join()
+    proc.terminate()
+    proc.wait(60)
+    created = input_timestamps(bootstrap, source_topics(ns))
+    lat = sorted(seen[k] - created[k] for k in seen if k in created)
+    q = statistics.quantiles(lat, n=100)
+    return {"rate": rate, "measured": len(lat), "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+
+
+def input_timestamps(bootstrap: str, topics: list[str]) -> dict[tuple[str, int, int], float]:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ts-{uuid.uuid4().hex}"})
+    out: dict[tuple[str, int, int], float] = {}
+    for topic in topics:
+        for p in c.list_topics(topic, timeout=10).topics[topic].partitions:
+            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high <= low:
+                continue
+            c.assign([TopicPartition(topic, p, low)])
+            while True:
+                msg = c.poll(2)
+                if msg is None or msg.error():
+                    break
+                out[(topic, p, msg.offset())] = msg.timestamp()[1] / 1000
+                if msg.offset() >= high - 1:
+                    break
+    c.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--latency-events", type=int, default=30_000)
+    parser.add_argument("--output", default=str(REPO / "benchmarks/results/pipeline.json"))
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="crm-masker-bench-"))
+    with kafka_broker() as bootstrap:
+        ns = prepare(root, bootstrap, args.events)
+        results: dict[str, Any] = {"events": args.events, "cpu_count": os.cpu_count()}
+        print(f"input: {args.events:,} generated events, 18 partitions, broker {bootstrap}")
+        results["passthrough"] = run_passthrough(ns, bootstrap)
+        results["crm_masker"] = run_masker(ns, bootstrap)
+        results["faust"] = run_faust(ns, bootstrap)
+        b = results["crm_masker"]["events_per_s"]
+        results["latency"] = latency(root, bootstrap, args.latency_events, rate=round(b / 2))
+    a = results["passthrough"]["events_per_s"]
+    c = (results["faust"] or {}).get("events_per_s")
+    results["b_over_a"] = b / a
+    results["b_over_c"] = b / c if c else None
+    print(f"{'job':<38}{'events/s':>12}")
+    print(f"{'(a) passthrough (confluent-kafka, EOS)':<38}{a:>12,.0f}")
+    print(f"{'(b) crm-masker run (EOS)':<38}{b:>12,.0f}")
+    print(f"{'(c) faust-streaming masking job':<38}{c:>12,.0f}" if c else
+          f"{'(c) faust-streaming masking job':<38}{'n/a':>12}  {str(results['faust'])[:200]}")
+    print(f"b/a = {results['b_over_a']:.2f}" + (f", b/c = {results['b_over_c']:.1f}" if c else ""))
+    lat = results["latency"]
+    print(f"latency of (b) at {lat['rate']:,} events/s: p50 {lat['p50_ms']:.0f} ms, "
+          f"p99 {lat['p99_ms']:.0f} ms ({lat['measured']:,} events)")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
