@@ -20,7 +20,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed  ## create .venv and install crm-masker with its dev tools
 
 lint: install  ## ruff and mypy
-	$(BIN)/ruff check processor tests benchmarks
+	$(BIN)/ruff check processor tests benchmarks deploy
 	$(BIN)/mypy
 
 test: install  ## lint, then every test against a real Kafka broker (started if none is given)

@@ -9,6 +9,7 @@ faust (processing_guarantee=exactly_once), stops when idle, prints one JSON line
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -22,6 +23,14 @@ from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
 
 IDLE_S = 5.0
+
+
+def report(result: dict[str, object], code: int) -> None:
+    """Print the result where the caller finds it and leave at once: faust redirects stdout to
+    its logger and turns SystemExit inside a timer into a crash report."""
+    sys.__stdout__.write(json.dumps(result) + "\n")
+    sys.__stdout__.flush()
+    os._exit(code)
 
 
 def main() -> None:
@@ -56,14 +65,10 @@ def main() -> None:
         now = time.monotonic()
         if state["count"] and now - state["last"] >= IDLE_S:
             seconds = state["last"] - state["first"]
-            print(json.dumps({"events": state["count"], "seconds": seconds,
-                              "events_per_s": state["count"] / max(1e-9, seconds)}), flush=True)
-            await app.stop()
-            sys.exit(0)
+            report({"events": state["count"], "seconds": seconds,
+                    "events_per_s": state["count"] / max(1e-9, seconds)}, 0)
         if not state["count"] and now - state["started"] > 300:
-            print(json.dumps({"error": "no event in 300 s"}), flush=True)
-            await app.stop()
-            sys.exit(1)
+            report({"error": "no event in 300 s"}, 1)
 
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
     app.main()

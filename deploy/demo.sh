@@ -17,9 +17,8 @@ echo "== 4. $events synthetic CRM change events (Debezium JSON) onto crm.public.
 seed=$(date +%s)
 $bin/crm-masker generate --bootstrap-servers "$bootstrap" --events "$events" --seed "$seed"
 echo "== 5. the processor (stops when the input is drained)"
-start=$(date +%s.%N)
 $bin/crm-masker run --rules rules "${keys[@]}" --bootstrap-servers "$bootstrap" \
   --group-id crm-masker-demo --exit-when-idle 3 --metrics-port -1 2>&1 | grep -v "^%" || true
-$bin/python -m deploy.demo_show "$bootstrap" "$start"
+$bin/python -m deploy.demo_show "$bootstrap"
 echo
 echo "The broker keeps running (make kafka-down stops it); run 'make demo' again for more events."

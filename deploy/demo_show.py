@@ -51,7 +51,7 @@ def totals(bootstrap: str, topics: list[str]) -> dict[str, int]:
 
 
 def main() -> None:
-    bootstrap, start = sys.argv[1], float(sys.argv[2])
+    bootstrap = sys.argv[1]
     after = latest(bootstrap, "bi.analytics.contacts")
     if after:
         src = after["headers"]["crm_masker.source.topic"]
