@@ -180,8 +180,8 @@ class Processor:
                 raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
 
     def _consumer_error(self, err: KafkaError) -> None:
-        if err.fatal():
-            raise FatalKafkaError(f"consumer: {err.name()}: {err.str()}")
+        if err.fatal() or err.code() == KafkaError._FATAL:  # e.g. fenced static member
+            raise FatalKafkaError(f"consumer: {err.str()}")
         log.warning("consumer: %s", err.name())
 
     def _process(self, msg: Message) -> None:

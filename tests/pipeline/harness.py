@@ -57,12 +57,13 @@ def cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.Comp
                           text=True, check=check, timeout=timeout)
 
 
-def start_processor(ns: Namespace, bootstrap: str, *extra: str) -> subprocess.Popen[bytes]:
+def start_processor(ns: Namespace, bootstrap: str, *extra: str, metrics_port: int = -1,
+                    instance: str = "tx") -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "processor", "run", "--rules", str(ns.rules), "--keys",
          str(DEMO_KEYS), "--allow-demo-keys", "--bootstrap-servers", bootstrap,
-         "--group-id", f"{ns.ns}-masker", "--transactional-id", f"{ns.ns}-tx",
-         "--metrics-port", "-1", *extra],
+         "--group-id", f"{ns.ns}-masker", "--transactional-id", f"{ns.ns}-{instance}",
+         "--metrics-port", str(metrics_port), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
 
 

@@ -1,0 +1,162 @@
+"""Life cycle against the real broker: workers, SIGTERM, fencing, topics, headers, HTTP."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from tests.pipeline.harness import (
+    Namespace,
+    actual_outputs,
+    cli,
+    expected_outputs,
+    output_topics,
+    read_topics,
+    start_processor,
+    stop,
+)
+
+pytestmark = pytest.mark.kafka
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def test_two_workers_share_the_work_and_sigterm_exits_cleanly(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
+    jsonl = tmp_path / "input.jsonl"
+    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "4000", "--seed", "21",
+        "--topic-prefix", ns.source_prefix, "--output", str(jsonl))
+    proc = start_processor(ns, kafka_bootstrap, "--workers", "2")
+    expected = expected_outputs(jsonl, ns)
+    records = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()),
+                          idle_s=30)
+    log = stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0, log
+    assert actual_outputs(records) == expected
+    assert "[worker 0]" in log and "[worker 1]" in log
+    assert log.count("stopped after") == 2
+
+
+def test_http_endpoints_and_metrics_have_no_personal_labels(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
+    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "1500", "--seed", "5",
+        "--topic-prefix", ns.source_prefix)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_processor(ns, kafka_bootstrap, metrics_port=port)
+    try:
+        wait_for(lambda: http_get(f"{base}/healthz")[0] == 200)
+        wait_for(lambda: http_get(f"{base}/readyz")[0] == 200)
+        wait_for(lambda: 'crm_masker_transactions_total{result="committed"}'
+                 in http_get(f"{base}/metrics")[1])
+        wait_for(lambda: "crm_masker_events_consumed_total" in http_get(f"{base}/metrics")[1])
+        _, text = http_get(f"{base}/metrics")
+    finally:
+        log = stop(proc)
+    assert proc.returncode == 0, log
+    assert 'crm_masker_ruleset_info{' in text and 'key_id="k2026a"' in text
+    assert f'crm_masker_events_consumed_total{{topic="{ns.source_prefix}contacts"}}' in text
+    labels = [line[line.index("{"):line.index("}") + 1] for line in text.splitlines()
+              if line.startswith("crm_masker_") and "{" in line]
+    assert len(labels) > 10
+    for label in labels:  # names from the rules and fixed words only
+        assert "@" not in label and "k2026a:" not in label and " " not in label
+
+
+def test_second_instance_with_the_same_id_fences_the_first(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
+    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "300",
+        "--topic-prefix", ns.source_prefix)
+    first = start_processor(ns, kafka_bootstrap)
+    time.sleep(6)
+    second = start_processor(ns, kafka_bootstrap)
+    try:
+        first_log = first.communicate(timeout=90)[0].decode()
+    finally:
+        stop(second)
+    assert first.returncode == 3, first_log
+    assert "another instance" in first_log
+
+
+def test_run_refuses_missing_topics_and_topics_check_reports_them(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    check = cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
+                "--check", check=False)
+    assert check.returncode == 1 and "missing" in check.stderr
+    proc = start_processor(ns, kafka_bootstrap)
+    log = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 2
+    assert "missing output topic" in log and "crm-masker topics" in log
+    created = cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
+    assert "created" in created.stdout
+    again = cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
+                "--check")
+    assert again.returncode == 0 and "problem" not in again.stderr
+    assert f"ok       {ns.dlq}" in again.stdout
+
+
+def test_debezium_key_headers_are_masked_and_other_headers_dropped(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
+        "--partitions", "1")
+    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "1", "--topic-prefix",
+        ns.source_prefix, "--partitions", "1")
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    value = {"before": None, "after": {"id": 77, "segment": "retail"}, "op": "c", "ts_ms": 1,
+             "source": {"ts_ms": 1, "table": "contacts"}}
+    producer.produce(ns.source_prefix + "contacts", key=b'{"id": 77}', value=orjson.dumps(value),
+                     headers=[("__debezium.newkey", b'{"id": 77}'),
+                              ("__debezium.oldkey", b'{"id": 76}'),
+                              ("x-crm-user", b"anna.schmidt@example.de")])
+    producer.flush(30)
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "3")
+    log = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 0, log
+    records = [r for r in read_topics(kafka_bootstrap, output_topics(ns), idle_s=3)
+               if r.topic.endswith("contacts")]
+    assert len(records) == 2  # analytics and sales views
+    for r in records:
+        assert "x-crm-user" not in r.headers
+        new_key = orjson.loads(r.headers["__debezium.newkey"])
+        old_key = orjson.loads(r.headers["__debezium.oldkey"])
+        assert new_key == r.key and new_key["id"].startswith("k2026a:")
+        assert old_key["id"].startswith("k2026a:") and old_key != new_key
+        assert b"anna.schmidt" not in r.raw and b'"id": 7' not in r.raw
