@@ -15,10 +15,11 @@ import orjson
 
 from processor.actions.base import Action, ActionParams, CompileContext
 from processor.actions.registry import register
-from processor.errors import KeyFileError
+from processor.errors import KeyFileError, PoisonEvent
 
 DERIVATION_LABEL = b"crm-masker/pseudonym/v1/"
 CACHE_SIZE = 65_536
+INT64_LIMIT = 2.0**63
 Normalizer = Literal["strip", "lower", "upper", "compact", "digits"]
 
 
@@ -43,6 +44,9 @@ def canonical_bytes(value: Any) -> bytes:
         return b"true" if value else b"false"
     if isinstance(value, int):
         return str(value).encode()
+    if isinstance(value, float) and abs(value) >= INT64_LIMIT:
+        # JSON decoders read integers beyond 64 bits as floats: two ids would share a pseudonym
+        raise PoisonEvent("number_out_of_range", "an identifier beyond 64 bits")
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 

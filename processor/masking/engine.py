@@ -80,8 +80,7 @@ class MaskingEngine:
               after: dict[str, Any] | None, row: dict[str, Any] | None) -> tuple[Any, Any, Any]:
         if key is None and row is not None:  # no message key: take the key columns of the row
             key = {name: row[name] for name, _ in plan.key_fields if name in row} or None
-        return (
-            plan.mask_key(key),
-            plan.mask_row(before) if before is not None else None,
-            plan.mask_row(after) if after is not None else None,
-        )
+        masked_after = plan.mask_row(after) if after is not None else None
+        masked_before = (plan.mask_row(before, after, masked_after)
+                         if before is not None else None)
+        return plan.mask_key(key), masked_before, masked_after

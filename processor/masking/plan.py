@@ -13,6 +13,7 @@ from typing import Any
 from processor.errors import PoisonEvent
 
 ApplyFn = Callable[[Any], Any]
+MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,31 @@ class FieldPlan:
     #: action name → number of columns it handles (for the fields-masked metric)
     action_counts: dict[str, int] = field(default_factory=dict)
 
-    def mask_row(self, row: dict[str, Any]) -> dict[str, Any]:
+    def mask_row(self, row: dict[str, Any], other: dict[str, Any] | None = None,
+                 other_out: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Mask ``row``. ``other``/``other_out``: the other image of an update and its masked
+        form; unchanged columns are copied from it instead of being masked again."""
         out: dict[str, Any] = {}
         name = ""
         try:
             for name, fn, cond in self.steps:
                 if name not in row:
                     continue
+                value = row[name]
                 if cond is not None:
                     fn = cond.then if cond.test(row.get(cond.test_field)) else cond.otherwise
                     if fn is None:
                         continue
-                out[name] = row[name] if fn is None else fn(row[name])
+                    other = None  # the condition's column may differ between the images
+                elif fn is None:
+                    out[name] = value
+                    continue
+                if other is not None and other_out is not None and name in other_out:
+                    before = other.get(name, MISSING)
+                    if before == value and type(before) is type(value):
+                        out[name] = other_out[name]
+                        continue
+                out[name] = fn(value)
         except PoisonEvent:
             raise
         except Exception:  # the message could quote the value: report the field name only

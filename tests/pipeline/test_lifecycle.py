@@ -110,6 +110,8 @@ def test_second_instance_with_the_same_id_fences_the_first(
         first_log = first.communicate(timeout=90)[0].decode()
     finally:
         stop(second)
+        if first.poll() is None:
+            first.kill()
     assert first.returncode == 3, first_log
     assert "another instance" in first_log
 
