@@ -233,6 +233,85 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
     click.echo(f"generated {written} records (seed {seed})", err=True)
 
 
+@main.group()
+def audit() -> None:
+    """Check the audit trail and answer erasure requests from it."""
+
+
+def _audit_topic(rules_dir: Path, topic: str | None) -> str:
+    if topic:
+        return topic
+    from processor.rules import load_validated
+
+    return load_validated(rules_dir).rules.audit_topic
+
+
+@audit.command("verify")
+@RULES_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.option("--topic", default=None, help="Audit topic (default: audit_topic of the rules).")
+def audit_verify(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...],
+                 topic: str | None) -> None:
+    """Verify the hash chain of every producer on the audit topic; exit 1 where it breaks.
+
+    Prints totals (transactions, inputs, outputs, dead letters, deletes) for reconciliation.
+    """
+    from processor.governance.audit import verify
+    from processor.pipeline.audit_trail import read_all
+    from processor.pipeline.kafka_config import client_options
+
+    name = _audit_topic(rules_dir, topic)
+    try:
+        report = verify(read_all(bootstrap, name, client_options(kafka_options)))
+    except RuntimeError as exc:
+        fail(str(exc))
+    click.echo(f"{name}: {report.records} records from {report.producers} producer(s); "
+               f"inputs {report.inputs}, outputs {report.outputs}, dead letters {report.dlq}, "
+               f"deletes propagated {report.deletes}")
+    for brk in report.breaks:
+        click.secho(f"BROKEN at {brk.where} (producer {brk.producer}): {brk.problem}",
+                    fg="red", err=True)
+    if not report.intact:
+        sys.exit(1)
+    click.echo("chain intact")
+
+
+@audit.command("erasures")
+@RULES_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.option("--topic", default=None, help="Audit topic (default: audit_topic of the rules).")
+@click.option("--key", "pseudonym", default=None,
+              help="Only deletes of this pseudonymous key (e.g. k2026a:…); the subject's "
+                   "pseudonym comes from `crm-masker mask` on the subject's id.")
+def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...],
+                   topic: str | None, pseudonym: str | None) -> None:
+    """List propagated deletes (Art. 17): when, which table, which pseudonymous key.
+
+    One JSON line per delete: {"time", "table", "key", "producer", "rules_version"}.
+    """
+    import orjson
+
+    from processor.pipeline.audit_trail import read_all
+    from processor.pipeline.kafka_config import client_options
+
+    name = _audit_topic(rules_dir, topic)
+    found = 0
+    for _, record in read_all(bootstrap, name, client_options(kafka_options)):
+        if record is None:
+            continue
+        for delete in record.get("deletes", []):
+            key = delete.get("key")
+            if pseudonym and pseudonym not in orjson.dumps(key).decode():
+                continue
+            found += 1
+            click.echo(orjson.dumps({"time": record["time"], "table": delete.get("table"),
+                                     "key": key, "producer": record["producer"],
+                                     "rules_version": record["rules"]["version"]}).decode())
+    click.echo(f"{found} propagated delete(s)", err=True)
+
+
 def run_cli() -> None:
     """Entry point with error handling: known errors print a message, not a traceback."""
     try:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from processor.governance.audit import TransactionFacts
 from processor.observability import metrics
+from processor.pipeline.audit_trail import AuditTrail
 
 log = logging.getLogger(__name__)
 
@@ -31,44 +31,35 @@ def _kafka_error(exc: KafkaException) -> KafkaError:
     return exc.args[0]
 
 
-@dataclass
-class BatchStats:
-    """Counts of one transaction, kept in plain dicts on the hot path and added to the
-    Prometheus metrics only when the transaction commits (an aborted batch is counted again
-    when it is redone, so counting it now would count it twice)."""
-
-    consumed: Counter[str] = field(default_factory=Counter)
-    published: Counter[str] = field(default_factory=Counter)
-    dlq: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
-    unknown_fields: Counter[str] = field(default_factory=Counter)
-    fields_masked: Counter[str] = field(default_factory=Counter)
-
-    def flush(self) -> None:
-        for counter, metric in ((self.consumed, metrics.EVENTS_CONSUMED),
-                                (self.published, metrics.EVENTS_PUBLISHED),
-                                (self.dlq, metrics.DLQ_EVENTS),
-                                (self.unknown_fields, metrics.UNKNOWN_FIELDS),
-                                (self.fields_masked, metrics.FIELDS_MASKED)):
-            for label, count in counter.items():
-                metric.labels(label).inc(count)
-        for (table, reason), count in self.skipped.items():
-            metrics.EVENTS_SKIPPED.labels(table, reason).inc(count)
+def flush_metrics(facts: TransactionFacts) -> None:
+    """Add a committed transaction's counts to the Prometheus metrics. Only at commit: an
+    aborted batch is redone and would otherwise be counted twice."""
+    for counter, metric in ((facts.consumed, metrics.EVENTS_CONSUMED),
+                            (facts.published, metrics.EVENTS_PUBLISHED),
+                            (facts.dlq, metrics.DLQ_EVENTS),
+                            (facts.unknown_fields, metrics.UNKNOWN_FIELDS),
+                            (facts.fields_masked, metrics.FIELDS_MASKED)):
+        for label, count in counter.items():
+            metric.labels(label).inc(count)
+    for (table, reason), count in facts.skipped.items():
+        metrics.EVENTS_SKIPPED.labels(table, reason).inc(count)
 
 
 class Checkpoint:
     """The life cycle of one transaction: begin on first output, add, commit or abort."""
 
-    def __init__(self, producer: Producer, consumer: Consumer, timeout_s: float = 30.0) -> None:
+    def __init__(self, producer: Producer, consumer: Consumer, audit: AuditTrail | None = None,
+                 timeout_s: float = 30.0) -> None:
         self.producer = producer
         self.consumer = consumer
+        self.audit = audit
         self.timeout_s = timeout_s
         self.open = False
         self.started = 0.0
         self.consumed = 0
         self.offsets: dict[tuple[str, int], int] = {}  # next offset to read, per partition
         self.source_ts_ms: list[int] = []
-        self.stats = BatchStats()
+        self.facts = TransactionFacts()
 
     def begin(self) -> None:
         if not self.open:
@@ -79,6 +70,8 @@ class Checkpoint:
 
     def consumed_record(self, topic: str, partition: int, offset: int, ts_ms: int | None) -> None:
         self.offsets[(topic, partition)] = offset + 1
+        self.facts.consumed[topic] += 1
+        self.facts.consumed_offset(topic, partition, offset)
         self.consumed += 1
         if ts_ms is not None:
             self.source_ts_ms.append(ts_ms)
@@ -104,6 +97,9 @@ class Checkpoint:
         if not self.open:
             return False
         positions = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
+        if self.audit is not None and self.consumed:
+            key, value = self.audit.record(self.facts)
+            self.produce(self.audit.topic, key, value, [])
         deadline = time.monotonic() + self.timeout_s * 3
         while True:
             try:
@@ -124,7 +120,9 @@ class Checkpoint:
                 metrics.TRANSACTIONS.labels("failed").inc()
                 raise FatalKafkaError(f"commit failed: {err.name()}: {err.str()}") from None
         metrics.TRANSACTIONS.labels("committed").inc()
-        self.stats.flush()
+        if self.audit is not None:
+            self.audit.committed()
+        flush_metrics(self.facts)
         metrics.BATCH_SECONDS.observe(self.age_s())
         now = time.time()
         metrics.LAST_COMMIT.set(now)
@@ -144,6 +142,8 @@ class Checkpoint:
             metrics.TRANSACTIONS.labels("failed").inc()
             raise FatalKafkaError(f"abort failed: {err.name()}: {err.str()}") from None
         metrics.TRANSACTIONS.labels("aborted").inc()
+        if self.audit is not None:
+            self.audit.aborted()
         self._reset()
 
     def _reset(self) -> None:
@@ -151,7 +151,7 @@ class Checkpoint:
         self.offsets.clear()
         self.source_ts_ms.clear()
         self.consumed = 0
-        self.stats = BatchStats()
+        self.facts = TransactionFacts()
 
 
 def rewind(consumer: Consumer, partitions: list[TopicPartition], timeout_s: float = 30.0) -> None:

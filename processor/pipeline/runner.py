@@ -24,6 +24,7 @@ from processor.masking.engine import MaskingEngine
 from processor.observability import metrics
 from processor.observability.http import Health
 from processor.pipeline import kafka_config
+from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
 from processor.pipeline.records import (
     Header,
@@ -64,7 +65,10 @@ class Processor:
             settings.bootstrap, settings.group_id, settings.transactional_id, extra))
         self.producer = Producer(kafka_config.producer_config(settings.bootstrap,
                                                               settings.transactional_id, extra))
-        self.checkpoint = Checkpoint(self.producer, self.consumer)
+        rules = engine.compiled.validated.rules
+        self.audit = AuditTrail(rules.audit_topic, settings.transactional_id,
+                                validated.version, validated.sha256)
+        self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit)
         self.assignment: list[TopicPartition] = []
         self.processed = 0
         self.last_activity = time.monotonic()
@@ -84,6 +88,7 @@ class Processor:
         except KafkaException as exc:
             raise FatalKafkaError(f"init_transactions failed: {exc.args[0].str()}") from None
         self.health.broker_ok = True
+        self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)
         topics = sorted(self.engine.compiled.routes)
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
@@ -189,8 +194,7 @@ class Processor:
             int, msg.offset())
         lineage = Lineage(topic, partition, offset)
         value = msg.value()
-        stats = self.checkpoint.stats
-        stats.consumed[topic] += 1
+        facts = self.checkpoint.facts
         ts_ms: int | None = None
         try:
             if value is not None and len(value) > self.max_bytes:
@@ -208,19 +212,22 @@ class Processor:
         except PoisonEvent as exc:
             dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
             self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
-            stats.dlq[exc.reason] += 1
+            facts.dlq[exc.reason] += 1
             self.checkpoint.consumed_record(topic, partition, offset, None)
             self.processed += 1
             return
         headers = [*self.policy, *lineage.headers()]
         for out, key, out_value, extra in records:
             self.checkpoint.produce(out.topic, key, out_value, headers + extra)
-            stats.published[out.topic] += 1
+            facts.published[out.topic] += 1
+        facts.ops[(outcome.table, outcome.op or outcome.skipped or "?")] += 1
         if outcome.skipped:
-            stats.skipped[(outcome.table, outcome.skipped)] += 1
+            facts.skipped[(outcome.table, outcome.skipped)] += 1
         if outcome.unknown_fields:
-            stats.unknown_fields[outcome.table] += len(outcome.unknown_fields)
-        stats.fields_masked.update(outcome.action_counts)
+            facts.unknown_fields[outcome.table] += len(outcome.unknown_fields)
+        if outcome.op == "d" and outcome.records:
+            facts.deletes.append((outcome.table, outcome.records[0].key))
+        facts.fields_masked.update(outcome.action_counts)
         self.checkpoint.consumed_record(topic, partition, offset, ts_ms)
         self.processed += 1
 

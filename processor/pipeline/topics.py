@@ -35,6 +35,9 @@ def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
     specs[rules.dlq_topic] = TopicSpec(rules.dlq_topic, partitions, {
         "cleanup.policy": "delete", "retention.ms": str(duration_ms(rules.dlq_retention))},
         "dead letters (coordinates and reason only)")
+    specs[rules.audit_topic] = TopicSpec(rules.audit_topic, 1, {
+        "cleanup.policy": "delete", "retention.ms": str(duration_ms(rules.audit_retention))},
+        "audit trail (one record per transaction, hash-chained)")
     specs[rules.alert_topic] = TopicSpec(rules.alert_topic, partitions, {
         "cleanup.policy": "delete", "retention.ms": str(duration_ms("P90D"))}, "anomaly alerts")
     return sorted(specs.values(), key=lambda s: s.name)

@@ -47,7 +47,9 @@ def run_worker(spec: WorkerSpec) -> int:
     log.info("rule set version %s sha256 %s, key id %s, %d source topics",
              validated.version, validated.sha256, validated.rules.pseudonym_key_id,
              len(compiled.routes))
-    check_topics_exist(spec.settings.bootstrap, [*compiled.output_topics, compiled.dlq_topic],
+    rules = validated.rules
+    check_topics_exist(spec.settings.bootstrap,
+                       [*compiled.output_topics, rules.dlq_topic, rules.audit_topic],
                        spec.settings.kafka_options)
     health = Health()
     if spec.metrics_port is not None:

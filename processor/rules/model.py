@@ -139,12 +139,15 @@ class RuleSet(Strict):
     dlq_topic: str = "crm.dlq"
     dlq_retention: str = "P14D"
     alert_topic: str = "crm.alerts"
+    #: one record per committed transaction, hash-chained (the processing audit trail)
+    audit_topic: str = "crm.audit.proc"
+    audit_retention: str = "P10Y"
     max_event_bytes: int = Field(1_048_576, gt=0)
     controller: Controller = Field(default_factory=Controller)
     tables: dict[str, TableRules] = Field(min_length=1)
     views: dict[str, ViewRules] = Field(min_length=1)
 
-    @field_validator("dlq_retention")
+    @field_validator("dlq_retention", "audit_retention")
     @classmethod
     def _dlq_duration(cls, value: str) -> str:
         return check_duration(value)

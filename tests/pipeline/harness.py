@@ -40,6 +40,10 @@ class Namespace:
     def dlq(self) -> str:
         return f"{self.ns}.crm.dlq"
 
+    @property
+    def audit(self) -> str:
+        return f"{self.ns}.crm.audit.proc"
+
     def create(self) -> Namespace:
         shutil.copytree(RULES, self.rules)
         for path in self.rules.rglob("*.yaml"):
@@ -47,7 +51,8 @@ class Namespace:
             for prefix in ('"bi.', '"sec.'):
                 text = text.replace(prefix, f'"{self.ns}.{prefix[1:]}')
             text = text.replace("dlq_topic: crm.dlq", f"dlq_topic: {self.dlq}\n"
-                                                      f"alert_topic: {self.ns}.crm.alerts")
+                                                      f"alert_topic: {self.ns}.crm.alerts\n"
+                                                      f"audit_topic: {self.audit}")
             path.write_text(text)
         return self
 
@@ -142,7 +147,7 @@ def output_topics(ns: Namespace) -> list[str]:
 
     rules = load_validated(ns.rules).rules
     return [t.name for t in desired_topics(rules, 1)
-            if t.name not in (rules.dlq_topic, rules.alert_topic)]
+            if t.name not in (rules.dlq_topic, rules.alert_topic, rules.audit_topic)]
 
 
 def leaked(secrets: set[bytes], records: list[Read]) -> set[bytes]:

@@ -146,6 +146,12 @@ def test_sigkill_three_times_still_yields_each_output_exactly_once(
     actual = actual_outputs(records)
     assert actual == expected, (f"missing {sum((expected - actual).values())}, "
                                 f"extra {sum((actual - expected).values())}")
+    # the audit chain survived the kills: restarted producers continued it from the last
+    # committed record, and it accounts for every input exactly once
+    audit = cli("audit", "verify", "--rules", str(ns.rules), "--bootstrap-servers",
+                kafka_bootstrap, check=False)
+    assert audit.returncode == 0 and "chain intact" in audit.stdout, audit.stdout + audit.stderr
+    assert "inputs 50000," in audit.stdout, audit.stdout
 
 
 def _envelope(op: str, after: Any) -> bytes:

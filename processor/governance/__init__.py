@@ -1,0 +1,1 @@
+"""GDPR evidence generated from the rules and the running processor: audit trail, report."""

@@ -1,0 +1,146 @@
+"""The audit trail on Kafka: restore a producer's chain, and add one record per transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from processor.governance.audit import ChainState, TransactionFacts, build_record
+
+log = logging.getLogger(__name__)
+SCAN_WINDOW = 2000
+
+
+class AuditTrail:
+    def __init__(self, topic: str, producer_id: str, rules_version: str, rules_sha256: str) -> None:
+        self.topic = topic
+        self.producer_id = producer_id
+        self.rules_version = rules_version
+        self.rules_sha256 = rules_sha256
+        self.chain = ChainState()
+        self.pending: ChainState | None = None
+
+    def record(self, facts: TransactionFacts) -> tuple[bytes, bytes]:
+        """Key and value of this transaction's audit record; the chain moves on at commit."""
+        record = build_record(facts, self.chain, producer=self.producer_id,
+                              rules_version=self.rules_version, rules_sha256=self.rules_sha256)
+        self.pending = ChainState(record["seq"], record["hash"])
+        return self.producer_id.encode(), orjson.dumps(record)
+
+    def committed(self) -> None:
+        if self.pending is not None:
+            self.chain, self.pending = self.pending, None
+
+    def aborted(self) -> None:
+        self.pending = None
+
+    def restore(self, bootstrap: str, extra: dict[str, str], timeout_s: float = 30.0) -> None:
+        """Continue the chain from this producer's last committed record on the audit topic.
+
+        Call after ``init_transactions``: that aborts a crashed predecessor's open transaction,
+        so what read_committed shows is final.
+        """
+        last = last_record_of(bootstrap, self.topic, self.producer_id, extra, timeout_s)
+        if last is not None:
+            self.chain = ChainState(int(last["seq"]), str(last["hash"]))
+        log.info("audit chain of %s continues after seq %d", self.producer_id, self.chain.seq)
+
+
+def last_record_of(bootstrap: str, topic: str, producer: str, extra: dict[str, str],
+                   timeout_s: float = 30.0) -> dict[str, Any] | None:
+    """The newest committed audit record keyed ``producer``, scanning back from the end."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"audit-restore-{producer}",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         **extra})
+    key = producer.encode()
+    try:
+        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+        for pid in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid),
+                                                       timeout=timeout_s)
+            end = high
+            while end > low:
+                start = max(low, end - SCAN_WINDOW)
+                found = None
+                for msg_key, value in _read_range(consumer, topic, pid, start, end, timeout_s):
+                    if msg_key == key:
+                        found = value
+                if found is not None:
+                    return dict(orjson.loads(found))
+                end = start
+    except KafkaException as exc:
+        raise RuntimeError(f"cannot read the audit topic {topic}: {exc.args[0].str()}") from None
+    finally:
+        consumer.close()
+    return None
+
+
+def _read_range(consumer: Consumer, topic: str, partition: int, start: int, end: int,
+                timeout_s: float) -> Iterator[tuple[bytes | None, bytes]]:
+    """Records with offsets in [start, end); transaction markers take offsets but no records."""
+    tp = TopicPartition(topic, partition, start)
+    consumer.assign([tp])
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            position = consumer.position([TopicPartition(topic, partition)])[0].offset
+            if position >= end:
+                return
+            continue
+        if msg.error():
+            continue
+        offset = msg.offset() or 0
+        if offset >= end:
+            return
+        value = msg.value()
+        if value is not None:
+            yield msg.key(), value
+        if offset >= end - 1:
+            return
+    raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
+
+
+def read_all(bootstrap: str, topic: str, extra: dict[str, str],
+             timeout_s: float = 30.0) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """Every committed record of ``topic`` as (location, decoded JSON or None), in log order."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"audit-read-{topic}",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         **extra})
+    try:
+        try:
+            partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+        except KeyError:
+            raise RuntimeError(f"no topic {topic}") from None
+        for pid in sorted(partitions):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid),
+                                                       timeout=timeout_s)
+            if high <= low:
+                continue
+            consumer.assign([TopicPartition(topic, pid, low)])
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    if consumer.position([TopicPartition(topic, pid)])[0].offset >= high:
+                        break
+                    continue
+                if msg.error() or msg.value() is None:
+                    continue
+                deadline = time.monotonic() + timeout_s
+                try:
+                    record = orjson.loads(msg.value() or b"")
+                except orjson.JSONDecodeError:
+                    record = None
+                yield f"{topic}[{pid}]@{msg.offset()}", record
+                if (msg.offset() or 0) >= high - 1:
+                    break
+    except KafkaException as exc:
+        raise RuntimeError(f"cannot read {topic}: {exc.args[0].str()}") from None
+    finally:
+        consumer.close()
