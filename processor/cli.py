@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import click
 
@@ -231,6 +231,28 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
                            kafka_options=kafka_options, output=output_file, rate=rate,
                            partitions=partitions, topic_prefix=topic_prefix)
     click.echo(f"generated {written} records (seed {seed})", err=True)
+
+
+@main.command()
+@RULES_OPTION
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md")
+@click.option("--lang", type=click.Choice(["en", "de"]), default="en",
+              help="Language of the labels (de: Verzeichnis von Verarbeitungstätigkeiten).")
+@click.option("--output", "output_file", type=click.File("w", encoding="utf-8"), default="-",
+              help="Where the report goes; - for stdout.")
+def report(rules_dir: Path, fmt: str, lang: str, output_file: TextIO) -> None:
+    """The record of processing activities (Art. 30 GDPR) and data-flow inventory.
+
+    Generated from the rule set that the processor enforces: per table the purposes, legal
+    basis, data subjects, categories of data, recipients (views and their readers), retention,
+    the measure applied to each field in each view, special categories, and findings.
+    """
+    from processor.governance.render import render_html, render_markdown
+    from processor.governance.report import build_report
+    from processor.rules import load_validated
+
+    built = build_report(load_validated(rules_dir))
+    output_file.write(render_html(built, lang) if fmt == "html" else render_markdown(built, lang))
 
 
 @main.group()

@@ -41,8 +41,6 @@ class Action(ABC):
     removes_field: ClassVar[bool] = False
     #: the raw value can appear in the output (keep, mask with keep_* …); for validation/report
     reveals: ClassVar[str] = "nothing"  # "nothing" | "part" | "all"
-    #: human description for the record of processing activities
-    measure: ClassVar[str] = ""
 
     def __init__(self, params: ActionParams, ctx: CompileContext) -> None:
         self.params = params
@@ -52,6 +50,7 @@ class Action(ABC):
     def apply(self, value: Any) -> Any:
         """Mask one value. Never raises with the value in the message."""
 
-    def describe(self) -> str:
-        """A one-line description of what this configured action does (for the report)."""
-        return self.measure or self.name
+    def measure(self) -> dict[str, Any]:
+        """The parameters that the record of processing activities shows for this action; the
+        report words them per language under the action's name."""
+        return {}

@@ -12,7 +12,6 @@ from processor.actions.registry import register
 class EmailDomain(Action):
     name = "email_domain"
     reveals = "part"
-    measure = "reduced to the e-mail domain"
 
     def apply(self, value: Any) -> Any:
         if not isinstance(value, str):

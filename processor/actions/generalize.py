@@ -132,7 +132,5 @@ class Generalize(Action):
             return None
         return self._fn(value)
 
-    def describe(self) -> str:
-        if self._level == "bucket":
-            return f"generalised to buckets of {self._size:g}"
-        return f"generalised to the {self._level}"
+    def measure(self) -> dict[str, Any]:
+        return {"level": self._level, "size": f"{self._size:g}" if self._size else ""}

@@ -14,7 +14,6 @@ class Keep(Action):
 
     name = "keep"
     reveals = "all"
-    measure = "published unchanged"
 
     def apply(self, value: Any) -> Any:
         return value
@@ -26,7 +25,6 @@ class Drop(Action):
 
     name = "drop"
     removes_field = True
-    measure = "removed"
 
     def apply(self, value: Any) -> Any:  # never called: the plan omits the field
         return None
@@ -37,7 +35,6 @@ class Null(Action):
     """Keep the column but always publish null (stable schemas for BI tools)."""
 
     name = "null"
-    measure = "replaced by null"
 
     def apply(self, value: Any) -> Any:
         return None

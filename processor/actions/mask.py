@@ -50,5 +50,5 @@ class Mask(Action):
         middle = self._fixed if self._fixed is not None else n - shown
         return head + self._char * middle + tail
 
-    def describe(self) -> str:
-        return f"masked (first {self._first} / last {self._last} characters shown)"
+    def measure(self) -> dict[str, Any]:
+        return {"first": self._first, "last": self._last}

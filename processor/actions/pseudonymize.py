@@ -57,9 +57,8 @@ class Pseudonymize(Action):
 
     def __init__(self, params: PseudonymizeParams, ctx: CompileContext) -> None:
         super().__init__(params, ctx)
-        if ctx.keys is None:
-            raise KeyFileError("pseudonymize needs the pseudonym keys to compile")
-        self._key = domain_key(ctx.keys.secret(ctx.key_id), params.domain)
+        # without keys (validate, report) the action can describe itself but not apply
+        self._key = domain_key(ctx.keys.secret(ctx.key_id), params.domain) if ctx.keys else b""
         self._prefix = ctx.key_id + ":"
         self._length = params.length
         self._normalizers = [_NORMALIZERS[n] for n in params.normalize]
@@ -69,6 +68,8 @@ class Pseudonymize(Action):
     def apply(self, value: Any) -> Any:
         if value is None:
             return None
+        if not self._key:
+            raise KeyFileError("pseudonymize was compiled without keys")
         cached = self._cache.get(value) if type(value) in (str, int) else None
         if cached is not None:
             return cached
@@ -86,8 +87,8 @@ class Pseudonymize(Action):
             self._cache[value] = pseudonym
         return pseudonym
 
-    def describe(self) -> str:
-        return f"pseudonymised (HMAC-SHA256, key {self.ctx.key_id}, domain {self._domain})"
+    def measure(self) -> dict[str, Any]:
+        return {"key_id": self.ctx.key_id, "domain": self._domain}
 
 
 _NORMALIZERS: dict[str, Callable[[str], str]] = {

@@ -17,7 +17,6 @@ class RedactParams(ActionParams):
 class Redact(Action):
     name = "redact"
     params_model = RedactParams
-    measure = "replaced by a constant"
 
     def __init__(self, params: RedactParams, ctx: Any) -> None:
         super().__init__(params, ctx)

@@ -65,5 +65,5 @@ class Scrub(Action):
         parts.append(value[last:])
         return "".join(parts)
 
-    def describe(self) -> str:
-        return f"free text scrubbed of {', '.join(self._kinds)}"
+    def measure(self) -> dict[str, Any]:
+        return {"kinds": ", ".join(self._kinds)}

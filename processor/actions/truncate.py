@@ -30,5 +30,5 @@ class Truncate(Action):
         text = value if isinstance(value, str) else str(value)
         return text[: self._keep]
 
-    def describe(self) -> str:
-        return f"truncated to {self._keep} characters"
+    def measure(self) -> dict[str, Any]:
+        return {"keep": self._keep}
