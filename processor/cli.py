@@ -5,6 +5,7 @@ Every option can also be given as an environment variable ``CRM_MASKER_<OPTION>`
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -255,6 +256,42 @@ def report(rules_dir: Path, fmt: str, lang: str, output_file: TextIO) -> None:
     output_file.write(render_html(built, lang) if fmt == "html" else render_markdown(built, lang))
 
 
+@main.command()
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.option("--topic", "topics", multiple=True, required=True,
+              help="Topic to check (repeatable), e.g. a BI view topic.")
+@click.option("--limit", default=100_000, type=click.IntRange(1),
+              help="Check at most this many records per topic (from the beginning).")
+def scan(bootstrap: str, kafka_options: tuple[str, ...], topics: tuple[str, ...],
+         limit: int) -> None:
+    """Look for personal data in any topic after the fact (the leak watch, offline).
+
+    Runs the e-mail, phone, IBAN, card and tax-id detectors over every string value (not
+    pseudonyms, not Debezium metadata) and prints, per topic and column, how many values look
+    like which kind. Values are never printed. Exit 1 when anything is suspected.
+    """
+    from processor.governance.leakwatch import scan_values
+    from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.topic_reader import read_all
+
+    extra = client_options(kafka_options)
+    suspected = 0
+    for topic in topics:
+        try:
+            records = [r for _, r in itertools.islice(read_all(bootstrap, topic, extra), limit)]
+        except RuntimeError as exc:
+            fail(str(exc))
+        found = scan_values(records)
+        click.echo(f"{topic}: {len(records)} records checked, "
+                   f"{sum(found.values())} suspect value(s)")
+        for (column, kind), count in sorted(found.items()):
+            click.echo(f"  {column}: {count} × {kind}")
+        suspected += sum(found.values())
+    if suspected:
+        sys.exit(1)
+
+
 @main.group()
 def audit() -> None:
     """Check the audit trail and answer erasure requests from it."""
@@ -280,8 +317,8 @@ def audit_verify(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...]
     Prints totals (transactions, inputs, outputs, dead letters, deletes) for reconciliation.
     """
     from processor.governance.audit import verify
-    from processor.pipeline.audit_trail import read_all
     from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.topic_reader import read_all
 
     name = _audit_topic(rules_dir, topic)
     try:
@@ -315,8 +352,8 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
     """
     import orjson
 
-    from processor.pipeline.audit_trail import read_all
     from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.topic_reader import read_all
 
     name = _audit_topic(rules_dir, topic)
     found = 0

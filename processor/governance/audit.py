@@ -50,6 +50,8 @@ class TransactionFacts:
     unknown_fields: Counter[str] = field(default_factory=Counter)  # by table
     fields_masked: Counter[str] = field(default_factory=Counter)  # by action
     deletes: list[tuple[str, Any]] = field(default_factory=list)  # (table, masked key)
+    leak_rows: Counter[str] = field(default_factory=Counter)  # rows the leak watch inspected
+    pii_suspected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     @property
     def outputs(self) -> int:

@@ -32,6 +32,8 @@ class Outcome:
     unknown_fields: list[str] = field(default_factory=list)
     #: action → columns handled, for the fields-masked metric
     action_counts: dict[str, int] = field(default_factory=dict)
+    #: the masked row images with the plan that made them (for the leak watch)
+    masked_rows: list[tuple[FieldPlan, dict[str, Any]]] = field(default_factory=list)
 
 
 class MaskingEngine:
@@ -68,6 +70,9 @@ class MaskingEngine:
                 if not outcome.unknown_fields and row is not None:
                     outcome.unknown_fields = plan.unknown_fields(row)
                 outcome.action_counts = plan.action_counts
+                image = done[2] if done[2] is not None else done[1]
+                if image is not None:
+                    outcome.masked_rows.append((plan, image))
             masked_key, before, after = done
             outcome.records.append(OutputRecord(view.topic, masked_key,
                                                 view.render(event, before, after)))

@@ -38,6 +38,8 @@ class FieldPlan:
     known: frozenset[str]
     #: action name → number of columns it handles (for the fields-masked metric)
     action_counts: dict[str, int] = field(default_factory=dict)
+    #: columns published in clear or in part (keep, mask, truncate …), for the leak watch
+    watched: tuple[str, ...] = ()
 
     def mask_row(self, row: dict[str, Any], other: dict[str, Any] | None = None,
                  other_out: dict[str, Any] | None = None) -> dict[str, Any]:

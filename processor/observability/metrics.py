@@ -38,4 +38,10 @@ ASSIGNED_PARTITIONS = Gauge(f"{PREFIX}_assigned_partitions",
                             "Source partitions currently assigned to this process.")
 LAST_COMMIT = Gauge(f"{PREFIX}_last_commit_timestamp_seconds",
                     "Unix time of the last committed transaction.")
+PII_SUSPECTED = Counter(f"{PREFIX}_output_pii_suspected_total",
+                        "Published values that look like personal data although the rules publish "
+                        "the column in clear (leak watch), by table, column and kind.",
+                        ["table", "field", "kind"])
+LEAK_WATCH_ROWS = Counter(f"{PREFIX}_leak_watch_rows_total",
+                          "Published rows that the leak watch inspected, by table.", ["table"])
 RULESET = Info(f"{PREFIX}_ruleset", "The running rule set: version, sha256 and key id.")

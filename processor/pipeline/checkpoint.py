@@ -43,6 +43,10 @@ def flush_metrics(facts: TransactionFacts) -> None:
             metric.labels(label).inc(count)
     for (table, reason), count in facts.skipped.items():
         metrics.EVENTS_SKIPPED.labels(table, reason).inc(count)
+    for table, count in facts.leak_rows.items():
+        metrics.LEAK_WATCH_ROWS.labels(table).inc(count)
+    for (table, column, kind), count in facts.pii_suspected.items():
+        metrics.PII_SUSPECTED.labels(table, column, kind).inc(count)
 
 
 class Checkpoint:

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import decode_json
+from processor.governance.leakwatch import Sampler, suspects
 from processor.masking.engine import MaskingEngine
 from processor.observability import metrics
 from processor.observability.http import Health
@@ -58,6 +59,7 @@ class Processor:
         validated = engine.compiled.validated
         self.policy = policy_headers(validated.version, validated.sha256)
         self.dlq_topic = engine.compiled.dlq_topic
+        self.leak_sample = Sampler(engine.compiled.validated.rules.leak_watch_sample)
         self.max_bytes = engine.compiled.max_event_bytes
         self.stopping = False
         extra = settings.kafka_options
@@ -228,6 +230,11 @@ class Processor:
         if outcome.op == "d" and outcome.records:
             facts.deletes.append((outcome.table, outcome.records[0].key))
         facts.fields_masked.update(outcome.action_counts)
+        if outcome.masked_rows and self.leak_sample():
+            for plan, row in outcome.masked_rows:
+                facts.leak_rows[outcome.table] += 1
+                for column, kind in suspects(row, plan.watched):
+                    facts.pii_suspected[(outcome.table, column, kind)] += 1
         self.checkpoint.consumed_record(topic, partition, offset, ts_ms)
         self.processed += 1
 

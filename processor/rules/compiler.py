@@ -15,6 +15,9 @@ from processor.masking.plan import ApplyFn, Conditional, FieldPlan
 from processor.rules import ValidatedRules
 from processor.rules.model import ActionSpec, Condition, FieldRule, TableRules
 
+#: actions whose output can still hold what the input held (the leak watch looks there)
+WATCHED_ACTIONS = frozenset({"keep", "mask", "truncate"})
+
 
 @dataclass(frozen=True)
 class ViewPlan:
@@ -65,6 +68,7 @@ def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
                        key_id: str, keys: KeyRing) -> FieldPlan:
     steps: list[tuple[str, ApplyFn | None, Conditional | None]] = []
+    watched: list[str] = []
     fns: dict[str, ApplyFn | None] = {}
     counts: Counter[str] = Counter()
     for name, rule in table.fields.items():
@@ -73,6 +77,8 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         action_name, fn = _compile(spec, ctx)
         counts[action_name] += 1
         fns[name] = None if action_name == "keep" else fn
+        if action_name in WATCHED_ACTIONS or (isinstance(spec, FieldRule) and spec.when is not None):
+            watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
             _, otherwise = _compile(spec.otherwise or ActionSpec(action="null"), ctx)
             condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise)
@@ -83,7 +89,8 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             steps.append((name, fn, None))
     key_fields = tuple((name, fns[name]) for name in table.key)
     return FieldPlan(table=table_name, steps=tuple(steps), key_fields=key_fields,
-                     known=frozenset(table.fields), action_counts=dict(counts))
+                     known=frozenset(table.fields), action_counts=dict(counts),
+                     watched=tuple(watched))
 
 
 def compile_rules(validated: ValidatedRules, keys: KeyRing) -> CompiledRules:

@@ -139,6 +139,8 @@ class RuleSet(Strict):
     dlq_topic: str = "crm.dlq"
     dlq_retention: str = "P14D"
     alert_topic: str = "crm.alerts"
+    #: share of published rows the leak watch inspects (0 switches it off)
+    leak_watch_sample: float = Field(0.01, ge=0.0, le=1.0)
     #: one record per committed transaction, hash-chained (the processing audit trail)
     audit_topic: str = "crm.audit.proc"
     audit_retention: str = "P10Y"

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from processor.pipeline.audit_trail import read_all
+from processor.pipeline.topic_reader import read_all
 from tests.pipeline.harness import Namespace, cli, start_processor
 
 pytestmark = pytest.mark.kafka
