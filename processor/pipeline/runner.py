@@ -36,7 +36,7 @@ from processor.pipeline.records import (
 )
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY_S = 5.0
+PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
 
 
 @dataclass
@@ -112,6 +112,7 @@ class Processor:
                     self._commit()
                 now = time.monotonic()
                 if now >= next_report:
+                    self._report_lag()
                     if self.processed != reported:
                         log.info("progress: %d input records, %.0f records/s",
                                  self.processed, (self.processed - reported) / PROGRESS_EVERY_S)
@@ -129,6 +130,20 @@ class Processor:
         log.info("processed %d input records; %.0f records/s while busy", self.processed,
                  self.processed / busy)
         return self.processed
+
+    def _report_lag(self) -> None:
+        """Records behind the high watermark per assigned partition (cached watermarks: no
+        extra broker round trip)."""
+        if not self.assignment:
+            return
+        try:
+            positions = self.consumer.position(self.assignment)
+        except KafkaException:
+            return
+        for tp in positions:
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
 
     def _close(self) -> None:
         try:
