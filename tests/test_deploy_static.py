@@ -15,14 +15,40 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
-def test_compose_names_kafka_and_processor_with_healthchecks() -> None:
+LONG_RUNNING = ("kafka", "processor", "prometheus", "alertmanager", "grafana")
+
+
+def test_compose_has_the_full_stack_with_healthchecks_and_pinned_images() -> None:
     services = compose()["services"]
-    assert {"kafka", "processor"} <= set(services)
-    for name in ("kafka", "processor"):
-        assert "healthcheck" in services[name], name
+    assert set(LONG_RUNNING) | {"topics", "generator"} <= set(services)
+    for name in LONG_RUNNING:
         assert services[name]["healthcheck"]["test"], name
+        image = services[name].get("image", "")
+        assert re.search(r":v?\d+\.\d+\.\d+$", image) or services[name].get("build"), name
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     assert services["processor"]["build"] == "."
+    assert services["generator"]["profiles"] == ["demo"]
+    assert services["processor"]["depends_on"]["topics"]["condition"] == \
+        "service_completed_successfully"
+
+
+def test_compose_data_lives_in_named_volumes() -> None:
+    doc = compose()
+    for name in ("kafka", "prometheus", "alertmanager", "grafana"):
+        named = [v.split(":")[0] for v in doc["services"][name]["volumes"]
+                 if not v.startswith(".")]
+        assert named and all(v in doc["volumes"] for v in named), name
+
+
+def test_compose_mounts_the_projects_own_monitoring_config() -> None:
+    services = compose()["services"]
+    mounts = " ".join(v for s in ("prometheus", "alertmanager", "grafana")
+                      for v in services[s]["volumes"])
+    for path in ("deploy/prometheus/prometheus.yml", "deploy/prometheus/rules",
+                 "deploy/alertmanager/alertmanager.yml", "deploy/grafana/provisioning",
+                 "deploy/grafana/dashboards"):
+        assert f"./{path}:" in mounts
+        assert (REPO / path).exists(), path
 
 
 def test_processor_points_at_the_brokers_internal_listener() -> None:
@@ -30,8 +56,9 @@ def test_processor_points_at_the_brokers_internal_listener() -> None:
     kafka_env = services["kafka"]["environment"]
     internal = re.search(r"INTERNAL://([\w.-]+:\d+)", kafka_env["KAFKA_ADVERTISED_LISTENERS"])
     assert internal, "kafka advertises no INTERNAL listener"
-    assert services["processor"]["environment"]["CRM_MASKER_BOOTSTRAP_SERVERS"] == internal.group(1)
-    assert services["processor"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for name in ("processor", "topics", "generator"):
+        assert services[name]["environment"]["CRM_MASKER_BOOTSTRAP_SERVERS"] == internal.group(1)
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
 def test_kafka_single_node_settings_let_transactions_start() -> None:
@@ -55,3 +82,34 @@ def test_dockerfile_is_pinned_and_runs_as_non_root() -> None:
     assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), "base image not pinned"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] not in ("root", "0")
+
+
+def test_grafana_dashboard_queries_only_exported_metrics() -> None:
+    import json
+
+    from tests.test_prometheus_rules import exported_metric_names
+
+    dashboard = json.loads((REPO / "deploy/grafana/dashboards/crm-masker.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 10
+    used = {m for e in exprs for m in re.findall(r"\bcrm_masker_\w+", e)}
+    assert used and used <= exported_metric_names(), used - exported_metric_names()
+    for wanted in ("events_consumed", "consumer_lag", "dlq", "fields_masked", "end_to_end_lag"):
+        assert any(wanted in m for m in used), wanted
+
+
+def test_alertmanager_config_passes_amtool() -> None:
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    amtool = shutil.which("amtool")
+    if amtool is None and not os.environ.get("CI"):
+        pytest.skip("amtool (Debian prometheus-alertmanager) is not installed; .ci/run installs it")
+    assert amtool, "amtool is needed: apt-get install prometheus-alertmanager"
+    result = subprocess.run([amtool, "check-config", str(REPO / "deploy/alertmanager/alertmanager.yml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
+    assert "3 receivers" in result.stdout
