@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
 from processor.governance.audit import ChainState, TransactionFacts, build_record
+from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition
 
 log = logging.getLogger(__name__)
 SCAN_WINDOW = 2000
@@ -54,22 +53,18 @@ class AuditTrail:
 def last_record_of(bootstrap: str, topic: str, producer: str, extra: dict[str, str],
                    timeout_s: float = 30.0) -> dict[str, Any] | None:
     """The newest committed audit record keyed ``producer``, scanning back from the end."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"audit-restore-{producer}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed",
-                         **extra})
+    consumer = committed_reader(bootstrap, f"audit-restore-{producer}", extra)
     key = producer.encode()
     try:
-        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-        for pid in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid),
-                                                       timeout=timeout_s)
-            end = high
+        for pid in partitions_of(consumer, topic, timeout_s):
+            low, end = consumer.get_watermark_offsets(TopicPartition(topic, pid),
+                                                      timeout=timeout_s)
             while end > low:
                 start = max(low, end - SCAN_WINDOW)
                 found = None
-                for msg_key, value in _read_range(consumer, topic, pid, start, end, timeout_s):
-                    if msg_key == key:
-                        found = value
+                for msg in read_partition(consumer, topic, pid, start, end, timeout_s):
+                    if msg.key() == key and msg.value() is not None:
+                        found = msg.value()
                 if found is not None:
                     return dict(orjson.loads(found))
                 end = start
@@ -78,30 +73,3 @@ def last_record_of(bootstrap: str, topic: str, producer: str, extra: dict[str, s
     finally:
         consumer.close()
     return None
-
-
-def _read_range(consumer: Consumer, topic: str, partition: int, start: int, end: int,
-                timeout_s: float) -> Iterator[tuple[bytes | None, bytes]]:
-    """Records with offsets in [start, end); transaction markers take offsets but no records."""
-    tp = TopicPartition(topic, partition, start)
-    consumer.assign([tp])
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        msg = consumer.poll(0.5)
-        if msg is None:
-            position = consumer.position([TopicPartition(topic, partition)])[0].offset
-            if position >= end:
-                return
-            continue
-        if msg.error():
-            continue
-        offset = msg.offset() or 0
-        if offset >= end:
-            return
-        value = msg.value()
-        if value is not None:
-            yield msg.key(), value
-        if offset >= end - 1:
-            return
-    raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
-

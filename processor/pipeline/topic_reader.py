@@ -1,4 +1,5 @@
-"""Read a whole topic as committed (read_committed): for audit verify, erasures and scan."""
+"""Read committed records (read_committed) by offset range: audit verify, erasures, scan, and
+restoring the audit chain."""
 
 from __future__ import annotations
 
@@ -7,43 +8,63 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
+
+def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consumer:
+    """A consumer that only assigns partitions and never commits offsets."""
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": f"crm-masker-reader-{name}",
+                     "enable.auto.commit": False, "isolation.level": "read_committed", **extra})
+
+
+def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
+    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        raise RuntimeError(f"no topic {topic}")
+    return sorted(metadata.partitions)
+
+
+def read_partition(consumer: Consumer, topic: str, partition: int, start: int, end: int,
+                   timeout_s: float) -> Iterator[Message]:
+    """Records with offsets in [start, end). Transaction markers and aborted records take
+    offsets but yield nothing, so the end is found by the consumer's position."""
+    consumer.assign([TopicPartition(topic, partition, start)])
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            if consumer.position([TopicPartition(topic, partition)])[0].offset >= end:
+                return
+            continue
+        if msg.error():
+            continue
+        offset = msg.offset() or 0
+        if offset >= end:
+            return
+        deadline = time.monotonic() + timeout_s
+        yield msg
+        if offset >= end - 1:
+            return
+    raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
 
 
 def read_all(bootstrap: str, topic: str, extra: dict[str, str],
              timeout_s: float = 30.0) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """Every committed record of ``topic`` as (location, decoded JSON or None), in log order."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"crm-masker-reader-{topic}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed",
-                         **extra})
+    consumer = committed_reader(bootstrap, topic, extra)
     try:
-        try:
-            partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-        except KeyError:
-            raise RuntimeError(f"no topic {topic}") from None
-        for pid in sorted(partitions):
+        for pid in partitions_of(consumer, topic, timeout_s):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid),
                                                        timeout=timeout_s)
-            if high <= low:
-                continue
-            consumer.assign([TopicPartition(topic, pid, low)])
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                msg = consumer.poll(0.5)
-                if msg is None:
-                    if consumer.position([TopicPartition(topic, pid)])[0].offset >= high:
-                        break
+            for msg in read_partition(consumer, topic, pid, low, high, timeout_s):
+                value = msg.value()
+                if value is None:
                     continue
-                if msg.error() or msg.value() is None:
-                    continue
-                deadline = time.monotonic() + timeout_s
                 try:
-                    record = orjson.loads(msg.value() or b"")
+                    record = orjson.loads(value)
                 except orjson.JSONDecodeError:
                     record = None
                 yield f"{topic}[{pid}]@{msg.offset()}", record
-                if (msg.offset() or 0) >= high - 1:
-                    break
     except KafkaException as exc:
         raise RuntimeError(f"cannot read {topic}: {exc.args[0].str()}") from None
     finally:
