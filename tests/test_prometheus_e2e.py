@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pipeline.harness import Namespace, cli, start_processor, stop
+from tests.pipeline.harness import Namespace, start_processor, stop
 from tests.pipeline.test_lifecycle import free_port, http_get, wait_for
 
 pytestmark = pytest.mark.kafka
@@ -51,7 +51,7 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
     users.write_text(users.read_text().replace(
         "email:          {class: personal,   action: pseudonymize, domain: email, "
         "normalize: [strip, lower]}", "email:          {class: business,   action: keep}"))
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
+    ns.topics(kafka_bootstrap)
 
     metrics_port, prom_port = free_port(), free_port()
     base = f"http://127.0.0.1:{prom_port}"

@@ -44,6 +44,16 @@ class Namespace:
     def audit(self) -> str:
         return f"{self.ns}.crm.audit.proc"
 
+    def topics(self, bootstrap: str, partitions: int = 3) -> None:
+        """Create the output topics that the namespaced rules imply."""
+        cli("topics", "--rules", str(self.rules), "--bootstrap-servers", bootstrap,
+            "--partitions", str(partitions))
+
+    def generate(self, bootstrap: str, events: int, seed: int = 1, *extra: str) -> None:
+        """Synthetic change events onto the namespaced source topics."""
+        cli("generate", "--bootstrap-servers", bootstrap, "--events", str(events), "--seed",
+            str(seed), "--topic-prefix", self.source_prefix, *extra)
+
     def create(self) -> Namespace:
         shutil.copytree(RULES, self.rules)
         for path in self.rules.rglob("*.yaml"):

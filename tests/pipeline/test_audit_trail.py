@@ -33,16 +33,14 @@ def copy_topic(bootstrap: str, source: str, target: str, drop: int | None = None
 def test_audit_totals_equal_the_events_and_tampering_is_found(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
-    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "3000", "--seed", "3",
-        "--topic-prefix", ns.source_prefix)
+    ns.topics(kafka_bootstrap)
+    ns.generate(kafka_bootstrap, 3000, 3)
     for batch_ms in ("50", "80"):  # two runs: the second continues the first one's chain
         proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "2", "--batch-ms",
                                batch_ms, "--batch-events", "400")
         log = proc.communicate(timeout=180)[0].decode()
         assert proc.returncode == 0, log
-        cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "500", "--seed", "4",
-            "--topic-prefix", ns.source_prefix)
+        ns.generate(kafka_bootstrap, 500, 4)
     proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "2")
     assert proc.wait(180) == 0
 

@@ -46,9 +46,8 @@ def setup(tmp_path: Path, bootstrap: str, leak: bool) -> Namespace:
             "normalize: [strip, lower]}",
             "email:          {class: business,   action: keep}"))
         assert "class: business,   action: keep}" in users.read_text()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", bootstrap)
-    cli("generate", "--bootstrap-servers", bootstrap, "--events", "3000", "--seed", "8",
-        "--topic-prefix", ns.source_prefix)
+    ns.topics(bootstrap)
+    ns.generate(bootstrap, 3000, 8)
     return ns
 
 

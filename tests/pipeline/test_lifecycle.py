@@ -54,10 +54,9 @@ def http_get(url: str) -> tuple[int, str]:
 def test_two_workers_share_the_work_and_sigterm_exits_cleanly(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
+    ns.topics(kafka_bootstrap)
     jsonl = tmp_path / "input.jsonl"
-    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "4000", "--seed", "21",
-        "--topic-prefix", ns.source_prefix, "--output", str(jsonl))
+    ns.generate(kafka_bootstrap, 4000, 21, "--output", str(jsonl))
     proc = start_processor(ns, kafka_bootstrap, "--workers", "2")
     expected = expected_outputs(jsonl, ns)
     records = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()),
@@ -72,9 +71,8 @@ def test_two_workers_share_the_work_and_sigterm_exits_cleanly(
 def test_http_endpoints_and_metrics_have_no_personal_labels(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
-    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "1500", "--seed", "5",
-        "--topic-prefix", ns.source_prefix)
+    ns.topics(kafka_bootstrap)
+    ns.generate(kafka_bootstrap, 1500, 5)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_processor(ns, kafka_bootstrap, metrics_port=port)
@@ -100,9 +98,8 @@ def test_http_endpoints_and_metrics_have_no_personal_labels(
 def test_second_instance_with_the_same_id_fences_the_first(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap)
-    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "300",
-        "--topic-prefix", ns.source_prefix)
+    ns.topics(kafka_bootstrap)
+    ns.generate(kafka_bootstrap, 300, 1)
     first = start_processor(ns, kafka_bootstrap)
     time.sleep(6)
     second = start_processor(ns, kafka_bootstrap)
@@ -137,10 +134,8 @@ def test_run_refuses_missing_topics_and_topics_check_reports_them(
 def test_debezium_key_headers_are_masked_and_other_headers_dropped(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
-        "--partitions", "1")
-    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "1", "--topic-prefix",
-        ns.source_prefix, "--partitions", "1")
+    ns.topics(kafka_bootstrap, partitions=1)
+    ns.generate(kafka_bootstrap, 1, 1, "--partitions", "1")
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
     value = {"before": None, "after": {"id": 77, "segment": "retail"}, "op": "c", "ts_ms": 1,
              "source": {"ts_ms": 1, "table": "contacts"}}

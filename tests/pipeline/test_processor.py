@@ -62,10 +62,9 @@ def raw_personal_values(jsonl: Path, ns: Namespace) -> set[bytes]:
 def setup(tmp_path: Path, bootstrap: str, events: int, seed: int,
           rate: float = 0.0) -> tuple[Namespace, Path]:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", bootstrap, "--partitions", "3")
+    ns.topics(bootstrap, partitions=3)
     jsonl = tmp_path / "input.jsonl"
-    cli("generate", "--bootstrap-servers", bootstrap, "--events", str(events), "--seed", str(seed),
-        "--topic-prefix", ns.source_prefix, "--output", str(jsonl), "--rate", str(rate))
+    ns.generate(bootstrap, events, seed, "--output", str(jsonl), "--rate", str(rate))
     return ns, jsonl
 
 
@@ -110,8 +109,7 @@ def test_generated_stream_is_published_exactly_as_the_rules_say(
 def test_sigkill_three_times_still_yields_each_output_exactly_once(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
-        "--partitions", "3")
+    ns.topics(kafka_bootstrap, partitions=3)
     jsonl = tmp_path / "input.jsonl"
     # events keep flowing while the processor is killed
     generator = subprocess.Popen(
@@ -165,12 +163,10 @@ def test_poison_inputs_go_to_the_dlq_with_reason_and_processing_goes_on(
     ruleset = ns.rules / "ruleset.yaml"
     ruleset.write_text(ruleset.read_text().replace("max_event_bytes: 1048576",
                                                    "max_event_bytes: 20000"))
-    cli("topics", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
-        "--partitions", "1")
+    ns.topics(kafka_bootstrap, partitions=1)
     contacts = ns.source_prefix + "contacts"
     unruled = ns.source_prefix + "invoices"
-    cli("generate", "--bootstrap-servers", kafka_bootstrap, "--events", "1", "--topic-prefix",
-        ns.source_prefix, "--partitions", "1")
+    ns.generate(kafka_bootstrap, 1, 1, "--partitions", "1")
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     admin.create_topics([NewTopic(unruled, 1, 1)])[unruled].result(30)
