@@ -159,11 +159,45 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     return problems
 
 
+def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
+    from processor.anomaly.base import detector_kinds, param_errors
+
+    anomaly = rules.anomaly
+    if anomaly is None:
+        return []
+    problems: list[Problem] = []
+    for section, mapping in (("access_log", anomaly.access_log), ("users", anomaly.users)):
+        if mapping is None:
+            continue
+        table = rules.tables.get(mapping.table)
+        if table is None:
+            problems.append(loaded.problem(("anomaly", section, "table"),
+                f"unknown table {mapping.table!r}", _close(mapping.table, sorted(rules.tables))))
+            continue
+        for key, column in mapping.model_dump().items():
+            if key not in ("table", "time_encoding") and column not in table.fields:
+                problems.append(loaded.problem(("anomaly", section, key),
+                    f"{mapping.table} has no column {column!r}",
+                    _close(column, sorted(table.fields))))
+    for name, spec in anomaly.detectors.items():
+        dloc: Loc = ("anomaly", "detectors", name)
+        if spec.type not in detector_kinds():
+            problems.append(loaded.problem((*dloc, "type"), f"unknown detector {spec.type!r}",
+                                           _close(spec.type, detector_kinds())))
+            continue
+        for param_loc, message in param_errors(spec.type, spec.params):
+            problems.append(loaded.problem((*dloc, *param_loc), f"{spec.type}: {message}"))
+        if spec.type == "inactive_account" and anomaly.users is None:
+            problems.append(loaded.problem(dloc, "inactive_account needs `anomaly.users`",
+                                           "name the users table and its columns"))
+    return problems
+
+
 def check(loaded: LoadedRules) -> tuple[RuleSet | None, list[Problem]]:
     """The validated rule set (None when the schema is invalid) and every problem found."""
     try:
         rules = RuleSet.model_validate(loaded.data)
     except ValidationError as exc:
         return None, schema_problems(loaded, exc)
-    return rules, semantic_problems(loaded, rules)
+    return rules, semantic_problems(loaded, rules) + anomaly_problems(loaded, rules)
 

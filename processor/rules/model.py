@@ -7,6 +7,8 @@ from typing import Any, Literal
 import isodate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from processor.anomaly.config import AnomalyRules
+
 FieldClass = Literal["identifier", "personal", "special", "free_text", "business", "technical"]
 LegalBasis = Literal[
     "consent", "contract", "legal_obligation", "vital_interests", "public_task",
@@ -148,6 +150,8 @@ class RuleSet(Strict):
     controller: Controller = Field(default_factory=Controller)
     tables: dict[str, TableRules] = Field(min_length=1)
     views: dict[str, ViewRules] = Field(min_length=1)
+    #: access/export anomaly detection (processor.anomaly)
+    anomaly: AnomalyRules | None = None
 
     @field_validator("dlq_retention", "audit_retention")
     @classmethod

@@ -157,3 +157,23 @@ def test_two_files_defining_one_table_clash(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(rules)])
     assert result.exit_code == 1
     assert "defined twice" in result.output
+
+
+@pytest.mark.parametrize(("old", "new", "pattern"), [
+    ("type: volume_threshold\n      severity: high", "type: volume_treshold\n      severity: high",
+     r"anomaly\.yaml:\d+: error: .*unknown detector 'volume_treshold'.*did you mean"),
+    ("threshold: 2000", "threshold: -5", r"anomaly\.yaml:\d+: error: .*threshold.*greater than 0"),
+    ("timezone: Europe/Berlin", "timezone: Europe/Atlantis",
+     r"anomaly\.yaml:\d+: error: .*unknown time zone"),
+    ("count: record_count", "count: records", r"anomaly\.yaml:\d+: error: .*no column 'records'"),
+    ("    table: audit_log", "    table: auditlog", r"anomaly\.yaml:\d+: error: .*unknown table"),
+])
+def test_anomaly_section_is_validated(old: str, new: str, pattern: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    anomaly = rules / "anomaly.yaml"
+    assert old in anomaly.read_text()
+    anomaly.write_text(anomaly.read_text().replace(old, new, 1))
+    result = CliRunner().invoke(main, ["validate", str(rules)])
+    assert result.exit_code == 1
+    assert re.search(pattern, result.output), result.output

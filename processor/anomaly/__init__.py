@@ -1,0 +1,1 @@
+"""Anomaly detection on access and export events: who reads or exports unusual volumes."""

@@ -1,0 +1,92 @@
+"""The detector contract and registry: one small class per detector, parameters checked once."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from processor.anomaly.alerts import Alert
+from processor.anomaly.events import AccessEvent, UserState
+
+
+class DetectorParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    #: only these actions count (None: all)
+    actions: list[str] | None = None
+
+
+class Detector(ABC):
+    kind: ClassVar[str]
+    params_model: ClassVar[type[DetectorParams]] = DetectorParams
+
+    def __init__(self, name: str, severity: str, params: DetectorParams,
+                 lateness: timedelta) -> None:
+        self.name = name
+        self.severity = severity
+        self.params = params
+        self.lateness_ms = int(lateness.total_seconds() * 1000)
+        self._actions = frozenset(params.actions) if params.actions else None
+
+    def wants(self, event: AccessEvent) -> bool:
+        return self._actions is None or event.action in self._actions
+
+    def alert(self, actor: str, role: str, action: str, start_ms: int, end_ms: int,
+              observed: float, threshold: float, detail: str = "") -> Alert:
+        return Alert(self.name, self.kind, self.severity, actor, role, action, start_ms, end_ms,
+                     observed, threshold, detail)
+
+    @abstractmethod
+    def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
+        """Alerts that this on-time event raises now."""
+
+    def user_changed(self, user: UserState) -> list[Alert]:
+        """Alerts that a users-table change raises (e.g. a deactivation arriving late)."""
+        return []
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        """Close what the event-time watermark has passed; alerts due at close."""
+        return []
+
+
+_DETECTORS: dict[str, type[Detector]] = {}
+
+
+def register(cls: type[Detector]) -> type[Detector]:
+    _DETECTORS[cls.kind] = cls
+    return cls
+
+
+def detector_kinds() -> list[str]:
+    _load()
+    return sorted(_DETECTORS)
+
+
+def detector_class(kind: str) -> type[Detector]:
+    _load()
+    return _DETECTORS[kind]
+
+
+def param_errors(kind: str, params: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    try:
+        detector_class(kind).params_model.model_validate(params)
+    except ValidationError as exc:
+        return [(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
+    return []
+
+
+def _load() -> None:
+    from processor.anomaly import detectors  # noqa: F401  (registers the built-ins)
+
+
+def window_starts(ts_ms: int, size_ms: int, hop_ms: int) -> list[int]:
+    """Starts of the hopping windows [start, start + size) that contain ``ts_ms``."""
+    last = ts_ms - ts_ms % hop_ms
+    starts = []
+    start = last
+    while start > ts_ms - size_ms:
+        starts.append(start)
+        start -= hop_ms
+    return starts

@@ -1,0 +1,58 @@
+"""The ``anomaly:`` section of a rule set: where access events come from, and the detectors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["low", "medium", "high", "critical"]
+TimeEncoding = Literal["micro_timestamp", "milli_timestamp"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class AccessLogMapping(_Strict):
+    """Which table holds access events, and which columns mean what."""
+
+    table: str
+    id: str = "id"
+    actor: str = "user_id"
+    action: str = "action"
+    count: str = "record_count"
+    object_type: str = "object_type"
+    classification: str = "classification"
+    time: str = "occurred_at"
+    time_encoding: TimeEncoding = "micro_timestamp"
+
+
+class UsersMapping(_Strict):
+    table: str
+    id: str = "id"
+    role: str = "role"
+    active: str = "active"
+    deactivated_at: str = "deactivated_at"
+    time_encoding: TimeEncoding = "micro_timestamp"
+
+
+class DetectorSpec(BaseModel):
+    """``type`` names a registered detector; the other keys are its parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
+    type: str
+    severity: Severity = "medium"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class AnomalyRules(_Strict):
+    access_log: AccessLogMapping
+    users: UsersMapping | None = None
+    #: events older than the watermark minus this are late: counted, not windowed
+    allowed_lateness: timedelta = timedelta(minutes=5)
+    detectors: dict[str, DetectorSpec] = Field(default_factory=dict)

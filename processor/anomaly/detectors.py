@@ -1,0 +1,323 @@
+"""The built-in detectors. Each keeps its state per actor and works on event time only."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+
+from processor.anomaly.alerts import Alert
+from processor.anomaly.base import Detector, DetectorParams, register, window_starts
+from processor.anomaly.events import AccessEvent, UserState
+
+HOUR_MS = 3_600_000
+ABS_DEV_TO_STD = math.sqrt(math.pi / 2)  # mean absolute deviation → standard deviation (normal)
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+def _role(user: UserState | None) -> str:
+    return user.role if user is not None else "unknown"
+
+
+class VolumeParams(DetectorParams):
+    window: timedelta = timedelta(minutes=10)
+    #: hop of a hopping window (default: the window size, i.e. tumbling)
+    hop: timedelta | None = None
+    threshold: int = Field(gt=0)
+    roles: list[str] | None = None
+    object_types: list[str] | None = None
+
+
+@register
+class VolumeThreshold(Detector):
+    """More than ``threshold`` records by one actor (of the given roles) within a window."""
+
+    kind = "volume_threshold"
+    params_model = VolumeParams
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        p: VolumeParams = self.params  # type: ignore[assignment]
+        self.size_ms = _ms(p.window)
+        self.hop_ms = _ms(p.hop) if p.hop else self.size_ms
+        self.roles = frozenset(p.roles) if p.roles else None
+        self.objects = frozenset(p.object_types) if p.object_types else None
+        self.threshold = p.threshold
+        self.sums: dict[tuple[str, int], int] = {}
+        self.fired: set[tuple[str, int]] = set()
+
+    def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
+        role = _role(user)
+        if not self.wants(event) or (self.roles is not None and role not in self.roles) or (
+                self.objects is not None and event.object_type not in self.objects):
+            return []
+        alerts = []
+        for start in window_starts(event.ts_ms, self.size_ms, self.hop_ms):
+            key = (event.actor, start)
+            total = self.sums[key] = self.sums.get(key, 0) + event.count
+            if total > self.threshold and key not in self.fired:
+                self.fired.add(key)
+                alerts.append(self.alert(event.actor, role, event.action, start,
+                                         start + self.size_ms, total, self.threshold))
+        return alerts
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        done = [k for k in self.sums if k[1] + self.size_ms + self.lateness_ms < watermark_ms]
+        for key in done:
+            del self.sums[key]
+            self.fired.discard(key)
+        return []
+
+
+class BaselineParams(DetectorParams):
+    window: timedelta = timedelta(hours=1)
+    alpha: float = Field(0.1, gt=0, lt=1)
+    z: float = Field(4.0, gt=0)
+    #: windows of history before an actor can be flagged (a new actor's first export is fine)
+    warmup: int = Field(24, ge=1)
+    #: never flag a window below this volume
+    min_volume: int = Field(100, ge=1)
+
+
+@register
+class AdaptiveBaseline(Detector):
+    """An actor's volume per window against its own history.
+
+    The first ``warmup`` windows give a robust start (median and median absolute deviation, so
+    a new actor's first big export does not become its normal); after that an EWMA of the mean
+    and of the absolute deviation follows the actor, with each window clipped at the alert
+    threshold so that one incident is not learned as normal at once.
+    """
+
+    kind = "adaptive_baseline"
+    params_model = BaselineParams
+    MAX_EMPTY = 168  # after a week of silence, the history simply decays no further
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        p: BaselineParams = self.params  # type: ignore[assignment]
+        self.size_ms, self.alpha, self.z = _ms(p.window), p.alpha, p.z
+        self.warmup, self.min_volume = p.warmup, p.min_volume
+        self.open: dict[tuple[str, int], int] = {}
+        self.roles: dict[str, str] = {}
+        self.history: dict[str, tuple[float, float, int, int]] = {}  # mean, dev, n, next start
+        self.warming: dict[str, list[float]] = {}
+
+    def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
+        if not self.wants(event):
+            return []
+        start = event.ts_ms - event.ts_ms % self.size_ms
+        self.open[(event.actor, start)] = self.open.get((event.actor, start), 0) + event.count
+        self.roles[event.actor] = _role(user)
+        return []
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        closable = watermark_ms - self.lateness_ms - self.size_ms  # windows starting before
+        alerts: list[Alert] = []
+        for actor in {a for a, _ in self.open} | set(self.history):
+            mean, dev, n, nxt = self.history.get(actor, (0.0, 0.0, 0, -1))
+            starts = sorted(s for a, s in self.open if a == actor and s <= closable)
+            if nxt < 0:
+                if not starts:
+                    continue
+                nxt = starts[0]
+            empty = 0
+            while nxt <= closable:
+                observed = self.open.pop((actor, nxt), 0)
+                empty = empty + 1 if observed == 0 else 0
+                if empty > self.MAX_EMPTY:  # skip ahead over a long silence
+                    nxt = max(nxt, (starts[-1] if starts else closable) - self.size_ms)
+                    nxt += self.size_ms
+                    continue
+                if n < self.warmup:
+                    warm = self.warming.setdefault(actor, [])
+                    warm.append(float(observed))
+                    if len(warm) == self.warmup:
+                        mean = statistics.median(warm)
+                        dev = statistics.median(abs(x - mean) for x in warm)
+                        del self.warming[actor]
+                else:
+                    spread = max(ABS_DEV_TO_STD * dev, 1.0, 0.1 * mean)
+                    limit = mean + self.z * spread
+                    if observed >= self.min_volume and observed >= limit:
+                        alerts.append(self.alert(actor, self.roles.get(actor, "unknown"), "*",
+                                                 nxt, nxt + self.size_ms, observed,
+                                                 round(limit, 1),
+                                                 f"baseline mean {mean:.1f} over {n} windows"))
+                    diff = min(observed, limit) - mean
+                    mean += self.alpha * diff
+                    dev += self.alpha * (abs(diff) - dev)
+                n += 1
+                nxt += self.size_ms
+            self.history[actor] = (mean, dev, n, nxt)
+        return alerts
+
+
+class InactiveParams(DetectorParams):
+    #: how long an access waits for its user's row (CDC order is not guaranteed)
+    grace: timedelta = timedelta(minutes=10)
+    #: one alert per actor per window
+    window: timedelta = timedelta(hours=1)
+
+
+@register
+class InactiveAccount(Detector):
+    """Any access by a user whose row is inactive (at the access time) or unknown."""
+
+    kind = "inactive_account"
+    params_model = InactiveParams
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        p: InactiveParams = self.params  # type: ignore[assignment]
+        self.grace_ms, self.size_ms = _ms(p.grace), _ms(p.window)
+        self.recent: deque[AccessEvent] = deque()  # accesses still within the grace period
+        self.users: dict[str, UserState] = {}
+        self.fired: set[tuple[str, int]] = set()
+
+    def _fire(self, event: AccessEvent, user: UserState | None, why: str) -> list[Alert]:
+        start = event.ts_ms - event.ts_ms % self.size_ms
+        if (event.actor, start) in self.fired:
+            return []
+        self.fired.add((event.actor, start))
+        return [self.alert(event.actor, _role(user), event.action, start, start + self.size_ms,
+                           event.count, 0, why)]
+
+    def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
+        if not self.wants(event):
+            return []
+        if user is not None:
+            self.users[user.user_id] = user
+            if user.inactive_at(event.ts_ms):
+                return self._fire(event, user, "account inactive at the time of access")
+        self.recent.append(event)
+        return []
+
+    def user_changed(self, user: UserState) -> list[Alert]:
+        self.users[user.user_id] = user
+        alerts = []
+        for event in self.recent:
+            if event.actor == user.user_id and user.inactive_at(event.ts_ms):
+                alerts += self._fire(event, user, "account inactive at the time of access")
+        return alerts
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        alerts = []
+        while self.recent and self.recent[0].ts_ms + self.grace_ms <= watermark_ms:
+            event = self.recent.popleft()  # its grace period is over: decide now
+            if event.actor not in self.users:
+                alerts += self._fire(event, None, "unknown account")
+        horizon = watermark_ms - self.size_ms - self.grace_ms - self.lateness_ms
+        self.fired = {k for k in self.fired if k[1] >= horizon}
+        return alerts
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: list[Weekday] = DAYS[:5]
+
+
+class OffHoursParams(DetectorParams):
+    actions: list[str] | None = Field(default_factory=lambda: ["export"])
+    timezone: str = "Europe/Berlin"
+    business_hours: str = "07:00-20:00"
+    business_days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS))
+    min_records: int = Field(100, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            start, end = (time.fromisoformat(part) for part in value.split("-"))
+        except ValueError:
+            raise ValueError("business_hours looks like 07:00-20:00") from None
+        if start >= end:
+            raise ValueError("business_hours must start before they end")
+        return value
+
+
+@register
+class OffHoursExport(Detector):
+    """Bulk exports outside business hours, in the business's own time zone (DST-aware)."""
+
+    kind = "off_hours_export"
+    params_model = OffHoursParams
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        p: OffHoursParams = self.params  # type: ignore[assignment]
+        self.zone = ZoneInfo(p.timezone)
+        self.start, self.end = (time.fromisoformat(x) for x in p.business_hours.split("-"))
+        self.days = {DAYS.index(d) for d in p.business_days}
+        self.min_records = p.min_records
+        self.fired: set[tuple[str, int]] = set()
+
+    def business(self, ts_ms: int) -> bool:
+        local = datetime.fromtimestamp(ts_ms / 1000, self.zone)
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
+        if not self.wants(event) or event.count < self.min_records or self.business(event.ts_ms):
+            return []
+        start = event.ts_ms - event.ts_ms % HOUR_MS
+        if (event.actor, start) in self.fired:
+            return []
+        self.fired.add((event.actor, start))
+        local = datetime.fromtimestamp(event.ts_ms / 1000, self.zone)
+        return [self.alert(event.actor, _role(user), event.action, start, start + HOUR_MS,
+                           event.count, self.min_records,
+                           f"at {local:%a %H:%M} {local.tzname()}")]
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        self.fired = {k for k in self.fired if k[1] >= watermark_ms - 2 * HOUR_MS - self.lateness_ms}
+        return []
+
+
+class SpecialParams(DetectorParams):
+    actions: list[str] | None = Field(default_factory=lambda: ["export", "report"])
+    classifications: list[str] = Field(default_factory=lambda: ["special"])
+
+
+@register
+class SpecialCategoryExport(Detector):
+    """Exports that touch special categories of personal data (Art. 9 GDPR)."""
+
+    kind = "special_category"
+    params_model = SpecialParams
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        p: SpecialParams = self.params  # type: ignore[assignment]
+        self.classes = frozenset(p.classifications)
+        self.fired: set[tuple[str, int]] = set()
+
+    def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
+        if not self.wants(event) or event.classification not in self.classes:
+            return []
+        start = event.ts_ms - event.ts_ms % HOUR_MS
+        if (event.actor, start) in self.fired:
+            return []
+        self.fired.add((event.actor, start))
+        return [self.alert(event.actor, _role(user), event.action, start, start + HOUR_MS,
+                           event.count, 0, f"classification {event.classification}")]
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        self.fired = {k for k in self.fired if k[1] >= watermark_ms - 2 * HOUR_MS - self.lateness_ms}
+        return []
