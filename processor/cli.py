@@ -212,11 +212,17 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
 @click.option("--partitions", default=3, type=click.IntRange(1),
               help="Partitions of source topics that are created.")
 @click.option("--topic-prefix", default="crm.public.", help="Source topics are PREFIX<table>.")
+@click.option("--scenario", type=click.Choice(["crm", "access-days"]), default="crm",
+              help="crm: changes on every table; access-days: users plus two days of access-log "
+                   "traffic with injected incidents (mass export, deactivated account, night "
+                   "export, slow ramp, Art. 9 export) for anomaly detection; --events is ignored.")
+@click.option("--ground-truth", type=click.File("w"), default=None,
+              help="With --scenario access-days: write the injected incidents here (JSON).")
 @click.option("--output", "output_file", type=click.File("wb"), default=None,
               help="Write JSON lines {topic, key, value} here instead of (or as well as) Kafka.")
 def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, rate: float,
              seed: int, users: int, with_schema: bool, partitions: int, topic_prefix: str,
-             output_file: BinaryIO | None) -> None:
+             scenario: str, ground_truth: TextIO | None, output_file: BinaryIO | None) -> None:
     """Produce synthetic CRM change events (Debezium, every table of the reference model).
 
     Realistic German data with valid IBANs and tax ids, free-text notes full of personal data,
@@ -227,10 +233,26 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
 
     if bootstrap is None and output_file is None:
         fail("give --bootstrap-servers, --output FILE, or both")
-    stream = CrmStream(seed=seed, users=users, with_schema=with_schema, topic_prefix=topic_prefix)
-    written = write_events(stream.events(count), count, bootstrap=bootstrap,
-                           kafka_options=kafka_options, output=output_file, rate=rate,
-                           partitions=partitions, topic_prefix=topic_prefix)
+    if scenario == "access-days":
+        import json
+
+        from processor.generator.scenarios import AccessScenario
+
+        access = AccessScenario(users=users, seed=seed)
+        access.stream.topic_prefix = topic_prefix
+        records = list(access.records())
+        count = len(records)
+        written = write_events(iter(records), count, bootstrap=bootstrap,
+                               kafka_options=kafka_options, output=output_file, rate=rate,
+                               partitions=partitions, topic_prefix=topic_prefix)
+        if ground_truth is not None:
+            json.dump(access.ground_truth(), ground_truth, indent=2)
+    else:
+        stream = CrmStream(seed=seed, users=users, with_schema=with_schema,
+                           topic_prefix=topic_prefix)
+        written = write_events(stream.events(count), count, bootstrap=bootstrap,
+                               kafka_options=kafka_options, output=output_file, rate=rate,
+                               partitions=partitions, topic_prefix=topic_prefix)
     click.echo(f"generated {written} records (seed {seed})", err=True)
 
 

@@ -81,8 +81,9 @@ class BaselineParams(DetectorParams):
     window: timedelta = timedelta(hours=1)
     alpha: float = Field(0.1, gt=0, lt=1)
     z: float = Field(4.0, gt=0)
-    #: windows of history before an actor can be flagged (a new actor's first export is fine)
-    warmup: int = Field(24, ge=1)
+    #: active windows of history before an actor can be flagged (a new actor's first export
+    #: is fine)
+    warmup: int = Field(8, ge=1)
     #: never flag a window below this volume
     min_volume: int = Field(100, ge=1)
 
@@ -91,15 +92,16 @@ class BaselineParams(DetectorParams):
 class AdaptiveBaseline(Detector):
     """An actor's volume per window against its own history.
 
-    The first ``warmup`` windows give a robust start (median and median absolute deviation, so
-    a new actor's first big export does not become its normal); after that an EWMA of the mean
+    Only windows in which the actor was active count (nights and weekends are not "normal
+    volume 0"). The first ``warmup`` active windows give a robust start (median and median
+    absolute deviation, so a new actor's first big export does not become its normal); after
+    that an EWMA of the mean
     and of the absolute deviation follows the actor, with each window clipped at the alert
     threshold so that one incident is not learned as normal at once.
     """
 
     kind = "adaptive_baseline"
     params_model = BaselineParams
-    MAX_EMPTY = 168  # after a week of silence, the history simply decays no further
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -129,12 +131,9 @@ class AdaptiveBaseline(Detector):
                 if not starts:
                     continue
                 nxt = starts[0]
-            empty = 0
             while nxt <= closable:
                 observed = self.open.pop((actor, nxt), 0)
-                empty = empty + 1 if observed == 0 else 0
-                if empty > self.MAX_EMPTY:  # skip ahead over a long silence
-                    nxt = max(nxt, (starts[-1] if starts else closable) - self.size_ms)
+                if observed == 0:
                     nxt += self.size_ms
                     continue
                 if n < self.warmup:

@@ -48,7 +48,7 @@ class CrmStream:
         self.tx = 5_000
 
     # -- envelopes ---------------------------------------------------------------------------
-    def _record(self, table: str, op: str, before: Any, after: Any,
+    def record(self, table: str, op: str, before: Any, after: Any,
                 snapshot: bool = False) -> GeneratedRecord:
         self.lsn += self.rng.randrange(80, 400)
         self.tx += 1
@@ -101,11 +101,11 @@ class CrmStream:
 
     def snapshot(self) -> Iterator[GeneratedRecord]:
         for _ in range(self.n_users):
-            yield self._record("users", "r", None, self._new_row("users"), snapshot=True)
+            yield self.record("users", "r", None, self._new_row("users"), snapshot=True)
         for _ in range(max(10, self.n_users // 4)):
-            yield self._record("accounts", "r", None, self._new_row("accounts"), snapshot=True)
+            yield self.record("accounts", "r", None, self._new_row("accounts"), snapshot=True)
         for _ in range(self.n_users * 2):
-            yield self._record("contacts", "r", None, self._new_row("contacts"), snapshot=True)
+            yield self.record("contacts", "r", None, self._new_row("contacts"), snapshot=True)
 
     def change(self) -> Iterator[GeneratedRecord]:
         """One change (and its tombstone for a delete)."""
@@ -114,16 +114,16 @@ class CrmStream:
         live = self.live[table]
         roll = self.rng.random()
         if table == "audit_log" or not live or roll < 0.45:
-            yield self._record(table, "c", None, self._new_row(table))
+            yield self.record(table, "c", None, self._new_row(table))
         elif roll < 0.92 or table == "users":
             id_ = self.rng.choice(list(live)) if len(live) < 64 else self._recent(live)
             before = live[id_]
             after = self.rows.update(table, before, self.ts_ms)
             live[id_] = after
-            yield self._record(table, "u", before, after)
+            yield self.record(table, "u", before, after)
         else:
             id_ = self._recent(live)
-            record = self._record(table, "d", live.pop(id_), None)
+            record = self.record(table, "d", live.pop(id_), None)
             yield record
             yield self._tombstone(record)
 
