@@ -35,9 +35,10 @@ def progress(done: int, total: int, elapsed: float, *, final: bool = False) -> N
     """Count, share and rate on stderr: one self-overwriting line on a terminal, else every 10 %."""
     rate = done / elapsed if elapsed > 0 else 0.0
     line = f"generating {done:,}/{total:,} ({done / total:.0%}) {rate:,.0f} records/s"
+    step = max(1000, total // 10 // 1000 * 1000)
     if sys.stderr.isatty():
         click.echo("\r" + line, err=True, nl=final)
-    elif final or done % max(1000, total // 10 // 1000 * 1000) == 0:
+    elif (final and done % step) or (not final and done % step == 0):
         click.echo(line, err=True)
 
 
