@@ -108,34 +108,30 @@ class AdaptiveBaseline(Detector):
         p: BaselineParams = self.params  # type: ignore[assignment]
         self.size_ms, self.alpha, self.z = _ms(p.window), p.alpha, p.z
         self.warmup, self.min_volume = p.warmup, p.min_volume
-        self.open: dict[tuple[str, int], int] = {}
+        self.open: dict[str, dict[int, int]] = {}  # actor → window start → records
         self.roles: dict[str, str] = {}
-        self.history: dict[str, tuple[float, float, int, int]] = {}  # mean, dev, n, next start
+        self.history: dict[str, tuple[float, float, int]] = {}  # mean, abs deviation, windows
         self.warming: dict[str, list[float]] = {}
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         if not self.wants(event):
             return []
         start = event.ts_ms - event.ts_ms % self.size_ms
-        self.open[(event.actor, start)] = self.open.get((event.actor, start), 0) + event.count
+        windows = self.open.setdefault(event.actor, {})
+        windows[start] = windows.get(start, 0) + event.count
         self.roles[event.actor] = _role(user)
         return []
 
     def advance(self, watermark_ms: int) -> list[Alert]:
         closable = watermark_ms - self.lateness_ms - self.size_ms  # windows starting before
         alerts: list[Alert] = []
-        for actor in {a for a, _ in self.open} | set(self.history):
-            mean, dev, n, nxt = self.history.get(actor, (0.0, 0.0, 0, -1))
-            starts = sorted(s for a, s in self.open if a == actor and s <= closable)
-            if nxt < 0:
-                if not starts:
-                    continue
-                nxt = starts[0]
-            while nxt <= closable:
-                observed = self.open.pop((actor, nxt), 0)
-                if observed == 0:
-                    nxt += self.size_ms
-                    continue
+        for actor, windows in list(self.open.items()):
+            due = sorted(s for s in windows if s <= closable)
+            if not due:
+                continue
+            mean, dev, n = self.history.get(actor, (0.0, 0.0, 0))
+            for start in due:  # only active windows: silence teaches nothing
+                observed = windows.pop(start)
                 if n < self.warmup:
                     warm = self.warming.setdefault(actor, [])
                     warm.append(float(observed))
@@ -148,15 +144,16 @@ class AdaptiveBaseline(Detector):
                     limit = mean + self.z * spread
                     if observed >= self.min_volume and observed >= limit:
                         alerts.append(self.alert(actor, self.roles.get(actor, "unknown"), "*",
-                                                 nxt, nxt + self.size_ms, observed,
+                                                 start, start + self.size_ms, observed,
                                                  round(limit, 1),
                                                  f"baseline mean {mean:.1f} over {n} windows"))
                     diff = min(observed, limit) - mean
                     mean += self.alpha * diff
                     dev += self.alpha * (abs(diff) - dev)
                 n += 1
-                nxt += self.size_ms
-            self.history[actor] = (mean, dev, n, nxt)
+            if not windows:
+                del self.open[actor]
+            self.history[actor] = (mean, dev, n)
         return alerts
 
 
@@ -179,6 +176,7 @@ class InactiveAccount(Detector):
         p: InactiveParams = self.params  # type: ignore[assignment]
         self.grace_ms, self.size_ms = _ms(p.grace), _ms(p.window)
         self.recent: deque[AccessEvent] = deque()  # accesses still within the grace period
+        self.recent_by_actor: dict[str, deque[AccessEvent]] = {}
         self.users: dict[str, UserState] = {}
         self.fired: set[tuple[str, int]] = set()
 
@@ -198,13 +196,14 @@ class InactiveAccount(Detector):
             if user.inactive_at(event.ts_ms):
                 return self._fire(event, user, "account inactive at the time of access")
         self.recent.append(event)
+        self.recent_by_actor.setdefault(event.actor, deque()).append(event)
         return []
 
     def user_changed(self, user: UserState) -> list[Alert]:
         self.users[user.user_id] = user
         alerts = []
-        for event in self.recent:
-            if event.actor == user.user_id and user.inactive_at(event.ts_ms):
+        for event in self.recent_by_actor.get(user.user_id, ()):
+            if user.inactive_at(event.ts_ms):
                 alerts += self._fire(event, user, "account inactive at the time of access")
         return alerts
 
@@ -212,6 +211,10 @@ class InactiveAccount(Detector):
         alerts = []
         while self.recent and self.recent[0].ts_ms + self.grace_ms <= watermark_ms:
             event = self.recent.popleft()  # its grace period is over: decide now
+            mine = self.recent_by_actor[event.actor]
+            mine.remove(event)  # nearly always the first one: both queues keep arrival order
+            if not mine:
+                del self.recent_by_actor[event.actor]
             if event.actor not in self.users:
                 alerts += self._fire(event, None, "unknown account")
         horizon = watermark_ms - self.size_ms - self.grace_ms - self.lateness_ms

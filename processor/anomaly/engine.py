@@ -25,6 +25,8 @@ class AnomalyEngine:
         self.watermark_ms = 0
         self._tick = -1
         self.late = 0
+        #: (role, action, records) of the last on-time access event, for the volume metric
+        self.last_access: tuple[str, str, int] | None = None
 
     @property
     def tables(self) -> set[str]:
@@ -35,6 +37,7 @@ class AnomalyEngine:
 
     def on_row(self, table: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
         """One CDC change (row = the after image, or the before image of a delete)."""
+        self.last_access = None
         if row is None:
             return []
         users = self.rules.users
@@ -52,6 +55,7 @@ class AnomalyEngine:
             return []
         self.watermark_ms = max(self.watermark_ms, event.ts_ms)
         actor = self.users.get(event.actor)
+        self.last_access = (actor.role if actor else "unknown", event.action, event.count)
         alerts = [a for d in self.detectors for a in d.observe(event, actor)]
         tick = self.watermark_ms // TICK_MS
         if tick != self._tick:  # close windows once per minute of event time, not per event

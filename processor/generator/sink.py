@@ -25,9 +25,11 @@ def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],
         existing = admin.list_topics(timeout=30).topics
     except KafkaException as exc:
         raise CrmMaskerError(f"cannot reach Kafka at {bootstrap}: {exc.args[0].str()}") from None
-    wanted = [prefix + t for t in model.TABLES if prefix + t not in existing]
+    wanted = [t for t in model.TABLES if prefix + t not in existing]
     if wanted:
-        for future in admin.create_topics([NewTopic(t, partitions, -1) for t in wanted]).values():
+        new = [NewTopic(prefix + t, 1 if t in model.SINGLE_PARTITION_TABLES else partitions, -1)
+               for t in wanted]
+        for future in admin.create_topics(new).values():
             future.result(30)
 
 

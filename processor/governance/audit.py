@@ -52,6 +52,8 @@ class TransactionFacts:
     deletes: list[tuple[str, Any]] = field(default_factory=list)  # (table, masked key)
     leak_rows: Counter[str] = field(default_factory=Counter)  # rows the leak watch inspected
     pii_suspected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    anomalies: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, severity)
+    access_records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, action)
 
     @property
     def outputs(self) -> int:
@@ -88,6 +90,7 @@ def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
             "by_table_op": {f"{t}.{op}": n for (t, op), n in sorted(audit.ops.items())},
             "dlq_by_reason": dict(sorted(audit.dlq.items())),
             "fields_masked_by_action": dict(sorted(audit.fields_masked.items())),
+            "alerts": sum(audit.anomalies.values()),
         },
         "deletes": [{"table": t, "key": k} for t, k in audit.deletes],
     }

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.errors import PoisonEvent
-from processor.formats.envelope import parse_envelope, unwrap
+from processor.formats.envelope import ChangeEvent, parse_envelope, unwrap
 from processor.masking.plan import FieldPlan
 from processor.rules.compiler import CompiledRules, TableRoute
 
@@ -34,6 +34,8 @@ class Outcome:
     action_counts: dict[str, int] = field(default_factory=dict)
     #: the masked row images with the plan that made them (for the leak watch)
     masked_rows: list[tuple[FieldPlan, dict[str, Any]]] = field(default_factory=list)
+    #: the parsed input (raw values: for anomaly detection only, never published)
+    event: ChangeEvent | None = None
 
 
 class MaskingEngine:
@@ -54,7 +56,7 @@ class MaskingEngine:
             # Debezium's own tombstone: ours follow the masked delete, so this one is skipped.
             return Outcome(route.table, skipped="tombstone")
         event = parse_envelope(value)
-        outcome = Outcome(route.table, op=event.op)
+        outcome = Outcome(route.table, op=event.op, event=event)
         if event.op == "t":
             outcome.skipped = "truncate"
             return outcome

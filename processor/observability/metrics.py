@@ -44,4 +44,10 @@ PII_SUSPECTED = Counter(f"{PREFIX}_output_pii_suspected_total",
                         ["table", "field", "kind"])
 LEAK_WATCH_ROWS = Counter(f"{PREFIX}_leak_watch_rows_total",
                           "Published rows that the leak watch inspected, by table.", ["table"])
+ANOMALIES = Counter(f"{PREFIX}_anomalies_total",
+                    "Anomaly alerts raised, by detector and severity (never by actor).",
+                    ["detector", "severity"])
+ACCESS_RECORDS = Counter(f"{PREFIX}_access_records_total",
+                         "Records touched by access-log events (views, exports …), by role and "
+                         "action.", ["role", "action"])
 RULESET = Info(f"{PREFIX}_ruleset", "The running rule set: version, sha256 and key id.")

@@ -47,6 +47,10 @@ def flush_metrics(facts: TransactionFacts) -> None:
         metrics.LEAK_WATCH_ROWS.labels(table).inc(count)
     for (table, column, kind), count in facts.pii_suspected.items():
         metrics.PII_SUSPECTED.labels(table, column, kind).inc(count)
+    for (detector, severity), count in facts.anomalies.items():
+        metrics.ANOMALIES.labels(detector, severity).inc(count)
+    for (role, action), count in facts.access_records.items():
+        metrics.ACCESS_RECORDS.labels(role, action).inc(count)
 
 
 class Checkpoint:

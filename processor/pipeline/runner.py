@@ -19,12 +19,13 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import decode_json
+from processor.formats.envelope import ChangeEvent, decode_json
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking.engine import MaskingEngine
 from processor.observability import metrics
 from processor.observability.http import Health
 from processor.pipeline import kafka_config
+from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
 from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
 from processor.pipeline.records import (
@@ -58,6 +59,7 @@ class Processor:
         self.health = health or Health()
         validated = engine.compiled.validated
         self.policy = policy_headers(validated.version, validated.sha256)
+        self.policy_version = validated.version
         self.dlq_topic = engine.compiled.dlq_topic
         self.leak_sample = Sampler(engine.compiled.validated.rules.leak_watch_sample)
         self.max_bytes = engine.compiled.max_event_bytes
@@ -71,6 +73,8 @@ class Processor:
         self.audit = AuditTrail(rules.audit_topic, settings.transactional_id,
                                 validated.version, validated.sha256)
         self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit)
+        self.alert_topic = rules.alert_topic
+        self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
         self.assignment: list[TopicPartition] = []
         self.processed = 0
         self.last_activity = time.monotonic()
@@ -91,6 +95,8 @@ class Processor:
             raise FatalKafkaError(f"init_transactions failed: {exc.args[0].str()}") from None
         self.health.broker_ok = True
         self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)
+        if self.anomaly is not None:
+            self.anomaly.check(self.consumer)
         topics = sorted(self.engine.compiled.routes)
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
@@ -161,6 +167,10 @@ class Processor:
         self.health.assigned = len(partitions)
         metrics.ASSIGNED_PARTITIONS.set(len(partitions))
         log.info("assigned %d partition(s)", len(partitions))
+        stage = self.anomaly
+        if stage is not None and any(tp.topic == stage.access_topic for tp in partitions):
+            committed = consumer.committed(stage.topic_partitions(consumer), timeout=30)
+            stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))
@@ -201,6 +211,21 @@ class Processor:
                     return
                 raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
 
+    def _detect(self, topic: str, event: ChangeEvent, lineage: Lineage,
+                headers: list[Header]) -> None:
+        """Feed the anomaly detectors; their alerts go into this batch's transaction."""
+        assert self.anomaly is not None
+        facts = self.checkpoint.facts
+        alerts = self.anomaly.on_change(topic, event)
+        volume = self.anomaly.engine.last_access
+        if volume is not None:
+            facts.access_records[(volume[0], volume[1])] += volume[2]
+        source = {"topic": lineage.topic, "partition": lineage.partition, "offset": lineage.offset}
+        for alert in alerts:
+            key, value = alert_record(alert, self.policy_version, source)
+            self.checkpoint.produce(self.alert_topic, key, value, headers)
+            facts.anomalies[(alert.detector, alert.severity)] += 1
+
     def _consumer_error(self, err: KafkaError) -> None:
         if err.fatal() or err.code() == KafkaError._FATAL:  # e.g. fenced static member
             raise FatalKafkaError(f"consumer: {err.str()}")
@@ -234,6 +259,8 @@ class Processor:
             self.processed += 1
             return
         headers = [*self.policy, *lineage.headers()]
+        if self.anomaly is not None and outcome.event is not None:
+            self._detect(topic, outcome.event, lineage, headers)
         for out, key, out_value, extra in records:
             self.checkpoint.produce(out.topic, key, out_value, headers + extra)
             facts.published[out.topic] += 1

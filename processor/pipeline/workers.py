@@ -49,7 +49,8 @@ def run_worker(spec: WorkerSpec) -> int:
              len(compiled.routes))
     rules = validated.rules
     check_topics_exist(spec.settings.bootstrap,
-                       [*compiled.output_topics, rules.dlq_topic, rules.audit_topic],
+                       [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
+                        *([rules.alert_topic] if rules.anomaly else [])],
                        spec.settings.kafka_options)
     health = Health()
     if spec.metrics_port is not None:
