@@ -94,7 +94,8 @@ def test_grafana_dashboard_queries_only_exported_metrics() -> None:
     assert len(exprs) >= 10
     used = {m for e in exprs for m in re.findall(r"\bcrm_masker_\w+", e)}
     assert used and used <= exported_metric_names(), used - exported_metric_names()
-    for wanted in ("events_consumed", "consumer_lag", "dlq", "fields_masked", "end_to_end_lag"):
+    for wanted in ("events_consumed", "consumer_lag", "dlq", "fields_masked", "end_to_end_lag",
+                   "anomalies", "access_records"):
         assert any(wanted in m for m in used), wanted
 
 

@@ -8,12 +8,13 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.pipeline.harness import Namespace, start_processor, stop
+from tests.pipeline.harness import Namespace, read_topics, start_processor, stop
 from tests.pipeline.test_lifecycle import free_port, http_get, wait_for
 
 pytestmark = pytest.mark.kafka
@@ -39,11 +40,46 @@ def query(base: str, expr: str) -> list[dict]:  # type: ignore[type-arg]
     return json.loads(body)["data"]["result"] if status == 200 else []
 
 
-@pytest.mark.skipif(PROMETHEUS is None and not os.environ.get("CI"),
-                    reason="Debian's prometheus is not installed here; .ci/run installs it")
-def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
-        kafka_bootstrap: str, tmp_path: Path) -> None:
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[[int], str]]:
+    """Start the real Prometheus with the shipped config and rules against a processor port."""
     assert PROMETHEUS, "prometheus is needed: apt-get install prometheus"
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(metrics_port: int) -> str:
+        port = free_port()
+        config = prometheus_config(tmp_path, f"127.0.0.1:{metrics_port}")
+        started.append(subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: http_get(f"{base}/-/ready")[0] == 200, timeout=60)
+        wait_for(lambda: [r["value"][1] for r in query(base, 'up{job="crm-masker"}')] == ["1"],
+                 timeout=60)
+        return base
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(30)
+
+
+def firing(base: str, alertname: str, **labels: str) -> bool:
+    status, body = http_get(f"{base}/api/v1/alerts")
+    alerts = json.loads(body)["data"]["alerts"] if status == 200 else []
+    return any(a["labels"]["alertname"] == alertname and a["state"] == "firing"
+               and all(a["labels"].get(k) == v for k, v in labels.items()) for a in alerts)
+
+
+needs_prometheus = pytest.mark.skipif(
+    PROMETHEUS is None and not os.environ.get("CI"),
+    reason="Debian's prometheus is not installed here; .ci/run installs it")
+
+
+@needs_prometheus
+def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
+        kafka_bootstrap: str, tmp_path: Path, prometheus: Callable[[int], str]) -> None:
     ns = Namespace(tmp_path).create()
     ruleset = ns.rules / "ruleset.yaml"
     ruleset.write_text(ruleset.read_text() + "leak_watch_sample: 1.0\n")
@@ -52,37 +88,42 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
         "email:          {class: personal,   action: pseudonymize, domain: email, "
         "normalize: [strip, lower]}", "email:          {class: business,   action: keep}"))
     ns.topics(kafka_bootstrap)
-
-    metrics_port, prom_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{prom_port}"
+    metrics_port = free_port()
     processor = start_processor(ns, kafka_bootstrap, metrics_port=metrics_port)
-    prometheus = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={prometheus_config(tmp_path, f'127.0.0.1:{metrics_port}')}",
-         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: http_get(f"{base}/-/ready")[0] == 200, timeout=60)
-        wait_for(lambda: [r["value"][1] for r in query(base, 'up{job="crm-masker"}')] == ["1"],
-                 timeout=60)
-        # users trickle in while Prometheus watches, so the counter rises between scrapes
-        generator = subprocess.Popen(
-            [sys.executable, "-m", "processor", "generate", "--bootstrap-servers",
-             kafka_bootstrap, "--events", "3000", "--rate", "300", "--topic-prefix",
-             ns.source_prefix], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def firing() -> bool:
-            status, body = http_get(f"{base}/api/v1/alerts")
-            alerts = json.loads(body)["data"]["alerts"] if status == 200 else []
-            return any(a["labels"]["alertname"] == "CrmMaskerPersonalDataSuspected"
-                       and a["labels"].get("table") == "users" and a["state"] == "firing"
-                       for a in alerts)
-
-        wait_for(firing, timeout=90)
-        assert generator.wait(60) == 0
+        base = prometheus(metrics_port)
+        ns.generate(kafka_bootstrap, 3000, 1, "--rate", "1000")
+        wait_for(lambda: firing(base, "CrmMaskerPersonalDataSuspected", table="users"),
+                 timeout=90)
         rules = json.loads(http_get(f"{base}/api/v1/rules")[1])["data"]["groups"]
         assert {r["name"] for g in rules for r in g["rules"]} >= {
-            "CrmMaskerDown", "CrmMaskerPersonalDataSuspected", "CrmMaskerSchemaDrift"}
+            "CrmMaskerDown", "CrmMaskerPersonalDataSuspected", "CrmMaskerAccessAnomaly"}
     finally:
-        prometheus.terminate()
-        prometheus.wait(30)
+        stop(processor)
+
+
+@needs_prometheus
+def test_an_injected_mass_export_fires_its_alert_in_prometheus(
+        kafka_bootstrap: str, tmp_path: Path, prometheus: Callable[[int], str]) -> None:
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    metrics_port = free_port()
+    processor = start_processor(ns, kafka_bootstrap, metrics_port=metrics_port)
+    try:
+        base = prometheus(metrics_port)
+        result = subprocess.run(
+            [sys.executable, "-m", "processor", "generate", "--scenario", "access-days",
+             "--users", "60", "--bootstrap-servers", kafka_bootstrap, "--topic-prefix",
+             ns.source_prefix], capture_output=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        wait_for(lambda: firing(base, "CrmMaskerAccessAnomaly", detector="sales_mass_export"),
+                 timeout=90)
+        assert not firing(base, "CrmMaskerPersonalDataSuspected")
+        # who did it is on the alert topic for the security team, never in a metric label
+        actors = {r.value["actor"] for r in read_topics(kafka_bootstrap, [f"{ns.ns}.crm.alerts"])}
+        assert actors
+        series = query(base, '{__name__=~"crm_masker_.+"}')
+        values = {v for s in series for k, v in s["metric"].items() if k not in ("instance", "job")}
+        assert len(series) > 50 and not actors & values
+    finally:
         stop(processor)

@@ -45,7 +45,10 @@ class AnomalyStage:
         """One partition each: the access log in one order, and every user seen by the process
         that owns it (the range assignor gives partition 0 of both to the same member)."""
         for topic in filter(None, (self.access_topic, self.users_topic)):
-            partitions = partitions_of(consumer, topic, 30)
+            try:
+                partitions = partitions_of(consumer, topic, 30)
+            except RuntimeError:
+                continue  # not created yet: checked again when it is assigned
             if len(partitions) != 1:
                 raise CrmMaskerError(
                     f"anomaly detection needs topic {topic} to have one partition (it has "
@@ -100,8 +103,13 @@ class AnomalyStage:
         return 1
 
     def topic_partitions(self, consumer: Consumer) -> list[TopicPartition]:
-        topics = filter(None, (self.users_topic, self.access_topic))
-        return [TopicPartition(t, p) for t in topics for p in partitions_of(consumer, t, 30)]
+        out = []
+        for topic in filter(None, (self.users_topic, self.access_topic)):
+            try:
+                out += [TopicPartition(topic, p) for p in partitions_of(consumer, topic, 30)]
+            except RuntimeError:
+                continue  # not created yet: nothing to replay
+        return out
 
 
 def alert_record(alert: Alert, rules_version: str, lineage: dict[str, Any]) -> tuple[bytes, bytes]:

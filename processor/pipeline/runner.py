@@ -169,6 +169,7 @@ class Processor:
         log.info("assigned %d partition(s)", len(partitions))
         stage = self.anomaly
         if stage is not None and any(tp.topic == stage.access_topic for tp in partitions):
+            stage.check(consumer)
             committed = consumer.committed(stage.topic_partitions(consumer), timeout=30)
             stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed)
 

@@ -22,7 +22,7 @@ from processor.observability.http import Health, serve
 from processor.pipeline.checkpoint import FatalKafkaError
 from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
+from processor.rules.compiler import CompiledRules, compile_rules
 
 log = logging.getLogger("crm_masker")
 
@@ -52,6 +52,7 @@ def run_worker(spec: WorkerSpec) -> int:
                        [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
                         *([rules.alert_topic] if rules.anomaly else [])],
                        spec.settings.kafka_options)
+    _zero_labelled_counters(compiled)
     health = Health()
     if spec.metrics_port is not None:
         serve(spec.metrics_port + spec.index, health)
@@ -65,6 +66,20 @@ def run_worker(spec: WorkerSpec) -> int:
         return 3
     log.info("stopped after %d input records", handled)
     return 0
+
+
+def _zero_labelled_counters(compiled: CompiledRules) -> None:
+    """Create the bounded label sets at 0, so that Prometheus's increase() sees the first
+    anomaly or leak (a series that appears already at 1 has no increase)."""
+    from processor.pii.detectors import detector_kinds
+
+    anomaly = compiled.validated.rules.anomaly
+    for name, spec in (anomaly.detectors.items() if anomaly else ()):
+        metrics.ANOMALIES.labels(name, spec.severity)
+    for route in compiled.routes.values():
+        for column in {c for view in route.views for c in view.plan.watched}:
+            for kind in detector_kinds():
+                metrics.PII_SUSPECTED.labels(route.table, column, kind)
 
 
 def _child(spec: WorkerSpec) -> None:

@@ -69,7 +69,9 @@ def test_every_injected_incident_raises_its_alert(kafka_bootstrap: str, tmp_path
     objs = [Alert(**{k: v for k, v in a.items() if k in Alert.__dataclass_fields__}) for a in alerts]
     caught = [i for i in truth if any(matches(a, i) for a in objs)]
     false = [a for a in objs if not any(matches(a, i, any_detector=True) for i in truth)]
-    print(f"\nrecall {len(caught)}/{len(truth)}, false alerts {len(false)} for {USERS} users")
+    precision = (len(objs) - len(false)) / len(objs)
+    print(f"\nrecall {len(caught)}/{len(truth)} = {len(caught) / len(truth):.0%}, precision "
+          f"{precision:.0%}, false alerts {len(false)} for {USERS} users and one day")
     assert len(caught) == len(truth)
     assert len(false) <= USERS / 100
     for alert in alerts:  # the security team learns who; BI never sees this topic
@@ -102,3 +104,18 @@ def test_sigkill_three_times_yields_the_same_alerts_each_once(
     ids = [a["alert_id"] for a in alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)]
     assert len(ids) == len(set(ids)), "an alert was raised twice"
     assert set(ids) == expected
+
+
+def test_an_access_log_with_several_partitions_is_refused(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    topic = ns.source_prefix + "audit_log"
+    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(30)
+    proc = start_processor(ns, kafka_bootstrap)
+    log = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 2, log
+    assert f"anomaly detection needs topic {topic} to have one partition (it has 3)" in log
