@@ -167,7 +167,7 @@ def main() -> None:
     with kafka_broker() as bootstrap:
         ns = prepare(root, bootstrap, args.events)
         results: dict[str, Any] = {"events": args.events, "cpu_count": os.cpu_count()}
-        print(f"input: {args.events:,} generated events, 18 partitions, broker {bootstrap}")
+        print(f"input: {args.events:,} generated events, broker {bootstrap}")
         results["passthrough"] = run_passthrough(ns, bootstrap)
         results["crm_masker"] = run_masker(ns, bootstrap)
         results["faust"] = run_faust(ns, bootstrap)
