@@ -13,7 +13,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, cast
+from typing import cast
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import ChangeEvent, decode_json
 from processor.governance.leakwatch import Sampler, suspects
-from processor.masking.engine import MaskingEngine
+from processor.masking.engine import MaskingEngine, Outcome
 from processor.observability import metrics
 from processor.observability.http import Health
 from processor.pipeline import kafka_config
@@ -37,6 +37,8 @@ from processor.pipeline.records import (
 )
 
 log = logging.getLogger(__name__)
+#: an encoded output record: topic, key, value, extra headers
+OutRecord = tuple[str, bytes | None, bytes | None, list[Header]]
 PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
 
 
@@ -233,38 +235,49 @@ class Processor:
         log.warning("consumer: %s", err.name())
 
     def _process(self, msg: Message) -> None:
+        """One input record: mask it (or dead-letter it), publish, and account for it."""
         topic, partition, offset = cast(str, msg.topic()), cast(int, msg.partition()), cast(
             int, msg.offset())
         lineage = Lineage(topic, partition, offset)
-        value = msg.value()
-        facts = self.checkpoint.facts
-        ts_ms: int | None = None
         try:
-            if value is not None and len(value) > self.max_bytes:
-                raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
-            decoded = decode_json(value)
-            outcome = self.engine.process(topic, decode_json(msg.key(), "key"), decoded)
-            if isinstance(decoded, dict):
-                ts_ms = _source_ts(decoded)
-            raw_headers = cast("list[Header] | None", msg.headers())
-            plans = self._view_plans[topic]
-            records = [(out, orjson.dumps(out.key) if out.key is not None else None,
-                        orjson.dumps(out.value) if out.value is not None else None,
-                        masked_debezium_headers(raw_headers, plans[out.topic]) if raw_headers else [])
-                       for out in outcome.records]
+            outcome, records = self._mask(msg, topic)
         except PoisonEvent as exc:
             dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
             self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
-            facts.dlq[exc.reason] += 1
+            self.checkpoint.facts.dlq[exc.reason] += 1
             self.checkpoint.consumed_record(topic, partition, offset, None)
             self.processed += 1
             return
         headers = [*self.policy, *lineage.headers()]
         if self.anomaly is not None and outcome.event is not None:
             self._detect(topic, outcome.event, lineage, headers)
-        for out, key, out_value, extra in records:
-            self.checkpoint.produce(out.topic, key, out_value, headers + extra)
-            facts.published[out.topic] += 1
+        facts = self.checkpoint.facts
+        for out_topic, key, value, extra in records:
+            self.checkpoint.produce(out_topic, key, value, headers + extra)
+            facts.published[out_topic] += 1
+        self._account(outcome)
+        ts_ms = outcome.event.source.get("ts_ms") if outcome.event is not None else None
+        self.checkpoint.consumed_record(topic, partition, offset,
+                                        ts_ms if isinstance(ts_ms, int) else None)
+        self.processed += 1
+
+    def _mask(self, msg: Message, topic: str) -> tuple[Outcome, list[OutRecord]]:
+        """Decode, mask and encode; PoisonEvent for anything that cannot be processed."""
+        value = msg.value()
+        if value is not None and len(value) > self.max_bytes:
+            raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
+        outcome = self.engine.process(topic, decode_json(msg.key(), "key"), decode_json(value))
+        raw_headers = cast("list[Header] | None", msg.headers())
+        plans = self._view_plans[topic]
+        return outcome, [
+            (out.topic, orjson.dumps(out.key) if out.key is not None else None,
+             orjson.dumps(out.value) if out.value is not None else None,
+             masked_debezium_headers(raw_headers, plans[out.topic]) if raw_headers else [])
+            for out in outcome.records]
+
+    def _account(self, outcome: Outcome) -> None:
+        """The transaction's counts (audit record, metrics) and the leak watch's sample."""
+        facts = self.checkpoint.facts
         facts.ops[(outcome.table, outcome.op or outcome.skipped or "?")] += 1
         if outcome.skipped:
             facts.skipped[(outcome.table, outcome.skipped)] += 1
@@ -278,15 +291,6 @@ class Processor:
                 facts.leak_rows[outcome.table] += 1
                 for column, kind in suspects(row, plan.watched):
                     facts.pii_suspected[(outcome.table, column, kind)] += 1
-        self.checkpoint.consumed_record(topic, partition, offset, ts_ms)
-        self.processed += 1
-
-
-def _source_ts(value: dict[str, Any]) -> int | None:
-    payload = value.get("payload", value) if "schema" in value else value
-    source = payload.get("source") if isinstance(payload, dict) else None
-    ts = source.get("ts_ms") if isinstance(source, dict) else None
-    return ts if isinstance(ts, int) and not isinstance(ts, bool) else None
 
 
 def install_signal_handlers(processor: Processor) -> None:
