@@ -42,6 +42,9 @@ class MaskingEngine:
     def __init__(self, compiled: CompiledRules) -> None:
         self.compiled = compiled
         self._routes = compiled.routes
+        # plans whose views show the before image (flat views show it for deletes only)
+        self._shows_before = {id(view.plan) for route in compiled.routes.values()
+                              for view in route.views if view.format != "flat"}
 
     def route(self, topic: str) -> TableRoute:
         route = self._routes.get(topic)
@@ -67,7 +70,9 @@ class MaskingEngine:
             plan = view.plan
             done = masked.get(id(plan))
             if done is None:
-                done = self._mask(plan, key, event.before, event.after, row)
+                before = (event.before if event.op == "d" or id(plan) in self._shows_before
+                          else None)
+                done = self._mask(plan, key, before, event.after, row)
                 masked[id(plan)] = done
                 if not outcome.unknown_fields and row is not None:
                     outcome.unknown_fields = plan.unknown_fields(row)
