@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from processor.anomaly.alerts import Alert
 from processor.anomaly.events import AccessEvent, UserState
+from processor.registry import Registry
 
 
 class DetectorParams(BaseModel):
@@ -51,34 +52,13 @@ class Detector(ABC):
         return []
 
 
-_DETECTORS: dict[str, type[Detector]] = {}
+DETECTORS: Registry[type[Detector]] = Registry(
+    "detector", lambda cls: cls.kind, ["processor.anomaly.detectors"])
 
-
-def register(cls: type[Detector]) -> type[Detector]:
-    _DETECTORS[cls.kind] = cls
-    return cls
-
-
-def detector_kinds() -> list[str]:
-    _load()
-    return sorted(_DETECTORS)
-
-
-def detector_class(kind: str) -> type[Detector]:
-    _load()
-    return _DETECTORS[kind]
-
-
-def param_errors(kind: str, params: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    try:
-        detector_class(kind).params_model.model_validate(params)
-    except ValidationError as exc:
-        return [(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
-    return []
-
-
-def _load() -> None:
-    from processor.anomaly import detectors  # noqa: F401  (registers the built-ins)
+register = DETECTORS.register
+detector_kinds = DETECTORS.names
+detector_class = DETECTORS.get
+param_errors = DETECTORS.param_errors
 
 
 def window_starts(ts_ms: int, size_ms: int, hop_ms: int) -> list[int]:

@@ -82,6 +82,31 @@ def start_processor(ns: Namespace, bootstrap: str, *extra: str, metrics_port: in
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
 
 
+def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[bytes],
+                     seed: int, kills: int = 3, alive: tuple[float, float] = (2.0, 4.0)) -> str:
+    """SIGKILL the processor ``kills`` times at random moments while ``generator`` produces,
+    then let a last instance drain the input; returns the last instance's log."""
+    import random
+    import time
+
+    rng = random.Random(seed)
+    try:
+        for _ in range(kills):
+            proc = start_processor(ns, bootstrap, "--batch-ms", "100")
+            time.sleep(rng.uniform(*alive))
+            assert proc.poll() is None, stop(proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        assert generator.wait(120) == 0
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+    final = start_processor(ns, bootstrap, "--exit-when-idle", "5")
+    log = final.communicate(timeout=300)[0].decode()
+    assert final.returncode == 0, log
+    return log
+
+
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 60) -> str:
     if proc.poll() is None:
         proc.send_signal(sig)

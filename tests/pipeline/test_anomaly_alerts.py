@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -16,7 +13,12 @@ import pytest
 from processor.anomaly.engine import AnomalyEngine
 from processor.rules import load_validated
 from tests.anomaly.test_scenarios import matches
-from tests.pipeline.harness import Namespace, read_topics, start_processor, stop
+from tests.pipeline.harness import (
+    Namespace,
+    crash_and_finish,
+    read_topics,
+    start_processor,
+)
 
 pytestmark = pytest.mark.kafka
 USERS = 100
@@ -83,21 +85,7 @@ def test_sigkill_three_times_yields_the_same_alerts_each_once(
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
     generator = generate(ns, kafka_bootstrap, tmp_path, rate=2500)
-    rng = random.Random(9)
-    try:
-        for _ in range(3):
-            proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
-            time.sleep(rng.uniform(1.5, 3.0))
-            assert proc.poll() is None, stop(proc)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
-        assert generator.wait(120) == 0
-    finally:
-        if generator.poll() is None:
-            generator.kill()
-    final = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
-    log = final.communicate(timeout=300)[0].decode()
-    assert final.returncode == 0, log
+    log = crash_and_finish(ns, kafka_bootstrap, generator, seed=9, alive=(1.5, 3.0))
     assert "anomaly detectors rebuilt from" in log
 
     expected = expected_alert_ids(ns, tmp_path / "input.jsonl")

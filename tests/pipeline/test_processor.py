@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,13 +20,13 @@ from tests.pipeline.harness import (
     Read,
     actual_outputs,
     cli,
+    crash_and_finish,
     expected_outputs,
     leaked,
     lineage,
     output_topics,
     read_topics,
     start_processor,
-    stop,
 )
 
 pytestmark = pytest.mark.kafka
@@ -117,24 +114,7 @@ def test_sigkill_three_times_still_yields_each_output_exactly_once(
          "--events", "50000", "--seed", "11", "--rate", "6000", "--topic-prefix",
          ns.source_prefix, "--output", str(jsonl)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rng = random.Random(5)
-    kills = 0
-    try:
-        for _ in range(3):
-            proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
-            time.sleep(rng.uniform(2.0, 4.0))
-            assert proc.poll() is None, stop(proc)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
-            kills += 1
-        assert generator.wait(120) == 0
-        final = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "5")
-        log = final.communicate(timeout=300)[0].decode()
-        assert final.returncode == 0, log
-    finally:
-        if generator.poll() is None:
-            generator.kill()
-    assert kills == 3
+    crash_and_finish(ns, kafka_bootstrap, generator, seed=5)
 
     expected = expected_outputs(jsonl, ns)
     records = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()))
