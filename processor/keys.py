@@ -37,7 +37,7 @@ class KeyRing:
         except KeyError:
             raise KeyFileError(
                 f"the key file {self.source or '(environment)'} has no key id {key_id!r}; "
-                f"it has: {', '.join(sorted(self.secrets)) or 'none'}"
+                f"it has: {', '.join(self.key_ids) or 'none'}"
             ) from None
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from processor.actions.base import Action, CompileContext
@@ -23,5 +22,3 @@ def compile_action(name: str, params: dict[str, Any], ctx: CompileContext) -> Ac
     cls = action_class(name)
     return cls(cls.params_model.model_validate(params), ctx)
 
-
-ApplyFn = Callable[[Any], Any]

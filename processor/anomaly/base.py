@@ -52,6 +52,26 @@ class Detector(ABC):
         return []
 
 
+class OncePerWindow:
+    """Which (actor, window) already raised an alert, so that a detector alerts once per
+    actor and window, and the same window after a replay gets the same alert id."""
+
+    def __init__(self, size_ms: int) -> None:
+        self.size_ms = size_ms
+        self._seen: set[tuple[str, int]] = set()
+
+    def first(self, actor: str, ts_ms: int) -> int | None:
+        """The window's start when this is the first alert of ``actor`` in it, else None."""
+        start = ts_ms - ts_ms % self.size_ms
+        if (actor, start) in self._seen:
+            return None
+        self._seen.add((actor, start))
+        return start
+
+    def forget_before(self, horizon_ms: int) -> None:
+        self._seen = {k for k in self._seen if k[1] >= horizon_ms}
+
+
 DETECTORS: Registry[type[Detector]] = Registry(
     "detector", lambda cls: cls.kind, ["processor.anomaly.detectors"])
 

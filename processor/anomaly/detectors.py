@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from processor.anomaly.alerts import Alert
-from processor.anomaly.base import Detector, DetectorParams, register, window_starts
+from processor.anomaly.base import (
+    Detector,
+    DetectorParams,
+    OncePerWindow,
+    register,
+    window_starts,
+)
 from processor.anomaly.events import AccessEvent, UserState
 
 HOUR_MS = 3_600_000
@@ -178,13 +184,12 @@ class InactiveAccount(Detector):
         self.recent: deque[AccessEvent] = deque()  # accesses still within the grace period
         self.recent_by_actor: dict[str, deque[AccessEvent]] = {}
         self.users: dict[str, UserState] = {}
-        self.fired: set[tuple[str, int]] = set()
+        self.once = OncePerWindow(self.size_ms)
 
     def _fire(self, event: AccessEvent, user: UserState | None, why: str) -> list[Alert]:
-        start = event.ts_ms - event.ts_ms % self.size_ms
-        if (event.actor, start) in self.fired:
+        start = self.once.first(event.actor, event.ts_ms)
+        if start is None:
             return []
-        self.fired.add((event.actor, start))
         return [self.alert(event.actor, _role(user), event.action, start, start + self.size_ms,
                            event.count, 0, why)]
 
@@ -217,8 +222,7 @@ class InactiveAccount(Detector):
                 del self.recent_by_actor[event.actor]
             if event.actor not in self.users:
                 alerts += self._fire(event, None, "unknown account")
-        horizon = watermark_ms - self.size_ms - self.grace_ms - self.lateness_ms
-        self.fired = {k for k in self.fired if k[1] >= horizon}
+        self.once.forget_before(watermark_ms - self.size_ms - self.grace_ms - self.lateness_ms)
         return alerts
 
 
@@ -269,7 +273,7 @@ class OffHoursExport(Detector):
         self.start, self.end = (time.fromisoformat(x) for x in p.business_hours.split("-"))
         self.days = {DAYS.index(d) for d in p.business_days}
         self.min_records = p.min_records
-        self.fired: set[tuple[str, int]] = set()
+        self.once = OncePerWindow(HOUR_MS)
 
     def business(self, ts_ms: int) -> bool:
         local = datetime.fromtimestamp(ts_ms / 1000, self.zone)
@@ -278,17 +282,16 @@ class OffHoursExport(Detector):
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         if not self.wants(event) or event.count < self.min_records or self.business(event.ts_ms):
             return []
-        start = event.ts_ms - event.ts_ms % HOUR_MS
-        if (event.actor, start) in self.fired:
+        start = self.once.first(event.actor, event.ts_ms)
+        if start is None:
             return []
-        self.fired.add((event.actor, start))
         local = datetime.fromtimestamp(event.ts_ms / 1000, self.zone)
         return [self.alert(event.actor, _role(user), event.action, start, start + HOUR_MS,
                            event.count, self.min_records,
                            f"at {local:%a %H:%M} {local.tzname()}")]
 
     def advance(self, watermark_ms: int) -> list[Alert]:
-        self.fired = {k for k in self.fired if k[1] >= watermark_ms - 2 * HOUR_MS - self.lateness_ms}
+        self.once.forget_before(watermark_ms - 2 * HOUR_MS - self.lateness_ms)
         return []
 
 
@@ -308,18 +311,17 @@ class SpecialCategoryExport(Detector):
         super().__init__(*args, **kwargs)
         p: SpecialParams = self.params  # type: ignore[assignment]
         self.classes = frozenset(p.classifications)
-        self.fired: set[tuple[str, int]] = set()
+        self.once = OncePerWindow(HOUR_MS)
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         if not self.wants(event) or event.classification not in self.classes:
             return []
-        start = event.ts_ms - event.ts_ms % HOUR_MS
-        if (event.actor, start) in self.fired:
+        start = self.once.first(event.actor, event.ts_ms)
+        if start is None:
             return []
-        self.fired.add((event.actor, start))
         return [self.alert(event.actor, _role(user), event.action, start, start + HOUR_MS,
                            event.count, 0, f"classification {event.classification}")]
 
     def advance(self, watermark_ms: int) -> list[Alert]:
-        self.fired = {k for k in self.fired if k[1] >= watermark_ms - 2 * HOUR_MS - self.lateness_ms}
+        self.once.forget_before(watermark_ms - 2 * HOUR_MS - self.lateness_ms)
         return []

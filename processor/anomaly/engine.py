@@ -28,13 +28,6 @@ class AnomalyEngine:
         #: (role, action, records) of the last on-time access event, for the volume metric
         self.last_access: tuple[str, str, int] | None = None
 
-    @property
-    def tables(self) -> set[str]:
-        tables = {self.rules.access_log.table}
-        if self.rules.users is not None:
-            tables.add(self.rules.users.table)
-        return tables
-
     def on_row(self, table: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
         """One CDC change (row = the after image, or the before image of a delete)."""
         self.last_access = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from processor.anomaly.config import AccessLogMapping, UsersMapping
 
-MICROS = {"micro_timestamp": 1_000, "milli_timestamp": 1}
+UNITS_PER_MS = {"micro_timestamp": 1_000, "milli_timestamp": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +35,8 @@ class UserState:
 
 
 def _ms(value: Any, encoding: str) -> int:
-    if encoding in MICROS:
-        return int(value) // MICROS[encoding]
+    if encoding in UNITS_PER_MS:
+        return int(value) // UNITS_PER_MS[encoding]
     raise ValueError(f"unsupported time encoding {encoding}")
 
 

@@ -35,10 +35,6 @@ def register(cls: type[Detector]) -> type[Detector]:
     return cls
 
 
-def detector(kind: str) -> Detector:
-    return _DETECTORS[kind]
-
-
 def detector_kinds() -> list[str]:
     return list(_DETECTORS)
 
