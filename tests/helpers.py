@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message
 
 from processor.keys import KeyRing, load_keys
 from processor.masking.engine import MaskingEngine
@@ -43,3 +46,33 @@ def field_names(obj: Any) -> set[str]:
     if isinstance(obj, list):
         return set().union(*(field_names(v) for v in obj))
     return set()
+
+
+def consume(bootstrap: str, topics: list[str], *, group: str | None = None,
+            isolation: str = "read_committed", expect: int | None = None,
+            idle_s: float = 5.0) -> list[Message]:
+    """Records of ``topics`` from the beginning, until ``expect`` of them or ``idle_s`` without
+    one. With ``group``, the offsets are committed, so the next call resumes after them."""
+    consumer = Consumer({"bootstrap.servers": bootstrap,
+                         "group.id": group or f"reader-{uuid.uuid4().hex}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         "isolation.level": isolation})
+    consumer.subscribe(topics)
+    out: list[Message] = []
+    idle = 0.0
+    try:
+        while idle < idle_s and (expect is None or len(out) < expect):
+            msg = consumer.poll(0.5)
+            if msg is None:
+                idle += 0.5
+                continue
+            if msg.error():
+                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+                continue
+            idle = 0.0
+            out.append(msg)
+        if group:
+            consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    return out

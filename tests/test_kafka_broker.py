@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from tests.helpers import consume
 
 pytestmark = pytest.mark.kafka
 
@@ -14,31 +16,8 @@ pytestmark = pytest.mark.kafka
 def _consume_all(bootstrap: str, topic: str, *, group: str | None = None,
                  isolation: str = "read_committed", expect: int | None = None,
                  idle_s: float = 3.0) -> list[bytes]:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": group or f"g-{uuid.uuid4().hex}",
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-        "isolation.level": isolation,
-    })
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    idle = 0.0
-    try:
-        while idle < idle_s and (expect is None or len(values) < expect):
-            msg = consumer.poll(0.5)
-            if msg is None:
-                idle += 0.5 if values or expect is None else 0.1
-                continue
-            if msg.error():
-                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
-                continue
-            values.append(msg.value())
-        if group:
-            consumer.commit(asynchronous=False)
-    finally:
-        consumer.close()
-    return values
+    return [m.value() for m in consume(bootstrap, [topic], group=group, isolation=isolation,
+                                       expect=expect, idle_s=idle_s)]
 
 
 def _txn_producer(bootstrap: str) -> Producer:

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaError
 
-from tests.helpers import DEMO_KEYS, RULES
+from tests.helpers import DEMO_KEYS, RULES, consume
 
 LINEAGE = ("crm_masker.source.topic", "crm_masker.source.partition", "crm_masker.source.offset")
 
@@ -128,29 +127,13 @@ class Read:
 def read_topics(bootstrap: str, topics: list[str], expect: int | None = None,
                 idle_s: float = 5.0) -> list[Read]:
     """Everything committed on ``topics`` (read_committed), until ``expect`` or idle."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "isolation.level": "read_committed"})
-    consumer.subscribe(topics)
-    out: list[Read] = []
-    idle = 0.0
-    try:
-        while idle < idle_s and (expect is None or len(out) < expect):
-            msg = consumer.poll(0.5)
-            if msg is None:
-                idle += 0.5
-                continue
-            if msg.error():
-                assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
-                continue
-            idle = 0.0
-            raw = (msg.key() or b"") + b"\x00" + (msg.value() or b"") + b"\x00" + b"".join(
-                k.encode() + b"=" + (v or b"") for k, v in msg.headers() or [])
-            out.append(Read(msg.topic(), msg.partition(), msg.offset(), _json_or_text(msg.key()),
-                            orjson.loads(msg.value()) if msg.value() is not None else None,
-                            dict(msg.headers() or []), raw))
-    finally:
-        consumer.close()
+    out = []
+    for msg in consume(bootstrap, topics, expect=expect, idle_s=idle_s):
+        raw = (msg.key() or b"") + b"\x00" + (msg.value() or b"") + b"\x00" + b"".join(
+            k.encode() + b"=" + (v or b"") for k, v in msg.headers() or [])
+        out.append(Read(msg.topic(), msg.partition(), msg.offset(), _json_or_text(msg.key()),
+                        orjson.loads(msg.value()) if msg.value() is not None else None,
+                        dict(msg.headers() or []), raw))
     return out
 
 
