@@ -106,6 +106,14 @@ def mask(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool,
 BOOTSTRAP_OPTION = click.option(
     "--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS", required=True,
     help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT].")
+REGISTRY_URL_OPTION = click.option(
+    "--schema-registry-url", envvar="CRM_MASKER_SCHEMA_REGISTRY_URL", default=None,
+    help="Confluent-compatible schema registry for Avro records (Apicurio: .../apis/ccompat/v7); "
+         "mock://NAME is the client's in-memory registry, for one process only.")
+REGISTRY_OPTION = click.option(
+    "--schema-registry-option", "registry_options", multiple=True, metavar="KEY=VALUE",
+    help="Schema registry client setting (basic.auth.user.info, ssl.ca.location, "
+         "ssl.certificate.location, ssl.key.location …); repeatable.")
 KAFKA_OPTION = click.option(
     "--kafka-option", "kafka_options", multiple=True, metavar="KEY=VALUE",
     help="Extra librdkafka setting (security.protocol, sasl.*, ssl.* …); repeatable. Also "
@@ -134,15 +142,21 @@ KAFKA_OPTION = click.option(
                    "-1 disables it.")
 @click.option("--exit-when-idle", envvar="CRM_MASKER_EXIT_WHEN_IDLE", default=None, type=float,
               metavar="SECONDS", help="Stop after this long without input (batch jobs, demos).")
+@REGISTRY_URL_OPTION
+@REGISTRY_OPTION
 def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
         batch_events: int, batch_ms: int, workers: int, metrics_port: int,
-        exit_when_idle: float | None) -> None:
+        exit_when_idle: float | None, schema_registry_url: str | None,
+        registry_options: tuple[str, ...]) -> None:
     """Consume CRM change events, mask them, publish the views, exactly once.
 
     Subscribes to the source topics that the rules name; outputs, dead letters and consumer
     offsets are written in one Kafka transaction per batch. SIGTERM/SIGINT finish the open
     batch and exit 0; fencing by another instance exits 3.
+
+    JSON and Avro (Confluent wire format) are told apart per record; Avro outputs use masked
+    schemas derived from the source schema and the rules, registered as <view topic>-value/-key.
     """
     import socket
 
@@ -157,7 +171,8 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
         bootstrap=bootstrap, group_id=group_id,
         transactional_id=transactional_id or f"crm-masker-{group_id}-{socket.gethostname()}",
         batch_max_events=batch_events, batch_max_ms=batch_ms, exit_when_idle_s=exit_when_idle,
-        kafka_options=client_options(kafka_options))
+        kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
+        schema_registry_options=registry_options)
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None)
     sys.exit(run_workers(spec, workers))
 
@@ -220,9 +235,15 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
               help="With --scenario access-days: write the injected incidents here (JSON).")
 @click.option("--output", "output_file", type=click.File("wb"), default=None,
               help="Write JSON lines {topic, key, value} here instead of (or as well as) Kafka.")
+@click.option("--format", "fmt", type=click.Choice(["json", "avro"]), default="json",
+              help="avro: Confluent wire format with the schemas of schemas/, registered in "
+                   "--schema-registry-url as <topic>-key/-value (--output stays JSON lines).")
+@REGISTRY_URL_OPTION
+@REGISTRY_OPTION
 def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, rate: float,
              seed: int, users: int, with_schema: bool, partitions: int, topic_prefix: str,
-             scenario: str, ground_truth: TextIO | None, output_file: BinaryIO | None) -> None:
+             scenario: str, ground_truth: TextIO | None, output_file: BinaryIO | None,
+             fmt: str, schema_registry_url: str | None, registry_options: tuple[str, ...]) -> None:
     """Produce synthetic CRM change events (Debezium, every table of the reference model).
 
     Realistic German data with valid IBANs and tax ids, free-text notes full of personal data,
@@ -233,6 +254,18 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
 
     if bootstrap is None and output_file is None:
         fail("give --bootstrap-servers, --output FILE, or both")
+    avro = None
+    if fmt == "avro":
+        if schema_registry_url is None:
+            fail("--format avro needs --schema-registry-url")
+        if with_schema:
+            fail("--with-schema is for JSON; Avro carries its schema in the registry")
+        from processor.avro.registry import SchemaRegistry, client_from_options
+        from processor.avro.source import AvroSourceEncoder
+
+        assert schema_registry_url is not None
+        avro = AvroSourceEncoder(SchemaRegistry(client_from_options(schema_registry_url,
+                                                                    registry_options)))
     if scenario == "access-days":
         import json
 
@@ -244,7 +277,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
         count = len(records)
         written = write_events(iter(records), count, bootstrap=bootstrap,
                                kafka_options=kafka_options, output=output_file, rate=rate,
-                               partitions=partitions, topic_prefix=topic_prefix)
+                               partitions=partitions, topic_prefix=topic_prefix, avro=avro)
         if ground_truth is not None:
             json.dump(access.ground_truth(), ground_truth, indent=2)
     else:
@@ -252,7 +285,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
                            topic_prefix=topic_prefix)
         written = write_events(stream.events(count), count, bootstrap=bootstrap,
                                kafka_options=kafka_options, output=output_file, rate=rate,
-                               partitions=partitions, topic_prefix=topic_prefix)
+                               partitions=partitions, topic_prefix=topic_prefix, avro=avro)
     click.echo(f"generated {written} records (seed {seed})", err=True)
 
 

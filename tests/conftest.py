@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import processor.avro  # noqa: F401  (first: imports the schema registry client without authlib's notice)
+
 from tests.broker import kafka_broker
 
 

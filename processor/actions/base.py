@@ -41,6 +41,9 @@ class Action(ABC):
     removes_field: ClassVar[bool] = False
     #: the raw value can appear in the output (keep, mask with keep_* …); for validation/report
     reveals: ClassVar[str] = "nothing"  # "nothing" | "part" | "all"
+    #: the Avro type of the output: None keeps the input's type (keep, generalize), "string"
+    #: for actions that write text, "null" for null; masked schemas are derived from it
+    output_type: ClassVar[str | None] = "string"
 
     def __init__(self, params: ActionParams, ctx: CompileContext) -> None:
         self.params = params

@@ -72,6 +72,7 @@ def _date_fn(level: str) -> Callable[[date], date]:
 @register
 class Generalize(Action):
     name = "generalize"
+    output_type = None
     params_model = GeneralizeParams
     reveals = "part"
 

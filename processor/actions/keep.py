@@ -13,6 +13,7 @@ class Keep(Action):
     """Publish the value as it is (business and technical data)."""
 
     name = "keep"
+    output_type = None
     reveals = "all"
 
     def apply(self, value: Any) -> Any:
@@ -35,6 +36,7 @@ class Null(Action):
     """Keep the column but always publish null (stable schemas for BI tools)."""
 
     name = "null"
+    output_type = "null"
 
     def apply(self, value: Any) -> Any:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 import orjson
@@ -16,6 +16,9 @@ from processor.errors import CrmMaskerError
 from processor.generator import model
 from processor.generator.stream import TOPIC_PREFIX, GeneratedRecord
 from processor.pipeline.kafka_config import client_options
+
+if TYPE_CHECKING:
+    from processor.avro.source import AvroSourceEncoder
 
 
 def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],
@@ -46,7 +49,9 @@ def progress(done: int, total: int, elapsed: float, *, final: bool = False) -> N
 
 def write_events(records: Iterable[GeneratedRecord], count: int, *, bootstrap: str | None,
                  kafka_options: Iterable[str] = (), output: BinaryIO | None = None,
-                 rate: float = 0.0, partitions: int = 3, topic_prefix: str = TOPIC_PREFIX) -> int:
+                 rate: float = 0.0, partitions: int = 3, topic_prefix: str = TOPIC_PREFIX,
+                 avro: AvroSourceEncoder | None = None) -> int:
+    """Produce ``records`` (JSON, or Avro in the Confluent wire format when ``avro`` is given)."""
     producer = None
     if bootstrap:
         extra = client_options(kafka_options)
@@ -57,8 +62,13 @@ def write_events(records: Iterable[GeneratedRecord], count: int, *, bootstrap: s
     written = 0
     start = time.monotonic()
     for record in records:
-        key = orjson.dumps(record.key)
-        value = None if record.value is None else orjson.dumps(record.value)
+        if avro is not None:
+            key = avro.encode_key(record.topic, record.table, record.key)
+            value = (None if record.value is None
+                     else avro.encode_value(record.topic, record.table, record.value))
+        else:
+            key = orjson.dumps(record.key)
+            value = None if record.value is None else orjson.dumps(record.value)
         if output is not None:
             output.write(orjson.dumps({"topic": record.topic, "key": record.key,
                                        "value": record.value}) + b"\n")

@@ -14,6 +14,9 @@ from processor.errors import PoisonEvent
 
 ApplyFn = Callable[[Any], Any]
 MISSING = object()
+#: what a column becomes: an Avro type name, None for "the input's type", ABSENT when dropped
+OutputType = str | None
+ABSENT = "absent"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class FieldPlan:
     action_counts: dict[str, int] = field(default_factory=dict)
     #: columns published in clear or in part (keep, mask, truncate …), for the leak watch
     watched: tuple[str, ...] = ()
+    #: published columns in rule order with the output types their actions can produce
+    #: (two for a condition); masked Avro schemas are derived from them
+    outputs: tuple[tuple[str, tuple[OutputType, ...]], ...] = ()
 
     def mask_row(self, row: dict[str, Any], other: dict[str, Any] | None = None,
                  other_out: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def masked_debezium_headers(headers: list[Header] | None, plan: FieldPlan) -> li
     out: list[Header] = []
     for name, value in headers or ():
         if name in DEBEZIUM_KEY_HEADERS and value is not None:
+            if isinstance(value, bytes) and value[:1] in (b"\x00", b"\x01"):
+                continue  # an Avro-encoded key header: dropped (never copied raw)
             key = unwrap(decode_json(value.encode() if isinstance(value, str) else value, name))
             out.append((name, orjson.dumps(plan.mask_key(key))))
     return out

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import cast
 
-import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from processor.avro.codec import RecordCodec
+from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import ChangeEvent, decode_json
+from processor.formats.envelope import ChangeEvent
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.observability import metrics
@@ -51,12 +52,19 @@ class RunSettings:
     batch_max_ms: int = 200
     exit_when_idle_s: float | None = None
     kafka_options: dict[str, str] = field(default_factory=dict)
+    #: Avro inputs need a schema registry (``mock://…``: the client's in-memory one)
+    schema_registry_url: str | None = None
+    schema_registry_options: tuple[str, ...] = ()
 
 
 class Processor:
     def __init__(self, engine: MaskingEngine, settings: RunSettings,
-                 health: Health | None = None) -> None:
+                 health: Health | None = None, registry: SchemaRegistry | None = None) -> None:
         self.engine = engine
+        if registry is None and settings.schema_registry_url:
+            registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
+                                                          settings.schema_registry_options))
+        self.codec = RecordCodec(registry)
         self.settings = settings
         self.health = health or Health()
         validated = engine.compiled.validated
@@ -81,9 +89,9 @@ class Processor:
         self.processed = 0
         self.last_activity = time.monotonic()
         self.first_message_at = 0.0
-        # source topic → view topic → plan, for masking Debezium's key headers
-        self._view_plans = {topic: {view.topic: view.plan for view in route.views}
-                            for topic, route in engine.compiled.routes.items()}
+        # source topic → view topic → view, for encoding and masking Debezium's key headers
+        self._views = {topic: {view.topic: view for view in route.views}
+                       for topic, route in engine.compiled.routes.items()}
 
     # -- life cycle ---------------------------------------------------------------------------
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
@@ -266,13 +274,16 @@ class Processor:
         value = msg.value()
         if value is not None and len(value) > self.max_bytes:
             raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
-        outcome = self.engine.process(topic, decode_json(msg.key(), "key"), decode_json(value))
         raw_headers = cast("list[Header] | None", msg.headers())
-        plans = self._view_plans[topic]
+        self.engine.route(topic)  # unroutable before anything is decoded
+        decoded = self.codec.decode(msg.key(), value, raw_headers)
+        outcome = self.engine.process(topic, decoded.key, decoded.value)
+        views = self._views[topic]
+        codec = self.codec
         return outcome, [
-            (out.topic, orjson.dumps(out.key) if out.key is not None else None,
-             orjson.dumps(out.value) if out.value is not None else None,
-             masked_debezium_headers(raw_headers, plans[out.topic]) if raw_headers else [])
+            (out.topic, codec.encode_key(decoded, views[out.topic], out.key),
+             codec.encode_value(decoded, views[out.topic], out.value),
+             masked_debezium_headers(raw_headers, views[out.topic].plan) if raw_headers else [])
             for out in outcome.records]
 
     def _account(self, outcome: Outcome) -> None:

@@ -64,6 +64,9 @@ def run_worker(spec: WorkerSpec) -> int:
         log.error("stopping: %s (another instance with transactional id %s may have taken over)",
                   exc, spec.settings.transactional_id)
         return 3
+    except CrmMaskerError as exc:  # e.g. the schema registry refused a masked schema
+        log.error("stopping: %s", exc)
+        return 2
     log.info("stopped after %d input records", handled)
     return 0
 

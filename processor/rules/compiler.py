@@ -11,7 +11,7 @@ from processor.actions.base import CompileContext
 from processor.actions.registry import compile_action
 from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
-from processor.masking.plan import ApplyFn, Conditional, FieldPlan
+from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType
 from processor.rules import ValidatedRules
 from processor.rules.model import ActionSpec, Condition, FieldRule, TableRules
 
@@ -60,9 +60,11 @@ def _test(condition: Condition) -> Callable[[Any], bool]:
     return lambda value: value == expected
 
 
-def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None]:
+def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None, OutputType]:
+    """The action's name, its apply function (None: drops the field) and its output type."""
     action = compile_action(spec.action, spec.params, ctx)
-    return spec.action, (None if action.removes_field else action.apply)
+    output: OutputType = ABSENT if action.removes_field else action.output_type
+    return spec.action, (None if action.removes_field else action.apply), output
 
 
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
@@ -71,16 +73,20 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
     watched: list[str] = []
     fns: dict[str, ApplyFn | None] = {}
     counts: Counter[str] = Counter()
+    outputs: dict[str, tuple[OutputType, ...]] = {}
     for name, rule in table.fields.items():
         ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys)
         spec: ActionSpec = overrides.get(name, rule)
-        action_name, fn = _compile(spec, ctx)
+        action_name, fn, output = _compile(spec, ctx)
+        outputs[name] = (output,)
         counts[action_name] += 1
         fns[name] = None if action_name == "keep" else fn
         if action_name in WATCHED_ACTIONS or (isinstance(spec, FieldRule) and spec.when is not None):
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
-            _, otherwise = _compile(spec.otherwise or ActionSpec(action="null"), ctx)
+            _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
+                                                      ctx)
+            outputs[name] = (output, otherwise_output)
             condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise)
             steps.append((name, None, condition))
         elif action_name == "keep":
@@ -88,9 +94,11 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         elif fn is not None:
             steps.append((name, fn, None))
     key_fields = tuple((name, fns[name]) for name in table.key)
+    published = tuple((name, outputs[name]) for name in table.fields
+                      if any(out != ABSENT for out in outputs[name]))
     return FieldPlan(table=table_name, steps=tuple(steps), key_fields=key_fields,
                      known=frozenset(table.fields), action_counts=dict(counts),
-                     watched=tuple(watched))
+                     watched=tuple(watched), outputs=published)
 
 
 def compile_rules(validated: ValidatedRules, keys: KeyRing) -> CompiledRules:

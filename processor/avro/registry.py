@@ -1,0 +1,114 @@
+"""Schema registry access through confluent_kafka's client: writer schemas by id (cached,
+parsed once) and registration of the masked schemas under the view topics' subjects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from processor.avro.wire import SchemaRef
+from processor.errors import CrmMaskerError, PoisonEvent
+
+#: subject-level error codes of the Confluent API: the schema is not compatible / invalid
+INCOMPATIBLE, INVALID = 409, 422
+
+
+@dataclass(frozen=True)
+class WriterSchema:
+    """A registered schema: its id (or GUID), the schema as registered, and a parsed form for
+    fastavro without logical types, so values come out as Debezium's JSON converter writes them."""
+
+    ref: int | str
+    schema: dict[str, Any]
+    parsed: Any
+
+
+def without_logical_types(schema: Any) -> Any:
+    """The same binary layout with plain types: days, microseconds, decimal bytes."""
+    if isinstance(schema, dict):
+        return {k: without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+    if isinstance(schema, list):
+        return [without_logical_types(s) for s in schema]
+    return schema
+
+
+def parse(schema: dict[str, Any]) -> Any:
+    return fastavro.parse_schema(without_logical_types(schema), _write_hint=False)
+
+
+def client_from_options(url: str, options: Iterable[str] = ()) -> SchemaRegistryClient:
+    """``url`` plus ``key=value`` settings of the client (basic.auth.user.info, ssl.ca.location,
+    ssl.certificate.location …); ``mock://…`` is the client's in-memory registry."""
+    conf: dict[str, Any] = {"url": url}
+    for option in options:
+        name, sep, value = option.partition("=")
+        if not sep:
+            raise CrmMaskerError(f"schema registry option {name!r} needs the form key=value")
+        conf[name.strip()] = value
+    try:
+        return SchemaRegistryClient.new_client(conf)
+    except (ValueError, TypeError) as exc:
+        raise CrmMaskerError(f"schema registry settings: {exc}") from None
+
+
+class SchemaRegistry:
+    def __init__(self, client: SchemaRegistryClient) -> None:
+        self.client = client
+        self._writers: dict[int | str, WriterSchema] = {}
+        self._registered: dict[tuple[str, str], int] = {}
+
+    def writer(self, ref: SchemaRef) -> WriterSchema:
+        cache_key: int | str = ref.id if ref.id is not None else str(ref.guid)
+        found = self._writers.get(cache_key)
+        if found is None:
+            found = self._writers[cache_key] = self._fetch(ref)
+        return found
+
+    def _fetch(self, ref: SchemaRef) -> WriterSchema:
+        try:
+            if ref.id is not None:
+                schema = self.client.get_schema(ref.id)
+            else:
+                schema = self.client.get_schema_by_guid(str(ref.guid))
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise PoisonEvent("unknown_schema_id", f"schema {ref.id or ref.guid} is not "
+                                  "in the registry") from None
+            raise CrmMaskerError(f"schema registry: {exc.http_status_code} "
+                                 f"{exc.error_message}") from None
+        except Exception as exc:  # connection refused, TLS …: stop rather than dead-letter
+            raise CrmMaskerError(f"schema registry unreachable: {type(exc).__name__}") from None
+        if (schema.schema_type or "AVRO") != "AVRO":
+            raise PoisonEvent("not_avro_schema", f"schema {ref.id or ref.guid} is "
+                              f"{schema.schema_type}")
+        try:
+            raw = json.loads(schema.schema_str or "")
+            return WriterSchema(ref.id if ref.id is not None else str(ref.guid), raw, parse(raw))
+        except Exception:
+            raise PoisonEvent("bad_schema", f"schema {ref.id or ref.guid} does not parse") from None
+
+    def register(self, subject: str, schema: dict[str, Any]) -> int:
+        """The id of ``schema`` under ``subject``, registering it once per process."""
+        text = json.dumps(schema, separators=(",", ":"))
+        schema_id = self._registered.get((subject, text))
+        if schema_id is None:
+            try:
+                schema_id = self.client.register_schema(subject, Schema(text, "AVRO"))
+            except SchemaRegistryError as exc:
+                if exc.http_status_code in (INCOMPATIBLE, INVALID):
+                    raise CrmMaskerError(
+                        f"schema registry refused the masked schema for {subject}: "
+                        f"{exc.error_message}; a rule change removed or retyped a field that "
+                        f"BI consumers read (see `crm-masker validate --schemas`)") from None
+                raise CrmMaskerError(f"schema registry: {exc.http_status_code} "
+                                     f"{exc.error_message}") from None
+            except Exception as exc:
+                raise CrmMaskerError(f"schema registry unreachable: {type(exc).__name__}") from None
+            self._registered[(subject, text)] = schema_id
+        return schema_id
