@@ -10,7 +10,6 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import processor.avro  # noqa: F401  (first: imports the schema registry client without authlib's notice)
-
 from tests.broker import kafka_broker
 
 

@@ -117,7 +117,7 @@ def test_masked_schema_types_follow_the_actions() -> None:
     assert "health_notes" not in fields and "street" not in fields
     assert fields["id"]["type"] == "string"  # pseudonymised, was long, not nullable
     assert fields["email"]["type"] == ["null", "string"]
-    birth = [b for b in fields["birth_date"]["type"] if b != "null"][0]
+    birth = next(b for b in fields["birth_date"]["type"] if b != "null")
     assert birth["logicalType"] == "date"
     assert data is not None
     read = avro_decode(data, registry, logical=True)

@@ -1,0 +1,182 @@
+"""Avro end to end on the real broker, with confluent_kafka's IN-MEMORY schema registry
+(``mock://``; no registry server could be started here, see README "Avro"). The processor
+runs in this process so that it shares the in-memory registry with the producer and reader."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import orjson
+import pytest
+from confluent_kafka import Producer
+from prometheus_client import REGISTRY
+
+from processor.avro import derive
+from processor.avro.registry import SchemaRegistry, client_from_options, without_logical_types
+from processor.avro.source import AvroSourceEncoder, key_schema, value_schema
+from processor.avro.wire import frame
+from processor.generator.sink import create_source_topics, write_events
+from processor.generator.stream import CrmStream, GeneratedRecord
+from processor.masking.engine import MaskingEngine
+from processor.pipeline.runner import Processor, RunSettings
+from tests.helpers import consume, engine
+from tests.pipeline.harness import Namespace, output_topics
+
+pytestmark = pytest.mark.kafka
+
+
+def run_processor(ns: Namespace, bootstrap: str, registry: SchemaRegistry) -> int:
+    settings = RunSettings(bootstrap, group_id=f"{ns.ns}-masker", transactional_id=f"{ns.ns}-tx",
+                           batch_max_ms=100, exit_when_idle_s=4)
+    return Processor(engine(ns.rules), settings, registry=registry).run()
+
+
+def decoded_outputs(bootstrap: str, topics: list[str], registry: SchemaRegistry,
+                    expect: int) -> list[tuple[str, Any, Any, bool]]:
+    """(topic, key, value, was Avro) of every committed view record, Avro read with the schema
+    registered under the id in its frame, bytes as base64 like Debezium's JSON."""
+    def read(data: bytes | None) -> tuple[Any, bool]:
+        if data is None:
+            return None, False
+        if data[0] != 0:
+            return orjson.loads(data), False
+        schema = json.loads(registry.client.get_schema(int.from_bytes(data[1:5], "big")).schema_str)
+        datum = fastavro.schemaless_reader(io.BytesIO(data[5:]),
+                                           fastavro.parse_schema(without_logical_types(schema)), None)
+        return as_json(datum), True
+
+    out = []
+    for msg in consume(bootstrap, topics, expect=expect):
+        key, _ = read(msg.key())
+        value, avro = read(msg.value())
+        out.append((msg.topic(), key, value, avro))
+    return out
+
+
+def as_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()
+                if not (k == "transaction" and v is None)}  # JSON leaves a null one out
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def canon(topic: str, key: Any, value: Any) -> tuple[str, bytes, bytes]:
+    opts = orjson.OPT_SORT_KEYS
+    return topic, orjson.dumps(key, option=opts), orjson.dumps(value, option=opts)
+
+
+def json_path(eng: MaskingEngine, records: list[GeneratedRecord]) -> Counter[tuple[str, bytes, bytes]]:
+    """What the JSON path makes of the same generated events."""
+    out: Counter[tuple[str, bytes, bytes]] = Counter()
+    for r in records:
+        for o in eng.process(r.topic, r.key, r.value).records:
+            out[canon(o.topic, o.key, o.value)] += 1
+    return out
+
+
+def test_avro_events_of_every_table_give_the_json_paths_outputs_as_avro(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    registry = SchemaRegistry(client_from_options(f"mock://{ns.ns}"))
+    records = list(CrmStream(seed=11, topic_prefix=ns.source_prefix).events(3000))
+    write_events(iter(records), len(records), bootstrap=kafka_bootstrap,
+                 topic_prefix=ns.source_prefix, avro=AvroSourceEncoder(registry))
+    # a JSON event on an Avro topic (mixed formats) and two broken frames
+    json_record = next(r for r in CrmStream(seed=99, topic_prefix=ns.source_prefix).events(10)
+                       if r.table == "users")
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer.produce(json_record.topic, key=orjson.dumps(json_record.key),
+                     value=orjson.dumps(json_record.value))
+    producer.produce(json_record.topic, key=None, value=b"\x00\x00\x01")
+    producer.produce(json_record.topic, key=None, value=frame(424242, b"\x02\x02"))
+    assert producer.flush(30) == 0
+
+    eng = engine(ns.rules)
+    expected = json_path(eng, records)
+    json_expected = json_path(eng, [json_record])
+    assert run_processor(ns, kafka_bootstrap, registry) == len(records) + 3
+
+    total = sum(expected.values()) + sum(json_expected.values())
+    got = decoded_outputs(kafka_bootstrap, output_topics(ns), registry, total)
+    avro_out = Counter(canon(t, k, v) for t, k, v, avro in got if avro or v is None)
+    json_out = Counter(canon(t, k, v) for t, k, v, avro in got if not avro and v is not None)
+    assert json_out == json_expected  # the JSON event came out as JSON
+    # tombstones carry an Avro key; the JSON event has none
+    assert avro_out == expected
+
+    # the registered masked schemas are the ones derived from the source schema and the rules
+    for route in eng.compiled.routes.values():
+        for view in route.views:
+            ns_name = derive.namespace(view.view, route.table)
+            derived = derive.VALUE_SCHEMAS[view.format](view.plan, value_schema(route.table), ns_name)
+            latest = registry.client.get_latest_version(f"{view.topic}-value")
+            assert json.loads(latest.schema.schema_str) == derived, view.topic
+            derived_key = derive.masked_key(view.plan, key_schema(route.table), ns_name)
+            latest_key = registry.client.get_latest_version(f"{view.topic}-key")
+            assert json.loads(latest_key.schema.schema_str) == derived_key, view.topic
+
+    dlq = [orjson.loads(m.value())["reason"] for m in consume(kafka_bootstrap, [ns.dlq], expect=2)]
+    assert sorted(dlq) == ["avro_truncated", "unknown_schema_id"]
+
+
+def test_new_source_column_never_reaches_a_view_and_the_subject_stays_compatible(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """Mid-stream, the users table gains a column (a new writer schema, registered by the
+    connector): the column is dropped, counted as drift, and the views' subjects keep one
+    schema version, so BI consumers see no change."""
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    registry = SchemaRegistry(client_from_options(f"mock://{ns.ns}"))
+    stream = CrmStream(seed=5, topic_prefix=ns.source_prefix)
+    users = [r for r in stream.events(800) if r.table == "users" and r.value is not None][:40]
+    topic = users[0].topic
+    create_source_topics(kafka_bootstrap, 1, {}, ns.source_prefix)  # the processor reads them all
+    encoder = AvroSourceEncoder(registry)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for r in users[:20]:  # the old schema
+        producer.produce(topic, key=encoder.encode_key(topic, "users", r.key),
+                         value=encoder.encode_value(topic, "users", r.value))
+
+    v2 = value_schema("users")
+    row = derive.row_record(v2)
+    row["fields"].append({"name": "nickname", "type": ["null", "string"], "default": None})
+    v2_id = registry.register(f"{topic}-value", v2)
+    parsed = fastavro.parse_schema(without_logical_types(v2))
+    secret = f"Spitzname-{uuid.uuid4().hex[:8]}"
+    for r in users[20:]:
+        value = dict(r.value)
+        for image in ("before", "after"):
+            if value[image] is not None:
+                value[image] = {**value[image], "nickname": secret}
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, value)
+        producer.produce(topic, key=encoder.encode_key(topic, "users", r.key),
+                         value=frame(v2_id, buf.getvalue()))
+    assert producer.flush(30) == 0
+
+    def drift() -> float:
+        return REGISTRY.get_sample_value("crm_masker_unknown_fields_total", {"table": "users"}) or 0
+
+    before = drift()
+    assert run_processor(ns, kafka_bootstrap, registry) == 40
+    assert drift() - before >= 20  # one unknown column per new-schema event
+
+    view_topics = [t for t in output_topics(ns) if t.endswith(".users") or "users" in t]
+    outputs = consume(kafka_bootstrap, view_topics, expect=40 * len(view_topics))
+    assert len(outputs) >= 40
+    for msg in outputs:
+        assert secret.encode() not in (msg.value() or b"")
+        assert b"nickname" not in (msg.value() or b"")
+    for view_topic in view_topics:
+        versions = registry.client.get_versions(f"{view_topic}-value")
+        assert versions == [1], (view_topic, versions)
