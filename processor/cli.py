@@ -53,7 +53,11 @@ def main() -> None:
 @main.command()
 @click.argument("rules_dir", type=click.Path(path_type=Path), default=Path("rules"))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate(rules_dir: Path, strict: bool) -> None:
+@click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Source Avro schemas (<table>-value.avsc, <table>-key.avsc): "
+              "also warn when the masked schemas they imply are no longer compatible with the "
+              "ones recorded in DIR/views/ (a field disappearing from a view, a type change).")
+def validate(rules_dir: Path, strict: bool, schemas_dir: Path | None) -> None:
     """Check the rule set in RULES_DIR; exit 1 with every problem as file:line.
 
     The processor refuses to start on a rule set that this command rejects.
@@ -61,6 +65,10 @@ def validate(rules_dir: Path, strict: bool) -> None:
     from processor.rules import validate as validate_rules
 
     validated, problems = validate_rules(rules_dir)
+    if validated is not None and schemas_dir is not None:
+        from processor.avro.compat import check_compatibility
+
+        problems = problems + check_compatibility(validated, schemas_dir)
     for problem in problems:
         color = "red" if problem.severity == "error" else "yellow"
         click.secho(str(problem), fg=color, err=True)
@@ -72,6 +80,45 @@ def validate(rules_dir: Path, strict: bool) -> None:
     rules = validated.rules
     click.echo(f"{rules_dir}: valid — version {rules.version}, sha256 {validated.sha256[:16]}, "
                f"{len(rules.tables)} tables, {len(rules.views)} views, {warnings} warning(s)")
+
+
+@main.command()
+@RULES_OPTION
+@click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("schemas"), help="Source Avro schemas; views/ below it is written.")
+@click.option("--reference-crm", is_flag=True,
+              help="First write the reference CRM's source schemas (as Debezium's Avro "
+                   "converter registers them) into the directory.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 when the recorded masked schemas differ.")
+def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool) -> None:
+    """Record the masked Avro schemas that the rules imply for the source schemas.
+
+    For every view and table with <table>-value.avsc / <table>-key.avsc in the directory,
+    writes views/<view topic>-value.avsc and -key.avsc: what the processor registers for the
+    view. `validate --schemas` compares later rule changes against these.
+    """
+    from processor.avro.compat import derived_schemas, recorded_path, write_recorded
+    from processor.avro.source import write_schema_files
+    from processor.rules import load_validated
+
+    if reference_crm and not check:
+        for path in write_schema_files(schemas_dir):
+            click.echo(f"source   {path}")
+    derived = derived_schemas(load_validated(rules_dir), schemas_dir)
+    if not derived:
+        fail(f"no <table>-value.avsc / <table>-key.avsc in {schemas_dir} for the rules' tables")
+    if check:
+        import json
+
+        stale = [d.subject for d in derived if not recorded_path(schemas_dir, d.subject).exists()
+                 or json.loads(recorded_path(schemas_dir, d.subject).read_text()) != d.schema]
+        for subject in stale:
+            click.secho(f"differs  {recorded_path(schemas_dir, subject)}", fg="red", err=True)
+        click.echo(f"{len(derived) - len(stale)} of {len(derived)} masked schemas as recorded")
+        sys.exit(1 if stale else 0)
+    for path in write_recorded(derived, schemas_dir):
+        click.echo(f"masked   {path}")
 
 
 @main.command()

@@ -68,7 +68,7 @@ def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None
 
 
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
-                       key_id: str, keys: KeyRing) -> FieldPlan:
+                       key_id: str, keys: KeyRing | None) -> FieldPlan:
     steps: list[tuple[str, ApplyFn | None, Conditional | None]] = []
     watched: list[str] = []
     fns: dict[str, ApplyFn | None] = {}
@@ -101,7 +101,9 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
                      watched=tuple(watched), outputs=published)
 
 
-def compile_rules(validated: ValidatedRules, keys: KeyRing) -> CompiledRules:
+def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRules:
+    """Plans for every table × view; ``keys`` None compiles for describing only (no secrets):
+    such plans must not be applied."""
     rules = validated.rules
     routes: dict[str, TableRoute] = {}
     for table_name, table in rules.tables.items():
