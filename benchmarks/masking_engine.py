@@ -3,6 +3,10 @@
 Side by side in one run, on the same pre-generated events (as Kafka bytes):
   ceiling   orjson decode + encode of every key and value, no masking
   masked    decode + MaskingEngine.process (every view) + encode every output record
+  and the same two for Avro in the Confluent wire format (fastavro; schemas from an in-memory
+  registry, fetched and derived once per run):
+  avro ceiling   fastavro decode + encode of every key and value with its writer schema
+  avro masked    decode + mask + encode with the masked schemas derived from the rules
 
     python -m benchmarks.masking_engine [--events N] [--repeat R] [--output FILE]
 
@@ -12,6 +16,7 @@ Prints a table and writes JSON (default benchmarks/results/masking_engine.json).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -19,8 +24,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import fastavro
 import orjson
 
+from processor.avro.codec import RecordCodec
+from processor.avro.registry import SchemaRegistry, client_from_options
+from processor.avro.source import AvroSourceEncoder
+from processor.avro.wire import SchemaRef
 from processor.formats.envelope import decode_json
 from processor.generator.stream import CrmStream
 from processor.keys import load_keys
@@ -66,6 +76,48 @@ def masked(make_engine: Callable[[], MaskingEngine]) -> Callable[[list[Event]], 
     return run
 
 
+def make_avro_events(n: int, seed: int, registry: SchemaRegistry) -> list[Event]:
+    encoder = AvroSourceEncoder(registry)
+    return [(r.topic, encoder.encode_key(r.topic, r.table, r.key),
+             None if r.value is None else encoder.encode_value(r.topic, r.table, r.value))
+            for r in CrmStream(seed=seed).events(n)]
+
+
+def avro_ceiling(registry: SchemaRegistry) -> Callable[[list[Event]], int]:
+    def run(events: list[Event]) -> int:
+        out = 0
+        for _, key, value in events:
+            for data in (key, value):
+                if data is None:
+                    continue
+                writer = registry.writer(SchemaRef(int.from_bytes(data[1:5], "big")))
+                datum = fastavro.schemaless_reader(io.BytesIO(data[5:]), writer.parsed, None)
+                buf = io.BytesIO()
+                fastavro.schemaless_writer(buf, writer.parsed, datum)
+                out += 1
+        return out
+
+    return run
+
+
+def avro_masked(make_engine: Callable[[], MaskingEngine],
+                registry: SchemaRegistry) -> Callable[[list[Event]], int]:
+    def run(events: list[Event]) -> int:
+        engine, codec = make_engine(), RecordCodec(registry)
+        views = {t: {v.topic: v for v in route.views} for t, route in engine.compiled.routes.items()}
+        out = 0
+        for topic, key, value in events:
+            decoded = codec.decode(key, value, None)
+            for record in engine.process(topic, decoded.key, decoded.value).records:
+                view = views[topic][record.topic]
+                codec.encode_key(decoded, view, record.key)
+                codec.encode_value(decoded, view, record.value)
+                out += 1
+        return out
+
+    return run
+
+
 def best_rate(fn: Callable[[list[Event]], int], events: list[Event], repeat: int) -> float:
     best = 0.0
     for _ in range(repeat):
@@ -92,9 +144,18 @@ def main() -> None:
         return MaskingEngine(compile_rules(rules, keys))
 
     outputs = masked(make_engine)(events)  # warm-up, and the output count
+    registry = SchemaRegistry(client_from_options("mock://benchmark"))
+    avro_events = make_avro_events(args.events, args.seed, registry)
+    assert avro_masked(make_engine, registry)(avro_events) == outputs  # and warm-up
     rates = {"ceiling (orjson decode+encode)": best_rate(ceiling, events, args.repeat),
-             "masked (decode+mask+encode)": best_rate(masked(make_engine), events, args.repeat)}
+             "masked (decode+mask+encode)": best_rate(masked(make_engine), events, args.repeat),
+             "avro ceiling (fastavro dec+enc)": best_rate(avro_ceiling(registry), avro_events,
+                                                          args.repeat),
+             "avro masked (decode+mask+encode)": best_rate(avro_masked(make_engine, registry),
+                                                           avro_events, args.repeat)}
     ratio = rates["masked (decode+mask+encode)"] / rates["ceiling (orjson decode+encode)"]
+    avro_ratio = (rates["avro masked (decode+mask+encode)"]
+                  / rates["avro ceiling (fastavro dec+enc)"])
 
     print(f"masking engine, {len(events):,} events of the reference mix "
           f"({outputs:,} output records), best of {args.repeat}, one core")
@@ -102,8 +163,10 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"{name:<34}{rate:>12,.0f}")
     print(f"{'masked / ceiling':<34}{ratio:>12.1%}")
+    print(f"{'avro masked / avro ceiling':<34}{avro_ratio:>12.1%}")
     result = {"benchmark": "masking_engine", "events": len(events), "outputs": outputs,
               "repeat": args.repeat, "events_per_s": rates, "masked_over_ceiling": ratio,
+              "avro_masked_over_avro_ceiling": avro_ratio,
               "python": platform.python_version(), "cpu_count": os.cpu_count()}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")

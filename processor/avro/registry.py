@@ -39,7 +39,7 @@ def without_logical_types(schema: Any) -> Any:
 
 
 def parse(schema: dict[str, Any]) -> Any:
-    return fastavro.parse_schema(without_logical_types(schema), _write_hint=False)
+    return fastavro.parse_schema(without_logical_types(schema))
 
 
 def client_from_options(url: str, options: Iterable[str] = ()) -> SchemaRegistryClient:
