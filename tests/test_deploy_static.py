@@ -15,7 +15,7 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
-LONG_RUNNING = ("kafka", "processor", "prometheus", "alertmanager", "grafana")
+LONG_RUNNING = ("kafka", "schema-registry", "processor", "prometheus", "alertmanager", "grafana")
 
 
 def test_compose_has_the_full_stack_with_healthchecks_and_pinned_images() -> None:
@@ -59,6 +59,18 @@ def test_processor_points_at_the_brokers_internal_listener() -> None:
     for name in ("processor", "topics", "generator"):
         assert services[name]["environment"]["CRM_MASKER_BOOTSTRAP_SERVERS"] == internal.group(1)
     assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_processor_and_avro_generator_use_the_registrys_confluent_api() -> None:
+    services = compose()["services"]
+    assert services["schema-registry"]["image"].startswith("apicurio/apicurio-registry:")
+    url = "http://schema-registry:8080/apis/ccompat/v7"
+    for name in ("processor", "generator-avro"):
+        assert services[name]["environment"]["CRM_MASKER_SCHEMA_REGISTRY_URL"] == url
+        assert services[name]["depends_on"]["schema-registry"]["condition"] == "service_healthy"
+    assert "avro" in services["generator-avro"]["command"]
+    port = services["schema-registry"]["ports"][0].split(":")[1]
+    assert f":{port}/" in url
 
 
 def test_kafka_single_node_settings_let_transactions_start() -> None:
