@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test demo kafka-up kafka-down kafka-status bench bench-venv bench-pipeline clean
+.PHONY: help install lint test demo kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,15 @@ kafka-down:  ## stop the local Kafka and delete its data
 
 kafka-status:  ## print the local Kafka's address, if it runs
 	@bash $(KAFKA) status
+
+registry-up:  ## start a local schema registry (Apicurio, Maven Central jars) and print its URL
+	@bash deploy/schema-registry/registry.sh up
+
+registry-down:  ## stop the local schema registry
+	@bash deploy/schema-registry/registry.sh down
+
+schemas: install  ## record the masked Avro schemas that the rules imply (schemas/views/)
+	$(BIN)/crm-masker schemas --rules rules --schemas schemas
 
 demo: install  ## the whole thing locally: broker, topics, generator, processor, before/after
 	@bash deploy/demo.sh

@@ -63,3 +63,25 @@ def kafka_broker() -> Iterator[str]:
     else:
         with local_jar_broker() as bootstrap:
             yield bootstrap
+
+
+REGISTRY_SH = REPO / "deploy" / "schema-registry" / "registry.sh"
+
+
+@contextmanager
+def schema_registry() -> Iterator[str]:
+    """A real Confluent-compatible schema registry: ``SCHEMA_REGISTRY_URL`` when set, else
+    Apicurio Registry built from Maven Central jars by ``deploy/schema-registry/registry.sh``."""
+    given = os.environ.get("SCHEMA_REGISTRY_URL")
+    if given:
+        yield given
+        return
+    state = tempfile.mkdtemp(prefix="crm-masker-registry-")
+    env = {**os.environ, "REGISTRY_STATE_DIR": state}
+    out = subprocess.run(["bash", str(REGISTRY_SH), "up"], env=env, check=True,
+                         capture_output=True, text=True)
+    try:
+        yield out.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run(["bash", str(REGISTRY_SH), "down"], env=env, check=False,
+                       capture_output=True)

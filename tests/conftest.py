@@ -10,13 +10,20 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import processor.avro  # noqa: F401  (first: imports the schema registry client without authlib's notice)
-from tests.broker import kafka_broker
+from tests.broker import kafka_broker, schema_registry
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     with kafka_broker() as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> Iterator[str]:
+    """A real schema registry (Apicurio from Maven Central jars, or SCHEMA_REGISTRY_URL)."""
+    with schema_registry() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
-"""Avro end to end on the real broker, with confluent_kafka's IN-MEMORY schema registry
-(``mock://``; no registry server could be started here, see README "Avro"). The processor
-runs in this process so that it shares the in-memory registry with the producer and reader."""
+"""Avro end to end on the real broker with a real schema registry (Apicurio Registry from
+Maven Central jars, or SCHEMA_REGISTRY_URL): generator and processor through the CLI, the
+drift test with the processor in this process (to read its drift counter)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from processor.generator.stream import CrmStream, GeneratedRecord
 from processor.masking.engine import MaskingEngine
 from processor.pipeline.runner import Processor, RunSettings
 from tests.helpers import consume, engine
-from tests.pipeline.harness import Namespace, output_topics
+from tests.pipeline.harness import Namespace, output_topics, start_processor
 
 pytestmark = pytest.mark.kafka
 
@@ -84,13 +84,13 @@ def json_path(eng: MaskingEngine, records: list[GeneratedRecord]) -> Counter[tup
 
 
 def test_avro_events_of_every_table_give_the_json_paths_outputs_as_avro(
-        kafka_bootstrap: str, tmp_path: Path) -> None:
+        kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path) -> None:
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
-    registry = SchemaRegistry(client_from_options(f"mock://{ns.ns}"))
+    registry = SchemaRegistry(client_from_options(schema_registry_url))
+    ns.generate(kafka_bootstrap, 3000, 11, "--format", "avro",
+                "--schema-registry-url", schema_registry_url)
     records = list(CrmStream(seed=11, topic_prefix=ns.source_prefix).events(3000))
-    write_events(iter(records), len(records), bootstrap=kafka_bootstrap,
-                 topic_prefix=ns.source_prefix, avro=AvroSourceEncoder(registry))
     # a JSON event on an Avro topic (mixed formats) and two broken frames
     json_record = next(r for r in CrmStream(seed=99, topic_prefix=ns.source_prefix).events(10)
                        if r.table == "users")
@@ -104,7 +104,11 @@ def test_avro_events_of_every_table_give_the_json_paths_outputs_as_avro(
     eng = engine(ns.rules)
     expected = json_path(eng, records)
     json_expected = json_path(eng, [json_record])
-    assert run_processor(ns, kafka_bootstrap, registry) == len(records) + 3
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4",
+                           "--schema-registry-url", schema_registry_url)
+    log = proc.communicate(timeout=300)[0].decode()
+    assert proc.returncode == 0, log
+    assert f"processed {len(records) + 3} input records" in log
 
     total = sum(expected.values()) + sum(json_expected.values())
     got = decoded_outputs(kafka_bootstrap, output_topics(ns), registry, total)
@@ -130,13 +134,13 @@ def test_avro_events_of_every_table_give_the_json_paths_outputs_as_avro(
 
 
 def test_new_source_column_never_reaches_a_view_and_the_subject_stays_compatible(
-        kafka_bootstrap: str, tmp_path: Path) -> None:
+        kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path) -> None:
     """Mid-stream, the users table gains a column (a new writer schema, registered by the
     connector): the column is dropped, counted as drift, and the views' subjects keep one
     schema version, so BI consumers see no change."""
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
-    registry = SchemaRegistry(client_from_options(f"mock://{ns.ns}"))
+    registry = SchemaRegistry(client_from_options(schema_registry_url))
     stream = CrmStream(seed=5, topic_prefix=ns.source_prefix)
     users = [r for r in stream.events(800) if r.table == "users" and r.value is not None][:40]
     topic = users[0].topic
@@ -150,6 +154,8 @@ def test_new_source_column_never_reaches_a_view_and_the_subject_stays_compatible
     v2 = value_schema("users")
     row = derive.row_record(v2)
     row["fields"].append({"name": "nickname", "type": ["null", "string"], "default": None})
+    # the registry itself checks the evolution: FULL, as a connector's subject would be set
+    registry.client.set_compatibility(f"{topic}-value", "FULL")
     v2_id = registry.register(f"{topic}-value", v2)
     parsed = fastavro.parse_schema(without_logical_types(v2))
     secret = f"Spitzname-{uuid.uuid4().hex[:8]}"
@@ -180,3 +186,31 @@ def test_new_source_column_never_reaches_a_view_and_the_subject_stays_compatible
     for view_topic in view_topics:
         versions = registry.client.get_versions(f"{view_topic}-value")
         assert versions == [1], (view_topic, versions)
+        schema = registry.client.get_latest_version(f"{view_topic}-value").schema.schema_str
+        assert "nickname" not in (schema or "")
+
+
+def test_registry_refusing_a_masked_schema_stops_the_processor_without_dead_letters(
+        kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path) -> None:
+    """A view subject set to FULL that already holds an unrelated schema: the registry refuses
+    the derived one; the processor exits 2 naming the subject, and nothing is committed, so
+    the input is processed again once the subject is sorted out."""
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    registry = SchemaRegistry(client_from_options(schema_registry_url))
+    users = [r for r in CrmStream(seed=2, topic_prefix=ns.source_prefix).events(600)
+             if r.table == "users" and r.value is not None][:5]
+    create_source_topics(kafka_bootstrap, 1, {}, ns.source_prefix)
+    view = next(v for v in engine(ns.rules).compiled.routes[users[0].topic].views)
+    subject = f"{view.topic}-value"
+    registry.client.set_compatibility(subject, "FULL")
+    registry.register(subject, {"type": "record", "name": "Other", "fields": [
+        {"name": "required_elsewhere", "type": "long"}]})
+    write_events(iter(users), len(users), bootstrap=kafka_bootstrap,
+                 topic_prefix=ns.source_prefix, avro=AvroSourceEncoder(registry))
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4",
+                           "--schema-registry-url", schema_registry_url)
+    log = proc.communicate(timeout=300)[0].decode()
+    assert proc.returncode == 2, log
+    assert f"schema registry refused the masked schema for {subject}" in log
+    assert consume(kafka_bootstrap, [ns.dlq, view.topic], idle_s=3) == []

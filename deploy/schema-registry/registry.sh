@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Start, stop and inspect a local schema registry (Apicurio Registry 2.4, Confluent-compatible
+# API, in-memory storage) built from Maven Central jars, on a free loopback port. No Docker.
+#
+#   registry.sh up       start (or find the running registry) and print its Confluent API URL
+#   registry.sh down     stop it and remove its state directory
+#   registry.sh status   print the URL, exit 1 when none runs
+#   registry.sh fetch    only build the runnable jar into the cache
+#
+# Environment:
+#   REGISTRY_STATE_DIR   pid, port and log                 (default: .cache/schema-registry/run)
+#   REGISTRY_BUILD_DIR   the built registry                (default: .cache/schema-registry/build-<pom hash>)
+#   REGISTRY_HEAP_OPTS   JVM heap                          (default: -Xms128m -Xmx512m)
+#   REGISTRY_START_TIMEOUT seconds to wait for the API     (default: 120)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+pom="$here/pom.xml"
+pom_hash=$( (cat "$pom" "$0") | sha256sum | cut -c1-12)
+build_dir=${REGISTRY_BUILD_DIR:-$repo/.cache/schema-registry/build-$pom_hash}
+state_dir=${REGISTRY_STATE_DIR:-$repo/.cache/schema-registry/run}
+heap_opts=${REGISTRY_HEAP_OPTS:--Xms128m -Xmx512m}
+timeout=${REGISTRY_START_TIMEOUT:-120}
+api=/apis/ccompat/v7
+
+log() { echo "registry.sh: $*" >&2; }
+
+runner() { ls "$build_dir"/target/*-runner.jar 2>/dev/null | head -n 1; }
+
+build() {
+  if [[ -f "$build_dir/.complete" ]]; then return; fi
+  command -v mvn >/dev/null || { log "Maven (mvn) is needed to build the registry: apt-get install maven"; exit 2; }
+  log "building Apicurio Registry from Maven Central jars into $build_dir (once, ~1 min) ..."
+  rm -rf "$build_dir.tmp"
+  mkdir -p "$build_dir.tmp/src/main/resources"
+  cp "$pom" "$build_dir.tmp/pom.xml"
+  # the app jar's own configuration, plus an index of the app jar (it ships none)
+  mvn -q -B -f "$build_dir.tmp/pom.xml" dependency:copy -Dmdep.useBaseVersion=true \
+      -Dartifact=io.apicurio:apicurio-registry-app:2.4.2.Final -DoutputDirectory="$build_dir.tmp/app" >&2
+  python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("application.properties"))' \
+      "$build_dir.tmp"/app/apicurio-registry-app-*.jar > "$build_dir.tmp/src/main/resources/application.properties"
+  cat >> "$build_dir.tmp/src/main/resources/application.properties" <<'PROPS'
+
+quarkus.index-dependency.registry-app.group-id=io.apicurio
+quarkus.index-dependency.registry-app.artifact-id=apicurio-registry-app
+PROPS
+  (cd "$build_dir.tmp" && mvn -q -B package >&2)
+  touch "$build_dir.tmp/.complete"
+  rm -rf "$build_dir"
+  mv "$build_dir.tmp" "$build_dir"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+running_pid() {
+  local pid
+  [[ -f "$state_dir/pid" ]] || return 1
+  pid=$(cat "$state_dir/pid")
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+url() { echo "http://127.0.0.1:$(cat "$state_dir/port")$api"; }
+
+answers() { python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$(url)/subjects" 2>/dev/null; }
+
+up() {
+  if running_pid >/dev/null && answers; then
+    log "registry already running (pid $(cat "$state_dir/pid"))"
+    url
+    return
+  fi
+  command -v java >/dev/null || { log "Java 17+ is needed: apt-get install openjdk-17-jre-headless"; exit 2; }
+  build
+  down_quiet
+  mkdir -p "$state_dir"
+  local port pid
+  port=$(free_port)
+  echo "$port" > "$state_dir/port"
+  # shellcheck disable=SC2086
+  nohup java $heap_opts -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" \
+      -Dquarkus.profile=prod -jar "$(runner)" > "$state_dir/registry.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$state_dir/pid"
+  local waited=0
+  until answers; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "registry exited during start; last lines of its log:"
+      tail -n 30 "$state_dir/registry.log" >&2 || true
+      exit 1
+    fi
+    if (( waited >= timeout * 5 )); then
+      log "registry did not answer within ${timeout}s; see $state_dir/registry.log"
+      exit 1
+    fi
+    sleep 0.2; waited=$((waited + 1))
+  done
+  log "registry started (pid $pid) in $((waited / 5))s, log in $state_dir"
+  url
+}
+
+down_quiet() {
+  local pid
+  if pid=$(running_pid); then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$state_dir"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down_quiet; log "registry stopped, $state_dir removed" ;;
+  status)
+    if running_pid >/dev/null && answers; then url
+    else log "no registry running"; exit 1; fi ;;
+  fetch) build ;;
+  *) echo "usage: $0 up|down|status|fetch" >&2; exit 2 ;;
+esac
