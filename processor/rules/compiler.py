@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from processor.actions.base import CompileContext
+from processor.actions.base import Action, CompileContext
 from processor.actions.registry import compile_action
 from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
@@ -60,15 +60,27 @@ def _test(condition: Condition) -> Callable[[Any], bool]:
     return lambda value: value == expected
 
 
-def _compile(spec: ActionSpec, ctx: CompileContext) -> tuple[str, ApplyFn | None, OutputType]:
+#: compiled actions by (table, field, action spec): views whose plans differ in a few
+#: overrides share the other columns' actions, and with them the pseudonym and scrub caches
+ActionCache = dict[tuple[str, str, str], Action]
+
+
+def _compile(spec: ActionSpec, ctx: CompileContext,
+             cache: ActionCache | None = None) -> tuple[str, ApplyFn | None, OutputType]:
     """The action's name, its apply function (None: drops the field) and its output type."""
-    action = compile_action(spec.action, spec.params, ctx)
+    cache_key = (ctx.table, ctx.field, spec.model_dump_json())
+    action = cache.get(cache_key) if cache is not None else None
+    if action is None:
+        action = compile_action(spec.action, spec.params, ctx)
+        if cache is not None:
+            cache[cache_key] = action
     output: OutputType = ABSENT if action.removes_field else action.output_type
     return spec.action, (None if action.removes_field else action.apply), output
 
 
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
-                       key_id: str, keys: KeyRing | None) -> FieldPlan:
+                       key_id: str, keys: KeyRing | None,
+                       cache: ActionCache | None = None) -> FieldPlan:
     steps: list[tuple[str, ApplyFn | None, Conditional | None]] = []
     watched: list[str] = []
     fns: dict[str, ApplyFn | None] = {}
@@ -77,7 +89,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
     for name, rule in table.fields.items():
         ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys)
         spec: ActionSpec = overrides.get(name, rule)
-        action_name, fn, output = _compile(spec, ctx)
+        action_name, fn, output = _compile(spec, ctx, cache)
         outputs[name] = (output,)
         counts[action_name] += 1
         fns[name] = None if action_name == "keep" else fn
@@ -85,7 +97,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
             _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
-                                                      ctx)
+                                                      ctx, cache)
             outputs[name] = (output, otherwise_output)
             condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise)
             steps.append((name, None, condition))
@@ -106,6 +118,7 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
     such plans must not be applied."""
     rules = validated.rules
     routes: dict[str, TableRoute] = {}
+    cache: ActionCache = {}
     for table_name, table in rules.tables.items():
         plans: dict[frozenset[tuple[str, str]], FieldPlan] = {}
         views: list[ViewPlan] = []
@@ -119,7 +132,7 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
             signature = frozenset((k, v.model_dump_json()) for k, v in overrides.items())
             if signature not in plans:
                 plans[signature] = compile_field_plan(
-                    table_name, table, overrides, rules.pseudonym_key_id, keys)
+                    table_name, table, overrides, rules.pseudonym_key_id, keys, cache)
             views.append(ViewPlan(view_name, view.topic.format(table=table_name), view.format,
                                   VIEW_FORMATS[view.format], plans[signature]))
         routes[table.topic] = TableRoute(table_name, table.topic, tuple(views))

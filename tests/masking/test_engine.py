@@ -168,3 +168,16 @@ def test_unsigned_64_bit_identifiers_stay_exact() -> None:
     out = ENGINE.process("crm.public.contacts", None, value)
     other = ENGINE.process("crm.public.contacts", None, {"op": "c", "after": {"id": 18446744073709551614}})
     assert out.records[0].key != other.records[0].key
+
+
+def test_views_share_the_compiled_actions_of_columns_they_treat_alike() -> None:
+    """Two views of contacts differ only in zip: every other column uses one action instance
+    (one pseudonym/scrub cache), zip has one per view."""
+    route = engine().compiled.routes["crm.public.contacts"]
+    first, second = (view.plan for view in route.views)
+    assert first is not second
+    fns_a = {name: fn for name, fn, _ in first.steps if fn is not None}
+    fns_b = {name: fn for name, fn, _ in second.steps if fn is not None}
+    assert fns_a["notes"].__self__ is fns_b["notes"].__self__  # type: ignore[attr-defined]
+    assert fns_a["iban"].__self__ is fns_b["iban"].__self__  # type: ignore[attr-defined]
+    assert fns_a["zip"].__self__ is not fns_b["zip"].__self__  # type: ignore[attr-defined]
