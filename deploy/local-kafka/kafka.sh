@@ -23,6 +23,9 @@ state_dir=${KAFKA_STATE_DIR:-$repo/.cache/local-kafka/run}
 heap_opts=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
 timeout=${KAFKA_START_TIMEOUT:-90}
 
+# shellcheck source=../lib/local-service.sh
+source "$here/../lib/local-service.sh"
+
 log() { echo "kafka.sh: $*" >&2; }
 
 fetch_jars() {
@@ -37,19 +40,9 @@ fetch_jars() {
   mv "$lib_dir.tmp" "$lib_dir"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-running_pid() {
-  local pid
-  [[ -f "$state_dir/pid" ]] || return 1
-  pid=$(cat "$state_dir/pid")
-  kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
+broker_ready() { grep -q "Kafka Server started" "$state_dir/broker.log" 2>/dev/null && port_open "$1"; }
 
 bootstrap() { echo "127.0.0.1:$(cat "$state_dir/port")"; }
 
@@ -118,31 +111,8 @@ up() {
   nohup "${jvm[@]}" kafka.Kafka "$state_dir/server.properties" > "$state_dir/stdout.log" 2>&1 &
   pid=$!
   echo "$pid" > "$state_dir/pid"
-  local waited=0
-  until grep -q "Kafka Server started" "$state_dir/broker.log" 2>/dev/null && port_open "$port"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "broker exited during start; last lines of its logs:"
-      tail -n 30 "$state_dir/stdout.log" "$state_dir/broker.log" >&2 2>/dev/null || true
-      exit 1
-    fi
-    if (( waited >= timeout * 5 )); then
-      log "broker did not answer within ${timeout}s; see $state_dir/broker.log"
-      exit 1
-    fi
-    sleep 0.2; waited=$((waited + 1))
-  done
-  log "broker started (pid $pid) in $((waited / 5))s, logs in $state_dir"
+  wait_until_ready broker "$pid" "$state_dir/stdout.log $state_dir/broker.log" broker_ready "$port"
   bootstrap
-}
-
-down_quiet() {
-  local pid
-  if pid=$(running_pid); then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$state_dir"
 }
 
 case "${1:-}" in

@@ -24,6 +24,9 @@ heap_opts=${REGISTRY_HEAP_OPTS:--Xms128m -Xmx512m}
 timeout=${REGISTRY_START_TIMEOUT:-120}
 api=/apis/ccompat/v7
 
+# shellcheck source=../lib/local-service.sh
+source "$here/../lib/local-service.sh"
+
 log() { echo "registry.sh: $*" >&2; }
 
 runner() { ls "$build_dir"/target/*-runner.jar 2>/dev/null | head -n 1; }
@@ -51,18 +54,6 @@ PROPS
   mv "$build_dir.tmp" "$build_dir"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-running_pid() {
-  local pid
-  [[ -f "$state_dir/pid" ]] || return 1
-  pid=$(cat "$state_dir/pid")
-  kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
-
 url() { echo "http://127.0.0.1:$(cat "$state_dir/port")$api"; }
 
 answers() { python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$(url)/subjects" 2>/dev/null; }
@@ -85,31 +76,8 @@ up() {
       -Dquarkus.profile=prod -jar "$(runner)" > "$state_dir/registry.log" 2>&1 &
   pid=$!
   echo "$pid" > "$state_dir/pid"
-  local waited=0
-  until answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "registry exited during start; last lines of its log:"
-      tail -n 30 "$state_dir/registry.log" >&2 || true
-      exit 1
-    fi
-    if (( waited >= timeout * 5 )); then
-      log "registry did not answer within ${timeout}s; see $state_dir/registry.log"
-      exit 1
-    fi
-    sleep 0.2; waited=$((waited + 1))
-  done
-  log "registry started (pid $pid) in $((waited / 5))s, log in $state_dir"
+  wait_until_ready registry "$pid" "$state_dir/registry.log" answers
   url
-}
-
-down_quiet() {
-  local pid
-  if pid=$(running_pid); then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$state_dir"
 }
 
 case "${1:-}" in

@@ -1,0 +1,46 @@
+# Helpers shared by kafka.sh and registry.sh: a JVM service on a free loopback port whose pid
+# and port live in $state_dir. The sourcing script defines log() and sets state_dir, timeout.
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+running_pid() {
+  local pid
+  [[ -f "$state_dir/pid" ]] || return 1
+  pid=$(cat "$state_dir/pid")
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# wait_until_ready NAME PID "LOGS" CHECK...: run CHECK every 0.2 s until it succeeds; exit 1
+# with the tail of LOGS when the process dies first, or after $timeout seconds.
+wait_until_ready() {
+  local name=$1 pid=$2 logs=$3 waited=0
+  shift 3
+  until "$@"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited during start; last lines of its logs:"
+      # shellcheck disable=SC2086
+      tail -n 30 $logs >&2 2>/dev/null || true
+      exit 1
+    fi
+    if (( waited >= timeout * 5 )); then
+      log "$name did not answer within ${timeout}s; see $logs"
+      exit 1
+    fi
+    sleep 0.2; waited=$((waited + 1))
+  done
+  log "$name started (pid $pid) in $((waited / 5))s, logs in $state_dir"
+}
+
+# stop the service (TERM, then KILL after 10 s) and remove its state directory
+down_quiet() {
+  local pid
+  if pid=$(running_pid); then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$state_dir"
+}
