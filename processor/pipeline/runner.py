@@ -275,7 +275,6 @@ class Processor:
         if value is not None and len(value) > self.max_bytes:
             raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
         raw_headers = cast("list[Header] | None", msg.headers())
-        self.engine.route(topic)  # unroutable before anything is decoded
         decoded = self.codec.decode(msg.key(), value, raw_headers)
         outcome = self.engine.process(topic, decoded.key, decoded.value)
         views = self._views[topic]
