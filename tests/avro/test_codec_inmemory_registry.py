@@ -1,6 +1,6 @@
-"""Avro in and out through the codec, against confluent_kafka's IN-MEMORY schema registry
-(``mock://``): no registry server could be started here (see README, "Avro"). The broker tests
-in tests/pipeline/test_avro_pipeline.py use the same in-memory registry in-process."""
+"""Avro in and out through the codec: unit tests with confluent_kafka's IN-MEMORY schema
+registry client (``mock://``), no server. The broker tests in tests/pipeline/test_avro_pipeline.py
+run against a real registry (Apicurio, deploy/schema-registry/)."""
 
 from __future__ import annotations
 
