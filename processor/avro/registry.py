@@ -14,6 +14,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from processor.avro.wire import SchemaRef
 from processor.errors import CrmMaskerError, PoisonEvent
+from processor.pipeline.kafka_config import key_values
 
 #: subject-level error codes of the Confluent API: the schema is not compatible / invalid
 INCOMPATIBLE, INVALID = 409, 422
@@ -45,16 +46,19 @@ def parse(schema: dict[str, Any]) -> Any:
 def client_from_options(url: str, options: Iterable[str] = ()) -> SchemaRegistryClient:
     """``url`` plus ``key=value`` settings of the client (basic.auth.user.info, ssl.ca.location,
     ssl.certificate.location …); ``mock://…`` is the client's in-memory registry."""
-    conf: dict[str, Any] = {"url": url}
-    for option in options:
-        name, sep, value = option.partition("=")
-        if not sep:
-            raise CrmMaskerError(f"schema registry option {name!r} needs the form key=value")
-        conf[name.strip()] = value
+    conf: dict[str, Any] = {"url": url, **key_values(options, "--schema-registry-option")}
     try:
         return SchemaRegistryClient.new_client(conf)
     except (ValueError, TypeError) as exc:
         raise CrmMaskerError(f"schema registry settings: {exc}") from None
+
+
+def _stop(exc: Exception) -> CrmMaskerError:
+    """A registry failure that is not the record's fault (an error status, connection refused,
+    TLS …): the processor stops rather than dead-letters, and the input is read again."""
+    if isinstance(exc, SchemaRegistryError):
+        return CrmMaskerError(f"schema registry: {exc.http_status_code} {exc.error_message}")
+    return CrmMaskerError(f"schema registry unreachable: {type(exc).__name__}")
 
 
 class SchemaRegistry:
@@ -64,13 +68,13 @@ class SchemaRegistry:
         self._registered: dict[tuple[str, str], int] = {}
 
     def writer(self, ref: SchemaRef) -> WriterSchema:
-        cache_key: int | str = ref.id if ref.id is not None else str(ref.guid)
-        found = self._writers.get(cache_key)
+        name: int | str = ref.id if ref.id is not None else str(ref.guid)
+        found = self._writers.get(name)
         if found is None:
-            found = self._writers[cache_key] = self._fetch(ref)
+            found = self._writers[name] = self._fetch(ref, name)
         return found
 
-    def _fetch(self, ref: SchemaRef) -> WriterSchema:
+    def _fetch(self, ref: SchemaRef, name: int | str) -> WriterSchema:
         try:
             if ref.id is not None:
                 schema = self.client.get_schema(ref.id)
@@ -78,20 +82,18 @@ class SchemaRegistry:
                 schema = self.client.get_schema_by_guid(str(ref.guid))
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
-                raise PoisonEvent("unknown_schema_id", f"schema {ref.id or ref.guid} is not "
-                                  "in the registry") from None
-            raise CrmMaskerError(f"schema registry: {exc.http_status_code} "
-                                 f"{exc.error_message}") from None
-        except Exception as exc:  # connection refused, TLS …: stop rather than dead-letter
-            raise CrmMaskerError(f"schema registry unreachable: {type(exc).__name__}") from None
+                raise PoisonEvent("unknown_schema_id",
+                                  f"schema {name} is not in the registry") from None
+            raise _stop(exc) from None
+        except Exception as exc:
+            raise _stop(exc) from None
         if (schema.schema_type or "AVRO") != "AVRO":
-            raise PoisonEvent("not_avro_schema", f"schema {ref.id or ref.guid} is "
-                              f"{schema.schema_type}")
+            raise PoisonEvent("not_avro_schema", f"schema {name} is {schema.schema_type}")
         try:
             raw = json.loads(schema.schema_str or "")
-            return WriterSchema(ref.id if ref.id is not None else str(ref.guid), raw, parse(raw))
+            return WriterSchema(name, raw, parse(raw))
         except Exception:
-            raise PoisonEvent("bad_schema", f"schema {ref.id or ref.guid} does not parse") from None
+            raise PoisonEvent("bad_schema", f"schema {name} does not parse") from None
 
     def register(self, subject: str, schema: dict[str, Any]) -> int:
         """The id of ``schema`` under ``subject``, registering it once per process."""
@@ -106,9 +108,8 @@ class SchemaRegistry:
                         f"schema registry refused the masked schema for {subject}: "
                         f"{exc.error_message}; a rule change removed or retyped a field that "
                         f"BI consumers read (see `crm-masker validate --schemas`)") from None
-                raise CrmMaskerError(f"schema registry: {exc.http_status_code} "
-                                     f"{exc.error_message}") from None
+                raise _stop(exc) from None
             except Exception as exc:
-                raise CrmMaskerError(f"schema registry unreachable: {type(exc).__name__}") from None
+                raise _stop(exc) from None
             self._registered[(subject, text)] = schema_id
         return schema_id

@@ -20,10 +20,16 @@ def client_options(pairs: Iterable[str] = (), environ: Mapping[str, str] = os.en
     """Pass-through librdkafka settings from the environment, then from KEY=VALUE options."""
     options = {name[len(ENV_PREFIX):].lower().replace("_", "."): value
                for name, value in environ.items() if name.startswith(ENV_PREFIX)}
+    return {**options, **key_values(pairs, "--kafka-option")}
+
+
+def key_values(pairs: Iterable[str], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` command-line settings; the error names the option, not the value."""
+    options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise CrmMaskerError(f"--kafka-option expects KEY=VALUE, got {key.strip() or pair!r}")
+            raise CrmMaskerError(f"{option} expects KEY=VALUE, got {key.strip() or pair!r}")
         options[key.strip()] = value
     return options
 
