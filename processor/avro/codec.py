@@ -40,6 +40,15 @@ class AvroOutput:
     rows: tuple[str, ...]  # the fields that hold a row ("" for the record itself)
     row_bytes: frozenset[str]
 
+    @classmethod
+    def registered(cls, registry: SchemaRegistry, subject: str, schema: dict[str, Any],
+                   rows: tuple[str, ...]) -> AvroOutput:
+        """Register ``schema`` under ``subject``; ``rows`` say where the rows are whose bytes
+        columns arrive as base64 (the record itself, or an envelope's before/after)."""
+        record = schema if rows == ("",) else derive.row_record(schema)
+        return cls(registry.register(subject, schema), schema, parse(schema), rows,
+                   bytes_columns(record))
+
     def encode(self, value: dict[str, Any]) -> bytes:
         if self.row_bytes:
             if "" in self.rows:
@@ -117,10 +126,7 @@ class RecordCodec:
         if field == "key":
             schema = derive.masked_key(view.plan, writer.schema, ns)
             rows: tuple[str, ...] = ("",)
-            record = schema
         else:
             schema = derive.VALUE_SCHEMAS[view.format](view.plan, writer.schema, ns)
             rows = ("",) if view.format == "flat" else ("before", "after")
-            record = schema if view.format == "flat" else schema["fields"][0]["type"][1]
-        schema_id = self.registry.register(f"{view.topic}-{field}", schema)
-        return AvroOutput(schema_id, schema, parse(schema), rows, bytes_columns(record))
+        return AvroOutput.registered(self.registry, f"{view.topic}-{field}", schema, rows)

@@ -4,19 +4,14 @@ encoder that writes generated events in the Confluent wire format (``generate --
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-import fastavro
-
+from processor.avro.codec import AvroOutput
 from processor.avro.connect import to_avro
-from processor.avro.datum import bytes_columns, from_base64
-from processor.avro.derive import row_record
-from processor.avro.registry import SchemaRegistry, parse
-from processor.avro.wire import frame
+from processor.avro.registry import SchemaRegistry
 from processor.generator import model
 
 
@@ -28,44 +23,28 @@ def key_schema(table: str) -> dict[str, Any]:
     return to_avro(model.key_schema(table))
 
 
-class _Writer:
-    def __init__(self, registry: SchemaRegistry, subject: str, schema: dict[str, Any],
-                 byte_columns: frozenset[str]) -> None:
-        self.schema_id = registry.register(subject, schema)
-        self.parsed = parse(schema)
-        self.byte_columns = byte_columns
-
-    def encode(self, datum: dict[str, Any]) -> bytes:
-        buf = io.BytesIO()
-        fastavro.schemaless_writer(buf, self.parsed, datum)
-        return frame(self.schema_id, buf.getvalue())
-
-
 class AvroSourceEncoder:
     """Encodes generated records (Debezium JSON values) as Avro, registering the source
     schemas under ``<topic>-key`` and ``<topic>-value`` on first use."""
 
     def __init__(self, registry: SchemaRegistry) -> None:
         self.registry = registry
-        self._writers: dict[tuple[str, str], _Writer] = {}
+        self._writers: dict[tuple[str, str], AvroOutput] = {}
 
-    def _writer(self, topic: str, table: str, field: str) -> _Writer:
+    def _writer(self, topic: str, table: str, field: str) -> AvroOutput:
         found = self._writers.get((topic, field))
         if found is None:
             schema = key_schema(table) if field == "key" else value_schema(table)
-            record = schema if field == "key" else row_record(schema)
-            found = self._writers[(topic, field)] = _Writer(
-                self.registry, f"{topic}-{field}", schema, bytes_columns(record))
+            found = self._writers[(topic, field)] = AvroOutput.registered(
+                self.registry, f"{topic}-{field}", schema,
+                rows=("",) if field == "key" else ("before", "after"))
         return found
 
     def encode_key(self, topic: str, table: str, key: dict[str, Any]) -> bytes:
         return self._writer(topic, table, "key").encode(key)
 
     def encode_value(self, topic: str, table: str, value: dict[str, Any]) -> bytes:
-        writer = self._writer(topic, table, "value")
-        datum = {**value, "before": from_base64(value.get("before"), writer.byte_columns),
-                 "after": from_base64(value.get("after"), writer.byte_columns)}
-        return writer.encode(datum)
+        return self._writer(topic, table, "value").encode(value)
 
 
 def write_schema_files(directory: Path) -> list[Path]:
