@@ -76,3 +76,32 @@ def consume(bootstrap: str, topics: list[str], *, group: str | None = None,
     finally:
         consumer.close()
     return out
+
+
+def read_avro(data: bytes, registry_client: Any, logical: bool = False) -> Any:
+    """What a BI consumer reads from a Confluent-framed record: the body decoded with the
+    schema registered under the id in the frame (``logical``: dates as dates …)."""
+    import io
+    import json
+
+    import fastavro
+
+    from processor.avro.registry import without_logical_types
+
+    assert data[0] == 0, "not the Confluent wire format"
+    schema = json.loads(registry_client.get_schema(int.from_bytes(data[1:5], "big")).schema_str)
+    parsed = fastavro.parse_schema(schema if logical else without_logical_types(schema))
+    return fastavro.schemaless_reader(io.BytesIO(data[5:]), parsed, None)
+
+
+def as_debezium_json(value: Any) -> Any:
+    """An Avro datum as Debezium's JSON converter would write it: bytes as base64, and no
+    ``transaction`` when it is null (JSON leaves it out, Avro always has the field)."""
+    import base64
+
+    if isinstance(value, dict):
+        return {k: as_debezium_json(v) for k, v in value.items()
+                if not (k == "transaction" and v is None)}
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value

@@ -4,36 +4,24 @@ run against a real registry (Apicurio, deploy/schema-registry/)."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from typing import Any
 
-import fastavro
 import pytest
 from confluent_kafka.schema_registry import Schema
 
 from processor.avro.codec import RecordCodec
-from processor.avro.registry import SchemaRegistry, client_from_options, without_logical_types
+from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.avro.source import AvroSourceEncoder, value_schema
 from processor.avro.wire import frame
 from processor.errors import PoisonEvent
 from processor.generator.stream import CrmStream
 from processor.masking.engine import MaskingEngine
-from tests.helpers import engine
+from tests.helpers import as_debezium_json, engine, read_avro
 
 
 def in_memory_registry() -> SchemaRegistry:
     return SchemaRegistry(client_from_options(f"mock://{uuid.uuid4().hex}"))
-
-
-def avro_decode(data: bytes, registry: SchemaRegistry, logical: bool = False) -> Any:
-    """What a BI consumer reads: the registered schema by the id in the frame."""
-    assert data[0] == 0
-    schema_id = int.from_bytes(data[1:5], "big")
-    import json
-    schema = json.loads(registry.client.get_schema(schema_id).schema_str)
-    parsed = fastavro.parse_schema(schema if logical else without_logical_types(schema))
-    return fastavro.schemaless_reader(io.BytesIO(data[5:]), parsed, None)
 
 
 def json_outputs(eng: MaskingEngine, records: list[Any]) -> list[tuple[str, Any, Any]]:
@@ -46,13 +34,6 @@ def json_outputs(eng: MaskingEngine, records: list[Any]) -> list[tuple[str, Any,
         outcome = eng.process(r.topic, decoded.key, decoded.value)
         out += [(o.topic, o.key, o.value) for o in outcome.records]
     return out
-
-
-def normalise(value: Any) -> Any:
-    """Avro has every field (null when absent); JSON leaves out a null transaction."""
-    if isinstance(value, dict) and value.get("transaction", 1) is None:
-        value = {k: v for k, v in value.items() if k != "transaction"}
-    return value
 
 
 def test_avro_outputs_equal_json_outputs_for_every_table() -> None:
@@ -74,22 +55,13 @@ def test_avro_outputs_equal_json_outputs_for_every_table() -> None:
             view = views[r.topic][o.topic]
             k = codec.encode_key(decoded, view, o.key)
             v = codec.encode_value(decoded, view, o.value)
-            avro_out.append((o.topic, avro_decode(k, registry) if k else None,
-                             avro_decode(v, registry) if v else None))
+            avro_out.append((o.topic, read_avro(k, registry.client) if k else None,
+                             read_avro(v, registry.client) if v else None))
     expected = json_outputs(eng, records)
     assert len(avro_out) == len(expected) > 1500
-    import base64
     for (topic, key, value), (etopic, ekey, evalue) in zip(avro_out, expected, strict=True):
         assert topic == etopic and key == ekey
-        if value is not None and "before" in value:
-            for image in ("before", "after"):
-                if value[image] is not None:  # decimals: Avro bytes, JSON base64
-                    value[image] = {c: base64.b64encode(x).decode() if isinstance(x, bytes) else x
-                                    for c, x in value[image].items()}
-        elif value is not None:
-            value = {c: base64.b64encode(x).decode() if isinstance(x, bytes) else x
-                     for c, x in value.items()}
-        assert normalise(value) == evalue
+        assert as_debezium_json(value) == evalue  # decimals: Avro bytes, JSON base64
     assert {t for t, _, _ in avro_out} == set(eng.compiled.output_topics)
 
 
@@ -120,7 +92,7 @@ def test_masked_schema_types_follow_the_actions() -> None:
     birth = next(b for b in fields["birth_date"]["type"] if b != "null")
     assert birth["logicalType"] == "date"
     assert data is not None
-    read = avro_decode(data, registry, logical=True)
+    read = read_avro(data, registry.client, logical=True)
     assert read["after"]["birth_date"] is None or read["after"]["birth_date"].month == 1
     key_schema = json.loads(registry.client.get_latest_version(f"{view.topic}-key").schema.schema_str)
     assert key_schema["fields"] == [{"name": "id", "type": "string"}]

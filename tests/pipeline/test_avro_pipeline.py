@@ -4,7 +4,6 @@ drift test with the processor in this process (to read its drift counter)."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import uuid
@@ -26,7 +25,7 @@ from processor.generator.sink import create_source_topics, write_events
 from processor.generator.stream import CrmStream, GeneratedRecord
 from processor.masking.engine import MaskingEngine
 from processor.pipeline.runner import Processor, RunSettings
-from tests.helpers import consume, engine
+from tests.helpers import as_debezium_json, consume, engine, read_avro
 from tests.pipeline.harness import Namespace, output_topics, start_processor
 
 pytestmark = pytest.mark.kafka
@@ -47,10 +46,7 @@ def decoded_outputs(bootstrap: str, topics: list[str], registry: SchemaRegistry,
             return None, False
         if data[0] != 0:
             return orjson.loads(data), False
-        schema = json.loads(registry.client.get_schema(int.from_bytes(data[1:5], "big")).schema_str)
-        datum = fastavro.schemaless_reader(io.BytesIO(data[5:]),
-                                           fastavro.parse_schema(without_logical_types(schema)), None)
-        return as_json(datum), True
+        return as_debezium_json(read_avro(data, registry.client)), True
 
     out = []
     for msg in consume(bootstrap, topics, expect=expect):
@@ -58,15 +54,6 @@ def decoded_outputs(bootstrap: str, topics: list[str], registry: SchemaRegistry,
         value, avro = read(msg.value())
         out.append((msg.topic(), key, value, avro))
     return out
-
-
-def as_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: as_json(v) for k, v in value.items()
-                if not (k == "transaction" and v is None)}  # JSON leaves a null one out
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return value
 
 
 def canon(topic: str, key: Any, value: Any) -> tuple[str, bytes, bytes]:
