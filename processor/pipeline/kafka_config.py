@@ -24,12 +24,13 @@ def client_options(pairs: Iterable[str] = (), environ: Mapping[str, str] = os.en
 
 
 def key_values(pairs: Iterable[str], option: str) -> dict[str, str]:
-    """``KEY=VALUE`` command-line settings; the error names the option, not the value."""
+    """``KEY=VALUE`` command-line settings. A malformed entry is not quoted in the error: it
+    may be a credential typed without its key (``user:secret``)."""
     options = {}
-    for pair in pairs:
+    for number, pair in enumerate(pairs, 1):
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise CrmMaskerError(f"{option} expects KEY=VALUE, got {key.strip() or pair!r}")
+            raise CrmMaskerError(f"{option} expects KEY=VALUE; entry {number} has no key")
         options[key.strip()] = value
     return options
 
