@@ -17,14 +17,28 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed  ## create .venv and install crm-masker with its dev tools
+# The native core (Rust, optional): built into the venv when cargo is there, else crm-masker
+# runs on its Python engine (same outputs, slower) and the native tests are skipped.
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+$(BIN)/.native: $(BIN)/.installed $(NATIVE_SRC)
+	@if command -v cargo >/dev/null 2>&1; then \
+	  echo "building the native core (Rust, release build; about a minute the first time)"; \
+	  CARGO_TARGET_DIR=$(CURDIR)/native/target $(BIN)/pip install -q ./native; \
+	else \
+	  echo "cargo not found: the native core is not built; crm-masker uses its Python engine"; \
+	fi
+	touch $@
+
+install: $(BIN)/.native  ## create .venv, install crm-masker with its dev tools and native core
 
 lint: install  ## ruff and mypy
 	$(BIN)/ruff check processor tests benchmarks deploy
 	$(BIN)/mypy
 
-test: install  ## lint, then every test against a real Kafka broker (started if none is given)
+test: install  ## lint, the native core's unit tests, then every test against a real Kafka broker
 	$(MAKE) --no-print-directory lint
+	@if command -v cargo >/dev/null 2>&1; then \
+	  cd native && PYO3_PYTHON=$(CURDIR)/$(BIN)/python cargo test --release --quiet; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 kafka-up:  ## start the local single-node Kafka (jars from Maven Central) and print its address
@@ -64,4 +78,4 @@ bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c)
 
 clean:  ## remove the venv, caches and the local broker
 	-bash $(KAFKA) down
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache native/target

@@ -3,6 +3,8 @@
 Side by side in one run, on the same pre-generated events (as Kafka bytes):
   ceiling   orjson decode + encode of every key and value, no masking
   masked    decode + MaskingEngine.process (every view) + encode every output record
+  native    the same with the native core (Rust; bytes in, bytes out), as `crm-masker run`
+            uses it for JSON events; an event the core leaves goes to the Python engine
   and the same two for Avro in the Confluent wire format (fastavro; schemas from an in-memory
   registry, fetched and derived once per run):
   avro ceiling   fastavro decode + encode of every key and value with its writer schema
@@ -34,6 +36,7 @@ from processor.avro.wire import SchemaRef
 from processor.formats.envelope import decode_json
 from processor.generator.stream import CrmStream
 from processor.keys import load_keys
+from processor.masking import native
 from processor.masking.engine import MaskingEngine
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
@@ -74,6 +77,31 @@ def masked(make_engine: Callable[[], MaskingEngine]) -> Callable[[list[Event]], 
         return out
 
     return run
+
+
+class MaskedNative:
+    """The runner's JSON path: the native core, the Python engine for what it leaves."""
+
+    def __init__(self, make_engine: Callable[[], MaskingEngine]) -> None:
+        self.make_engine = make_engine
+        self.left = 0  # events of the last run that the core left to Python
+
+    def __call__(self, events: list[Event]) -> int:
+        engine = self.make_engine()
+        fast = native.NativeEngine(engine.compiled)
+        out = self.left = 0
+        for topic, key, value in events:
+            done = fast.process(topic, key, value)
+            if done is not None:
+                out += len(done[1])
+                continue
+            self.left += 1
+            for record in engine.process(topic, decode_json(key), decode_json(value)).records:
+                orjson.dumps(record.key)
+                if record.value is not None:
+                    orjson.dumps(record.value)
+                out += 1
+        return out
 
 
 def make_avro_events(n: int, seed: int, registry: SchemaRegistry) -> list[Event]:
@@ -144,11 +172,17 @@ def main() -> None:
         return MaskingEngine(compile_rules(rules, keys))
 
     outputs = masked(make_engine)(events)  # warm-up, and the output count
+    core = native.load_core()
+    native_run = MaskedNative(make_engine) if core is not None else None
+    if native_run is not None:
+        assert native_run(events) == outputs  # and warm-up
     registry = SchemaRegistry(client_from_options("mock://benchmark"))
     avro_events = make_avro_events(args.events, args.seed, registry)
     assert avro_masked(make_engine, registry)(avro_events) == outputs  # and warm-up
     rates = {"ceiling (orjson decode+encode)": best_rate(ceiling, events, args.repeat),
              "masked (decode+mask+encode)": best_rate(masked(make_engine), events, args.repeat),
+             **({"masked, native core": best_rate(native_run, events, args.repeat)}
+                if native_run is not None else {}),
              "avro ceiling (fastavro dec+enc)": best_rate(avro_ceiling(registry), avro_events,
                                                           args.repeat),
              "avro masked (decode+mask+encode)": best_rate(avro_masked(make_engine, registry),
@@ -163,10 +197,19 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"{name:<34}{rate:>12,.0f}")
     print(f"{'masked / ceiling':<34}{ratio:>12.1%}")
+    native_ratio = None
+    if native_run is not None:
+        native_ratio = rates["masked, native core"] / rates["ceiling (orjson decode+encode)"]
+        print(f"{'native core / ceiling':<34}{native_ratio:>12.1%}")
+        print(f"{'native core / Python engine':<34}"
+              f"{rates['masked, native core'] / rates['masked (decode+mask+encode)']:>11.1f}x")
+        print(f"events the core left to Python: {native_run.left:,}")
+    else:
+        print("native core: not installed (`make install` builds it when cargo is there)")
     print(f"{'avro masked / avro ceiling':<34}{avro_ratio:>12.1%}")
     result = {"benchmark": "masking_engine", "events": len(events), "outputs": outputs,
               "repeat": args.repeat, "events_per_s": rates, "masked_over_ceiling": ratio,
-              "avro_masked_over_avro_ceiling": avro_ratio,
+              "native_over_ceiling": native_ratio, "avro_masked_over_avro_ceiling": avro_ratio,
               "python": platform.python_version(), "cpu_count": os.cpu_count()}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")

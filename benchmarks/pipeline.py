@@ -1,7 +1,8 @@
 """crm-masker on Kafka next to its peers, in one run on the same broker and the same input.
 
   (a) passthrough   plain confluent-kafka consume → produce, same transaction settings
-  (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once)
+  (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once), with the
+                    native core when it is installed, and again with `--engine python`
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
 and the end-to-end latency p50/p99 of (b) at about half its maximum rate.
 
@@ -75,12 +76,16 @@ def masker_cmd(ns: Namespace, bootstrap: str, group: str) -> list[str]:
             group, "--transactional-id", f"{group}-tx", "--metrics-port", "-1"]
 
 
-def run_masker(ns: Namespace, bootstrap: str) -> dict[str, Any]:
-    result = subprocess.run([*masker_cmd(ns, bootstrap, f"{ns.ns}-masker"), "--exit-when-idle", "3"],
+def run_masker(ns: Namespace, bootstrap: str, engine: str = "auto") -> dict[str, Any]:
+    group = f"{ns.ns}-masker-{engine}"
+    result = subprocess.run([*masker_cmd(ns, bootstrap, group), "--exit-when-idle", "3",
+                             "--engine", engine],
                             capture_output=True, text=True, timeout=900, check=True)
     m = re.search(r"processed (\d+) input records; (\d+) records/s", result.stderr + result.stdout)
     assert m, result.stderr[-2000:]
-    return {"events": int(m.group(1)), "events_per_s": float(m.group(2))}
+    used = re.search(r"masking engine: (.*)", result.stderr)
+    return {"events": int(m.group(1)), "events_per_s": float(m.group(2)),
+            "engine": used.group(1) if used else "?"}
 
 
 def run_faust(ns: Namespace, bootstrap: str) -> dict[str, Any] | None:
@@ -170,6 +175,7 @@ def main() -> None:
         print(f"input: {args.events:,} generated events, broker {bootstrap}")
         results["passthrough"] = run_passthrough(ns, bootstrap)
         results["crm_masker"] = run_masker(ns, bootstrap)
+        results["crm_masker_python_engine"] = run_masker(ns, bootstrap, "python")
         results["faust"] = run_faust(ns, bootstrap)
         b = results["crm_masker"]["events_per_s"]
         results["latency"] = latency(root, bootstrap, args.latency_events, rate=round(b / 2))
@@ -179,7 +185,9 @@ def main() -> None:
     results["b_over_c"] = b / c if c else None
     print(f"{'job':<38}{'events/s':>12}")
     print(f"{'(a) passthrough (confluent-kafka, EOS)':<38}{a:>12,.0f}")
-    print(f"{'(b) crm-masker run (EOS)':<38}{b:>12,.0f}")
+    print(f"{'(b) crm-masker run (EOS)':<38}{b:>12,.0f}  engine: {results['crm_masker']['engine']}")
+    print(f"{'    the same, --engine python':<38}"
+          f"{results['crm_masker_python_engine']['events_per_s']:>12,.0f}")
     print(f"{'(c) faust-streaming masking job':<38}{c:>12,.0f}" if c else
           f"{'(c) faust-streaming masking job':<38}{'n/a':>12}  {str(results['faust'])[:200]}")
     print(f"b/a = {results['b_over_a']:.2f}" + (f", b/c = {results['b_over_c']:.1f}" if c else ""))

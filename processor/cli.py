@@ -191,11 +191,16 @@ KAFKA_OPTION = click.option(
               metavar="SECONDS", help="Stop after this long without input (batch jobs, demos).")
 @REGISTRY_URL_OPTION
 @REGISTRY_OPTION
+@click.option("--engine", envvar="CRM_MASKER_ENGINE", default="auto", show_default=True,
+              type=click.Choice(["auto", "native", "python"]),
+              help="Masking engine for JSON events: the native core (Rust, built by `make "
+                   "install` when cargo is there; same outputs, several times faster), the "
+                   "Python engine, or auto: native when installed.")
 def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
         batch_events: int, batch_ms: int, workers: int, metrics_port: int,
         exit_when_idle: float | None, schema_registry_url: str | None,
-        registry_options: tuple[str, ...]) -> None:
+        registry_options: tuple[str, ...], engine: str) -> None:
     """Consume CRM change events, mask them, publish the views, exactly once.
 
     Subscribes to the source topics that the rules name; outputs, dead letters and consumer
@@ -219,7 +224,7 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
         transactional_id=transactional_id or f"crm-masker-{group_id}-{socket.gethostname()}",
         batch_max_events=batch_events, batch_max_ms=batch_ms, exit_when_idle_s=exit_when_idle,
         kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
-        schema_registry_options=registry_options)
+        schema_registry_options=registry_options, engine=engine)
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None)
     sys.exit(run_workers(spec, workers))
 

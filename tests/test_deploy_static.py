@@ -90,8 +90,11 @@ def test_no_secret_in_compose_and_keys_come_from_a_mounted_file() -> None:
 
 def test_dockerfile_is_pinned_and_runs_as_non_root() -> None:
     text = (REPO / "Dockerfile").read_text()
-    base = re.search(r"^FROM\s+(\S+)", text, re.M)
-    assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), "base image not pinned"
+    bases = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    assert len(bases) == 2  # the native core's build stage, the runtime image
+    for base in bases:
+        assert re.search(r":\d+\.\d+\.\d+", base), f"base image {base} not pinned"
+    assert "COPY --from=native /wheels" in text  # the runtime image gets the native core
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] not in ("root", "0")
 

@@ -53,6 +53,12 @@ class Action(ABC):
     def apply(self, value: Any) -> Any:
         """Mask one value. Never raises with the value in the message."""
 
+    def native_spec(self) -> dict[str, Any] | None:
+        """How the native core applies this action (``kind`` and compiled parameters), or None:
+        the core calls ``apply``. The core hands any value it is not sure of back to ``apply``,
+        so the Python class stays the definition of what the action does."""
+        return None
+
     def measure(self) -> dict[str, Any]:
         """The parameters that the record of processing activities shows for this action; the
         report words them per language under the action's name."""

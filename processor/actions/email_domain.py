@@ -18,3 +18,6 @@ class EmailDomain(Action):
             return None
         _, at, domain = value.rpartition("@")
         return domain.strip().lower() if at and domain else None
+
+    def native_spec(self) -> dict[str, Any]:
+        return {"kind": "email_domain"}

@@ -23,6 +23,8 @@ Encoding = Literal[
     "date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp", "number", "decimal"
 ]
 UNIT_MICROS = {"day": 86_400_000_000, "hour": 3_600_000_000}
+#: the native core's names for the integer date/time encodings
+NATIVE_TIME_KINDS = {"date": "days", "micro_timestamp": "micros", "milli_timestamp": "millis"}
 DATE_ENCODINGS = {"date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp"}
 
 
@@ -132,6 +134,21 @@ class Generalize(Action):
         if value is None:
             return None
         return self._fn(value)
+
+    def native_spec(self) -> dict[str, Any] | None:
+        p = self.params
+        assert isinstance(p, GeneralizeParams)
+        if p.encoding in NATIVE_TIME_KINDS:
+            return {"kind": NATIVE_TIME_KINDS[p.encoding], "level": p.to}
+        if p.encoding == "number":
+            return {"kind": "bucket_number", "size": float(p.size or 1.0),
+                    "integral": float(p.size or 1.0).is_integer()}
+        if p.encoding == "decimal":
+            # the bucket width in units of the last decimal place, when that is a whole number
+            width = Decimal(str(p.size or 1.0)).scaleb(p.scale or 0)
+            if width == width.to_integral_value() and 0 < width < 10**8:
+                return {"kind": "bucket_decimal", "width_unscaled": int(width)}
+        return None  # ISO strings: Python's date parsing decides
 
     def measure(self) -> dict[str, Any]:
         return {"level": self._level, "size": f"{self._size:g}" if self._size else ""}

@@ -19,6 +19,9 @@ class Keep(Action):
     def apply(self, value: Any) -> Any:
         return value
 
+    def native_spec(self) -> dict[str, Any]:
+        return {"kind": "keep"}
+
 
 @register
 class Drop(Action):
@@ -40,3 +43,6 @@ class Null(Action):
 
     def apply(self, value: Any) -> Any:
         return None
+
+    def native_spec(self) -> dict[str, Any]:
+        return {"kind": "null"}

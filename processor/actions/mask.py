@@ -50,5 +50,9 @@ class Mask(Action):
         middle = self._fixed if self._fixed is not None else n - shown
         return head + self._char * middle + tail
 
+    def native_spec(self) -> dict[str, Any]:
+        return {"kind": "mask", "first": self._first, "last": self._last, "char": self._char,
+                "fixed": self._fixed}
+
     def measure(self) -> dict[str, Any]:
         return {"first": self._first, "last": self._last}

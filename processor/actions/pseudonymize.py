@@ -61,6 +61,7 @@ class Pseudonymize(Action):
         self._key = domain_key(ctx.keys.secret(ctx.key_id), params.domain) if ctx.keys else b""
         self._prefix = ctx.key_id + ":"
         self._length = params.length
+        self._normalize = list(params.normalize)
         self._normalizers = [_NORMALIZERS[n] for n in params.normalize]
         self._cache: dict[Any, str] = {}
         self._domain = params.domain
@@ -86,6 +87,12 @@ class Pseudonymize(Action):
                 self._cache.clear()
             self._cache[value] = pseudonym
         return pseudonym
+
+    def native_spec(self) -> dict[str, Any] | None:
+        if not self._key:
+            return None
+        return {"kind": "pseudonymize", "key_hex": self._key.hex(), "prefix": self._prefix,
+                "length": self._length, "normalize": self._normalize}
 
     def measure(self) -> dict[str, Any]:
         return {"key_id": self.ctx.key_id, "domain": self._domain}

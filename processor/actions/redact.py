@@ -27,3 +27,6 @@ class Redact(Action):
         if value is None and self._keep_null:
             return None
         return self._constant
+
+    def native_spec(self) -> dict[str, Any]:
+        return {"kind": "redact", "value": self._constant, "keep_null": self._keep_null}

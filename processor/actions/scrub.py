@@ -10,7 +10,7 @@ from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.pii.detectors import detector_kinds, find_all
 
-CACHE_SIZE = 4096
+CACHE_SIZE = 65_536
 
 
 class ScrubParams(ActionParams):
@@ -64,6 +64,10 @@ class Scrub(Action):
             last = end
         parts.append(value[last:])
         return "".join(parts)
+
+    def native_spec(self) -> dict[str, Any]:
+        # the core passes text that no detector can match; the rest comes back to ``apply``
+        return {"kind": "scrub_prefilter"}
 
     def measure(self) -> dict[str, Any]:
         return {"kinds": ", ".join(self._kinds)}

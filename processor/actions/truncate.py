@@ -30,5 +30,8 @@ class Truncate(Action):
         text = value if isinstance(value, str) else str(value)
         return text[: self._keep]
 
+    def native_spec(self) -> dict[str, Any]:
+        return {"kind": "truncate", "keep": self._keep}
+
     def measure(self) -> dict[str, Any]:
         return {"keep": self._keep}

@@ -36,6 +36,11 @@ class Outcome:
     masked_rows: list[tuple[FieldPlan, dict[str, Any]]] = field(default_factory=list)
     #: the parsed input (raw values: for anomaly detection only, never published)
     event: ChangeEvent | None = None
+    #: the source's ``ts_ms`` (commit time in the CRM), for the end-to-end latency
+    source_ts_ms: int | None = None
+    #: a delete was propagated, under this masked key (for the audit trail)
+    deleted: bool = False
+    deleted_key: Any = None
 
 
 class MaskingEngine:
@@ -59,7 +64,9 @@ class MaskingEngine:
             # Debezium's own tombstone: ours follow the masked delete, so this one is skipped.
             return Outcome(route.table, skipped="tombstone")
         event = parse_envelope(value)
-        outcome = Outcome(route.table, op=event.op, event=event)
+        ts_ms = event.source.get("ts_ms")
+        outcome = Outcome(route.table, op=event.op, event=event,
+                          source_ts_ms=ts_ms if type(ts_ms) is int else None)
         if event.op == "t":
             outcome.skipped = "truncate"
             return outcome
@@ -85,6 +92,8 @@ class MaskingEngine:
                                                 view.render(event, before, after)))
             if event.op == "d" and masked_key is not None:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
+        if event.op == "d" and outcome.records:
+            outcome.deleted, outcome.deleted_key = True, outcome.records[0].key
         return outcome
 
     @staticmethod

@@ -28,6 +28,9 @@ class Conditional:
     test: Callable[[Any], bool]
     then: ApplyFn | None  # None: the field is dropped
     otherwise: ApplyFn | None
+    #: the test as data: ``not_null``, else ``value == equals``
+    not_null: bool = False
+    equals: Any = None
 
 
 @dataclass

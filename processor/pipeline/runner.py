@@ -19,9 +19,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
+from processor.avro.wire import id_header
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import ChangeEvent
+from processor.formats.envelope import ChangeEvent, decode_json, parse_envelope
 from processor.governance.leakwatch import Sampler, suspects
+from processor.masking import native
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.observability import metrics
 from processor.observability.http import Health
@@ -55,12 +57,15 @@ class RunSettings:
     #: Avro inputs need a schema registry (``mock://…``: the client's in-memory one)
     schema_registry_url: str | None = None
     schema_registry_options: tuple[str, ...] = ()
+    #: masking engine: ``auto`` (the native core when installed), ``native``, ``python``
+    engine: str = "auto"
 
 
 class Processor:
     def __init__(self, engine: MaskingEngine, settings: RunSettings,
                  health: Health | None = None, registry: SchemaRegistry | None = None) -> None:
         self.engine = engine
+        self.native = native.select(engine.compiled, settings.engine)
         if registry is None and settings.schema_registry_url:
             registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
                                                           settings.schema_registry_options))
@@ -85,6 +90,9 @@ class Processor:
         self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit)
         self.alert_topic = rules.alert_topic
         self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
+        # the anomaly detectors read the parsed rows of their tables
+        self._detected_topics = frozenset(self.anomaly.table_of if self.anomaly else ())
+        self._log_engine()
         self.assignment: list[TopicPartition] = []
         self.processed = 0
         self.last_activity = time.monotonic()
@@ -92,6 +100,16 @@ class Processor:
         # source topic → view topic → view, for encoding and masking Debezium's key headers
         self._views = {topic: {view.topic: view for view in route.views}
                        for topic, route in engine.compiled.routes.items()}
+
+    def _log_engine(self) -> None:
+        if self.native is None:
+            log.info("masking engine: Python (%s)", "chosen" if self.settings.engine == "python"
+                     else "the native core is not installed")
+            return
+        fast = [route.table for topic, route in self.engine.compiled.routes.items()
+                if self.native.handles(topic)]
+        log.info("masking engine: native core for JSON events of %s; Python for the rest",
+                 ", ".join(sorted(fast)) or "no table")
 
     # -- life cycle ---------------------------------------------------------------------------
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
@@ -247,8 +265,9 @@ class Processor:
         topic, partition, offset = cast(str, msg.topic()), cast(int, msg.partition()), cast(
             int, msg.offset())
         lineage = Lineage(topic, partition, offset)
+        sampled = self.leak_sample()
         try:
-            outcome, records = self._mask(msg, topic)
+            outcome, records = self._mask(msg, topic, sampled)
         except PoisonEvent as exc:
             dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
             self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
@@ -263,21 +282,37 @@ class Processor:
         for out_topic, key, value, extra in records:
             self.checkpoint.produce(out_topic, key, value, headers + extra)
             facts.published[out_topic] += 1
-        self._account(outcome)
-        ts_ms = outcome.event.source.get("ts_ms") if outcome.event is not None else None
-        self.checkpoint.consumed_record(topic, partition, offset,
-                                        ts_ms if isinstance(ts_ms, int) else None)
+        self._account(outcome, sampled)
+        self.checkpoint.consumed_record(topic, partition, offset, outcome.source_ts_ms)
         self.processed += 1
 
-    def _mask(self, msg: Message, topic: str) -> tuple[Outcome, list[OutRecord]]:
-        """Decode, mask and encode; PoisonEvent for anything that cannot be processed."""
+    def _mask(self, msg: Message, topic: str, sampled: bool) -> tuple[Outcome, list[OutRecord]]:
+        """Decode, mask and encode; PoisonEvent for anything that cannot be processed.
+
+        JSON events go to the native core when it is there, except for the leak watch's
+        sample (which needs the masked rows); whatever the core leaves (Avro, poison, values
+        it is unsure of) takes the Python engine. The anomaly detectors' tables are parsed
+        once more here, for the detectors."""
         value = msg.value()
         if value is not None and len(value) > self.max_bytes:
             raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
         raw_headers = cast("list[Header] | None", msg.headers())
+        views = self._views[topic]
+        if (self.native is not None and not sampled
+                and not (raw_headers and (id_header(raw_headers, "value")
+                                          or id_header(raw_headers, "key")))):
+            done = self.native.process(topic, msg.key(), value)
+            if done is not None:
+                outcome, encoded = done
+                if topic in self._detected_topics and value is not None:
+                    outcome.event = parse_envelope(decode_json(value))
+                return outcome, [
+                    (out_topic, key, out_value,
+                     masked_debezium_headers(raw_headers, views[out_topic].plan)
+                     if raw_headers else [])
+                    for out_topic, key, out_value in encoded]
         decoded = self.codec.decode(msg.key(), value, raw_headers)
         outcome = self.engine.process(topic, decoded.key, decoded.value)
-        views = self._views[topic]
         codec = self.codec
         return outcome, [
             (out.topic, codec.encode_key(decoded, views[out.topic], out.key),
@@ -285,7 +320,7 @@ class Processor:
              masked_debezium_headers(raw_headers, views[out.topic].plan) if raw_headers else [])
             for out in outcome.records]
 
-    def _account(self, outcome: Outcome) -> None:
+    def _account(self, outcome: Outcome, sampled: bool) -> None:
         """The transaction's counts (audit record, metrics) and the leak watch's sample."""
         facts = self.checkpoint.facts
         facts.ops[(outcome.table, outcome.op or outcome.skipped or "?")] += 1
@@ -293,10 +328,10 @@ class Processor:
             facts.skipped[(outcome.table, outcome.skipped)] += 1
         if outcome.unknown_fields:
             facts.unknown_fields[outcome.table] += len(outcome.unknown_fields)
-        if outcome.op == "d" and outcome.records:
-            facts.deletes.append((outcome.table, outcome.records[0].key))
+        if outcome.deleted:
+            facts.deletes.append((outcome.table, outcome.deleted_key))
         facts.fields_masked.update(outcome.action_counts)
-        if outcome.masked_rows and self.leak_sample():
+        if sampled and outcome.masked_rows:
             for plan, row in outcome.masked_rows:
                 facts.leak_rows[outcome.table] += 1
                 for column, kind in suspects(row, plan.watched):

@@ -99,7 +99,8 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
                                                       ctx, cache)
             outputs[name] = (output, otherwise_output)
-            condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise)
+            condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise,
+                                    spec.when.not_null, spec.when.equals)
             steps.append((name, None, condition))
         elif action_name == "keep":
             steps.append((name, None, None))

@@ -1,0 +1,399 @@
+//! Native implementations of the masking actions whose Python classes describe themselves
+//! (`Action.native_spec`). Each answers `None` for an input it is not sure to treat exactly as
+//! the Python action does (non-ASCII text under a case rule, floats, out-of-range dates …);
+//! the engine then calls the Python action for that value.
+
+use hashbrown::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::{Number, Value};
+use sha2::Sha256;
+
+use crate::civil::{self, MICROS_PER_DAY};
+use crate::spec::ActionSpec;
+
+const CACHE_SIZE: usize = 65_536;
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+/// what Python's `str.isspace` calls whitespace, for ASCII
+const PY_ASCII_SPACE: [char; 10] =
+    [' ', '\t', '\n', '\x0b', '\x0c', '\r', '\x1c', '\x1d', '\x1e', '\x1f'];
+
+pub trait NativeAction: Send + Sync {
+    /// The masked value, or None: "let the Python action decide".
+    fn apply(&mut self, value: &Value) -> Option<Value>;
+
+    /// Write the masked value of a raw JSON token straight to `out` (no parsing, no
+    /// allocation on the hot path); false: nothing written, call `apply`.
+    fn write_raw(&mut self, _raw: &str, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+}
+
+/// The native form of an action, or None when only the Python action can apply it.
+pub fn build(spec: &ActionSpec) -> Option<Box<dyn NativeAction>> {
+    Some(match spec {
+        ActionSpec::Python => return None,
+        ActionSpec::Keep => Box::new(Keep),
+        ActionSpec::Null => Box::new(Null),
+        ActionSpec::Redact { value, keep_null } => {
+            Box::new(Redact { constant: Value::String(value.clone()), keep_null: *keep_null })
+        }
+        ActionSpec::Pseudonymize { key_hex, prefix, length, normalize } => {
+            Box::new(Pseudonymize::new(key_hex, prefix, *length, normalize)?)
+        }
+        ActionSpec::Mask { first, last, char, fixed } => Box::new(Mask {
+            first: *first,
+            last: *last,
+            fill: char.chars().next()?,
+            fixed: *fixed,
+        }),
+        ActionSpec::Truncate { keep } => Box::new(Truncate { keep: *keep }),
+        ActionSpec::EmailDomain => Box::new(EmailDomain),
+        ActionSpec::Days { level } => Box::new(Days { level: level.clone() }),
+        ActionSpec::Micros { level } => Box::new(Micros { level: level.clone(), millis: false }),
+        ActionSpec::Millis { level } => Box::new(Micros { level: level.clone(), millis: true }),
+        ActionSpec::BucketNumber { size, integral } => {
+            Box::new(BucketNumber { size: *size, integral: *integral })
+        }
+        ActionSpec::ScrubPrefilter => Box::new(ScrubPrefilter),
+        ActionSpec::BucketDecimal { width_unscaled } => {
+            Box::new(BucketDecimal { width: i128::from(*width_unscaled) })
+        }
+    })
+}
+
+struct Keep;
+impl NativeAction for Keep {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        Some(value.clone())
+    }
+}
+
+struct Null;
+impl NativeAction for Null {
+    fn apply(&mut self, _: &Value) -> Option<Value> {
+        Some(Value::Null)
+    }
+}
+
+struct Redact {
+    constant: Value,
+    keep_null: bool,
+}
+impl NativeAction for Redact {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        Some(if value.is_null() && self.keep_null { Value::Null } else { self.constant.clone() })
+    }
+}
+
+struct Pseudonymize {
+    mac: Hmac<Sha256>,
+    prefix: String,
+    length: usize,
+    normalize: Vec<String>,
+    by_text: HashMap<String, Value>,
+    by_int: HashMap<i64, Value>,
+    /// pseudonyms by the text of a JSON string without escapes (the raw path)
+    raw_text: HashMap<String, String>,
+    /// the prefix needs no JSON escaping, so pseudonyms can be written between quotes as is
+    plain_prefix: bool,
+}
+
+impl Pseudonymize {
+    fn new(key_hex: &str, prefix: &str, length: usize, normalize: &[String]) -> Option<Self> {
+        let key = decode_hex(key_hex)?;
+        let known = ["strip", "lower", "upper", "compact", "digits"];
+        if key.is_empty() || normalize.iter().any(|n| !known.contains(&n.as_str())) {
+            return None; // no key (describe-only plans) or a rule this core does not know
+        }
+        Some(Self {
+            mac: Hmac::new_from_slice(&key).ok()?,
+            prefix: prefix.to_owned(),
+            length: length.min(64),
+            normalize: normalize.to_vec(),
+            by_text: HashMap::new(),
+            by_int: HashMap::new(),
+            raw_text: HashMap::new(),
+            plain_prefix: prefix.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'),
+        })
+    }
+
+    fn pseudonym(&self, data: &[u8]) -> Value {
+        Value::String(self.pseudonym_text(data))
+    }
+
+    fn pseudonym_text(&self, data: &[u8]) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(data);
+        let digest = mac.finalize().into_bytes();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(self.prefix.len() + 64);
+        out.push_str(&self.prefix);
+        for byte in digest.iter() {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        out.truncate(self.prefix.len() + self.length);
+        out
+    }
+
+    /// The pseudonym of a text, from the cache or computed and cached.
+    fn of_text(&mut self, text: &str) -> Option<&str> {
+        if !self.raw_text.contains_key(text) {
+            let pseudonym = self.pseudonym_text(self.normalized(text)?.as_bytes());
+            if self.raw_text.len() >= CACHE_SIZE {
+                self.raw_text.clear();
+            }
+            self.raw_text.insert(text.to_owned(), pseudonym);
+        }
+        self.raw_text.get(text).map(String::as_str)
+    }
+
+    /// The normalised text, when the rules' normalisers act on it exactly as Python's would.
+    fn normalized(&self, text: &str) -> Option<String> {
+        if self.normalize.is_empty() {
+            return Some(text.to_owned());
+        }
+        if !text.is_ascii() {
+            return None; // Unicode case mapping and whitespace: Python decides
+        }
+        let mut out = text.to_owned();
+        for rule in &self.normalize {
+            out = match rule.as_str() {
+                "strip" => out.trim_matches(&PY_ASCII_SPACE[..]).to_owned(),
+                "lower" => out.to_ascii_lowercase(),
+                "upper" => out.to_ascii_uppercase(),
+                "compact" => out.chars().filter(|c| !PY_ASCII_SPACE.contains(c)).collect(),
+                "digits" => out.chars().filter(char::is_ascii_digit).collect(),
+                _ => return None,
+            };
+        }
+        Some(out)
+    }
+}
+
+impl NativeAction for Pseudonymize {
+    fn write_raw(&mut self, raw: &str, out: &mut Vec<u8>) -> bool {
+        let bytes = raw.as_bytes();
+        let quoted = bytes.len() >= 2 && bytes[0] == b'"' && bytes[bytes.len() - 1] == b'"';
+        if !self.plain_prefix || !quoted || bytes.contains(&b'\\') {
+            return false; // numbers, escapes: `apply` on the parsed value
+        }
+        let Some(pseudonym) = self.of_text(&raw[1..raw.len() - 1]) else { return false };
+        out.push(b'"');
+        out.extend_from_slice(pseudonym.as_bytes());
+        out.push(b'"');
+        true
+    }
+
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        match value {
+            Value::Null => Some(Value::Null),
+            Value::String(text) => {
+                if let Some(found) = self.by_text.get(text) {
+                    return Some(found.clone());
+                }
+                let result = self.pseudonym(self.normalized(text)?.as_bytes());
+                if self.by_text.len() >= CACHE_SIZE {
+                    self.by_text.clear();
+                }
+                self.by_text.insert(text.clone(), result.clone());
+                Some(result)
+            }
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    if let Some(found) = self.by_int.get(&i) {
+                        return Some(found.clone());
+                    }
+                    let result = self.pseudonym(i.to_string().as_bytes());
+                    if self.by_int.len() >= CACHE_SIZE {
+                        self.by_int.clear();
+                    }
+                    self.by_int.insert(i, result.clone());
+                    return Some(result);
+                }
+                n.as_u64().map(|u| self.pseudonym(u.to_string().as_bytes()))
+            }
+            Value::Bool(b) => Some(self.pseudonym(if *b { b"true" } else { b"false" })),
+            _ => None,
+        }
+    }
+}
+
+struct Mask {
+    first: usize,
+    last: usize,
+    fill: char,
+    fixed: Option<usize>,
+}
+impl NativeAction for Mask {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        let text = match value {
+            Value::Null => return Some(Value::Null),
+            Value::String(text) => text,
+            _ => return None, // Python's str() of a number or bool
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let n = chars.len();
+        let shown = self.first + self.last;
+        let fill = |count: usize| std::iter::repeat_n(self.fill, count);
+        let out: String = if n <= shown {
+            fill(self.fixed.unwrap_or(n)).collect()
+        } else {
+            chars[..self.first]
+                .iter()
+                .copied()
+                .chain(fill(self.fixed.unwrap_or(n - shown)))
+                .chain(chars[n - self.last..].iter().copied())
+                .collect()
+        };
+        Some(Value::String(out))
+    }
+}
+
+struct Truncate {
+    keep: usize,
+}
+impl NativeAction for Truncate {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        match value {
+            Value::Null => Some(Value::Null),
+            Value::String(text) => Some(Value::String(text.chars().take(self.keep).collect())),
+            _ => None,
+        }
+    }
+}
+
+struct EmailDomain;
+impl NativeAction for EmailDomain {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        let Value::String(text) = value else { return Some(Value::Null) };
+        let Some(at) = text.rfind('@') else { return Some(Value::Null) };
+        let domain = &text[at + 1..];
+        if domain.is_empty() {
+            return Some(Value::Null);
+        }
+        if !domain.is_ascii() {
+            return None;
+        }
+        Some(Value::String(domain.trim_matches(&PY_ASCII_SPACE[..]).to_ascii_lowercase()))
+    }
+}
+
+/// generalize, encoding date: days since the epoch → first day of the year or month
+struct Days {
+    level: String,
+}
+impl NativeAction for Days {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        if value.is_null() {
+            return Some(Value::Null);
+        }
+        let days = value.as_i64()?;
+        civil::coarsen(days, &self.level).map(Value::from)
+    }
+}
+
+/// generalize, encodings micro_timestamp and milli_timestamp (coarsened as micros, like Python)
+struct Micros {
+    level: String,
+    millis: bool,
+}
+impl NativeAction for Micros {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        if value.is_null() {
+            return Some(Value::Null);
+        }
+        let raw = value.as_i64()?;
+        let micros = if self.millis { raw.checked_mul(1000)? } else { raw };
+        let level = self.level.as_str();
+        let coarse = if !self.millis && (level == "hour" || level == "day") {
+            // Python does hours and days of micro-timestamps as plain integer arithmetic
+            let unit = if level == "hour" { MICROS_PER_HOUR } else { MICROS_PER_DAY };
+            micros.checked_sub(micros.rem_euclid(unit))?
+        } else {
+            let day = micros.div_euclid(MICROS_PER_DAY);
+            if !civil::in_range(day) {
+                return None; // Python's datetime refuses it: its error, its message
+            }
+            match level {
+                "hour" => micros - micros.rem_euclid(MICROS_PER_HOUR),
+                _ => civil::coarsen(day, level)?.checked_mul(MICROS_PER_DAY)?,
+            }
+        };
+        Some(Value::from(if self.millis { coarse.div_euclid(1000) } else { coarse }))
+    }
+}
+
+struct BucketNumber {
+    size: f64,
+    integral: bool,
+}
+impl NativeAction for BucketNumber {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        let Value::Number(n) = value else {
+            return if value.is_null() { Some(Value::Null) } else { None };
+        };
+        let is_int = n.is_i64() || n.is_u64();
+        let low = (n.as_f64()? / self.size).floor() * self.size;
+        if !low.is_finite() {
+            return None;
+        }
+        if self.integral && is_int {
+            return (low.abs() < 9.2e18).then(|| Value::from(low as i64));
+        }
+        Number::from_f64(low).map(Value::Number)
+    }
+}
+
+/// generalize to a bucket of a Debezium Decimal (base64 two's complement, scale from the rules)
+struct BucketDecimal {
+    width: i128,
+}
+impl NativeAction for BucketDecimal {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        let text = match value {
+            Value::Null => return Some(Value::Null),
+            Value::String(text) => text,
+            _ => return None,
+        };
+        let raw = STANDARD.decode(text).ok()?;
+        if raw.len() > 16 {
+            return None;
+        }
+        let mut buf = [if raw.first().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 }; 16];
+        buf[16 - raw.len()..].copy_from_slice(&raw);
+        let unscaled = i128::from_be_bytes(buf);
+        // within 28 significant digits Python's Decimal division is exact enough to floor alike
+        if unscaled.unsigned_abs() >= 10u128.pow(18) || self.width <= 0 || self.width >= 100_000_000 {
+            return None;
+        }
+        let low = unscaled.div_euclid(self.width) * self.width;
+        let bits = 128 - low.unsigned_abs().leading_zeros() as usize;
+        let length = ((bits + 8) / 8).max(1);
+        Some(Value::String(STANDARD.encode(&low.to_be_bytes()[16 - length..])))
+    }
+}
+
+/// scrub finds e-mail addresses (which need an `@`) and numbers whose patterns all need at least
+/// two digits (`\d`, any Unicode decimal digit): text with neither comes out unchanged. All
+/// other text goes to the Python detectors (python-stdnum, phonenumbers).
+struct ScrubPrefilter;
+impl NativeAction for ScrubPrefilter {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        let Value::String(text) = value else {
+            return Some(Value::Null); // Python: null stays null, a non-text value becomes null
+        };
+        let digits = text.chars().filter(|c| c.is_numeric()).take(2).count();
+        (!text.contains('@') && digits < 2).then(|| value.clone())
+    }
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}

@@ -1,0 +1,544 @@
+//! One change event in, its masked outputs out: the JSON hot path of `MaskingEngine.process`.
+//!
+//! Members are read unparsed (`json::Obj`); a kept value is copied as it came, only the values
+//! that an action changes are parsed. Anything this path is not sure to treat exactly like the
+//! Python engine — bytes that are not JSON, an envelope without its images, a key that is not
+//! an object, a duplicate column, a value that an action hands to Python and Python refuses —
+//! ends in `Defer`: the caller then runs the Python engine on the same event, which produces
+//! the outputs or names the dead-letter reason.
+
+use hashbrown::HashMap;
+
+use pyo3::prelude::*;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::actions::{self, NativeAction};
+use crate::json::{self, Obj};
+use crate::pyjson;
+use crate::spec::{EngineSpec, PlanSpec, StepSpec};
+
+/// "Let the Python engine do this event."
+#[derive(Debug)]
+pub struct Defer;
+
+/// an output record: the view's index in its route, key, value (None: a tombstone)
+pub type Record = (usize, Option<Vec<u8>>, Option<Vec<u8>>);
+/// a row's columns by their position in the plan's column list
+type Slots<'a> = Vec<Option<&'a RawValue>>;
+
+/// source fields that identify nobody, in Python's `SOURCE_ALLOWLIST` order
+const SOURCE_ALLOWLIST: [&str; 15] = [
+    "version", "connector", "name", "ts_ms", "snapshot", "db", "schema", "table", "lsn", "txId",
+    "sequence", "file", "pos", "row", "server_id",
+];
+const TRANSACTION_FIELDS: [&str; 3] = ["id", "total_order", "data_collection_order"];
+const OPS: [&str; 5] = ["c", "u", "d", "r", "t"];
+
+pub struct Slot {
+    native: Option<Box<dyn NativeAction>>,
+    python: PyObject,
+    /// the Python action's results by text input: actions are deterministic, and free text
+    /// repeats (the before and after image of an update, the next update of the same row)
+    memo: HashMap<String, Value>,
+}
+
+const MEMO_SIZE: usize = 65_536;
+
+enum Test {
+    NotNull,
+    Equals(Value),
+}
+
+enum Rule {
+    Keep,
+    Apply(usize),
+    /// a condition on another column (its position, or its name when the rules do not list it)
+    When { column: Result<usize, String>, test: Test, then: Option<usize>, otherwise: Option<usize> },
+}
+
+struct Step {
+    column: usize,
+    /// `"name":`, written before the value
+    member: Vec<u8>,
+    rule: Rule,
+}
+
+struct Plan {
+    columns: HashMap<String, usize>,
+    shows_before: bool,
+    steps: Vec<Step>,
+    /// key column, its position among the columns, its action (None: copied)
+    key_fields: Vec<(String, Option<usize>, Option<usize>)>,
+}
+
+struct View {
+    flat: bool,
+    plan: usize,
+}
+
+/// What one event produced.
+pub struct Outcome {
+    pub op: Option<String>,
+    pub skipped: Option<&'static str>,
+    pub source_ts_ms: Option<i64>,
+    pub unknown: Vec<String>,
+    pub records: Vec<Record>,
+}
+
+impl Outcome {
+    fn new(op: Option<&str>, skipped: Option<&'static str>, source_ts_ms: Option<i64>) -> Self {
+        Self {
+            op: op.map(str::to_owned),
+            skipped,
+            source_ts_ms,
+            unknown: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+}
+
+/// A plan's masked key and the inside (members without braces) of its masked images.
+struct Masked {
+    key: Option<Vec<u8>>,
+    before: Option<Vec<u8>>,
+    after: Option<Vec<u8>>,
+}
+
+pub struct Engine {
+    routes: HashMap<String, Vec<View>>,
+    plans: Vec<Plan>,
+    actions: Vec<Slot>,
+}
+
+impl Engine {
+    pub fn new(spec: EngineSpec, callbacks: Vec<PyObject>) -> Result<Self, String> {
+        if callbacks.len() != spec.actions.len() {
+            return Err("one Python callback per action expected".into());
+        }
+        let actions = spec
+            .actions
+            .iter()
+            .zip(callbacks)
+            .map(|(action, python)| Slot {
+                native: actions::build(action),
+                python,
+                memo: HashMap::new(),
+            })
+            .collect();
+        let plans = spec.plans.into_iter().map(Plan::new).collect();
+        let routes = spec
+            .routes
+            .into_iter()
+            .map(|route| {
+                let views = route
+                    .views
+                    .into_iter()
+                    .map(|v| View { flat: v.format == "flat", plan: v.plan })
+                    .collect();
+                (route.topic, views)
+            })
+            .collect();
+        Ok(Self { routes, plans, actions })
+    }
+
+    pub fn process(
+        &mut self,
+        py: Python<'_>,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<Outcome, Defer> {
+        let views = self.routes.get(topic).ok_or(Defer)?;
+        let key_text = key.map(checked_text).transpose()?;
+        let Some(value) = value else {
+            return Ok(Outcome::new(None, Some("tombstone"), None));
+        };
+        let text = checked_text(value)?;
+        let top = Obj::parse(text).ok_or(Defer)?;
+        let envelope = match unwrapped(&top) {
+            Some(payload) => Obj::parse(payload.get()).ok_or(Defer)?,
+            None => top,
+        };
+        let op: String = envelope.get("op").and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .ok_or(Defer)?;
+        let op = op.as_str();
+        if !OPS.contains(&op) {
+            return Err(Defer);
+        }
+        let before = image(envelope.get("before"))?;
+        let after = image(envelope.get("after"))?;
+        if (op == "d" && before.is_none()) || (["c", "u", "r"].contains(&op) && after.is_none()) {
+            return Err(Defer);
+        }
+        let source = envelope.get("source").and_then(|raw| Obj::parse(raw.get()));
+        let source_ts = source.as_ref().and_then(|s| s.get("ts_ms"));
+        let source_ts_ms = source_ts.and_then(|raw| raw.get().parse::<i64>().ok());
+        if op == "t" {
+            return Ok(Outcome::new(Some(op), Some("truncate"), source_ts_ms));
+        }
+        let ts_ms = envelope.get("ts_ms").and_then(json::int).unwrap_or(Value::Null);
+        let key = match key_text {
+            Some(text) => {
+                let raw: &RawValue = serde_json::from_str(text).map_err(|_| Defer)?;
+                match Obj::parse(raw.get()) {
+                    Some(obj) => match unwrapped(&obj) {
+                        Some(payload) if json::is_null(payload) => None,
+                        Some(payload) => Some(Obj::parse(payload.get()).ok_or(Defer)?),
+                        None => Some(obj),
+                    },
+                    None if json::is_null(raw) => None,
+                    None => return Err(Defer), // not an object: Python names it invalid_key
+                }
+            }
+            None => None,
+        };
+        let reduced_source = reduced(source.as_ref(), &SOURCE_ALLOWLIST);
+        let mut outcome = Outcome::new(Some(op), None, source_ts_ms);
+        let mut masked: Vec<(usize, Masked)> = Vec::new();
+        for (index, view) in views.iter().enumerate() {
+            let plan = &self.plans[view.plan];
+            if !masked.iter().any(|m| m.0 == view.plan) {
+                let shown = if op == "d" || plan.shows_before { before.as_ref() } else { None };
+                let row = after.as_ref().or(before.as_ref());
+                let after_slots = after.as_ref().map(|a| plan.slots(a)).transpose()?;
+                let before_slots = shown.map(|b| plan.slots(b)).transpose()?;
+                if outcome.unknown.is_empty() {
+                    if let Some(row) = row {
+                        outcome.unknown = plan.unknown(row);
+                    }
+                }
+                let row_slots = after_slots.as_ref().or(before_slots.as_ref());
+                let actions = &mut self.actions;
+                let masked_key = match &key {
+                    Some(obj) => plan.mask_key(actions, py, |name, _| obj.get(name))?,
+                    None => match (row_slots, row) {
+                        (Some(slots), Some(row)) => plan.mask_key(actions, py, |name, column| {
+                            column.map_or_else(|| row.get(name), |c| slots.get(c).copied().flatten())
+                        })?,
+                        _ => None,
+                    },
+                };
+                let masked_after = after_slots
+                    .as_ref()
+                    .map(|s| plan.mask_row(actions, py, s, after.as_ref()))
+                    .transpose()?;
+                let masked_before = before_slots
+                    .as_ref()
+                    .map(|s| plan.mask_row(actions, py, s, shown))
+                    .transpose()?;
+                masked.push((
+                    view.plan,
+                    Masked { key: masked_key, before: masked_before, after: masked_after },
+                ));
+            }
+            let done = &masked.iter().find(|m| m.0 == view.plan).ok_or(Defer)?.1;
+            let rendered = if view.flat {
+                flat(op, source_ts, &ts_ms, done)
+            } else {
+                debezium(op, &reduced_source, &ts_ms, &envelope, done)
+            };
+            outcome.records.push((index, done.key.clone(), Some(rendered)));
+            if op == "d" && done.key.is_some() {
+                outcome.records.push((index, done.key.clone(), None));
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+impl Plan {
+    fn new(spec: PlanSpec) -> Self {
+        let columns: HashMap<String, usize> =
+            spec.known.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
+        let steps = spec.steps.into_iter().map(|s| Step::new(s, &columns)).collect();
+        let key_fields = spec
+            .key_fields
+            .into_iter()
+            .map(|(name, action)| {
+                let column = columns.get(&name).copied();
+                (name, column, action)
+            })
+            .collect();
+        Self { columns, shows_before: spec.shows_before, steps, key_fields }
+    }
+
+    /// The row's values by column; a column given twice is left to Python.
+    fn slots<'a>(&self, row: &Obj<'a>) -> Result<Slots<'a>, Defer> {
+        let mut slots: Slots<'a> = vec![None; self.columns.len()];
+        for (name, raw) in &row.0 {
+            if let Some(&column) = self.columns.get(name.as_ref()) {
+                if slots[column].replace(raw).is_some() {
+                    return Err(Defer);
+                }
+            }
+        }
+        Ok(slots)
+    }
+
+    fn unknown(&self, row: &Obj<'_>) -> Vec<String> {
+        let mut names: Vec<String> = row
+            .0
+            .iter()
+            .filter(|(name, _)| !self.columns.contains_key(name.as_ref()))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        names.sort(); // UTF-8 byte order is code point order, as Python sorts
+        names.dedup();
+        names
+    }
+
+    /// `{"column": masked value, …}` of the key columns found by `lookup`, None when none is.
+    fn mask_key<'a>(
+        &self,
+        actions: &mut [Slot],
+        py: Python<'_>,
+        lookup: impl Fn(&str, Option<usize>) -> Option<&'a RawValue>,
+    ) -> Result<Option<Vec<u8>>, Defer> {
+        let mut out = vec![b'{'];
+        for (name, column, action) in &self.key_fields {
+            if let Some(raw) = lookup(name, *column) {
+                if out.len() > 1 {
+                    out.push(b',');
+                }
+                json::write_name(&mut out, name);
+                out.push(b':');
+                write_masked(&mut out, actions, py, *action, raw)?;
+            }
+        }
+        if out.len() == 1 {
+            return Ok(None);
+        }
+        out.push(b'}');
+        Ok(Some(out))
+    }
+
+    /// The masked image's members, without the braces.
+    fn mask_row(
+        &self,
+        actions: &mut [Slot],
+        py: Python<'_>,
+        slots: &Slots<'_>,
+        row: Option<&Obj<'_>>,
+    ) -> Result<Vec<u8>, Defer> {
+        let mut out = Vec::with_capacity(512);
+        for step in &self.steps {
+            let Some(raw) = slots.get(step.column).copied().flatten() else { continue };
+            let action = match &step.rule {
+                Rule::Keep => None,
+                Rule::Apply(action) => Some(*action),
+                Rule::When { column, test, then, otherwise } => {
+                    let tested = match column {
+                        Ok(c) => slots.get(*c).copied().flatten(),
+                        Err(name) => row.and_then(|r| r.get(name)),
+                    };
+                    let passes = match (test, tested) {
+                        (Test::NotNull, Some(raw)) => !json::is_null(raw),
+                        (Test::NotNull, None) => false,
+                        (Test::Equals(expected), Some(raw)) => {
+                            py_equals(&json::value(raw).ok_or(Defer)?, expected).ok_or(Defer)?
+                        }
+                        (Test::Equals(expected), None) => py_equals(&Value::Null, expected).ok_or(Defer)?,
+                    };
+                    match if passes { then } else { otherwise } {
+                        Some(action) => Some(*action),
+                        None => continue, // the field is dropped
+                    }
+                }
+            };
+            if !out.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(&step.member);
+            write_masked(&mut out, actions, py, action, raw)?;
+        }
+        Ok(out)
+    }
+}
+
+impl Step {
+    fn new(spec: StepSpec, columns: &HashMap<String, usize>) -> Self {
+        let mut member = Vec::new();
+        json::write_name(&mut member, &spec.name);
+        member.push(b':');
+        let rule = match spec.when {
+            Some(when) => Rule::When {
+                column: columns.get(&when.field).copied().ok_or(when.field),
+                test: if when.not_null { Test::NotNull } else { Test::Equals(when.equals) },
+                then: spec.then,
+                otherwise: spec.otherwise,
+            },
+            None => spec.action.map_or(Rule::Keep, Rule::Apply),
+        };
+        // every step's column is one of the plan's known columns (the spec lists them)
+        let column = columns.get(&spec.name).copied().unwrap_or(usize::MAX);
+        Self { column, member, rule }
+    }
+}
+
+fn checked_text(data: &[u8]) -> Result<&str, Defer> {
+    let text = std::str::from_utf8(data).map_err(|_| Defer)?;
+    if json::well_formed(text) {
+        Ok(text)
+    } else {
+        Err(Defer)
+    }
+}
+
+/// Kafka Connect's JSON converter with schemas wraps the event in {"schema", "payload"}.
+fn unwrapped<'a>(obj: &Obj<'a>) -> Option<&'a RawValue> {
+    let names_ok = obj.0.iter().all(|(n, _)| n == "schema" || n == "payload");
+    if names_ok && obj.distinct_len() == 2 {
+        obj.get("payload")
+    } else {
+        None
+    }
+}
+
+fn image<'a>(raw: Option<&'a RawValue>) -> Result<Option<Obj<'a>>, Defer> {
+    match raw {
+        None => Ok(None),
+        Some(raw) if json::is_null(raw) => Ok(None),
+        Some(raw) => Obj::parse(raw.get()).map(Some).ok_or(Defer),
+    }
+}
+
+fn write_masked(
+    out: &mut Vec<u8>,
+    actions: &mut [Slot],
+    py: Python<'_>,
+    action: Option<usize>,
+    raw: &RawValue,
+) -> Result<(), Defer> {
+    match action {
+        None => out.extend_from_slice(raw.get().as_bytes()),
+        Some(index) => {
+            let slot = &mut actions[index];
+            if let Some(native) = slot.native.as_mut() {
+                if native.write_raw(raw.get(), out) {
+                    return Ok(());
+                }
+            }
+            let value = json::value(raw).ok_or(Defer)?;
+            json::write_value(out, &apply(slot, py, &value)?);
+        }
+    }
+    Ok(())
+}
+
+/// The native action, or the Python action when the native one cannot be sure.
+fn apply(slot: &mut Slot, py: Python<'_>, value: &Value) -> Result<Value, Defer> {
+    if let Some(native) = slot.native.as_mut() {
+        if let Some(out) = native.apply(value) {
+            return Ok(out);
+        }
+    }
+    let text = value.as_str();
+    if let Some(found) = text.and_then(|t| slot.memo.get(t)) {
+        return Ok(found.clone());
+    }
+    let arg = pyjson::to_py(py, value).map_err(|_| Defer)?;
+    let result = slot.python.call1(py, (arg,)).map_err(|_| Defer)?;
+    let result = pyjson::from_py(result.bind(py)).ok_or(Defer)?;
+    if let Some(text) = text {
+        if slot.memo.len() >= MEMO_SIZE {
+            slot.memo.clear();
+        }
+        slot.memo.insert(text.to_owned(), result.clone());
+    }
+    Ok(result)
+}
+
+/// Python's `==` for the JSON values a condition compares; None where they might differ.
+fn py_equals(a: &Value, b: &Value) -> Option<bool> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let int = |n: &serde_json::Number| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from));
+    Some(match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::String(_), Value::Bool(_) | Value::Number(_))
+        | (Value::Bool(_) | Value::Number(_), Value::String(_)) => false,
+        (Value::Number(x), Value::Number(y)) => match (int(x), int(y)) {
+            (Some(i), Some(j)) => i == j,
+            (None, None) => x.as_f64()? == y.as_f64()?,
+            (Some(i), None) | (None, Some(i)) if (i as f64).abs() < EXACT => {
+                x.as_f64()? == y.as_f64()?
+            }
+            _ => return None,
+        },
+        _ => return None, // True == 1, lists and objects: Python decides
+    })
+}
+
+/// `{name: value}` of the listed members that the object has, in the list's order.
+fn reduced(obj: Option<&Obj<'_>>, fields: &[&str]) -> Vec<u8> {
+    let mut out = vec![b'{'];
+    if let Some(obj) = obj {
+        for name in fields {
+            if let Some(raw) = obj.get(name) {
+                if out.len() > 1 {
+                    out.push(b',');
+                }
+                json::write_name(&mut out, name);
+                out.push(b':');
+                out.extend_from_slice(raw.get().as_bytes());
+            }
+        }
+    }
+    out.push(b'}');
+    out
+}
+
+fn write_image(out: &mut Vec<u8>, members: Option<&Vec<u8>>) {
+    match members {
+        Some(members) => {
+            out.push(b'{');
+            out.extend_from_slice(members);
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn debezium(op: &str, source: &[u8], ts_ms: &Value, envelope: &Obj<'_>, done: &Masked) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"before\":");
+    write_image(&mut out, done.before.as_ref());
+    out.extend_from_slice(b",\"after\":");
+    write_image(&mut out, done.after.as_ref());
+    out.extend_from_slice(b",\"source\":");
+    out.extend_from_slice(source);
+    out.extend_from_slice(b",\"op\":");
+    json::write_name(&mut out, op);
+    out.extend_from_slice(b",\"ts_ms\":");
+    json::write_value(&mut out, ts_ms);
+    if let Some(txn) = envelope.get("transaction").and_then(|raw| Obj::parse(raw.get())) {
+        out.extend_from_slice(b",\"transaction\":");
+        out.extend_from_slice(&reduced(Some(&txn), &TRANSACTION_FIELDS));
+    }
+    out.push(b'}');
+    out
+}
+
+/// Debezium's ExtractNewRecordState with delete.handling.mode=rewrite.
+fn flat(op: &str, source_ts: Option<&RawValue>, ts_ms: &Value, done: &Masked) -> Vec<u8> {
+    let deleted = op == "d";
+    let members = if deleted { done.before.as_ref() } else { done.after.as_ref() };
+    let mut out = Vec::with_capacity(1024);
+    out.push(b'{');
+    if let Some(members) = members.filter(|m| !m.is_empty()) {
+        out.extend_from_slice(members);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"__op\":");
+    json::write_name(&mut out, op);
+    out.extend_from_slice(b",\"__source_ts_ms\":");
+    match source_ts {
+        Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
+        None => json::write_value(&mut out, ts_ms),
+    }
+    out.extend_from_slice(if deleted { b",\"__deleted\":true}" } else { b",\"__deleted\":false}" });
+    out
+}

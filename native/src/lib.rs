@@ -1,0 +1,74 @@
+//! crm-masker's native core: the JSON hot path of the masking engine, as a Python extension.
+//!
+//! Python compiles the rules and hands over a description of every plan (`spec`) with the
+//! Python action of each step; this core masks JSON events with it and answers `None` for any
+//! event it leaves to the Python engine. Secrets arrive inside `spec` and are never echoed.
+
+mod actions;
+mod civil;
+mod engine;
+mod json;
+mod pyjson;
+mod spec;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// The masking engine's JSON path; see `processor/masking/native.py`.
+#[pyclass(module = "crm_masker_native")]
+struct NativeEngine {
+    engine: engine::Engine,
+}
+
+#[pymethods]
+impl NativeEngine {
+    #[new]
+    fn new(spec: &str, callbacks: Vec<PyObject>) -> PyResult<Self> {
+        // the position only: the spec holds pseudonym keys, an excerpt could show one
+        let spec: spec::EngineSpec = serde_json::from_str(spec).map_err(|e| {
+            PyValueError::new_err(format!(
+                "invalid engine spec at line {} column {}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let engine = engine::Engine::new(spec, callbacks).map_err(PyValueError::new_err)?;
+        Ok(Self { engine })
+    }
+
+    /// (op, skipped, source ts_ms, unknown columns, [(view index, key, value)]) of one event,
+    /// or None: run the Python engine on it.
+    #[pyo3(signature = (topic, key, value))]
+    fn process(
+        &mut self,
+        py: Python<'_>,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> PyResult<PyObject> {
+        let Ok(outcome) = self.engine.process(py, topic, key, value) else {
+            return Ok(py.None());
+        };
+        let records: Vec<_> = outcome
+            .records
+            .iter()
+            .map(|(view, k, v)| {
+                (
+                    *view,
+                    k.as_ref().map(|k| PyBytes::new(py, k)),
+                    v.as_ref().map(|v| PyBytes::new(py, v)),
+                )
+            })
+            .collect();
+        let result =
+            (outcome.op, outcome.skipped, outcome.source_ts_ms, outcome.unknown, records);
+        Ok(result.into_pyobject(py)?.into_any().unbind())
+    }
+}
+
+#[pymodule]
+fn crm_masker_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeEngine>()?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The compiled rules as the Python side hands them over (JSON): routes, plans, actions.
+//!
+//! Python compiles and validates the rules; this crate only reads the result, so there is one
+//! rule compiler and one source of truth for what an action means.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+pub struct EngineSpec {
+    pub routes: Vec<RouteSpec>,
+    pub plans: Vec<PlanSpec>,
+    pub actions: Vec<ActionSpec>,
+}
+
+#[derive(Deserialize)]
+pub struct RouteSpec {
+    pub topic: String,
+    pub views: Vec<ViewSpec>,
+}
+
+#[derive(Deserialize)]
+pub struct ViewSpec {
+    pub format: String,
+    pub plan: usize,
+}
+
+#[derive(Deserialize)]
+pub struct PlanSpec {
+    pub known: Vec<String>,
+    /// a view of this plan publishes the before image of updates (flat views do not)
+    pub shows_before: bool,
+    pub steps: Vec<StepSpec>,
+    /// key columns with the action that masks them (None: copied as they are)
+    pub key_fields: Vec<(String, Option<usize>)>,
+}
+
+#[derive(Deserialize)]
+pub struct StepSpec {
+    pub name: String,
+    /// the action (index into `actions`); None: the value is kept
+    pub action: Option<usize>,
+    /// a condition on another column: `then`/`otherwise` apply (None: the field is dropped)
+    pub when: Option<WhenSpec>,
+    pub then: Option<usize>,
+    pub otherwise: Option<usize>,
+}
+
+#[derive(Deserialize)]
+pub struct WhenSpec {
+    pub field: String,
+    pub not_null: bool,
+    pub equals: Value,
+}
+
+/// What the native core knows of an action; `python` means: call the Python action.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActionSpec {
+    Python,
+    Keep,
+    Null,
+    Redact { value: String, keep_null: bool },
+    Pseudonymize { key_hex: String, prefix: String, length: usize, normalize: Vec<String> },
+    Mask { first: usize, last: usize, char: String, fixed: Option<usize> },
+    Truncate { keep: usize },
+    EmailDomain,
+    Days { level: String },
+    Micros { level: String },
+    Millis { level: String },
+    BucketNumber { size: f64, integral: bool },
+    BucketDecimal { width_unscaled: i64 },
+    /// free-text scrubbing: the core answers only for text no detector can match
+    ScrubPrefilter,
+}

@@ -1,0 +1,174 @@
+"""The native core (Rust, ``native/``): the JSON hot path of ``MaskingEngine``, same outputs.
+
+The core receives the compiled plans as data (each action describes itself with
+``Action.native_spec``) together with every action's Python ``apply``. It masks JSON events
+on its own and hands back to Python whatever it is not sure to treat exactly alike: a value
+an action cannot take natively goes to that action's ``apply``; an event it cannot finish (not
+JSON, not an envelope, a value Python refuses …) comes back as ``None`` and the caller runs
+the Python engine on it, which produces the outputs or names the dead-letter reason. The
+differential tests hold the two engines to the same outputs.
+
+The core is optional: without the extension module (no Rust toolchain) everything runs on the
+Python engine, only slower. ``make install`` builds it when ``cargo`` is there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+from typing import Any
+
+import orjson
+
+from processor.actions.base import Action
+from processor.errors import CrmMaskerError
+from processor.masking.engine import Outcome
+from processor.masking.plan import ApplyFn, FieldPlan
+from processor.rules.compiler import CompiledRules, TableRoute
+
+log = logging.getLogger(__name__)
+#: the view formats that the core renders itself (others stay on the Python engine)
+NATIVE_FORMATS = frozenset({"debezium", "flat"})
+JSON_SCALARS = (str, int, float, bool, type(None))
+#: an encoded output record: topic, key, value (None: a tombstone)
+EncodedRecord = tuple[str, bytes | None, bytes | None]
+
+
+def load_core() -> ModuleType | None:
+    """The extension module, or None when it is not installed."""
+    try:
+        return importlib.import_module("crm_masker_native")
+    except ImportError:
+        return None
+
+
+ENGINE_CHOICES = ("auto", "native", "python")
+
+
+def select(compiled: CompiledRules, choice: str = "auto") -> NativeEngine | None:
+    """The native engine for ``auto`` (when installed) and ``native`` (else an error);
+    None: everything on the Python engine."""
+    if choice not in ENGINE_CHOICES:
+        raise CrmMaskerError(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
+    core = load_core() if choice != "python" else None
+    if core is None:
+        if choice == "native":
+            raise CrmMaskerError("the native core (crm_masker_native) is not installed; "
+                                 "`make install` builds it when cargo is there")
+        return None
+    return NativeEngine(compiled, core)
+
+
+class _SpecBuilder:
+    """Numbers actions and plans as the core's spec refers to them by index."""
+
+    def __init__(self) -> None:
+        self.actions: list[dict[str, Any]] = []
+        self.callbacks: list[ApplyFn] = []
+        self._action_index: dict[int, int] = {}
+        self.plans: list[dict[str, Any]] = []
+        self._plan_index: dict[int, int] = {}
+
+    def action(self, fn: ApplyFn | None) -> int | None:
+        if fn is None:
+            return None
+        owner = getattr(fn, "__self__", None)
+        identity = id(owner) if isinstance(owner, Action) else id(fn)
+        found = self._action_index.get(identity)
+        if found is None:
+            spec = owner.native_spec() if isinstance(owner, Action) else None
+            found = self._action_index[identity] = len(self.actions)
+            self.actions.append(spec or {"kind": "python"})
+            self.callbacks.append(fn)
+        return found
+
+    def plan(self, plan: FieldPlan, shows_before: bool) -> int:
+        found = self._plan_index.get(id(plan))
+        if found is not None:
+            return found
+        steps: list[dict[str, Any]] = []
+        for name, fn, cond in plan.steps:
+            if cond is None:
+                steps.append({"name": name, "action": self.action(fn)})
+            else:
+                steps.append({"name": name, "when": {"field": cond.test_field,
+                                                     "not_null": cond.not_null,
+                                                     "equals": cond.equals},
+                              "then": self.action(cond.then),
+                              "otherwise": self.action(cond.otherwise)})
+        found = self._plan_index[id(plan)] = len(self.plans)
+        self.plans.append({"known": sorted(plan.known), "shows_before": shows_before,
+                           "steps": steps,
+                           "key_fields": [(name, self.action(fn)) for name, fn in plan.key_fields]})
+        return found
+
+
+def _native_route(route: TableRoute) -> bool:
+    """Whether the core can mask this table exactly as the Python engine does."""
+    conditions = [cond for view in route.views for _, _, cond in view.plan.steps if cond]
+    return (all(view.format in NATIVE_FORMATS for view in route.views)
+            and all(isinstance(cond.equals, JSON_SCALARS) for cond in conditions))
+
+
+def _last_counts(route: TableRoute) -> dict[str, int]:
+    """The action counts that ``MaskingEngine.process`` reports: the last distinct plan's."""
+    counts: dict[str, int] = {}
+    seen: set[int] = set()
+    for view in route.views:
+        if id(view.plan) not in seen:
+            seen.add(id(view.plan))
+            counts = view.plan.action_counts
+    return counts
+
+
+class NativeEngine:
+    """``MaskingEngine.process`` for JSON bytes in and out, in the native core."""
+
+    def __init__(self, compiled: CompiledRules, core: ModuleType | None = None) -> None:
+        core = core or load_core()
+        if core is None:
+            raise ImportError("the native core (crm_masker_native) is not installed")
+        builder = _SpecBuilder()
+        routes = []
+        self._routes: dict[str, tuple[str, list[str], dict[str, int]]] = {}
+        shows_before = {id(view.plan) for route in compiled.routes.values()
+                        for view in route.views if view.format != "flat"}
+        for topic, route in compiled.routes.items():
+            if not _native_route(route):
+                continue
+            views = [{"format": view.format,
+                      "plan": builder.plan(view.plan, id(view.plan) in shows_before)}
+                     for view in route.views]
+            routes.append({"topic": topic, "views": views})
+            self._routes[topic] = (route.table, [view.topic for view in route.views],
+                                   _last_counts(route))
+        spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions}
+        # the spec carries the pseudonym keys: built, handed over, not kept
+        self._core = core.NativeEngine(orjson.dumps(spec).decode(), builder.callbacks)
+        self.native_kinds = sorted({a["kind"] for a in builder.actions})
+
+    def handles(self, topic: str) -> bool:
+        return topic in self._routes
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(table for table, _, _ in self._routes.values())
+
+    def process(self, topic: str, key: bytes | None,
+                value: bytes | None) -> tuple[Outcome, list[EncodedRecord]] | None:
+        """The outcome and the encoded records, or None: run the Python engine instead."""
+        result = self._core.process(topic, key, value)
+        if result is None:
+            return None
+        op, skipped, source_ts_ms, unknown, records = result
+        table, topics, counts = self._routes[topic]
+        outcome = Outcome(table, op=op, skipped=skipped, unknown_fields=unknown,
+                          source_ts_ms=source_ts_ms)
+        encoded = [(topics[view], out_key, out_value) for view, out_key, out_value in records]
+        if skipped is None:
+            outcome.action_counts = counts
+        if op == "d" and encoded:
+            outcome.deleted = True
+            outcome.deleted_key = orjson.loads(encoded[0][1]) if encoded[0][1] else None
+        return outcome, encoded

@@ -1,0 +1,352 @@
+"""The native core against the Python engine: the same outputs for every event it takes, and
+every event it leaves (``None``) is one the Python engine handles or dead-letters itself."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from processor.errors import CrmMaskerError, PoisonEvent
+from processor.formats.envelope import decode_json
+from processor.generator.stream import CrmStream
+from processor.masking import native
+from processor.masking.engine import MaskingEngine, Outcome
+from processor.masking.native import NativeEngine
+from processor.rules import load_validated
+from processor.rules.compiler import compile_rules
+from tests.helpers import RULES, demo_keys
+
+EDGE_TOPIC = "crm.public.edge"
+#: one column per action and encoding the native core knows, plus the ones it leaves to Python
+EDGE_TABLE = """
+tables:
+  edge:
+    topic: crm.public.edge
+    key: [id]
+    description: every action and encoding, for the native core's tests
+    data_subjects: [customers]
+    legal_basis: contract
+    purposes: [analytics]
+    retention: P1Y
+    fields:
+      id:         {class: identifier, action: pseudonymize, domain: contact}
+      email:      {class: personal, action: pseudonymize, domain: email, normalize: [strip, lower]}
+      iban:       {class: personal, action: pseudonymize, domain: iban, normalize: [compact, upper]}
+      tax_id:     {class: personal, action: pseudonymize, domain: tax_id, normalize: [digits]}
+      mail_host:  {class: personal, action: email_domain}
+      nick:       {class: personal, action: redact, value: "[X]"}
+      nick2:      {class: personal, action: redact, keep_null: false}
+      phone:      {class: personal, action: mask, keep_first: 2, keep_last: 2}
+      pin:        {class: personal, action: mask, fixed_length: 4, char: "#"}
+      zip:        {class: personal, action: truncate, keep: 2}
+      born:       {class: personal, action: generalize, to: year, encoding: date}
+      moved:      {class: personal, action: generalize, to: month, encoding: date}
+      seen_h:     {class: personal, action: generalize, to: hour, encoding: micro_timestamp}
+      seen_y:     {class: personal, action: generalize, to: year, encoding: micro_timestamp}
+      seen_m:     {class: personal, action: generalize, to: month, encoding: micro_timestamp}
+      clicked:    {class: personal, action: generalize, to: day, encoding: milli_timestamp}
+      clicked_h:  {class: personal, action: generalize, to: hour, encoding: milli_timestamp}
+      iso_day:    {class: personal, action: generalize, to: month, encoding: iso_date}
+      iso_ts:     {class: personal, action: generalize, to: hour, encoding: iso_timestamp}
+      score:      {class: personal, action: generalize, to: bucket, encoding: number, size: 50}
+      ratio:      {class: personal, action: generalize, to: bucket, encoding: number, size: 0.25}
+      value:      {class: personal, action: generalize, to: bucket, encoding: decimal, scale: 2, size: 1000}
+      tiny:       {class: personal, action: generalize, to: bucket, encoding: decimal, scale: 1, size: 0.01}
+      notes:      {class: free_text, action: scrub}
+      consent:    {class: personal, action: keep, justification: a yes/no flag}
+      channel:    {class: business, action: keep}
+      level:      {class: business, action: keep}
+      promo:
+        class: personal
+        action: pseudonymize
+        domain: email
+        when: {field: consent, equals: true}
+        otherwise: {action: null}
+      promo2:
+        class: personal
+        action: keep
+        justification: test
+        when: {field: channel, equals: web}
+        otherwise: {action: drop}
+      promo3:
+        class: personal
+        action: mask
+        keep_last: 1
+        when: {field: level, equals: 3}
+      promo4:
+        class: personal
+        action: truncate
+        keep: 1
+        when: {field: nick, not_null: true}
+      secret:     {class: special, action: drop}
+      nothing:    {class: personal, action: "null"}
+"""
+EDGE_VIEWS = """
+  edge_flat:
+    topic: "edge.flat.{table}"
+    format: flat
+    description: flat view of the edge table
+    readers: [bi_analyst]
+    tables: [edge]
+  edge_debezium:
+    topic: "edge.dbz.{table}"
+    format: debezium
+    description: envelope view of the edge table, one override
+    readers: [bi_analyst]
+    tables: [edge]
+    overrides:
+      edge.zip: {action: truncate, keep: 3}
+"""
+
+
+@pytest.fixture(scope="module")
+def core() -> ModuleType:
+    """The extension module; missing is a failure wherever it can be built (cargo, CI)."""
+    found = native.load_core()
+    if found is None:
+        if shutil.which("cargo") or os.environ.get("CI"):
+            pytest.fail("the native core is not installed: run `make install`")
+        pytest.skip("no Rust toolchain here: the native core cannot be built")
+    return found
+
+
+@pytest.fixture(scope="module")
+def edge_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rules = tmp_path_factory.mktemp("edge") / "rules"
+    shutil.copytree(RULES, rules)
+    (rules / "tables" / "edge.yaml").write_text(EDGE_TABLE)
+    ruleset = (rules / "ruleset.yaml").read_text()
+    (rules / "ruleset.yaml").write_text(ruleset.replace("\nviews:\n", "\nviews:" + EDGE_VIEWS, 1))
+    return rules
+
+
+def engines(rules: Path, core: ModuleType) -> tuple[MaskingEngine, NativeEngine]:
+    validated = load_validated(rules)
+    return (MaskingEngine(compile_rules(validated, demo_keys())),
+            NativeEngine(compile_rules(validated, demo_keys()), core))
+
+
+def python_result(engine: MaskingEngine, topic: str, key: bytes | None,
+                  value: bytes | None) -> tuple[Outcome, list[tuple[str, Any, Any]]] | str:
+    """The Python engine's outcome and records, or the dead-letter reason."""
+    try:
+        outcome = engine.process(topic, decode_json(key, "key"), decode_json(value))
+    except PoisonEvent as exc:
+        return exc.reason
+    return outcome, [(r.topic, r.key, r.value) for r in outcome.records]
+
+
+def assert_same(engine: MaskingEngine, fast: NativeEngine, topic: str, key: bytes | None,
+                value: bytes | None) -> bool:
+    """True when the native core took the event (and agreed), False when it left it."""
+    expected = python_result(engine, topic, key, value)
+    got = fast.process(topic, key, value)
+    if got is None:
+        return False
+    assert not isinstance(expected, str), f"native published what Python dead-letters: {expected}"
+    outcome, records = expected
+    native_outcome, encoded = got
+    decoded = [(t, orjson.loads(k) if k is not None else None,
+                orjson.loads(v) if v is not None else None) for t, k, v in encoded]
+    assert decoded == records
+    for name in ("table", "op", "skipped", "unknown_fields", "action_counts", "source_ts_ms",
+                 "deleted", "deleted_key"):
+        assert getattr(native_outcome, name) == getattr(outcome, name), name
+    return True
+
+
+def test_the_reference_stream_masks_alike_and_never_falls_back(core: ModuleType) -> None:
+    engine, fast = engines(RULES, core)
+    taken = 0
+    for record in CrmStream(seed=7).events(6_000):
+        key = orjson.dumps(record.key)
+        value = None if record.value is None else orjson.dumps(record.value)
+        taken += assert_same(engine, fast, record.topic, key, value)
+    assert taken == 6_000  # every reference event stays on the native path
+    assert fast.tables == sorted(engine.compiled.validated.rules.tables)
+
+
+SPACES = st.sampled_from([" ", "\t", "\n", "\x0b", "\x1c", "\u00a0", "\u2003", "\u3000"])
+TEXT = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet=st.sampled_from("aZ09@. -+/İıßẞΣσς٣²½"), max_size=30),
+    st.builds(lambda a, s, b: a + s + b, st.text(max_size=8), SPACES, st.text(max_size=8)),
+    st.sampled_from(["max@Example.DE ", "DE89 3704 0044 0532 0130 00", "+49 30 1234567",
+                     "Rückruf 0151 8710709", "12 345 678 901", "4111 1111 1111 1111", ""]),
+)
+NUMBER = st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(2**63, 2**64 - 1),
+                   st.integers(-10**30, 10**30), st.floats(allow_nan=False, allow_infinity=False))
+DECIMAL = st.integers(-2**70, 2**70).map(
+    lambda n: base64.b64encode(n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big",
+                                          signed=True)).decode())
+ANY_SCALAR = st.one_of(st.none(), st.booleans(), NUMBER, TEXT)
+VALUE = st.one_of(ANY_SCALAR, DECIMAL, st.lists(ANY_SCALAR, max_size=3),
+                  st.dictionaries(st.text(max_size=5), ANY_SCALAR, max_size=3))
+ISO = st.one_of(st.dates().map(str), st.datetimes().map(lambda d: d.isoformat()), TEXT)
+
+
+@st.composite
+def edge_row(draw: st.DrawFn) -> dict[str, Any]:
+    days = st.one_of(st.integers(-800_000, 3_000_000), VALUE)
+    micros = st.one_of(st.integers(-10**17, 10**17), st.integers(-2**63, 2**63 - 1), VALUE)
+    columns: dict[str, st.SearchStrategy[Any]] = {
+        "id": st.one_of(st.integers(), TEXT, VALUE), "born": days, "moved": days,
+        "seen_h": micros, "seen_y": micros, "seen_m": micros, "clicked": micros,
+        "clicked_h": micros, "iso_day": ISO, "iso_ts": ISO, "score": st.one_of(NUMBER, VALUE),
+        "ratio": st.one_of(NUMBER, VALUE), "value": st.one_of(DECIMAL, VALUE),
+        "tiny": st.one_of(DECIMAL, VALUE), "consent": st.one_of(st.booleans(), VALUE),
+        "channel": st.one_of(st.just("web"), VALUE), "level": st.one_of(st.just(3), VALUE),
+    }
+    names = ["email", "iban", "tax_id", "mail_host", "nick", "nick2", "phone", "pin", "zip",
+             "notes", "promo", "promo2", "promo3", "promo4", "secret", "nothing"]
+    row = {name: draw(st.one_of(TEXT, VALUE)) for name in names}
+    row.update({name: draw(strategy) for name, strategy in columns.items()})
+    drop = draw(st.sets(st.sampled_from(sorted(row)), max_size=4))
+    row = {k: v for k, v in row.items() if k not in drop}
+    row.update(draw(st.dictionaries(st.text(min_size=1, max_size=6), VALUE, max_size=2)))
+    return row
+
+
+@st.composite
+def edge_event(draw: st.DrawFn) -> tuple[bytes | None, bytes | None]:
+    op = draw(st.sampled_from(["c", "u", "d", "r", "t", "x"]))
+    row = draw(edge_row())
+    before = draw(st.one_of(st.just(row), edge_row())) if op in "udx" else None
+    after = None if op == "d" else row
+    source = draw(st.one_of(st.none(), st.just("text"), st.fixed_dictionaries(
+        {"ts_ms": st.one_of(st.integers(0, 2**41), VALUE), "table": st.just("edge"),
+         "query": TEXT})))
+    envelope: dict[str, Any] = {"before": before, "after": after, "source": source, "op": op,
+                                "ts_ms": draw(st.one_of(st.integers(0, 2**41), VALUE))}
+    if draw(st.booleans()):
+        envelope["transaction"] = draw(st.one_of(st.none(), st.fixed_dictionaries(
+            {"id": TEXT, "total_order": st.integers(), "secret": TEXT})))
+    if draw(st.booleans()):
+        envelope = {"schema": {"type": "struct"}, "payload": envelope}
+    key: Any = draw(st.one_of(st.none(), st.just({"id": row.get("id")}), VALUE,
+                              st.just({"schema": {}, "payload": {"id": row.get("id")}}),
+                              st.just({"schema": {}, "payload": None})))
+    # json: orjson refuses integers beyond 64 bits, which a CRM's NUMERIC columns may send
+    value = None if draw(st.integers(0, 20)) == 0 else dumps(envelope)
+    return (None if key is None and draw(st.booleans()) else dumps(key)), value
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.data_too_large])
+@given(event=edge_event())
+def test_any_event_masks_alike_or_is_left_to_python(edge_rules: Path, core: ModuleType,
+                                                     event: tuple[bytes | None, bytes | None]
+                                                     ) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    assert_same(engine, fast, EDGE_TOPIC, *event)
+
+
+_CACHE: dict[Path, tuple[MaskingEngine, NativeEngine]] = {}
+
+
+def _edge_engines(rules: Path, core: ModuleType) -> tuple[MaskingEngine, NativeEngine]:
+    """One pair per module (hypothesis calls the test hundreds of times); the caches they
+    build up must not change a result, which this reuse tests too."""
+    if rules not in _CACHE:
+        _CACHE[rules] = engines(rules, core)
+    return _CACHE[rules]
+
+
+def edge_bytes(**after: Any) -> bytes:
+    row = {"id": 7, "consent": True, "channel": "web", "level": 3, **after}
+    return orjson.dumps({"before": None, "after": row, "source": {"ts_ms": 1}, "op": "c",
+                         "ts_ms": 2})
+
+
+def test_common_values_take_the_native_path(edge_rules: Path, core: ModuleType) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    row = {"email": " Max@Example.DE", "iban": "de89 3704 0044 0532 0130 00",
+           "tax_id": "12 345 678 901", "mail_host": "a@B.de ", "nick": "x", "nick2": None,
+           "phone": "+49 30 1234567", "pin": "1234", "zip": "10115", "born": 7000,
+           "moved": -1, "seen_h": 1_700_000_123_456_789, "seen_y": -5, "seen_m": 0,
+           "clicked": 1_700_000_123_456, "clicked_h": -1, "score": 123, "ratio": 0.6,
+           "value": "AYag", "notes": "Termin vereinbart.", "promo": "p", "promo2": "w",
+           "promo3": "abc", "promo4": "xyz", "secret": "s", "nothing": 1}
+    for key in (orjson.dumps({"id": 7}), None, b"null"):
+        assert assert_same(engine, fast, EDGE_TOPIC, key, edge_bytes(**row)), key
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (b"not json", "not_json"),
+    (b'{"op": "c", "after": {"id": 1}, "x": "\\ud800"}', "not_json"),  # lone surrogate
+    (b'{"op": "c", "after": {"id": 1, "level": 1e400}}', "not_json"),  # beyond a double
+    (b'[1, 2]', "not_envelope"),
+    (b'{"op": "c", "after": null}', "not_envelope"),
+    (b'{"op": "c", "after": [1]}', "not_envelope"),
+    (b'{"op": "z", "after": {"id": 1}}', "unknown_op"),
+    (b'{"op": 1, "after": {"id": 1}}', "unknown_op"),
+    (b'\xff{"op": "c"}', "not_json"),
+])
+def test_poison_is_left_to_python(edge_rules: Path, core: ModuleType, value: bytes,
+                                  reason: str) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    assert fast.process(EDGE_TOPIC, None, value) is None
+    assert python_result(engine, EDGE_TOPIC, None, value) == reason
+
+
+def test_keys_and_values_that_python_refuses_are_left_to_it(edge_rules: Path,
+                                                            core: ModuleType) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    cases = [(b'"a string key"', edge_bytes(), "invalid_key"),
+             (b"{", edge_bytes(), "not_json"),
+             (None, edge_bytes(born=10**9), "invalid_field_value"),      # beyond year 9999
+             (None, edge_bytes(score=True), "invalid_field_value"),       # a bool is no number
+             (None, edge_bytes(id=2.0**70), "number_out_of_range")]       # an id beyond 64 bits
+    for key, value, reason in cases:
+        assert fast.process(EDGE_TOPIC, key, value) is None, reason
+        assert python_result(engine, EDGE_TOPIC, key, value) == reason
+
+
+def test_duplicate_columns_are_left_to_python(edge_rules: Path, core: ModuleType) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    value = b'{"op": "c", "after": {"id": 1, "zip": "10115", "zip": "99999"}}'
+    assert fast.process(EDGE_TOPIC, None, value) is None
+    outcome, records = python_result(engine, EDGE_TOPIC, None, value)  # type: ignore[misc]
+    assert records[0][2]["zip"] == "99"  # Python: the last one wins
+
+
+def test_a_table_the_core_cannot_render_stays_on_python(core: ModuleType) -> None:
+    compiled = compile_rules(load_validated(RULES), demo_keys())
+    route = compiled.routes["crm.public.contacts"]
+    compiled.routes["crm.public.contacts"] = type(route)(
+        route.table, route.source_topic,
+        tuple(type(v)(v.view, v.topic, "csv", v.render, v.plan) for v in route.views))
+    fast = NativeEngine(compiled, core)
+    assert not fast.handles("crm.public.contacts") and fast.handles("crm.public.accounts")
+    assert fast.process("crm.public.contacts", None, edge_bytes()) is None
+
+
+def test_engine_choice(core: ModuleType) -> None:
+    compiled = compile_rules(load_validated(RULES), demo_keys())
+    assert native.select(compiled, "python") is None
+    assert isinstance(native.select(compiled, "auto"), NativeEngine)
+    assert isinstance(native.select(compiled, "native"), NativeEngine)
+    with pytest.raises(CrmMaskerError, match="engine must be one of"):
+        native.select(compiled, "fast")
+
+
+def test_a_broken_spec_is_reported_without_its_content(core: ModuleType) -> None:
+    secret = "6b6579" * 10
+    with pytest.raises(ValueError) as raised:
+        core.NativeEngine('{"routes": [], "plans": [], "actions": [{"kind": "pseudonymize", '
+                          f'"key_hex": "{secret}", "prefix": 7}}]}}', [print])
+    assert secret not in str(raised.value) and "line 1" in str(raised.value)
