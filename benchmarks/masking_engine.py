@@ -5,6 +5,8 @@ Side by side in one run, on the same pre-generated events (as Kafka bytes):
   masked    decode + MaskingEngine.process (every view) + encode every output record
   native    the same with the native core (Rust; bytes in, bytes out), as `crm-masker run`
             uses it for JSON events; an event the core leaves goes to the Python engine
+  bound     a diagnostic, not a product mode: the native core with free text passed through
+            unscrubbed, i.e. without scrub's Python detectors (python-stdnum, phonenumbers)
   and the same two for Avro in the Confluent wire format (fastavro; schemas from an in-memory
   registry, fetched and derived once per run):
   avro ceiling   fastavro decode + encode of every key and value with its writer schema
@@ -25,10 +27,12 @@ import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import fastavro
 import orjson
 
+from processor.actions.scrub import Scrub
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.avro.source import AvroSourceEncoder
@@ -82,13 +86,20 @@ def masked(make_engine: Callable[[], MaskingEngine]) -> Callable[[list[Event]], 
 class MaskedNative:
     """The runner's JSON path: the native core, the Python engine for what it leaves."""
 
-    def __init__(self, make_engine: Callable[[], MaskingEngine]) -> None:
+    def __init__(self, make_engine: Callable[[], MaskingEngine], scrub: bool = True) -> None:
         self.make_engine = make_engine
+        self.scrub = scrub
         self.left = 0  # events of the last run that the core left to Python
+
+    def _native(self, engine: MaskingEngine) -> native.NativeEngine:
+        if self.scrub:
+            return native.NativeEngine(engine.compiled)
+        with mock.patch.object(Scrub, "native_spec", lambda _: {"kind": "keep"}):
+            return native.NativeEngine(engine.compiled)
 
     def __call__(self, events: list[Event]) -> int:
         engine = self.make_engine()
-        fast = native.NativeEngine(engine.compiled)
+        fast = self._native(engine)
         out = self.left = 0
         for topic, key, value in events:
             done = fast.process(topic, key, value)
@@ -181,7 +192,9 @@ def main() -> None:
     assert avro_masked(make_engine, registry)(avro_events) == outputs  # and warm-up
     rates = {"ceiling (orjson decode+encode)": best_rate(ceiling, events, args.repeat),
              "masked (decode+mask+encode)": best_rate(masked(make_engine), events, args.repeat),
-             **({"masked, native core": best_rate(native_run, events, args.repeat)}
+             **({"masked, native core": best_rate(native_run, events, args.repeat),
+                 "bound: native, no scrub detectors": best_rate(
+                     MaskedNative(make_engine, scrub=False), events, args.repeat)}
                 if native_run is not None else {}),
              "avro ceiling (fastavro dec+enc)": best_rate(avro_ceiling(registry), avro_events,
                                                           args.repeat),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message
@@ -17,6 +18,24 @@ from processor.rules.compiler import compile_rules
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
 DEMO_KEYS = REPO / "deploy" / "keys" / "demo-keys.yaml"
+
+
+def require_native_core() -> ModuleType:
+    """The native core; its absence fails wherever it can be built (cargo on PATH, CI) and
+    skips the test only where it cannot."""
+    import os
+    import shutil
+
+    import pytest
+
+    from processor.masking import native
+
+    core = native.load_core()
+    if core is None:
+        if shutil.which("cargo") or os.environ.get("CI"):
+            pytest.fail("the native core is not installed: run `make install`")
+        pytest.skip("no Rust toolchain here: the native core cannot be built")
+    return core
 
 
 def demo_keys() -> KeyRing:

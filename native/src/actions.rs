@@ -17,8 +17,9 @@ use crate::spec::ActionSpec;
 const CACHE_SIZE: usize = 65_536;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 /// what Python's `str.isspace` calls whitespace, for ASCII
-const PY_ASCII_SPACE: [char; 10] =
-    [' ', '\t', '\n', '\x0b', '\x0c', '\r', '\x1c', '\x1d', '\x1e', '\x1f'];
+const PY_ASCII_SPACE: [char; 10] = [
+    ' ', '\t', '\n', '\x0b', '\x0c', '\r', '\x1c', '\x1d', '\x1e', '\x1f',
+];
 
 pub trait NativeAction: Send + Sync {
     /// The masked value, or None: "let the Python action decide".
@@ -37,13 +38,22 @@ pub fn build(spec: &ActionSpec) -> Option<Box<dyn NativeAction>> {
         ActionSpec::Python => return None,
         ActionSpec::Keep => Box::new(Keep),
         ActionSpec::Null => Box::new(Null),
-        ActionSpec::Redact { value, keep_null } => {
-            Box::new(Redact { constant: Value::String(value.clone()), keep_null: *keep_null })
-        }
-        ActionSpec::Pseudonymize { key_hex, prefix, length, normalize } => {
-            Box::new(Pseudonymize::new(key_hex, prefix, *length, normalize)?)
-        }
-        ActionSpec::Mask { first, last, char, fixed } => Box::new(Mask {
+        ActionSpec::Redact { value, keep_null } => Box::new(Redact {
+            constant: Value::String(value.clone()),
+            keep_null: *keep_null,
+        }),
+        ActionSpec::Pseudonymize {
+            key_hex,
+            prefix,
+            length,
+            normalize,
+        } => Box::new(Pseudonymize::new(key_hex, prefix, *length, normalize)?),
+        ActionSpec::Mask {
+            first,
+            last,
+            char,
+            fixed,
+        } => Box::new(Mask {
             first: *first,
             last: *last,
             fill: char.chars().next()?,
@@ -51,16 +61,25 @@ pub fn build(spec: &ActionSpec) -> Option<Box<dyn NativeAction>> {
         }),
         ActionSpec::Truncate { keep } => Box::new(Truncate { keep: *keep }),
         ActionSpec::EmailDomain => Box::new(EmailDomain),
-        ActionSpec::Days { level } => Box::new(Days { level: level.clone() }),
-        ActionSpec::Micros { level } => Box::new(Micros { level: level.clone(), millis: false }),
-        ActionSpec::Millis { level } => Box::new(Micros { level: level.clone(), millis: true }),
-        ActionSpec::BucketNumber { size, integral } => {
-            Box::new(BucketNumber { size: *size, integral: *integral })
-        }
+        ActionSpec::Days { level } => Box::new(Days {
+            level: level.clone(),
+        }),
+        ActionSpec::Micros { level } => Box::new(Micros {
+            level: level.clone(),
+            millis: false,
+        }),
+        ActionSpec::Millis { level } => Box::new(Micros {
+            level: level.clone(),
+            millis: true,
+        }),
+        ActionSpec::BucketNumber { size, integral } => Box::new(BucketNumber {
+            size: *size,
+            integral: *integral,
+        }),
         ActionSpec::ScrubPrefilter => Box::new(ScrubPrefilter),
-        ActionSpec::BucketDecimal { width_unscaled } => {
-            Box::new(BucketDecimal { width: i128::from(*width_unscaled) })
-        }
+        ActionSpec::BucketDecimal { width_unscaled } => Box::new(BucketDecimal {
+            width: i128::from(*width_unscaled),
+        }),
     })
 }
 
@@ -84,7 +103,11 @@ struct Redact {
 }
 impl NativeAction for Redact {
     fn apply(&mut self, value: &Value) -> Option<Value> {
-        Some(if value.is_null() && self.keep_null { Value::Null } else { self.constant.clone() })
+        Some(if value.is_null() && self.keep_null {
+            Value::Null
+        } else {
+            self.constant.clone()
+        })
     }
 }
 
@@ -165,7 +188,10 @@ impl Pseudonymize {
                 "strip" => out.trim_matches(&PY_ASCII_SPACE[..]).to_owned(),
                 "lower" => out.to_ascii_lowercase(),
                 "upper" => out.to_ascii_uppercase(),
-                "compact" => out.chars().filter(|c| !PY_ASCII_SPACE.contains(c)).collect(),
+                "compact" => out
+                    .chars()
+                    .filter(|c| !PY_ASCII_SPACE.contains(c))
+                    .collect(),
                 "digits" => out.chars().filter(char::is_ascii_digit).collect(),
                 _ => return None,
             };
@@ -181,7 +207,9 @@ impl NativeAction for Pseudonymize {
         if !self.plain_prefix || !quoted || bytes.contains(&b'\\') {
             return false; // numbers, escapes: `apply` on the parsed value
         }
-        let Some(pseudonym) = self.of_text(&raw[1..raw.len() - 1]) else { return false };
+        let Some(pseudonym) = self.of_text(&raw[1..raw.len() - 1]) else {
+            return false;
+        };
         out.push(b'"');
         out.extend_from_slice(pseudonym.as_bytes());
         out.push(b'"');
@@ -269,8 +297,12 @@ impl NativeAction for Truncate {
 struct EmailDomain;
 impl NativeAction for EmailDomain {
     fn apply(&mut self, value: &Value) -> Option<Value> {
-        let Value::String(text) = value else { return Some(Value::Null) };
-        let Some(at) = text.rfind('@') else { return Some(Value::Null) };
+        let Value::String(text) = value else {
+            return Some(Value::Null);
+        };
+        let Some(at) = text.rfind('@') else {
+            return Some(Value::Null);
+        };
         let domain = &text[at + 1..];
         if domain.is_empty() {
             return Some(Value::Null);
@@ -278,7 +310,11 @@ impl NativeAction for EmailDomain {
         if !domain.is_ascii() {
             return None;
         }
-        Some(Value::String(domain.trim_matches(&PY_ASCII_SPACE[..]).to_ascii_lowercase()))
+        Some(Value::String(
+            domain
+                .trim_matches(&PY_ASCII_SPACE[..])
+                .to_ascii_lowercase(),
+        ))
     }
 }
 
@@ -307,11 +343,19 @@ impl NativeAction for Micros {
             return Some(Value::Null);
         }
         let raw = value.as_i64()?;
-        let micros = if self.millis { raw.checked_mul(1000)? } else { raw };
+        let micros = if self.millis {
+            raw.checked_mul(1000)?
+        } else {
+            raw
+        };
         let level = self.level.as_str();
         let coarse = if !self.millis && (level == "hour" || level == "day") {
             // Python does hours and days of micro-timestamps as plain integer arithmetic
-            let unit = if level == "hour" { MICROS_PER_HOUR } else { MICROS_PER_DAY };
+            let unit = if level == "hour" {
+                MICROS_PER_HOUR
+            } else {
+                MICROS_PER_DAY
+            };
             micros.checked_sub(micros.rem_euclid(unit))?
         } else {
             let day = micros.div_euclid(MICROS_PER_DAY);
@@ -323,7 +367,11 @@ impl NativeAction for Micros {
                 _ => civil::coarsen(day, level)?.checked_mul(MICROS_PER_DAY)?,
             }
         };
-        Some(Value::from(if self.millis { coarse.div_euclid(1000) } else { coarse }))
+        Some(Value::from(if self.millis {
+            coarse.div_euclid(1000)
+        } else {
+            coarse
+        }))
     }
 }
 
@@ -334,7 +382,11 @@ struct BucketNumber {
 impl NativeAction for BucketNumber {
     fn apply(&mut self, value: &Value) -> Option<Value> {
         let Value::Number(n) = value else {
-            return if value.is_null() { Some(Value::Null) } else { None };
+            return if value.is_null() {
+                Some(Value::Null)
+            } else {
+                None
+            };
         };
         let is_int = n.is_i64() || n.is_u64();
         let low = (n.as_f64()? / self.size).floor() * self.size;
@@ -363,17 +415,24 @@ impl NativeAction for BucketDecimal {
         if raw.len() > 16 {
             return None;
         }
-        let mut buf = [if raw.first().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 }; 16];
+        let mut buf = [if raw.first().is_some_and(|b| b & 0x80 != 0) {
+            0xff
+        } else {
+            0
+        }; 16];
         buf[16 - raw.len()..].copy_from_slice(&raw);
         let unscaled = i128::from_be_bytes(buf);
         // within 28 significant digits Python's Decimal division is exact enough to floor alike
-        if unscaled.unsigned_abs() >= 10u128.pow(18) || self.width <= 0 || self.width >= 100_000_000 {
+        if unscaled.unsigned_abs() >= 10u128.pow(18) || self.width <= 0 || self.width >= 100_000_000
+        {
             return None;
         }
         let low = unscaled.div_euclid(self.width) * self.width;
         let bits = 128 - low.unsigned_abs().leading_zeros() as usize;
         let length = ((bits + 8) / 8).max(1);
-        Some(Value::String(STANDARD.encode(&low.to_be_bytes()[16 - length..])))
+        Some(Value::String(
+            STANDARD.encode(&low.to_be_bytes()[16 - length..]),
+        ))
     }
 }
 
@@ -395,5 +454,8 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }

@@ -29,8 +29,21 @@ type Slots<'a> = Vec<Option<&'a RawValue>>;
 
 /// source fields that identify nobody, in Python's `SOURCE_ALLOWLIST` order
 const SOURCE_ALLOWLIST: [&str; 15] = [
-    "version", "connector", "name", "ts_ms", "snapshot", "db", "schema", "table", "lsn", "txId",
-    "sequence", "file", "pos", "row", "server_id",
+    "version",
+    "connector",
+    "name",
+    "ts_ms",
+    "snapshot",
+    "db",
+    "schema",
+    "table",
+    "lsn",
+    "txId",
+    "sequence",
+    "file",
+    "pos",
+    "row",
+    "server_id",
 ];
 const TRANSACTION_FIELDS: [&str; 3] = ["id", "total_order", "data_collection_order"];
 const OPS: [&str; 5] = ["c", "u", "d", "r", "t"];
@@ -54,7 +67,12 @@ enum Rule {
     Keep,
     Apply(usize),
     /// a condition on another column (its position, or its name when the rules do not list it)
-    When { column: Result<usize, String>, test: Test, then: Option<usize>, otherwise: Option<usize> },
+    When {
+        column: Result<usize, String>,
+        test: Test,
+        then: Option<usize>,
+        otherwise: Option<usize>,
+    },
 }
 
 struct Step {
@@ -134,12 +152,19 @@ impl Engine {
                 let views = route
                     .views
                     .into_iter()
-                    .map(|v| View { flat: v.format == "flat", plan: v.plan })
+                    .map(|v| View {
+                        flat: v.format == "flat",
+                        plan: v.plan,
+                    })
                     .collect();
                 (route.topic, views)
             })
             .collect();
-        Ok(Self { routes, plans, actions })
+        Ok(Self {
+            routes,
+            plans,
+            actions,
+        })
     }
 
     pub fn process(
@@ -155,91 +180,41 @@ impl Engine {
             return Ok(Outcome::new(None, Some("tombstone"), None));
         };
         let text = checked_text(value)?;
-        let top = Obj::parse(text).ok_or(Defer)?;
-        let envelope = match unwrapped(&top) {
-            Some(payload) => Obj::parse(payload.get()).ok_or(Defer)?,
-            None => top,
-        };
-        let op: String = envelope.get("op").and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .ok_or(Defer)?;
-        let op = op.as_str();
-        if !OPS.contains(&op) {
-            return Err(Defer);
-        }
-        let before = image(envelope.get("before"))?;
-        let after = image(envelope.get("after"))?;
-        if (op == "d" && before.is_none()) || (["c", "u", "r"].contains(&op) && after.is_none()) {
-            return Err(Defer);
-        }
-        let source = envelope.get("source").and_then(|raw| Obj::parse(raw.get()));
-        let source_ts = source.as_ref().and_then(|s| s.get("ts_ms"));
+        let event = Event::read(text)?;
+        let source_ts = event.source.as_ref().and_then(|s| s.get("ts_ms"));
         let source_ts_ms = source_ts.and_then(|raw| raw.get().parse::<i64>().ok());
-        if op == "t" {
-            return Ok(Outcome::new(Some(op), Some("truncate"), source_ts_ms));
+        if event.op == "t" {
+            return Ok(Outcome::new(
+                Some(&event.op),
+                Some("truncate"),
+                source_ts_ms,
+            ));
         }
-        let ts_ms = envelope.get("ts_ms").and_then(json::int).unwrap_or(Value::Null);
-        let key = match key_text {
-            Some(text) => {
-                let raw: &RawValue = serde_json::from_str(text).map_err(|_| Defer)?;
-                match Obj::parse(raw.get()) {
-                    Some(obj) => match unwrapped(&obj) {
-                        Some(payload) if json::is_null(payload) => None,
-                        Some(payload) => Some(Obj::parse(payload.get()).ok_or(Defer)?),
-                        None => Some(obj),
-                    },
-                    None if json::is_null(raw) => None,
-                    None => return Err(Defer), // not an object: Python names it invalid_key
-                }
-            }
-            None => None,
-        };
-        let reduced_source = reduced(source.as_ref(), &SOURCE_ALLOWLIST);
-        let mut outcome = Outcome::new(Some(op), None, source_ts_ms);
+        let key = key_text.map(read_key).transpose()?.flatten();
+        let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
+        let reduced_source = reduced(event.source.as_ref(), &SOURCE_ALLOWLIST);
         let mut masked: Vec<(usize, Masked)> = Vec::new();
         for (index, view) in views.iter().enumerate() {
-            let plan = &self.plans[view.plan];
             if !masked.iter().any(|m| m.0 == view.plan) {
-                let shown = if op == "d" || plan.shows_before { before.as_ref() } else { None };
-                let row = after.as_ref().or(before.as_ref());
-                let after_slots = after.as_ref().map(|a| plan.slots(a)).transpose()?;
-                let before_slots = shown.map(|b| plan.slots(b)).transpose()?;
+                let plan = &self.plans[view.plan];
+                let done = plan.mask_event(&mut self.actions, py, &event, key.as_ref())?;
                 if outcome.unknown.is_empty() {
-                    if let Some(row) = row {
+                    if let Some(row) = event.after.as_ref().or(event.before.as_ref()) {
                         outcome.unknown = plan.unknown(row);
                     }
                 }
-                let row_slots = after_slots.as_ref().or(before_slots.as_ref());
-                let actions = &mut self.actions;
-                let masked_key = match &key {
-                    Some(obj) => plan.mask_key(actions, py, |name, _| obj.get(name))?,
-                    None => match (row_slots, row) {
-                        (Some(slots), Some(row)) => plan.mask_key(actions, py, |name, column| {
-                            column.map_or_else(|| row.get(name), |c| slots.get(c).copied().flatten())
-                        })?,
-                        _ => None,
-                    },
-                };
-                let masked_after = after_slots
-                    .as_ref()
-                    .map(|s| plan.mask_row(actions, py, s, after.as_ref()))
-                    .transpose()?;
-                let masked_before = before_slots
-                    .as_ref()
-                    .map(|s| plan.mask_row(actions, py, s, shown))
-                    .transpose()?;
-                masked.push((
-                    view.plan,
-                    Masked { key: masked_key, before: masked_before, after: masked_after },
-                ));
+                masked.push((view.plan, done));
             }
             let done = &masked.iter().find(|m| m.0 == view.plan).ok_or(Defer)?.1;
             let rendered = if view.flat {
-                flat(op, source_ts, &ts_ms, done)
+                flat(&event.op, source_ts, &event.ts_ms, done)
             } else {
-                debezium(op, &reduced_source, &ts_ms, &envelope, done)
+                debezium(&event, &reduced_source, done)
             };
-            outcome.records.push((index, done.key.clone(), Some(rendered)));
-            if op == "d" && done.key.is_some() {
+            outcome
+                .records
+                .push((index, done.key.clone(), Some(rendered)));
+            if event.op == "d" && done.key.is_some() {
                 outcome.records.push((index, done.key.clone(), None));
             }
         }
@@ -247,11 +222,125 @@ impl Engine {
     }
 }
 
+/// A Debezium change event read from JSON, its members unparsed.
+struct Event<'a> {
+    op: String,
+    envelope: Obj<'a>,
+    before: Option<Obj<'a>>,
+    after: Option<Obj<'a>>,
+    source: Option<Obj<'a>>,
+    /// the envelope's ts_ms when it is an integer (else null, as Python has it)
+    ts_ms: Value,
+}
+
+impl<'a> Event<'a> {
+    /// The envelope, unwrapped from {"schema", "payload"}; an envelope that Python's
+    /// `parse_envelope` would refuse is deferred (Python names the dead-letter reason).
+    fn read(text: &'a str) -> Result<Self, Defer> {
+        let top = Obj::parse(text).ok_or(Defer)?;
+        let envelope = match unwrapped(&top) {
+            Some(payload) => Obj::parse(payload.get()).ok_or(Defer)?,
+            None => top,
+        };
+        let op: String = envelope
+            .get("op")
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .ok_or(Defer)?;
+        if !OPS.contains(&op.as_str()) {
+            return Err(Defer);
+        }
+        let before = image(envelope.get("before"))?;
+        let after = image(envelope.get("after"))?;
+        let row_op = ["c", "u", "r"].contains(&op.as_str());
+        if (op == "d" && before.is_none()) || (row_op && after.is_none()) {
+            return Err(Defer);
+        }
+        let source = envelope.get("source").and_then(|raw| Obj::parse(raw.get()));
+        let ts_ms = envelope
+            .get("ts_ms")
+            .and_then(json::int)
+            .unwrap_or(Value::Null);
+        Ok(Self {
+            op,
+            envelope,
+            before,
+            after,
+            source,
+            ts_ms,
+        })
+    }
+}
+
+/// The message key, unwrapped; None for no key (the row's key columns stand in).
+fn read_key(text: &str) -> Result<Option<Obj<'_>>, Defer> {
+    let raw: &RawValue = serde_json::from_str(text).map_err(|_| Defer)?;
+    let Some(obj) = Obj::parse(raw.get()) else {
+        // not an object: null is no key; anything else Python names invalid_key
+        return if json::is_null(raw) {
+            Ok(None)
+        } else {
+            Err(Defer)
+        };
+    };
+    match unwrapped(&obj) {
+        Some(payload) if json::is_null(payload) => Ok(None),
+        Some(payload) => Obj::parse(payload.get()).map(Some).ok_or(Defer),
+        None => Ok(Some(obj)),
+    }
+}
+
 impl Plan {
+    /// The masked key and images of one event for this plan.
+    fn mask_event(
+        &self,
+        actions: &mut [Slot],
+        py: Python<'_>,
+        event: &Event<'_>,
+        key: Option<&Obj<'_>>,
+    ) -> Result<Masked, Defer> {
+        let shown = if event.op == "d" || self.shows_before {
+            event.before.as_ref()
+        } else {
+            None
+        };
+        let after_slots = event.after.as_ref().map(|a| self.slots(a)).transpose()?;
+        let before_slots = shown.map(|b| self.slots(b)).transpose()?;
+        let row = event.after.as_ref().or(event.before.as_ref());
+        let row_slots = after_slots.as_ref().or(before_slots.as_ref());
+        let masked_key = match (key, row_slots, row) {
+            (Some(obj), _, _) => self.mask_key(actions, py, |name, _| obj.get(name))?,
+            (None, Some(slots), Some(row)) => self.mask_key(actions, py, |name, column| {
+                column.map_or_else(|| row.get(name), |c| slots.get(c).copied().flatten())
+            })?,
+            _ => None,
+        };
+        let after = match &after_slots {
+            Some(slots) => Some(self.mask_row(actions, py, slots, event.after.as_ref())?),
+            None => None,
+        };
+        let before = match &before_slots {
+            Some(slots) => Some(self.mask_row(actions, py, slots, shown)?),
+            None => None,
+        };
+        Ok(Masked {
+            key: masked_key,
+            before,
+            after,
+        })
+    }
+
     fn new(spec: PlanSpec) -> Self {
-        let columns: HashMap<String, usize> =
-            spec.known.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
-        let steps = spec.steps.into_iter().map(|s| Step::new(s, &columns)).collect();
+        let columns: HashMap<String, usize> = spec
+            .known
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect();
+        let steps = spec
+            .steps
+            .into_iter()
+            .map(|s| Step::new(s, &columns))
+            .collect();
         let key_fields = spec
             .key_fields
             .into_iter()
@@ -260,7 +349,12 @@ impl Plan {
                 (name, column, action)
             })
             .collect();
-        Self { columns, shows_before: spec.shows_before, steps, key_fields }
+        Self {
+            columns,
+            shows_before: spec.shows_before,
+            steps,
+            key_fields,
+        }
     }
 
     /// The row's values by column; a column given twice is left to Python.
@@ -289,6 +383,10 @@ impl Plan {
     }
 
     /// `{"column": masked value, …}` of the key columns found by `lookup`, None when none is.
+    ///
+    /// Kafka partitions and compacts by the key's bytes, so they must be the bytes that the
+    /// Python engine writes (orjson) whichever engine masked the event: values are parsed and
+    /// written again, and a key holding a float (whose notation could differ) is left to Python.
     fn mask_key<'a>(
         &self,
         actions: &mut [Slot],
@@ -298,12 +396,20 @@ impl Plan {
         let mut out = vec![b'{'];
         for (name, column, action) in &self.key_fields {
             if let Some(raw) = lookup(name, *column) {
+                let parsed = json::value(raw).ok_or(Defer)?;
+                let masked = match action {
+                    Some(index) => apply(&mut actions[*index], py, &parsed)?,
+                    None => parsed,
+                };
+                if json::holds_float(&masked) {
+                    return Err(Defer);
+                }
                 if out.len() > 1 {
                     out.push(b',');
                 }
                 json::write_name(&mut out, name);
                 out.push(b':');
-                write_masked(&mut out, actions, py, *action, raw)?;
+                json::write_value(&mut out, &masked);
             }
         }
         if out.len() == 1 {
@@ -323,11 +429,18 @@ impl Plan {
     ) -> Result<Vec<u8>, Defer> {
         let mut out = Vec::with_capacity(512);
         for step in &self.steps {
-            let Some(raw) = slots.get(step.column).copied().flatten() else { continue };
+            let Some(raw) = slots.get(step.column).copied().flatten() else {
+                continue;
+            };
             let action = match &step.rule {
                 Rule::Keep => None,
                 Rule::Apply(action) => Some(*action),
-                Rule::When { column, test, then, otherwise } => {
+                Rule::When {
+                    column,
+                    test,
+                    then,
+                    otherwise,
+                } => {
                     let tested = match column {
                         Ok(c) => slots.get(*c).copied().flatten(),
                         Err(name) => row.and_then(|r| r.get(name)),
@@ -338,7 +451,9 @@ impl Plan {
                         (Test::Equals(expected), Some(raw)) => {
                             py_equals(&json::value(raw).ok_or(Defer)?, expected).ok_or(Defer)?
                         }
-                        (Test::Equals(expected), None) => py_equals(&Value::Null, expected).ok_or(Defer)?,
+                        (Test::Equals(expected), None) => {
+                            py_equals(&Value::Null, expected).ok_or(Defer)?
+                        }
                     };
                     match if passes { then } else { otherwise } {
                         Some(action) => Some(*action),
@@ -364,7 +479,11 @@ impl Step {
         let rule = match spec.when {
             Some(when) => Rule::When {
                 column: columns.get(&when.field).copied().ok_or(when.field),
-                test: if when.not_null { Test::NotNull } else { Test::Equals(when.equals) },
+                test: if when.not_null {
+                    Test::NotNull
+                } else {
+                    Test::Equals(when.equals)
+                },
                 then: spec.then,
                 otherwise: spec.otherwise,
             },
@@ -372,7 +491,11 @@ impl Step {
         };
         // every step's column is one of the plan's known columns (the spec lists them)
         let column = columns.get(&spec.name).copied().unwrap_or(usize::MAX);
-        Self { column, member, rule }
+        Self {
+            column,
+            member,
+            rule,
+        }
     }
 }
 
@@ -502,7 +625,7 @@ fn write_image(out: &mut Vec<u8>, members: Option<&Vec<u8>>) {
     }
 }
 
-fn debezium(op: &str, source: &[u8], ts_ms: &Value, envelope: &Obj<'_>, done: &Masked) -> Vec<u8> {
+fn debezium(event: &Event<'_>, source: &[u8], done: &Masked) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(b"{\"before\":");
     write_image(&mut out, done.before.as_ref());
@@ -511,10 +634,14 @@ fn debezium(op: &str, source: &[u8], ts_ms: &Value, envelope: &Obj<'_>, done: &M
     out.extend_from_slice(b",\"source\":");
     out.extend_from_slice(source);
     out.extend_from_slice(b",\"op\":");
-    json::write_name(&mut out, op);
+    json::write_name(&mut out, &event.op);
     out.extend_from_slice(b",\"ts_ms\":");
-    json::write_value(&mut out, ts_ms);
-    if let Some(txn) = envelope.get("transaction").and_then(|raw| Obj::parse(raw.get())) {
+    json::write_value(&mut out, &event.ts_ms);
+    if let Some(txn) = event
+        .envelope
+        .get("transaction")
+        .and_then(|raw| Obj::parse(raw.get()))
+    {
         out.extend_from_slice(b",\"transaction\":");
         out.extend_from_slice(&reduced(Some(&txn), &TRANSACTION_FIELDS));
     }
@@ -525,7 +652,11 @@ fn debezium(op: &str, source: &[u8], ts_ms: &Value, envelope: &Obj<'_>, done: &M
 /// Debezium's ExtractNewRecordState with delete.handling.mode=rewrite.
 fn flat(op: &str, source_ts: Option<&RawValue>, ts_ms: &Value, done: &Masked) -> Vec<u8> {
     let deleted = op == "d";
-    let members = if deleted { done.before.as_ref() } else { done.after.as_ref() };
+    let members = if deleted {
+        done.before.as_ref()
+    } else {
+        done.after.as_ref()
+    };
     let mut out = Vec::with_capacity(1024);
     out.push(b'{');
     if let Some(members) = members.filter(|m| !m.is_empty()) {
@@ -539,6 +670,10 @@ fn flat(op: &str, source_ts: Option<&RawValue>, ts_ms: &Value, done: &Masked) ->
         Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
         None => json::write_value(&mut out, ts_ms),
     }
-    out.extend_from_slice(if deleted { b",\"__deleted\":true}" } else { b",\"__deleted\":false}" });
+    out.extend_from_slice(if deleted {
+        b",\"__deleted\":true}"
+    } else {
+        b",\"__deleted\":false}"
+    });
     out
 }

@@ -61,12 +61,18 @@ impl<'a> Obj<'a> {
 
     /// The member's value as Python's dict would have it: the last of duplicates.
     pub fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     /// Python's `len(dict)`: distinct names.
     pub fn distinct_len(&self) -> usize {
-        (0..self.0.len()).filter(|&i| !self.0[i + 1..].iter().any(|(n, _)| *n == self.0[i].0)).count()
+        (0..self.0.len())
+            .filter(|&i| !self.0[i + 1..].iter().any(|(n, _)| *n == self.0[i].0))
+            .count()
     }
 }
 
@@ -83,6 +89,16 @@ pub fn value(raw: &RawValue) -> Option<Value> {
 pub fn int(raw: &RawValue) -> Option<Value> {
     let v = value(raw)?;
     (v.is_i64() || v.is_u64()).then_some(v)
+}
+
+/// Whether a float is anywhere inside (serde_json and orjson write some of them differently).
+pub fn holds_float(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => !(n.is_i64() || n.is_u64()),
+        Value::Array(items) => items.iter().any(holds_float),
+        Value::Object(members) => members.values().any(holds_float),
+        _ => false,
+    }
 }
 
 pub fn write_name(out: &mut Vec<u8>, name: &str) {

@@ -11,20 +11,24 @@ mod json;
 mod pyjson;
 mod spec;
 
+use std::collections::HashMap;
+
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 
 /// The masking engine's JSON path; see `processor/masking/native.py`.
 #[pyclass(module = "crm_masker_native")]
 struct NativeEngine {
     engine: engine::Engine,
+    /// the output topics of each source topic's views, as Python strings made once
+    topics: HashMap<String, Vec<Py<PyString>>>,
 }
 
 #[pymethods]
 impl NativeEngine {
     #[new]
-    fn new(spec: &str, callbacks: Vec<PyObject>) -> PyResult<Self> {
+    fn new(py: Python<'_>, spec: &str, callbacks: Vec<PyObject>) -> PyResult<Self> {
         // the position only: the spec holds pseudonym keys, an excerpt could show one
         let spec: spec::EngineSpec = serde_json::from_str(spec).map_err(|e| {
             PyValueError::new_err(format!(
@@ -33,11 +37,22 @@ impl NativeEngine {
                 e.column()
             ))
         })?;
+        let topics = spec
+            .routes
+            .iter()
+            .map(|route| {
+                let views = route
+                    .views
+                    .iter()
+                    .map(|v| PyString::new(py, &v.topic).unbind());
+                (route.topic.clone(), views.collect())
+            })
+            .collect();
         let engine = engine::Engine::new(spec, callbacks).map_err(PyValueError::new_err)?;
-        Ok(Self { engine })
+        Ok(Self { engine, topics })
     }
 
-    /// (op, skipped, source ts_ms, unknown columns, [(view index, key, value)]) of one event,
+    /// (op, skipped, source ts_ms, unknown columns, [(view topic, key, value)]) of one event,
     /// or None: run the Python engine on it.
     #[pyo3(signature = (topic, key, value))]
     fn process(
@@ -50,19 +65,25 @@ impl NativeEngine {
         let Ok(outcome) = self.engine.process(py, topic, key, value) else {
             return Ok(py.None());
         };
+        let topics = &self.topics[topic];
         let records: Vec<_> = outcome
             .records
             .iter()
             .map(|(view, k, v)| {
                 (
-                    *view,
+                    topics[*view].clone_ref(py),
                     k.as_ref().map(|k| PyBytes::new(py, k)),
                     v.as_ref().map(|v| PyBytes::new(py, v)),
                 )
             })
             .collect();
-        let result =
-            (outcome.op, outcome.skipped, outcome.source_ts_ms, outcome.unknown, records);
+        let result = (
+            outcome.op,
+            outcome.skipped,
+            outcome.source_ts_ms,
+            outcome.unknown,
+            records,
+        );
         Ok(result.into_pyobject(py)?.into_any().unbind())
     }
 }

@@ -14,7 +14,11 @@ pub fn to_py(py: Python<'_>, value: &Value) -> PyResult<PyObject> {
             } else if let Some(u) = n.as_u64() {
                 u.into_pyobject(py)?.into_any().unbind()
             } else {
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any().unbind()
+                n.as_f64()
+                    .unwrap_or(f64::NAN)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind()
             }
         }
         Value::String(s) => PyString::new(py, s).into_any().unbind(),
@@ -56,15 +60,26 @@ pub fn from_py(obj: &Bound<'_, PyAny>) -> Option<Value> {
         return s.to_str().ok().map(|s| Value::String(s.to_owned()));
     }
     if let Ok(list) = obj.downcast::<PyList>() {
-        return list.iter().map(|item| from_py(&item)).collect::<Option<Vec<_>>>().map(Value::Array);
+        return list
+            .iter()
+            .map(|item| from_py(&item))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(tuple) = obj.downcast::<PyTuple>() {
-        return tuple.iter().map(|item| from_py(&item)).collect::<Option<Vec<_>>>().map(Value::Array);
+        return tuple
+            .iter()
+            .map(|item| from_py(&item))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(dict) = obj.downcast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in dict.iter() {
-            map.insert(k.downcast::<PyString>().ok()?.to_str().ok()?.to_owned(), from_py(&v)?);
+            map.insert(
+                k.downcast::<PyString>().ok()?.to_str().ok()?.to_owned(),
+                from_py(&v)?,
+            );
         }
         return Some(Value::Object(map));
     }

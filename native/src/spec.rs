@@ -21,6 +21,8 @@ pub struct RouteSpec {
 
 #[derive(Deserialize)]
 pub struct ViewSpec {
+    /// the output topic
+    pub topic: String,
     pub format: String,
     pub plan: usize,
 }
@@ -60,16 +62,42 @@ pub enum ActionSpec {
     Python,
     Keep,
     Null,
-    Redact { value: String, keep_null: bool },
-    Pseudonymize { key_hex: String, prefix: String, length: usize, normalize: Vec<String> },
-    Mask { first: usize, last: usize, char: String, fixed: Option<usize> },
-    Truncate { keep: usize },
+    Redact {
+        value: String,
+        keep_null: bool,
+    },
+    Pseudonymize {
+        key_hex: String,
+        prefix: String,
+        length: usize,
+        normalize: Vec<String>,
+    },
+    Mask {
+        first: usize,
+        last: usize,
+        char: String,
+        fixed: Option<usize>,
+    },
+    Truncate {
+        keep: usize,
+    },
     EmailDomain,
-    Days { level: String },
-    Micros { level: String },
-    Millis { level: String },
-    BucketNumber { size: f64, integral: bool },
-    BucketDecimal { width_unscaled: i64 },
+    Days {
+        level: String,
+    },
+    Micros {
+        level: String,
+    },
+    Millis {
+        level: String,
+    },
+    BucketNumber {
+        size: f64,
+        integral: bool,
+    },
+    BucketDecimal {
+        width_unscaled: i64,
+    },
     /// free-text scrubbing: the core answers only for text no detector can match
     ScrubPrefilter,
 }

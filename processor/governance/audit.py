@@ -48,12 +48,33 @@ class TransactionFacts:
     dlq: Counter[str] = field(default_factory=Counter)  # by reason
     skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
     unknown_fields: Counter[str] = field(default_factory=Counter)  # by table
-    fields_masked: Counter[str] = field(default_factory=Counter)  # by action
+    #: events by the (shared) action counts of the plan that masked them; summed per action
+    #: when read (``fields_masked``), so the hot path adds 1 instead of a dict per event
+    masked_with: dict[int, list[Any]] = field(default_factory=dict)
     deletes: list[tuple[str, Any]] = field(default_factory=list)  # (table, masked key)
     leak_rows: Counter[str] = field(default_factory=Counter)  # rows the leak watch inspected
     pii_suspected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     anomalies: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, severity)
     access_records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, action)
+
+    def count_masked(self, action_counts: dict[str, int]) -> None:
+        """One event masked with a plan whose columns use these actions."""
+        if not action_counts:
+            return
+        entry = self.masked_with.get(id(action_counts))
+        if entry is None:
+            self.masked_with[id(action_counts)] = [action_counts, 1]  # keeps the dict alive
+        else:
+            entry[1] += 1
+
+    @property
+    def fields_masked(self) -> Counter[str]:
+        """Masked fields by action."""
+        total: Counter[str] = Counter()
+        for action_counts, events in self.masked_with.values():
+            for action, columns in action_counts.items():
+                total[action] += columns * events
+        return total
 
     @property
     def outputs(self) -> int:

@@ -66,7 +66,8 @@ class MaskingEngine:
         event = parse_envelope(value)
         ts_ms = event.source.get("ts_ms")
         outcome = Outcome(route.table, op=event.op, event=event,
-                          source_ts_ms=ts_ms if type(ts_ms) is int else None)
+                          source_ts_ms=ts_ms if type(ts_ms) is int and -2**63 <= ts_ms < 2**63
+                          else None)
         if event.op == "t":
             outcome.skipped = "truncate"
             return outcome

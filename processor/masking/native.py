@@ -131,18 +131,17 @@ class NativeEngine:
             raise ImportError("the native core (crm_masker_native) is not installed")
         builder = _SpecBuilder()
         routes = []
-        self._routes: dict[str, tuple[str, list[str], dict[str, int]]] = {}
+        self._routes: dict[str, tuple[str, dict[str, int]]] = {}
         shows_before = {id(view.plan) for route in compiled.routes.values()
                         for view in route.views if view.format != "flat"}
         for topic, route in compiled.routes.items():
             if not _native_route(route):
                 continue
-            views = [{"format": view.format,
+            views = [{"topic": view.topic, "format": view.format,
                       "plan": builder.plan(view.plan, id(view.plan) in shows_before)}
                      for view in route.views]
             routes.append({"topic": topic, "views": views})
-            self._routes[topic] = (route.table, [view.topic for view in route.views],
-                                   _last_counts(route))
+            self._routes[topic] = (route.table, _last_counts(route))
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions}
         # the spec carries the pseudonym keys: built, handed over, not kept
         self._core = core.NativeEngine(orjson.dumps(spec).decode(), builder.callbacks)
@@ -153,7 +152,7 @@ class NativeEngine:
 
     @property
     def tables(self) -> list[str]:
-        return sorted(table for table, _, _ in self._routes.values())
+        return sorted(table for table, _ in self._routes.values())
 
     def process(self, topic: str, key: bytes | None,
                 value: bytes | None) -> tuple[Outcome, list[EncodedRecord]] | None:
@@ -161,11 +160,10 @@ class NativeEngine:
         result = self._core.process(topic, key, value)
         if result is None:
             return None
-        op, skipped, source_ts_ms, unknown, records = result
-        table, topics, counts = self._routes[topic]
+        op, skipped, source_ts_ms, unknown, encoded = result
+        table, counts = self._routes[topic]
         outcome = Outcome(table, op=op, skipped=skipped, unknown_fields=unknown,
                           source_ts_ms=source_ts_ms)
-        encoded = [(topics[view], out_key, out_value) for view, out_key, out_value in records]
         if skipped is None:
             outcome.action_counts = counts
         if op == "d" and encoded:

@@ -280,7 +280,7 @@ class Processor:
             self._detect(topic, outcome.event, lineage, headers)
         facts = self.checkpoint.facts
         for out_topic, key, value, extra in records:
-            self.checkpoint.produce(out_topic, key, value, headers + extra)
+            self.checkpoint.produce(out_topic, key, value, headers + extra if extra else headers)
             facts.published[out_topic] += 1
         self._account(outcome, sampled)
         self.checkpoint.consumed_record(topic, partition, offset, outcome.source_ts_ms)
@@ -297,28 +297,35 @@ class Processor:
         if value is not None and len(value) > self.max_bytes:
             raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
         raw_headers = cast("list[Header] | None", msg.headers())
-        views = self._views[topic]
-        if (self.native is not None and not sampled
-                and not (raw_headers and (id_header(raw_headers, "value")
-                                          or id_header(raw_headers, "key")))):
-            done = self.native.process(topic, msg.key(), value)
+        schema_id = raw_headers and (id_header(raw_headers, "value") or id_header(raw_headers, "key"))
+        if self.native is not None and not sampled and not schema_id:
+            done = self._mask_native(self.native, msg, topic, value, raw_headers)
             if done is not None:
-                outcome, encoded = done
-                if topic in self._detected_topics and value is not None:
-                    outcome.event = parse_envelope(decode_json(value))
-                return outcome, [
-                    (out_topic, key, out_value,
-                     masked_debezium_headers(raw_headers, views[out_topic].plan)
-                     if raw_headers else [])
-                    for out_topic, key, out_value in encoded]
+                return done
         decoded = self.codec.decode(msg.key(), value, raw_headers)
         outcome = self.engine.process(topic, decoded.key, decoded.value)
-        codec = self.codec
+        views, codec = self._views[topic], self.codec
         return outcome, [
             (out.topic, codec.encode_key(decoded, views[out.topic], out.key),
              codec.encode_value(decoded, views[out.topic], out.value),
              masked_debezium_headers(raw_headers, views[out.topic].plan) if raw_headers else [])
             for out in outcome.records]
+
+    def _mask_native(self, core: native.NativeEngine, msg: Message, topic: str,
+                     value: bytes | None, raw_headers: list[Header] | None
+                     ) -> tuple[Outcome, list[OutRecord]] | None:
+        """The native core's outcome and records, or None: the core leaves this event."""
+        done = core.process(topic, msg.key(), value)
+        if done is None:
+            return None
+        outcome, encoded = done
+        if topic in self._detected_topics and value is not None:
+            outcome.event = parse_envelope(decode_json(value))  # for the anomaly detectors
+        views = self._views[topic]
+        return outcome, [
+            (out_topic, key, out_value,
+             masked_debezium_headers(raw_headers, views[out_topic].plan) if raw_headers else [])
+            for out_topic, key, out_value in encoded]
 
     def _account(self, outcome: Outcome, sampled: bool) -> None:
         """The transaction's counts (audit record, metrics) and the leak watch's sample."""
@@ -330,7 +337,7 @@ class Processor:
             facts.unknown_fields[outcome.table] += len(outcome.unknown_fields)
         if outcome.deleted:
             facts.deletes.append((outcome.table, outcome.deleted_key))
-        facts.fields_masked.update(outcome.action_counts)
+        facts.count_masked(outcome.action_counts)
         if sampled and outcome.masked_rows:
             for plan, row in outcome.masked_rows:
                 facts.leak_rows[outcome.table] += 1

@@ -122,6 +122,7 @@ class Read:
     value: Any
     headers: dict[str, bytes]
     raw: bytes
+    raw_key: bytes | None = None
 
 
 def read_topics(bootstrap: str, topics: list[str], expect: int | None = None,
@@ -133,7 +134,7 @@ def read_topics(bootstrap: str, topics: list[str], expect: int | None = None,
             k.encode() + b"=" + (v or b"") for k, v in msg.headers() or [])
         out.append(Read(msg.topic(), msg.partition(), msg.offset(), _json_or_text(msg.key()),
                         orjson.loads(msg.value()) if msg.value() is not None else None,
-                        dict(msg.headers() or []), raw))
+                        dict(msg.headers() or []), raw, msg.key()))
     return out
 
 
