@@ -116,10 +116,9 @@ struct Pseudonymize {
     prefix: String,
     length: usize,
     normalize: Vec<String>,
-    by_text: HashMap<String, Value>,
-    by_int: HashMap<i64, Value>,
-    /// pseudonyms by the text of a JSON string without escapes (the raw path)
-    raw_text: HashMap<String, String>,
+    /// pseudonyms by input text, and by integer (ids as JSON numbers)
+    by_text: HashMap<String, String>,
+    by_int: HashMap<i64, String>,
     /// the prefix needs no JSON escaping, so pseudonyms can be written between quotes as is
     plain_prefix: bool,
 }
@@ -138,16 +137,11 @@ impl Pseudonymize {
             normalize: normalize.to_vec(),
             by_text: HashMap::new(),
             by_int: HashMap::new(),
-            raw_text: HashMap::new(),
             plain_prefix: prefix.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'),
         })
     }
 
-    fn pseudonym(&self, data: &[u8]) -> Value {
-        Value::String(self.pseudonym_text(data))
-    }
-
-    fn pseudonym_text(&self, data: &[u8]) -> String {
+    fn pseudonym(&self, data: &[u8]) -> String {
         let mut mac = self.mac.clone();
         mac.update(data);
         let digest = mac.finalize().into_bytes();
@@ -162,16 +156,29 @@ impl Pseudonymize {
         out
     }
 
-    /// The pseudonym of a text, from the cache or computed and cached.
+    /// The pseudonym of a text, from the cache or computed and cached; None when the
+    /// normalisers must be Python's.
     fn of_text(&mut self, text: &str) -> Option<&str> {
-        if !self.raw_text.contains_key(text) {
-            let pseudonym = self.pseudonym_text(self.normalized(text)?.as_bytes());
-            if self.raw_text.len() >= CACHE_SIZE {
-                self.raw_text.clear();
+        if !self.by_text.contains_key(text) {
+            let pseudonym = self.pseudonym(self.normalized(text)?.as_bytes());
+            if self.by_text.len() >= CACHE_SIZE {
+                self.by_text.clear();
             }
-            self.raw_text.insert(text.to_owned(), pseudonym);
+            self.by_text.insert(text.to_owned(), pseudonym);
         }
-        self.raw_text.get(text).map(String::as_str)
+        self.by_text.get(text).map(String::as_str)
+    }
+
+    /// The pseudonym of an integer: hashed as its decimal digits, as Python does.
+    fn of_int(&mut self, number: i64) -> &str {
+        if !self.by_int.contains_key(&number) {
+            let pseudonym = self.pseudonym(number.to_string().as_bytes());
+            if self.by_int.len() >= CACHE_SIZE {
+                self.by_int.clear();
+            }
+            self.by_int.insert(number, pseudonym);
+        }
+        &self.by_int[&number]
     }
 
     /// The normalised text, when the rules' normalisers act on it exactly as Python's would.
@@ -202,13 +209,19 @@ impl Pseudonymize {
 
 impl NativeAction for Pseudonymize {
     fn write_raw(&mut self, raw: &str, out: &mut Vec<u8>) -> bool {
-        let bytes = raw.as_bytes();
-        let quoted = bytes.len() >= 2 && bytes[0] == b'"' && bytes[bytes.len() - 1] == b'"';
-        if !self.plain_prefix || !quoted || bytes.contains(&b'\\') {
-            return false; // numbers, escapes: `apply` on the parsed value
-        }
-        let Some(pseudonym) = self.of_text(&raw[1..raw.len() - 1]) else {
+        if !self.plain_prefix {
             return false;
+        }
+        let bytes = raw.as_bytes();
+        let pseudonym = if bytes.len() >= 2 && bytes[0] == b'"' && !bytes.contains(&b'\\') {
+            self.of_text(&raw[1..raw.len() - 1]) // a string without escapes: its text as is
+        } else if bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
+            raw.parse::<i64>().ok().map(|n| self.of_int(n)) // an integer token
+        } else {
+            None
+        };
+        let Some(pseudonym) = pseudonym else {
+            return false; // escapes, floats, big numbers …: `apply` on the parsed value
         };
         out.push(b'"');
         out.extend_from_slice(pseudonym.as_bytes());
@@ -217,36 +230,18 @@ impl NativeAction for Pseudonymize {
     }
 
     fn apply(&mut self, value: &Value) -> Option<Value> {
-        match value {
-            Value::Null => Some(Value::Null),
-            Value::String(text) => {
-                if let Some(found) = self.by_text.get(text) {
-                    return Some(found.clone());
-                }
-                let result = self.pseudonym(self.normalized(text)?.as_bytes());
-                if self.by_text.len() >= CACHE_SIZE {
-                    self.by_text.clear();
-                }
-                self.by_text.insert(text.clone(), result.clone());
-                Some(result)
-            }
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    if let Some(found) = self.by_int.get(&i) {
-                        return Some(found.clone());
-                    }
-                    let result = self.pseudonym(i.to_string().as_bytes());
-                    if self.by_int.len() >= CACHE_SIZE {
-                        self.by_int.clear();
-                    }
-                    self.by_int.insert(i, result.clone());
-                    return Some(result);
-                }
-                n.as_u64().map(|u| self.pseudonym(u.to_string().as_bytes()))
-            }
-            Value::Bool(b) => Some(self.pseudonym(if *b { b"true" } else { b"false" })),
-            _ => None,
-        }
+        let pseudonym = match value {
+            Value::Null => return Some(Value::Null),
+            Value::String(text) => self.of_text(text)?.to_owned(),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => self.of_int(i).to_owned(),
+                (None, Some(u)) => self.pseudonym(u.to_string().as_bytes()),
+                _ => return None, // a float: Python refuses ids beyond 64 bits
+            },
+            Value::Bool(b) => self.pseudonym(if *b { b"true" } else { b"false" }),
+            _ => return None,
+        };
+        Some(Value::String(pseudonym))
     }
 }
 
