@@ -501,7 +501,7 @@ impl Step {
 
 fn checked_text(data: &[u8]) -> Result<&str, Defer> {
     let text = std::str::from_utf8(data).map_err(|_| Defer)?;
-    if json::well_formed(text) {
+    if json::orjson_accepts(text) {
         Ok(text)
     } else {
         Err(Defer)

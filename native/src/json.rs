@@ -116,47 +116,85 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
-/// Whether the text is JSON that orjson accepts too: every string decoded (no lone surrogate
-/// escapes), every number within a double's range. Reading members unparsed skips both checks.
-pub fn well_formed(text: &str) -> bool {
-    struct Checked;
-    impl<'de> Deserialize<'de> for Checked {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_any(CheckVisitor)
+/// Whether orjson would read the text where reading members unparsed cannot tell: a `\u`
+/// escape that leaves a surrogate unpaired, or a number beyond a double's range (orjson
+/// refuses both). Structure, control characters and other escapes are checked by the parse
+/// that follows; one pass over the bytes, no decoding.
+pub fn orjson_accepts(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        match (in_string, bytes[i]) {
+            (true, b'"') => in_string = false,
+            (true, b'\\') => {
+                if bytes.get(i + 1) != Some(&b'u') {
+                    i += 2;
+                    continue;
+                }
+                match hex4(bytes, i + 2) {
+                    Some(0xD800..=0xDBFF) => {
+                        let low = (bytes.get(i + 6) == Some(&b'\\')
+                            && bytes.get(i + 7) == Some(&b'u'))
+                        .then(|| hex4(bytes, i + 8))
+                        .flatten();
+                        if !matches!(low, Some(0xDC00..=0xDFFF)) {
+                            return false; // a high surrogate without its low half
+                        }
+                        i += 12;
+                    }
+                    Some(0xDC00..=0xDFFF) => return false, // a low surrogate on its own
+                    _ => i += 6,
+                }
+                continue;
+            }
+            (false, b'"') => in_string = true,
+            (false, b'-' | b'0'..=b'9') => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                // short integers are exact; what is read as a double must stay finite
+                let token = &text[start..i];
+                if token.len() > 15 || token.contains(['.', 'e', 'E']) {
+                    if let Ok(number) = token.parse::<f64>() {
+                        if !number.is_finite() {
+                            return false;
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => {}
         }
+        i += 1;
     }
-    struct CheckVisitor;
-    impl<'de> Visitor<'de> for CheckVisitor {
-        type Value = Checked;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("JSON")
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-            Ok(Checked)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-            Ok(Checked)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-            Ok(Checked)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-            Ok(Checked)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-            Ok(Checked)
-        }
-        fn visit_unit<E>(self) -> Result<Checked, E> {
-            Ok(Checked)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-            while seq.next_element::<Checked>()?.is_some() {}
-            Ok(Checked)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-            while map.next_entry::<Checked, Checked>()?.is_some() {}
-            Ok(Checked)
-        }
+    true
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
+    u32::from_str_radix(digits, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::orjson_accepts;
+
+    #[test]
+    fn refuses_what_orjson_refuses() {
+        assert!(orjson_accepts(
+            r#"{"a": "\ud83d\ude00", "b": 1.5e308, "c": -12}"#
+        ));
+        assert!(orjson_accepts(r#"{"a": "\\ud800", "b": "1e999"}"#)); // escaped backslash, text
+        assert!(orjson_accepts(r#"{"a": 123456789012345678901234567890}"#)); // a finite double
+        assert!(!orjson_accepts(r#"{"a": "\ud800"}"#));
+        assert!(!orjson_accepts(r#"{"a": "\ud800\u0041"}"#));
+        assert!(!orjson_accepts(r#"{"a": "x\udc00"}"#));
+        assert!(!orjson_accepts(r#"{"a": 1e309}"#));
+        assert!(!orjson_accepts(r#"[-1.8e308]"#));
+        assert!(!orjson_accepts(&format!("[{}]", "9".repeat(400))));
     }
-    serde_json::from_str::<Checked>(text).is_ok()
 }

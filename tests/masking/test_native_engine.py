@@ -349,3 +349,27 @@ def test_a_broken_spec_is_reported_without_its_content(core: ModuleType) -> None
         core.NativeEngine('{"routes": [], "plans": [], "actions": [{"kind": "pseudonymize", '
                           f'"key_hex": "{secret}", "prefix": 7}}]}}', [print])
     assert secret not in str(raised.value) and "line 1" in str(raised.value)
+
+
+ESCAPES = st.lists(st.one_of(st.integers(0xD700, 0xE100).map(lambda unit: f"\\u{unit:04x}"),
+                             st.sampled_from(["a", "\\\\", "\\n", "\\u0041", "\\ud83d\\ude00"])),
+                   max_size=5).map("".join)
+NUMBERS = st.one_of(st.builds("{}e{}".format, st.integers(-99, 99), st.integers(-400, 400)),
+                    st.integers(1, 420).map(lambda n: "7" * n), st.floats().map(repr))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=ESCAPES, number=NUMBERS)
+def test_what_orjson_refuses_is_left_to_python_and_the_rest_is_taken(
+        edge_rules: Path, core: ModuleType, text: str, number: str) -> None:
+    """Kept values are copied unparsed: lone surrogates and numbers beyond a double must
+    still be found, exactly as orjson finds them."""
+    engine, fast = _edge_engines(edge_rules, core)
+    value = ('{"op": "c", "after": {"id": 7, "channel": "' + text + '", "level": ' + number
+             + "}}").encode()
+    try:
+        orjson.loads(value)
+    except orjson.JSONDecodeError:
+        assert fast.process(EDGE_TOPIC, None, value) is None
+    else:
+        assert assert_same(engine, fast, EDGE_TOPIC, None, value)
