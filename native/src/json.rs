@@ -123,33 +123,13 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
 pub fn orjson_accepts(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
-    let mut in_string = false;
     while i < bytes.len() {
-        match (in_string, bytes[i]) {
-            (true, b'"') => in_string = false,
-            (true, b'\\') => {
-                if bytes.get(i + 1) != Some(&b'u') {
-                    i += 2;
-                    continue;
-                }
-                match hex4(bytes, i + 2) {
-                    Some(0xD800..=0xDBFF) => {
-                        let low = (bytes.get(i + 6) == Some(&b'\\')
-                            && bytes.get(i + 7) == Some(&b'u'))
-                        .then(|| hex4(bytes, i + 8))
-                        .flatten();
-                        if !matches!(low, Some(0xDC00..=0xDFFF)) {
-                            return false; // a high surrogate without its low half
-                        }
-                        i += 12;
-                    }
-                    Some(0xDC00..=0xDFFF) => return false, // a low surrogate on its own
-                    _ => i += 6,
-                }
-                continue;
-            }
-            (false, b'"') => in_string = true,
-            (false, b'-' | b'0'..=b'9') => {
+        match bytes[i] {
+            b'"' => match string_end(bytes, i + 1) {
+                Some(end) => i = end + 1,
+                None => return false,
+            },
+            b'-' | b'0'..=b'9' => {
                 let start = i;
                 while i < bytes.len()
                     && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
@@ -165,13 +145,39 @@ pub fn orjson_accepts(text: &str) -> bool {
                         }
                     }
                 }
-                continue;
             }
-            _ => {}
+            _ => i += 1,
         }
-        i += 1;
     }
     true
+}
+
+/// The index of the quote that closes the string starting at `i`; None when an escape leaves
+/// a surrogate unpaired (or the string does not end: the parse that follows refuses it).
+fn string_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+        if bytes[i] == b'"' {
+            return Some(i);
+        }
+        if bytes.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        match hex4(bytes, i + 2) {
+            Some(0xD800..=0xDBFF) => {
+                let low = (bytes.get(i + 6) == Some(&b'\\') && bytes.get(i + 7) == Some(&b'u'))
+                    .then(|| hex4(bytes, i + 8))
+                    .flatten();
+                if !matches!(low, Some(0xDC00..=0xDFFF)) {
+                    return None; // a high surrogate without its low half
+                }
+                i += 12;
+            }
+            Some(0xDC00..=0xDFFF) => return None, // a low surrogate on its own
+            _ => i += 6,
+        }
+    }
 }
 
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
@@ -196,5 +202,7 @@ mod tests {
         assert!(!orjson_accepts(r#"{"a": 1e309}"#));
         assert!(!orjson_accepts(r#"[-1.8e308]"#));
         assert!(!orjson_accepts(&format!("[{}]", "9".repeat(400))));
+        assert!(!orjson_accepts(r#"["\"#)); // ends inside an escape: no panic, refused
+        assert!(!orjson_accepts(r#"["abc"#));
     }
 }

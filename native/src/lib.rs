@@ -12,6 +12,7 @@ mod pyjson;
 mod spec;
 
 use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -62,7 +63,11 @@ impl NativeEngine {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
     ) -> PyResult<PyObject> {
-        let Ok(outcome) = self.engine.process(py, topic, key, value) else {
+        // a bug here must not stop the processor: the event goes to the Python engine
+        let engine = &mut self.engine;
+        let processed =
+            panic::catch_unwind(AssertUnwindSafe(|| engine.process(py, topic, key, value)));
+        let Ok(Ok(outcome)) = processed else {
             return Ok(py.None());
         };
         let topics = &self.topics[topic];
@@ -90,6 +95,17 @@ impl NativeEngine {
 
 #[pymodule]
 fn crm_masker_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // a panic message can quote the text it failed on: a record's values stay out of stderr
+    // (this hook is this extension's own: its standard library is linked into it)
+    panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()));
+        eprintln!(
+            "crm_masker_native: internal error{}; the event goes to the Python engine",
+            at.unwrap_or_default()
+        );
+    }));
     m.add_class::<NativeEngine>()?;
     Ok(())
 }
