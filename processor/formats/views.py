@@ -28,6 +28,10 @@ def debezium_format(event: ChangeEvent, before: dict[str, Any] | None,
     return value
 
 
+#: the columns that the flat format adds to the row
+FLAT_COLUMNS = ("__op", "__source_ts_ms", "__deleted")
+
+
 def flat_format(event: ChangeEvent, before: dict[str, Any] | None,
                 after: dict[str, Any] | None) -> dict[str, Any]:
     deleted = event.op == "d"

@@ -15,7 +15,6 @@ Python engine, only slower. ``make install`` builds it when ``cargo`` is there.
 from __future__ import annotations
 
 import importlib
-import logging
 from types import ModuleType
 from typing import Any
 
@@ -23,11 +22,11 @@ import orjson
 
 from processor.actions.base import Action
 from processor.errors import CrmMaskerError
+from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
 from processor.rules.compiler import CompiledRules, TableRoute
 
-log = logging.getLogger(__name__)
 #: the view formats that the core renders itself (others stay on the Python engine)
 NATIVE_FORMATS = frozenset({"debezium", "flat"})
 JSON_SCALARS = (str, int, float, bool, type(None))
@@ -105,9 +104,12 @@ class _SpecBuilder:
 
 
 def _native_route(route: TableRoute) -> bool:
-    """Whether the core can mask this table exactly as the Python engine does."""
+    """Whether the core can mask this table exactly as the Python engine does: its view
+    formats, its conditions' values, and no column that the flat format would overwrite."""
     conditions = [cond for view in route.views for _, _, cond in view.plan.steps if cond]
-    return (all(view.format in NATIVE_FORMATS for view in route.views)
+    flat_clash = any(view.format == "flat" and view.plan.known.intersection(FLAT_COLUMNS)
+                     for view in route.views)
+    return (all(view.format in NATIVE_FORMATS for view in route.views) and not flat_clash
             and all(isinstance(cond.equals, JSON_SCALARS) for cond in conditions))
 
 

@@ -334,6 +334,15 @@ def test_a_table_the_core_cannot_render_stays_on_python(core: ModuleType) -> Non
     assert fast.process("crm.public.contacts", None, edge_bytes()) is None
 
 
+def test_a_column_the_flat_format_would_overwrite_stays_on_python(core: ModuleType) -> None:
+    compiled = compile_rules(load_validated(RULES), demo_keys())
+    route = compiled.routes["crm.public.contacts"]
+    flat = next(view for view in route.views if view.format == "flat")
+    flat.plan.known = flat.plan.known | {"__op"}
+    fast = NativeEngine(compiled, core)
+    assert not fast.handles("crm.public.contacts") and fast.handles("crm.public.accounts")
+
+
 def test_engine_choice(core: ModuleType) -> None:
     compiled = compile_rules(load_validated(RULES), demo_keys())
     assert native.select(compiled, "python") is None
