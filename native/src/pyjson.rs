@@ -59,17 +59,11 @@ pub fn from_py(obj: &Bound<'_, PyAny>) -> Option<Value> {
     if let Ok(s) = obj.downcast::<PyString>() {
         return s.to_str().ok().map(|s| Value::String(s.to_owned()));
     }
-    if let Ok(list) = obj.downcast::<PyList>() {
-        return list
-            .iter()
-            .map(|item| from_py(&item))
-            .collect::<Option<Vec<_>>>()
-            .map(Value::Array);
-    }
-    if let Ok(tuple) = obj.downcast::<PyTuple>() {
-        return tuple
-            .iter()
-            .map(|item| from_py(&item))
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        return obj
+            .try_iter()
+            .ok()?
+            .map(|item| from_py(&item.ok()?))
             .collect::<Option<Vec<_>>>()
             .map(Value::Array);
     }
