@@ -194,7 +194,7 @@ KAFKA_OPTION = click.option(
 @click.option("--engine", envvar="CRM_MASKER_ENGINE", default="auto", show_default=True,
               type=click.Choice(["auto", "native", "python"]),
               help="Masking engine for JSON events: the native core (Rust, built by `make "
-                   "install` when cargo is there; same outputs, about twice as fast), the "
+                   "install` when cargo is there; same outputs, faster), the "
                    "Python engine, or auto: native when installed.")
 def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
