@@ -25,12 +25,14 @@ class Conditional:
 
     name: str
     test_field: str
-    test: Callable[[Any], bool]
     then: ApplyFn | None  # None: the field is dropped
     otherwise: ApplyFn | None
-    #: the test as data: ``not_null``, else ``value == equals``
+    #: the test: ``not_null``, else ``value == equals`` (data, so the native core reads it too)
     not_null: bool = False
     equals: Any = None
+
+    def test(self, value: Any) -> bool:
+        return value is not None if self.not_null else value == self.equals
 
 
 @dataclass

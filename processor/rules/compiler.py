@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from processor.actions.base import Action, CompileContext
 from processor.actions.registry import compile_action
@@ -13,7 +11,7 @@ from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
 from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType
 from processor.rules import ValidatedRules
-from processor.rules.model import ActionSpec, Condition, FieldRule, TableRules
+from processor.rules.model import ActionSpec, FieldRule, TableRules
 
 #: actions whose output can still hold what the input held (the leak watch looks there)
 WATCHED_ACTIONS = frozenset({"keep", "mask", "truncate"})
@@ -51,13 +49,6 @@ class CompiledRules:
     @property
     def output_topics(self) -> list[str]:
         return sorted({v.topic for route in self.routes.values() for v in route.views})
-
-
-def _test(condition: Condition) -> Callable[[Any], bool]:
-    if condition.not_null:
-        return lambda value: value is not None
-    expected = condition.equals
-    return lambda value: value == expected
 
 
 #: compiled actions by (table, field, action spec): views whose plans differ in a few
@@ -99,7 +90,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
                                                       ctx, cache)
             outputs[name] = (output, otherwise_output)
-            condition = Conditional(name, spec.when.field, _test(spec.when), fn, otherwise,
+            condition = Conditional(name, spec.when.field, fn, otherwise,
                                     spec.when.not_null, spec.when.equals)
             steps.append((name, None, condition))
         elif action_name == "keep":
