@@ -47,9 +47,7 @@ class MaskingEngine:
     def __init__(self, compiled: CompiledRules) -> None:
         self.compiled = compiled
         self._routes = compiled.routes
-        # plans whose views show the before image (flat views show it for deletes only)
-        self._shows_before = {id(view.plan) for route in compiled.routes.values()
-                              for view in route.views if view.format != "flat"}
+        self._shows_before = compiled.plans_showing_before()
 
     def route(self, topic: str) -> TableRoute:
         route = self._routes.get(topic)
@@ -74,6 +72,7 @@ class MaskingEngine:
         row = event.after if event.after is not None else event.before
         key = unwrap(key)
         masked: dict[int, tuple[Any, Any, Any]] = {}
+        outcome.action_counts = route.action_counts
         for view in route.views:
             plan = view.plan
             done = masked.get(id(plan))
@@ -84,7 +83,6 @@ class MaskingEngine:
                 masked[id(plan)] = done
                 if not outcome.unknown_fields and row is not None:
                     outcome.unknown_fields = plan.unknown_fields(row)
-                outcome.action_counts = plan.action_counts
                 image = done[2] if done[2] is not None else done[1]
                 if image is not None:
                     outcome.masked_rows.append((plan, image))

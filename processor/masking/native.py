@@ -113,17 +113,6 @@ def _native_route(route: TableRoute) -> bool:
             and all(isinstance(cond.equals, JSON_SCALARS) for cond in conditions))
 
 
-def _last_counts(route: TableRoute) -> dict[str, int]:
-    """The action counts that ``MaskingEngine.process`` reports: the last distinct plan's."""
-    counts: dict[str, int] = {}
-    seen: set[int] = set()
-    for view in route.views:
-        if id(view.plan) not in seen:
-            seen.add(id(view.plan))
-            counts = view.plan.action_counts
-    return counts
-
-
 class NativeEngine:
     """``MaskingEngine.process`` for JSON bytes in and out, in the native core."""
 
@@ -134,8 +123,7 @@ class NativeEngine:
         builder = _SpecBuilder()
         routes = []
         self._routes: dict[str, tuple[str, dict[str, int]]] = {}
-        shows_before = {id(view.plan) for route in compiled.routes.values()
-                        for view in route.views if view.format != "flat"}
+        shows_before = compiled.plans_showing_before()
         for topic, route in compiled.routes.items():
             if not _native_route(route):
                 continue
@@ -143,11 +131,10 @@ class NativeEngine:
                       "plan": builder.plan(view.plan, id(view.plan) in shows_before)}
                      for view in route.views]
             routes.append({"topic": topic, "views": views})
-            self._routes[topic] = (route.table, _last_counts(route))
+            self._routes[topic] = (route.table, route.action_counts)
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions}
         # the spec carries the pseudonym keys: built, handed over, not kept
         self._core = core.NativeEngine(orjson.dumps(spec).decode(), builder.callbacks)
-        self.native_kinds = sorted({a["kind"] for a in builder.actions})
 
     def handles(self, topic: str) -> bool:
         return topic in self._routes

@@ -106,10 +106,8 @@ class Processor:
             log.info("masking engine: Python (%s)", "chosen" if self.settings.engine == "python"
                      else "the native core is not installed")
             return
-        fast = [route.table for topic, route in self.engine.compiled.routes.items()
-                if self.native.handles(topic)]
         log.info("masking engine: native core for JSON events of %s; Python for the rest",
-                 ", ".join(sorted(fast)) or "no table")
+                 ", ".join(self.native.tables) or "no table")
 
     # -- life cycle ---------------------------------------------------------------------------
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from processor.actions.base import Action, CompileContext
 from processor.actions.registry import compile_action
@@ -31,6 +31,8 @@ class TableRoute:
     table: str
     source_topic: str
     views: tuple[ViewPlan, ...]
+    #: the action counts that a masked event of this table reports: its last distinct plan's
+    action_counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class CompiledRules:
     @property
     def max_event_bytes(self) -> int:
         return self.validated.rules.max_event_bytes
+
+    def plans_showing_before(self) -> frozenset[int]:
+        """ids of the plans with a view that publishes the before image of updates (flat
+        views show it for deletes only)."""
+        return frozenset(id(view.plan) for route in self.routes.values()
+                         for view in route.views if view.format != "flat")
 
     @property
     def output_topics(self) -> list[str]:
@@ -127,5 +135,7 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
                     table_name, table, overrides, rules.pseudonym_key_id, keys, cache)
             views.append(ViewPlan(view_name, view.topic.format(table=table_name), view.format,
                                   VIEW_FORMATS[view.format], plans[signature]))
-        routes[table.topic] = TableRoute(table_name, table.topic, tuple(views))
+        last_plan = list(plans.values())[-1] if plans else None
+        routes[table.topic] = TableRoute(table_name, table.topic, tuple(views),
+                                         last_plan.action_counts if last_plan else {})
     return CompiledRules(validated, routes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -326,9 +327,8 @@ def test_duplicate_columns_are_left_to_python(edge_rules: Path, core: ModuleType
 def test_a_table_the_core_cannot_render_stays_on_python(core: ModuleType) -> None:
     compiled = compile_rules(load_validated(RULES), demo_keys())
     route = compiled.routes["crm.public.contacts"]
-    compiled.routes["crm.public.contacts"] = type(route)(
-        route.table, route.source_topic,
-        tuple(type(v)(v.view, v.topic, "csv", v.render, v.plan) for v in route.views))
+    compiled.routes["crm.public.contacts"] = replace(
+        route, views=tuple(replace(v, format="csv") for v in route.views))
     fast = NativeEngine(compiled, core)
     assert not fast.handles("crm.public.contacts") and fast.handles("crm.public.accounts")
     assert fast.process("crm.public.contacts", None, edge_bytes()) is None
