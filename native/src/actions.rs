@@ -12,7 +12,7 @@ use serde_json::{Number, Value};
 use sha2::Sha256;
 
 use crate::civil::{self, MICROS_PER_DAY};
-use crate::spec::ActionSpec;
+use crate::spec::{ActionSpec, Level, Normalizer};
 
 const CACHE_SIZE: usize = 65_536;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
@@ -61,15 +61,13 @@ pub fn build(spec: &ActionSpec) -> Option<Box<dyn NativeAction>> {
         }),
         ActionSpec::Truncate { keep } => Box::new(Truncate { keep: *keep }),
         ActionSpec::EmailDomain => Box::new(EmailDomain),
-        ActionSpec::Days { level } => Box::new(Days {
-            level: level.clone(),
-        }),
+        ActionSpec::Days { level } => Box::new(Days { level: *level }),
         ActionSpec::Micros { level } => Box::new(Micros {
-            level: level.clone(),
+            level: *level,
             millis: false,
         }),
         ActionSpec::Millis { level } => Box::new(Micros {
-            level: level.clone(),
+            level: *level,
             millis: true,
         }),
         ActionSpec::BucketNumber { size, integral } => Box::new(BucketNumber {
@@ -115,7 +113,7 @@ struct Pseudonymize {
     mac: Hmac<Sha256>,
     prefix: String,
     length: usize,
-    normalize: Vec<String>,
+    normalize: Vec<Normalizer>,
     /// pseudonyms by input text, and by integer (ids as JSON numbers)
     by_text: HashMap<String, String>,
     by_int: HashMap<i64, String>,
@@ -124,11 +122,10 @@ struct Pseudonymize {
 }
 
 impl Pseudonymize {
-    fn new(key_hex: &str, prefix: &str, length: usize, normalize: &[String]) -> Option<Self> {
+    fn new(key_hex: &str, prefix: &str, length: usize, normalize: &[Normalizer]) -> Option<Self> {
         let key = decode_hex(key_hex)?;
-        let known = ["strip", "lower", "upper", "compact", "digits"];
-        if key.is_empty() || normalize.iter().any(|n| !known.contains(&n.as_str())) {
-            return None; // no key (describe-only plans) or a rule this core does not know
+        if key.is_empty() {
+            return None; // describe-only plans have no key: Python refuses to apply them
         }
         Some(Self {
             mac: Hmac::new_from_slice(&key).ok()?,
@@ -191,16 +188,15 @@ impl Pseudonymize {
         }
         let mut out = text.to_owned();
         for rule in &self.normalize {
-            out = match rule.as_str() {
-                "strip" => out.trim_matches(&PY_ASCII_SPACE[..]).to_owned(),
-                "lower" => out.to_ascii_lowercase(),
-                "upper" => out.to_ascii_uppercase(),
-                "compact" => out
+            out = match rule {
+                Normalizer::Strip => out.trim_matches(&PY_ASCII_SPACE[..]).to_owned(),
+                Normalizer::Lower => out.to_ascii_lowercase(),
+                Normalizer::Upper => out.to_ascii_uppercase(),
+                Normalizer::Compact => out
                     .chars()
                     .filter(|c| !PY_ASCII_SPACE.contains(c))
                     .collect(),
-                "digits" => out.chars().filter(char::is_ascii_digit).collect(),
-                _ => return None,
+                Normalizer::Digits => out.chars().filter(char::is_ascii_digit).collect(),
             };
         }
         Some(out)
@@ -315,7 +311,7 @@ impl NativeAction for EmailDomain {
 
 /// generalize, encoding date: days since the epoch → first day of the year or month
 struct Days {
-    level: String,
+    level: Level,
 }
 impl NativeAction for Days {
     fn apply(&mut self, value: &Value) -> Option<Value> {
@@ -323,13 +319,13 @@ impl NativeAction for Days {
             return Some(Value::Null);
         }
         let days = value.as_i64()?;
-        civil::coarsen(days, &self.level).map(Value::from)
+        civil::coarsen(days, self.level).map(Value::from)
     }
 }
 
 /// generalize, encodings micro_timestamp and milli_timestamp (coarsened as micros, like Python)
 struct Micros {
-    level: String,
+    level: Level,
     millis: bool,
 }
 impl NativeAction for Micros {
@@ -343,10 +339,10 @@ impl NativeAction for Micros {
         } else {
             raw
         };
-        let level = self.level.as_str();
-        let coarse = if !self.millis && (level == "hour" || level == "day") {
+        let level = self.level;
+        let coarse = if !self.millis && (level == Level::Hour || level == Level::Day) {
             // Python does hours and days of micro-timestamps as plain integer arithmetic
-            let unit = if level == "hour" {
+            let unit = if level == Level::Hour {
                 MICROS_PER_HOUR
             } else {
                 MICROS_PER_DAY
@@ -358,7 +354,7 @@ impl NativeAction for Micros {
                 return None; // Python's datetime refuses it: its error, its message
             }
             match level {
-                "hour" => micros - micros.rem_euclid(MICROS_PER_HOUR),
+                Level::Hour => micros - micros.rem_euclid(MICROS_PER_HOUR),
                 _ => civil::coarsen(day, level)?.checked_mul(MICROS_PER_DAY)?,
             }
         };

@@ -1,6 +1,8 @@
 //! Days since 1970-01-01 ↔ (year, month, day), proleptic Gregorian (H. Hinnant's algorithms),
 //! limited to the years Python's `datetime` accepts so that both engines agree on what fails.
 
+use crate::spec::Level;
+
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 const FIRST_DAY: i64 = -719_162; // 0001-01-01
 const LAST_DAY: i64 = 2_932_896; // 9999-12-31
@@ -32,17 +34,18 @@ pub fn to_days(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The first day of the year or month that holds `days`; None outside Python's date range.
-pub fn coarsen(days: i64, level: &str) -> Option<i64> {
+/// The first day of the year or month that holds `days`; None outside Python's date range
+/// (and for hours, which a day count does not have).
+pub fn coarsen(days: i64, level: Level) -> Option<i64> {
     if !in_range(days) {
         return None;
     }
     let (year, month, _) = from_days(days);
     match level {
-        "year" => Some(to_days(year, 1, 1)),
-        "month" => Some(to_days(year, month, 1)),
-        "day" => Some(days),
-        _ => None,
+        Level::Year => Some(to_days(year, 1, 1)),
+        Level::Month => Some(to_days(year, month, 1)),
+        Level::Day => Some(days),
+        Level::Hour => None,
     }
 }
 
@@ -61,6 +64,6 @@ mod tests {
         assert_eq!(from_days(0), (1970, 1, 1));
         assert_eq!(from_days(FIRST_DAY), (1, 1, 1));
         assert_eq!(from_days(LAST_DAY), (9999, 12, 31));
-        assert_eq!(coarsen(19_000, "year"), Some(to_days(2022, 1, 1)));
+        assert_eq!(coarsen(19_000, Level::Year), Some(to_days(2022, 1, 1)));
     }
 }

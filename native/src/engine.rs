@@ -195,17 +195,21 @@ impl Engine {
         let reduced_source = reduced(event.source.as_ref(), &SOURCE_ALLOWLIST);
         let mut masked: Vec<(usize, Masked)> = Vec::new();
         for (index, view) in views.iter().enumerate() {
-            if !masked.iter().any(|m| m.0 == view.plan) {
-                let plan = &self.plans[view.plan];
-                let done = plan.mask_event(&mut self.actions, py, &event, key.as_ref())?;
-                if outcome.unknown.is_empty() {
-                    if let Some(row) = event.after.as_ref().or(event.before.as_ref()) {
-                        outcome.unknown = plan.unknown(row);
+            let at = match masked.iter().position(|m| m.0 == view.plan) {
+                Some(at) => at,
+                None => {
+                    let plan = &self.plans[view.plan];
+                    let done = plan.mask_event(&mut self.actions, py, &event, key.as_ref())?;
+                    if outcome.unknown.is_empty() {
+                        if let Some(row) = event.after.as_ref().or(event.before.as_ref()) {
+                            outcome.unknown = plan.unknown(row);
+                        }
                     }
+                    masked.push((view.plan, done));
+                    masked.len() - 1
                 }
-                masked.push((view.plan, done));
-            }
-            let done = &masked.iter().find(|m| m.0 == view.plan).ok_or(Defer)?.1;
+            };
+            let done = &masked[at].1;
             let rendered = if view.flat {
                 flat(&event.op, source_ts, &event.ts_ms, done)
             } else {

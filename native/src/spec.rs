@@ -70,7 +70,7 @@ pub enum ActionSpec {
         key_hex: String,
         prefix: String,
         length: usize,
-        normalize: Vec<String>,
+        normalize: Vec<Normalizer>,
     },
     Mask {
         first: usize,
@@ -83,13 +83,13 @@ pub enum ActionSpec {
     },
     EmailDomain,
     Days {
-        level: String,
+        level: Level,
     },
     Micros {
-        level: String,
+        level: Level,
     },
     Millis {
-        level: String,
+        level: Level,
     },
     BucketNumber {
         size: f64,
@@ -100,4 +100,25 @@ pub enum ActionSpec {
     },
     /// free-text scrubbing: the core answers only for text no detector can match
     ScrubPrefilter,
+}
+
+/// generalize's `to` for dates and timestamps (buckets are their own actions)
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Year,
+    Month,
+    Day,
+    Hour,
+}
+
+/// pseudonymize's `normalize` steps
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalizer {
+    Strip,
+    Lower,
+    Upper,
+    Compact,
+    Digits,
 }
