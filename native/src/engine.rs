@@ -24,8 +24,10 @@ pub struct Defer;
 
 /// an output record: the view's index in its route, key, value (None: a tombstone)
 pub type Record = (usize, Option<Vec<u8>>, Option<Vec<u8>>);
-/// a row's columns by their position in the plan's column list
+/// a row's values by their column's position in the table's column list
 type Slots<'a> = Vec<Option<&'a RawValue>>;
+/// a table's columns by name → position
+type Columns = HashMap<String, usize>;
 
 /// source fields that identify nobody, in Python's `SOURCE_ALLOWLIST` order
 const SOURCE_ALLOWLIST: [&str; 15] = [
@@ -83,7 +85,6 @@ struct Step {
 }
 
 struct Plan {
-    columns: HashMap<String, usize>,
     shows_before: bool,
     steps: Vec<Step>,
     /// key column, its position among the columns, its action (None: copied)
@@ -93,6 +94,12 @@ struct Plan {
 struct View {
     flat: bool,
     plan: usize,
+}
+
+/// One source topic: its table's columns and its views.
+struct Route {
+    columns: Columns,
+    views: Vec<View>,
 }
 
 /// What one event produced.
@@ -124,7 +131,7 @@ struct Masked {
 }
 
 pub struct Engine {
-    routes: HashMap<String, Vec<View>>,
+    routes: HashMap<String, Route>,
     plans: Vec<Plan>,
     actions: Vec<Slot>,
 }
@@ -144,22 +151,37 @@ impl Engine {
                 memo: HashMap::new(),
             })
             .collect();
-        let plans = spec.plans.into_iter().map(Plan::new).collect();
-        let routes = spec
-            .routes
+        // a plan belongs to one table: it is built with that table's columns
+        let mut plan_specs: Vec<Option<PlanSpec>> = spec.plans.into_iter().map(Some).collect();
+        let mut plans: Vec<Option<Plan>> = plan_specs.iter().map(|_| None).collect();
+        let mut routes = HashMap::new();
+        for route in spec.routes {
+            let columns: Columns = route
+                .columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name, i))
+                .collect();
+            for view in &route.views {
+                let plan_spec = plan_specs.get_mut(view.plan).ok_or("unknown plan")?;
+                if let Some(plan_spec) = plan_spec.take() {
+                    plans[view.plan] = Some(Plan::new(plan_spec, &columns));
+                }
+            }
+            let views = route
+                .views
+                .into_iter()
+                .map(|v| View {
+                    flat: v.format == "flat",
+                    plan: v.plan,
+                })
+                .collect();
+            routes.insert(route.topic, Route { columns, views });
+        }
+        let plans = plans
             .into_iter()
-            .map(|route| {
-                let views = route
-                    .views
-                    .into_iter()
-                    .map(|v| View {
-                        flat: v.format == "flat",
-                        plan: v.plan,
-                    })
-                    .collect();
-                (route.topic, views)
-            })
-            .collect();
+            .collect::<Option<Vec<Plan>>>()
+            .ok_or("a plan that no view uses")?;
         Ok(Self {
             routes,
             plans,
@@ -174,7 +196,7 @@ impl Engine {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
     ) -> Result<Outcome, Defer> {
-        let views = self.routes.get(topic).ok_or(Defer)?;
+        let route = self.routes.get(topic).ok_or(Defer)?;
         let key_text = key.map(checked_text).transpose()?;
         let Some(value) = value else {
             return Ok(Outcome::new(None, Some("tombstone"), None));
@@ -193,18 +215,29 @@ impl Engine {
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
         let reduced_source = reduced(event.source.as_ref(), &SOURCE_ALLOWLIST);
+        // the images by column, once for all the table's plans
+        let before_shown =
+            event.op == "d" || route.views.iter().any(|v| self.plans[v.plan].shows_before);
+        let rows = Rows {
+            after: slotted(&route.columns, event.after.as_ref())?,
+            before: slotted(
+                &route.columns,
+                event.before.as_ref().filter(|_| before_shown),
+            )?,
+        };
+        if !route.views.is_empty() {
+            if let Some(row) = event.after.as_ref().or(event.before.as_ref()) {
+                outcome.unknown = unknown(&route.columns, row);
+            }
+        }
         let mut masked: Vec<(usize, Masked)> = Vec::new();
-        for (index, view) in views.iter().enumerate() {
+        for (index, view) in route.views.iter().enumerate() {
             let at = match masked.iter().position(|m| m.0 == view.plan) {
                 Some(at) => at,
                 None => {
                     let plan = &self.plans[view.plan];
-                    let done = plan.mask_event(&mut self.actions, py, &event, key.as_ref())?;
-                    if outcome.unknown.is_empty() {
-                        if let Some(row) = event.after.as_ref().or(event.before.as_ref()) {
-                            outcome.unknown = plan.unknown(row);
-                        }
-                    }
+                    let done =
+                        plan.mask_event(&mut self.actions, py, &event, key.as_ref(), &rows)?;
                     masked.push((view.plan, done));
                     masked.len() - 1
                 }
@@ -293,6 +326,39 @@ fn read_key(text: &str) -> Result<Option<Obj<'_>>, Defer> {
     }
 }
 
+/// An event's images by column (`before` only when a plan of the table shows it).
+struct Rows<'a> {
+    after: Option<Slots<'a>>,
+    before: Option<Slots<'a>>,
+}
+
+/// The row's values by column; a column given twice is left to Python.
+fn slotted<'a>(columns: &Columns, row: Option<&Obj<'a>>) -> Result<Option<Slots<'a>>, Defer> {
+    let Some(row) = row else { return Ok(None) };
+    let mut slots: Slots<'a> = vec![None; columns.len()];
+    for (name, raw) in &row.0 {
+        if let Some(&column) = columns.get(name.as_ref()) {
+            if slots[column].replace(raw).is_some() {
+                return Err(Defer);
+            }
+        }
+    }
+    Ok(Some(slots))
+}
+
+/// The row's columns that no rule names, sorted, each once (schema drift).
+fn unknown(columns: &Columns, row: &Obj<'_>) -> Vec<String> {
+    let mut names: Vec<String> = row
+        .0
+        .iter()
+        .filter(|(name, _)| !columns.contains_key(name.as_ref()))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    names.sort(); // UTF-8 byte order is code point order, as Python sorts
+    names.dedup();
+    names
+}
+
 impl Plan {
     /// The masked key and images of one event for this plan.
     fn mask_event(
@@ -301,16 +367,14 @@ impl Plan {
         py: Python<'_>,
         event: &Event<'_>,
         key: Option<&Obj<'_>>,
+        rows: &Rows<'_>,
     ) -> Result<Masked, Defer> {
-        let shown = if event.op == "d" || self.shows_before {
-            event.before.as_ref()
-        } else {
-            None
-        };
-        let after_slots = event.after.as_ref().map(|a| self.slots(a)).transpose()?;
-        let before_slots = shown.map(|b| self.slots(b)).transpose()?;
+        let shows_before = event.op == "d" || self.shows_before;
+        let shown = event.before.as_ref().filter(|_| shows_before);
+        let after_slots = rows.after.as_ref();
+        let before_slots = rows.before.as_ref().filter(|_| shows_before);
         let row = event.after.as_ref().or(event.before.as_ref());
-        let row_slots = after_slots.as_ref().or(before_slots.as_ref());
+        let row_slots = after_slots.or(before_slots);
         let masked_key = match (key, row_slots, row) {
             (Some(obj), _, _) => self.mask_key(actions, py, |name, _| obj.get(name))?,
             (None, Some(slots), Some(row)) => self.mask_key(actions, py, |name, column| {
@@ -318,11 +382,11 @@ impl Plan {
             })?,
             _ => None,
         };
-        let after = match &after_slots {
+        let after = match after_slots {
             Some(slots) => Some(self.mask_row(actions, py, slots, event.after.as_ref())?),
             None => None,
         };
-        let before = match &before_slots {
+        let before = match before_slots {
             Some(slots) => Some(self.mask_row(actions, py, slots, shown)?),
             None => None,
         };
@@ -333,17 +397,11 @@ impl Plan {
         })
     }
 
-    fn new(spec: PlanSpec) -> Self {
-        let columns: HashMap<String, usize> = spec
-            .known
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (name.clone(), i))
-            .collect();
+    fn new(spec: PlanSpec, columns: &Columns) -> Self {
         let steps = spec
             .steps
             .into_iter()
-            .map(|s| Step::new(s, &columns))
+            .map(|s| Step::new(s, columns))
             .collect();
         let key_fields = spec
             .key_fields
@@ -354,36 +412,10 @@ impl Plan {
             })
             .collect();
         Self {
-            columns,
             shows_before: spec.shows_before,
             steps,
             key_fields,
         }
-    }
-
-    /// The row's values by column; a column given twice is left to Python.
-    fn slots<'a>(&self, row: &Obj<'a>) -> Result<Slots<'a>, Defer> {
-        let mut slots: Slots<'a> = vec![None; self.columns.len()];
-        for (name, raw) in &row.0 {
-            if let Some(&column) = self.columns.get(name.as_ref()) {
-                if slots[column].replace(raw).is_some() {
-                    return Err(Defer);
-                }
-            }
-        }
-        Ok(slots)
-    }
-
-    fn unknown(&self, row: &Obj<'_>) -> Vec<String> {
-        let mut names: Vec<String> = row
-            .0
-            .iter()
-            .filter(|(name, _)| !self.columns.contains_key(name.as_ref()))
-            .map(|(name, _)| name.to_string())
-            .collect();
-        names.sort(); // UTF-8 byte order is code point order, as Python sorts
-        names.dedup();
-        names
     }
 
     /// `{"column": masked value, …}` of the key columns found by `lookup`, None when none is.
@@ -476,7 +508,7 @@ impl Plan {
 }
 
 impl Step {
-    fn new(spec: StepSpec, columns: &HashMap<String, usize>) -> Self {
+    fn new(spec: StepSpec, columns: &Columns) -> Self {
         let mut member = Vec::new();
         json::write_name(&mut member, &spec.name);
         member.push(b':');

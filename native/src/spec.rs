@@ -16,6 +16,8 @@ pub struct EngineSpec {
 #[derive(Deserialize)]
 pub struct RouteSpec {
     pub topic: String,
+    /// the table's columns (every column that a rule names), shared by its plans
+    pub columns: Vec<String>,
     pub views: Vec<ViewSpec>,
 }
 
@@ -29,7 +31,6 @@ pub struct ViewSpec {
 
 #[derive(Deserialize)]
 pub struct PlanSpec {
-    pub known: Vec<String>,
     /// a view of this plan publishes the before image of updates (flat views do not)
     pub shows_before: bool,
     pub steps: Vec<StepSpec>,

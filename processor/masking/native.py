@@ -97,8 +97,7 @@ class _SpecBuilder:
                               "then": self.action(cond.then),
                               "otherwise": self.action(cond.otherwise)})
         found = self._plan_index[id(plan)] = len(self.plans)
-        self.plans.append({"known": sorted(plan.known), "shows_before": shows_before,
-                           "steps": steps,
+        self.plans.append({"shows_before": shows_before, "steps": steps,
                            "key_fields": [(name, self.action(fn)) for name, fn in plan.key_fields]})
         return found
 
@@ -130,7 +129,9 @@ class NativeEngine:
             views = [{"topic": view.topic, "format": view.format,
                       "plan": builder.plan(view.plan, id(view.plan) in shows_before)}
                      for view in route.views]
-            routes.append({"topic": topic, "views": views})
+            # a table's plans all know its columns: every column that a rule names
+            columns = sorted(route.views[0].plan.known) if route.views else []
+            routes.append({"topic": topic, "columns": columns, "views": views})
             self._routes[topic] = (route.table, route.action_counts)
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions}
         # the spec carries the pseudonym keys: built, handed over, not kept
