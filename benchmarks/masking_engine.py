@@ -6,7 +6,8 @@ Side by side in one run, on the same pre-generated events (as Kafka bytes):
   native    the same with the native core (Rust; bytes in, bytes out), as `crm-masker run`
             uses it for JSON events; an event the core leaves goes to the Python engine
   bound     a diagnostic, not a product mode: the native core with free text passed through
-            unscrubbed, i.e. without scrub's Python detectors (python-stdnum, phonenumbers)
+            unscrubbed, i.e. without scrub (its patterns run in the core, its validators are
+            python-stdnum and phonenumbers)
   and the same two for Avro in the Confluent wire format (fastavro; schemas from an in-memory
   registry, fetched and derived once per run):
   avro ceiling   fastavro decode + encode of every key and value with its writer schema
@@ -42,6 +43,7 @@ from processor.generator.stream import CrmStream
 from processor.keys import load_keys
 from processor.masking import native
 from processor.masking.engine import MaskingEngine
+from processor.pii.detectors import forget_confirmed
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
 
@@ -178,6 +180,7 @@ def main() -> None:
     keys = load_keys(REPO / "deploy/keys/demo-keys.yaml")
 
     def make_engine() -> MaskingEngine:
+        forget_confirmed()  # the detectors' validator cache is global: each run starts cold
         return MaskingEngine(compile_rules(rules, keys))
 
     outputs = masked(make_engine)(events)  # warm-up, and the output count

@@ -8,10 +8,12 @@ use hashbrown::HashMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use pyo3::PyObject;
 use serde_json::{Number, Value};
 use sha2::Sha256;
 
 use crate::civil::{self, MICROS_PER_DAY};
+use crate::scrub::Scrub;
 use crate::spec::{ActionSpec, Level, Normalizer};
 
 const CACHE_SIZE: usize = 65_536;
@@ -33,7 +35,7 @@ pub trait NativeAction: Send + Sync {
 }
 
 /// The native form of an action, or None when only the Python action can apply it.
-pub fn build(spec: &ActionSpec) -> Option<Box<dyn NativeAction>> {
+pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAction>> {
     Some(match spec {
         ActionSpec::Python => return None,
         ActionSpec::Keep => Box::new(Keep),
@@ -74,7 +76,7 @@ pub fn build(spec: &ActionSpec) -> Option<Box<dyn NativeAction>> {
             size: *size,
             integral: *integral,
         }),
-        ActionSpec::ScrubPrefilter => Box::new(ScrubPrefilter),
+        ActionSpec::Scrub { detectors } => Box::new(Scrub::new(detectors, helpers)?),
         ActionSpec::BucketDecimal { width_unscaled } => Box::new(BucketDecimal {
             width: i128::from(*width_unscaled),
         }),
@@ -424,20 +426,6 @@ impl NativeAction for BucketDecimal {
         Some(Value::String(
             STANDARD.encode(&low.to_be_bytes()[16 - length..]),
         ))
-    }
-}
-
-/// scrub finds e-mail addresses (which need an `@`) and numbers whose patterns all need at least
-/// two digits (`\d`, any Unicode decimal digit): text with neither comes out unchanged. All
-/// other text goes to the Python detectors (python-stdnum, phonenumbers).
-struct ScrubPrefilter;
-impl NativeAction for ScrubPrefilter {
-    fn apply(&mut self, value: &Value) -> Option<Value> {
-        let Value::String(text) = value else {
-            return Some(Value::Null); // Python: null stays null, a non-text value becomes null
-        };
-        let digits = text.chars().filter(|c| c.is_numeric()).take(2).count();
-        (!text.contains('@') && digits < 2).then(|| value.clone())
     }
 }
 

@@ -137,7 +137,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(spec: EngineSpec, callbacks: Vec<PyObject>) -> Result<Self, String> {
+    /// `callbacks`: each action's Python `apply`; `helpers`: other Python functions that
+    /// actions refer to by index (scrub's detector confirms).
+    pub fn new(
+        spec: EngineSpec,
+        callbacks: Vec<PyObject>,
+        helpers: Vec<PyObject>,
+    ) -> Result<Self, String> {
         if callbacks.len() != spec.actions.len() {
             return Err("one Python callback per action expected".into());
         }
@@ -146,7 +152,7 @@ impl Engine {
             .iter()
             .zip(callbacks)
             .map(|(action, python)| Slot {
-                native: actions::build(action),
+                native: actions::build(action, &helpers),
                 python,
                 memo: HashMap::new(),
             })

@@ -9,6 +9,7 @@ mod civil;
 mod engine;
 mod json;
 mod pyjson;
+mod scrub;
 mod spec;
 
 use std::collections::HashMap;
@@ -29,7 +30,13 @@ struct NativeEngine {
 #[pymethods]
 impl NativeEngine {
     #[new]
-    fn new(py: Python<'_>, spec: &str, callbacks: Vec<PyObject>) -> PyResult<Self> {
+    #[pyo3(signature = (spec, callbacks, helpers = Vec::new()))]
+    fn new(
+        py: Python<'_>,
+        spec: &str,
+        callbacks: Vec<PyObject>,
+        helpers: Vec<PyObject>,
+    ) -> PyResult<Self> {
         // the position only: the spec holds pseudonym keys, an excerpt could show one
         let spec: spec::EngineSpec = serde_json::from_str(spec).map_err(|e| {
             PyValueError::new_err(format!(
@@ -49,7 +56,8 @@ impl NativeEngine {
                 (route.topic.clone(), views.collect())
             })
             .collect();
-        let engine = engine::Engine::new(spec, callbacks).map_err(PyValueError::new_err)?;
+        let engine =
+            engine::Engine::new(spec, callbacks, helpers).map_err(PyValueError::new_err)?;
         Ok(Self { engine, topics })
     }
 

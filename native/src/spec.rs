@@ -99,8 +99,26 @@ pub enum ActionSpec {
     BucketDecimal {
         width_unscaled: i64,
     },
-    /// free-text scrubbing: the core answers only for text no detector can match
-    ScrubPrefilter,
+    /// free-text scrubbing: the detectors' patterns run here, their Python `confirm` decides
+    Scrub {
+        detectors: Vec<DetectorSpec>,
+    },
+}
+
+/// One of scrub's detectors (`processor/pii/detectors.py`), in the order Python runs them.
+#[derive(Deserialize)]
+pub struct DetectorSpec {
+    /// Python's pattern source; `regex` compiles it or the action stays in Python
+    pub pattern: String,
+    pub ignore_case: bool,
+    /// a substring every finding needs (a shortcut)
+    pub required: Option<String>,
+    /// the digits every finding has at least (a shortcut)
+    pub min_digits: usize,
+    /// index of the detector's `confirm` among the helpers (None: every match is a finding)
+    pub confirm: Option<usize>,
+    /// what a finding becomes
+    pub replacement: String,
 }
 
 /// generalize's `to` for dates and timestamps (buckets are their own actions)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import field_validator
 
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
-from processor.pii.detectors import detector_kinds, find_all
+from processor.pii.detectors import detector, detector_kinds, find_all
 
 CACHE_SIZE = 65_536
 
@@ -65,9 +66,20 @@ class Scrub(Action):
         parts.append(value[last:])
         return "".join(parts)
 
-    def native_spec(self) -> dict[str, Any]:
-        # the core passes text that no detector can match; the rest comes back to ``apply``
-        return {"kind": "scrub_prefilter"}
+    def native_spec(self) -> dict[str, Any] | None:
+        # the core runs the detectors' patterns and calls their ``confirm`` on each candidate
+        detectors = []
+        for kind in self._kinds:
+            found = detector(kind)
+            flags = found.pattern.flags & ~re.UNICODE
+            if flags & ~re.IGNORECASE:
+                return None  # a flag the core does not mirror: Python scrubs
+            detectors.append({
+                "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
+                "required": found.required, "min_digits": found.min_digits,
+                "confirm": found.confirmed if found.validates else None,
+                "replacement": self._replacement.format(kind=kind.upper())})
+        return {"kind": "scrub", "detectors": detectors}
 
     def measure(self) -> dict[str, Any]:
         return {"kinds": ", ".join(self._kinds)}

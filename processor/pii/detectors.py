@@ -1,14 +1,14 @@
 """One small detector per kind of identifier, behind a registry.
 
-Each finds candidate spans with a cheap regular expression and confirms them with a real
-validator (python-stdnum checksums, phonenumbers), so an order number is not taken for an IBAN.
-Used by the ``scrub`` action and by the leak watch on the outputs.
+Each finds candidate spans with a cheap regular expression (``pattern``) and confirms them
+with a real validator (``confirm``: python-stdnum checksums, phonenumbers), so an order number
+is not taken for an IBAN. Used by the ``scrub`` action and by the leak watch on the outputs.
+The native core runs the same patterns and calls the same ``confirm`` on its candidates.
 """
 
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -17,14 +17,50 @@ from stdnum import iban, luhn
 from stdnum.de import idnr
 
 Span = tuple[int, int]
+SEPARATORS = " -./"
+#: confirmed candidates remembered per detector: the same IBAN or phone number turns up in
+#: many notes and in more than one view, and a validator call costs 5–25 µs
+CONFIRM_CACHE_SIZE = 65_536
 
 
-class Detector(ABC):
+class Detector:
     kind: ClassVar[str]
+    #: candidates; every match is a finding unless ``confirm`` says otherwise
+    pattern: ClassVar[re.Pattern[str]]
+    #: a text without this substring cannot hold a finding (a shortcut, not a rule)
+    required: ClassVar[str | None] = None
+    #: the digits (`\d`) that every match of ``pattern`` holds at least (a shortcut for the core)
+    min_digits: ClassVar[int] = 0
+    #: whether ``confirm`` validates (False: every match is a finding, no call needed)
+    validates: ClassVar[bool] = True
 
-    @abstractmethod
+    def __init__(self) -> None:
+        self._confirmed: dict[str, Span | None] = {}
+
+    def confirm(self, candidate: str) -> Span | None:
+        """The finding's span within a candidate match, or None: not one."""
+        return 0, len(candidate)
+
+    def confirmed(self, candidate: str) -> Span | None:
+        """``confirm``, remembered (validators are deterministic)."""
+        try:
+            return self._confirmed[candidate]
+        except KeyError:
+            pass
+        span = self.confirm(candidate) if self.validates else (0, len(candidate))
+        if len(self._confirmed) >= CONFIRM_CACHE_SIZE:
+            self._confirmed.clear()
+        self._confirmed[candidate] = span
+        return span
+
     def find(self, text: str) -> Iterator[Span]:
         """Spans (start, end) of confirmed findings in ``text``."""
+        if self.required is not None and self.required not in text:
+            return
+        for m in self.pattern.finditer(text):
+            span = self.confirmed(m.group(0))
+            if span is not None:
+                yield m.start() + span[0], m.start() + span[1]
 
 
 _DETECTORS: dict[str, Detector] = {}
@@ -39,26 +75,32 @@ def detector_kinds() -> list[str]:
     return list(_DETECTORS)
 
 
-def _compact_spans(match: re.Match[str]) -> tuple[str, list[int]]:
-    """The match without separators, and for each kept character its index in the text."""
+def detector(kind: str) -> Detector:
+    return _DETECTORS[kind]
+
+
+def forget_confirmed() -> None:
+    """Empty the detectors' caches (benchmarks start each run cold)."""
+    for found in _DETECTORS.values():
+        found._confirmed.clear()
+
+
+def _compact(candidate: str) -> tuple[str, list[int]]:
+    """The candidate without separators, and for each kept character its index."""
     chars, index = [], []
-    for offset, ch in enumerate(match.group(0)):
-        if ch not in " -./":
+    for offset, ch in enumerate(candidate):
+        if ch not in SEPARATORS:
             chars.append(ch)
-            index.append(match.start() + offset)
+            index.append(offset)
     return "".join(chars), index
 
 
 @register
 class EmailDetector(Detector):
     kind = "email"
-    _pattern = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
-
-    def find(self, text: str) -> Iterator[Span]:
-        if "@" not in text:
-            return
-        for m in self._pattern.finditer(text):
-            yield m.span()
+    pattern = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+    required = "@"
+    validates = False
 
 
 # IBAN lengths of the SEPA countries (ISO 13616 registry); others are tried by length.
@@ -73,30 +115,29 @@ IBAN_LENGTHS = {
 @register
 class IbanDetector(Detector):
     kind = "iban"
-    _pattern = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+    pattern = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+    min_digits = 2
 
-    def find(self, text: str) -> Iterator[Span]:
-        for m in self._pattern.finditer(text):
-            compact, index = _compact_spans(m)
-            known = IBAN_LENGTHS.get(compact[:2].upper())
-            # the pattern may run into the next word: try the country's length, else every prefix
-            lengths = [known] if known else range(len(compact), 14, -1)
-            for length in lengths:
-                if length <= len(compact) and iban.is_valid(compact[:length].upper()):
-                    yield index[0], index[length - 1] + 1
-                    break
+    def confirm(self, candidate: str) -> Span | None:
+        compact, index = _compact(candidate)
+        known = IBAN_LENGTHS.get(compact[:2].upper())
+        # the pattern may run into the next word: try the country's length, else every prefix
+        lengths = [known] if known else range(len(compact), 14, -1)
+        for length in lengths:
+            if length <= len(compact) and iban.is_valid(compact[:length].upper()):
+                return index[0], index[length - 1] + 1
+        return None
 
 
 @register
 class CardDetector(Detector):
     kind = "card"
-    _pattern = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+    pattern = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+    min_digits = 13
 
-    def find(self, text: str) -> Iterator[Span]:
-        for m in self._pattern.finditer(text):
-            compact, _ = _compact_spans(m)
-            if 13 <= len(compact) <= 19 and luhn.is_valid(compact):
-                yield m.span()
+    def confirm(self, candidate: str) -> Span | None:
+        compact, _ = _compact(candidate)
+        return (0, len(candidate)) if 13 <= len(compact) <= 19 and luhn.is_valid(compact) else None
 
 
 @register
@@ -104,13 +145,11 @@ class TaxIdDetector(Detector):
     """German Steuer-Identifikationsnummer (11 digits with a check digit)."""
 
     kind = "tax_id"
-    _pattern = re.compile(r"\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b")
+    pattern = re.compile(r"\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b")
+    min_digits = 11
 
-    def find(self, text: str) -> Iterator[Span]:
-        for m in self._pattern.finditer(text):
-            compact, _ = _compact_spans(m)
-            if idnr.is_valid(compact):
-                yield m.span()
+    def confirm(self, candidate: str) -> Span | None:
+        return (0, len(candidate)) if idnr.is_valid(_compact(candidate)[0]) else None
 
 
 @register
@@ -119,16 +158,15 @@ class PhoneDetector(Detector):
 
     kind = "phone"
     region = "DE"
-    _candidate = re.compile(r"(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
+    pattern = re.compile(r"(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
+    min_digits = 2
 
-    def find(self, text: str) -> Iterator[Span]:
-        for m in self._candidate.finditer(text):
-            try:
-                number = phonenumbers.parse(m.group(0), self.region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(number):
-                yield m.span()
+    def confirm(self, candidate: str) -> Span | None:
+        try:
+            number = phonenumbers.parse(candidate, self.region)
+        except phonenumbers.NumberParseException:
+            return None
+        return (0, len(candidate)) if phonenumbers.is_valid_number(number) else None
 
 
 def find_all(text: str, kinds: list[str] | None = None) -> list[tuple[int, int, str]]:

@@ -1,0 +1,204 @@
+//! scrub in the core: the detectors' own patterns find the candidates here, and each
+//! detector's Python `confirm` (python-stdnum, phonenumbers) still decides every candidate.
+//!
+//! The patterns are Python's (`Detector.pattern`), compiled with the `regex` crate. Both
+//! engines find the same matches as long as `\w`, `\d`, `\b` and case folding mean the same
+//! in both, which holds for the characters that `same_classes` admits (ASCII, Latin-1 and
+//! Latin Extended-A letters, general punctuation, the euro sign); text with any other character
+//! goes to the Python action whole.
+
+use hashbrown::HashMap;
+use pyo3::prelude::*;
+use regex::Regex;
+use serde_json::Value;
+
+use crate::actions::NativeAction;
+use crate::spec::DetectorSpec;
+
+const CACHE_SIZE: usize = 65_536;
+
+struct Detector {
+    pattern: Regex,
+    /// a text without it holds no finding
+    required: Option<String>,
+    /// a finding has at least this many digits
+    min_digits: usize,
+    /// the Python `Detector.confirm` (None: every match is a finding)
+    confirm: Option<PyObject>,
+    replacement: String,
+}
+
+pub struct Scrub {
+    detectors: Vec<Detector>,
+    /// results by text: an update carries the same text in its before and after image
+    cache: HashMap<String, Value>,
+}
+
+impl Scrub {
+    /// None when a pattern does not compile here (Python regex syntax that `regex` lacks) or a
+    /// confirm callback is missing: then the Python action does all the scrubbing.
+    pub fn new(specs: &[DetectorSpec], helpers: &[PyObject]) -> Option<Self> {
+        let detectors = specs
+            .iter()
+            .map(|spec| {
+                let flags = if spec.ignore_case { "(?i)" } else { "" };
+                let confirm = match spec.confirm {
+                    Some(index) => Some(Python::with_gil(|py| {
+                        helpers.get(index).map(|f| f.clone_ref(py))
+                    })?),
+                    None => None,
+                };
+                Some(Detector {
+                    pattern: Regex::new(&format!("{flags}{}", spec.pattern)).ok()?,
+                    required: spec.required.clone(),
+                    min_digits: spec.min_digits,
+                    confirm,
+                    replacement: spec.replacement.clone(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            detectors,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// The scrubbed text, or None: a character outside `same_classes`, or a confirm that
+    /// failed (the Python action then decides, and raises the same way if it must).
+    fn scrub(&self, py: Python<'_>, text: &str) -> Option<String> {
+        let digits = text.chars().filter(|c| c.is_numeric()).count();
+        let active: Vec<(usize, &Detector)> = self
+            .detectors
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| digits >= d.min_digits)
+            .filter(|(_, d)| {
+                d.required
+                    .as_ref()
+                    .is_none_or(|r| text.contains(r.as_str()))
+            })
+            .collect();
+        if active.is_empty() {
+            return Some(text.to_owned());
+        }
+        if !text.chars().all(same_classes) {
+            return None;
+        }
+        // (start, end, detector) in bytes; Python sorts by characters, which orders alike
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        for (index, detector) in active {
+            for m in detector.pattern.find_iter(text) {
+                let Some((start, end)) = confirm(py, detector, m.as_str())? else {
+                    continue;
+                };
+                spans.push((m.start() + start, m.start() + end, index));
+            }
+        }
+        if spans.is_empty() {
+            return Some(text.to_owned());
+        }
+        spans.sort_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end))); // stable, like Python
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (start, end, index) in spans {
+            if start < last {
+                continue; // overlaps the finding before it
+            }
+            out.push_str(&text[last..start]);
+            out.push_str(&self.detectors[index].replacement);
+            last = end;
+        }
+        out.push_str(&text[last..]);
+        Some(out)
+    }
+}
+
+/// The finding's byte span within a candidate: Some(None) for "not a finding", None when the
+/// Python confirm failed or answered something else than a span inside the candidate.
+fn confirm(py: Python<'_>, detector: &Detector, candidate: &str) -> Option<Option<(usize, usize)>> {
+    let Some(callback) = detector.confirm.as_ref() else {
+        return Some(Some((0, candidate.len())));
+    };
+    let answer = callback.call1(py, (candidate,)).ok()?;
+    let (start, end) = match answer.extract::<Option<(usize, usize)>>(py).ok()? {
+        Some(span) => span,
+        None => return Some(None),
+    };
+    // Python's offsets count characters
+    let mut bytes = candidate
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain([candidate.len()]);
+    let start_byte = bytes.clone().nth(start)?;
+    let end_byte = bytes.nth(end)?;
+    (start <= end).then_some(Some((start_byte, end_byte)))
+}
+
+impl NativeAction for Scrub {
+    fn apply(&mut self, value: &Value) -> Option<Value> {
+        let Value::String(text) = value else {
+            return Some(Value::Null); // Python: null stays null, a non-text value becomes null
+        };
+        if let Some(found) = self.cache.get(text.as_str()) {
+            return Some(found.clone());
+        }
+        let scrubbed = Value::String(Python::with_gil(|py| self.scrub(py, text))?);
+        if self.cache.len() >= CACHE_SIZE {
+            self.cache.clear();
+        }
+        self.cache.insert(text.clone(), scrubbed.clone());
+        Some(scrubbed)
+    }
+}
+
+/// Characters that Python's `re` and the `regex` crate class alike for these patterns: the
+/// same answer for `\w`, `\d` (hence `\b`) and `(?i)[A-Z]`. Left out on purpose: superscript
+/// digits and vulgar fractions (`\w` in Python only), the joiners U+200C/D and the connector
+/// punctuation U+203F/40/54 (`\w` in `regex` only), and İ ı ſ (special case folding).
+fn same_classes(c: char) -> bool {
+    match c {
+        '\0'..='\u{7F}' => true,
+        '\u{B2}' | '\u{B3}' | '\u{B9}' | '\u{BC}'..='\u{BE}' => false,
+        '\u{A0}'..='\u{FF}' => true,
+        '\u{130}' | '\u{131}' | '\u{17F}' => false,
+        '\u{100}'..='\u{17E}' => true,
+        '\u{200C}' | '\u{200D}' | '\u{203F}' | '\u{2040}' | '\u{2054}' => false,
+        '\u{2000}'..='\u{205E}' => true,
+        '\u{20AC}' => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_classes;
+    use regex::Regex;
+
+    #[test]
+    fn admitted_characters_are_classed_like_python() {
+        // what the Python side holds for the same characters (Python's `\w` is `str.isalnum()
+        // or "_"`): letters, digits and `_` are word characters, only ASCII digits are `\d`;
+        // tests/masking/test_native_scrub.py checks both engines' scrub output on each of them
+        let word = Regex::new(r"^\w$").unwrap();
+        let digit = Regex::new(r"^\d$").unwrap();
+        for c in (0..=0x20AC_u32)
+            .filter_map(char::from_u32)
+            .filter(|&c| same_classes(c))
+        {
+            let text = c.to_string();
+            let python_word = c.is_alphanumeric() || c == '_';
+            assert_eq!(
+                word.is_match(&text),
+                python_word,
+                "\\w of U+{:04X}",
+                c as u32
+            );
+            assert_eq!(
+                digit.is_match(&text),
+                c.is_ascii_digit(),
+                "\\d of U+{:04X}",
+                c as u32
+            );
+        }
+    }
+}

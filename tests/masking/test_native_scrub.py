@@ -1,0 +1,139 @@
+"""scrub in the native core: the detectors' patterns run in Rust (`regex`) and their Python
+``confirm`` decides each candidate. A pattern that matched differently there would leave a
+phone number or an IBAN in a published value, so both engines' outputs are compared on text
+built to tell the two regex engines apart: every character next to and inside candidates."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import ModuleType
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from processor.masking.engine import MaskingEngine
+from processor.masking.native import NativeEngine
+from processor.pii.detectors import detector, detector_kinds
+from tests.helpers import require_native_core
+from tests.masking.test_native_engine import EDGE_TOPIC, _edge_engines, edge_bytes, engines
+from tests.masking.test_native_engine import edge_rules as edge_rules
+
+#: texts in which the character ``c`` decides a match: a word boundary, a letter of an e-mail
+#: address or a top-level domain, a character inside a candidate, case folding
+TEMPLATES = [
+    "{c}0151 8710709{c}", "Ruf{c}+49 30 1234567", "0{c}30 1234567", "(0{c}30) 1234567",
+    "{c}DE89 3704 0044 0532 0130 00{c}", "DE89{c}3704 0044 0532 0130 00", "{c}e89 3704 0044 "
+    "0532 0130 00", "max{c}@example.d{c}", "{c}max@ex{c}ample.de", "a@b.{c}{c}", "x{c}@y.com",
+    "4111 1111 1111 1111{c}", "{c}4111{c}1111 1111 1111", "{c}12 345 678 901{c}",
+    "Konto {c}DE89370400440532013000 bzw. 0{c}151 8710709",
+]
+#: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
+#: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
+CHARACTERS = [chr(i) for i in [*range(0x250), *range(0x2000, 0x2070), 0x20AC, 0x212A, 0x2160,
+                               0x0300, 0x0301, 0x0660, 0x0966, 0xFF10, 0x0391, 0x03C3, 0x0430,
+                               0x05D0, 0x0627, 0x4E2D, 0x1E9E, 0xFB01, 0x1D7CE, 0x10400]]
+
+
+@pytest.fixture(scope="module")
+def core() -> ModuleType:
+    return require_native_core()
+
+
+def scrubbed(engine: MaskingEngine | NativeEngine, text: str) -> object:
+    """The ``notes`` column of the edge table's first (flat) view, masked by one engine."""
+    value = edge_bytes(notes=text)
+    if isinstance(engine, MaskingEngine):
+        return engine.process(EDGE_TOPIC, {"id": 7}, orjson.loads(value)).records[0].value["notes"]
+    got = engine.process(EDGE_TOPIC, orjson.dumps({"id": 7}), value)
+    assert got is not None, "the core left the whole event to Python"
+    return orjson.loads(got[1][0][2])["notes"]
+
+
+def test_every_character_around_and_inside_candidates_scrubs_alike(
+        edge_rules: Path, core: ModuleType) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    found = 0
+    for c in CHARACTERS:
+        for template in TEMPLATES:
+            text = template.format(c=c)
+            python = scrubbed(engine, text)
+            assert scrubbed(fast, text) == python, (hex(ord(c)), template)
+            found += "[" in str(python)
+    assert found > len(CHARACTERS) * 4  # the templates do hold findings
+
+
+def test_german_text_is_scrubbed_in_the_core(edge_rules: Path, core: ModuleType,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Umlauts, ß, € and typographic dashes keep the text in the core: only the detectors'
+    ``confirm`` is called, never the Python scrub action."""
+    from processor.actions.scrub import Scrub
+
+    calls: list[str] = []
+    apply = Scrub.apply
+    monkeypatch.setattr(Scrub, "apply", lambda self, value: calls.append(value) or apply(self,
+                                                                                         value))
+    engine, fast = engines(edge_rules, core)
+    text = "Rückruf unter 0151 87107090 – Überweisung 12 € an DE89 3704 0044 0532 0130 00, Grüße"
+    expected = "Rückruf unter [PHONE] – Überweisung 12 € an [IBAN], Grüße"
+    assert scrubbed(engine, text) == expected
+    calls.clear()
+    assert scrubbed(fast, text) == expected
+    assert calls == []  # the core scrubbed it; only the detectors' confirm ran in Python
+    greek = "Ρ 0151 87107090"
+    assert scrubbed(fast, greek) == "Ρ [PHONE]"
+    assert greek in calls  # a character outside the admitted ones: the Python action decides
+
+
+SCRUB_TEXT = st.lists(st.one_of(
+    st.sampled_from(["0151 8710709", "+49 30 1234567", "DE89 3704 0044 0532 0130 00",
+                     "DE89370400440532013000", "4111 1111 1111 1111", "12 345 678 901",
+                     "max@example.de", "a.b@c-d.co.uk", "@", "(0)", "00", "+", " ", "-", "/",
+                     "Rückruf", "ß", "é", "\u00a0", "€", "\u2013"]),
+    st.text(alphabet=st.sampled_from("0123456789 +-/().@_aADEZzäÜßé\u00a0€\u2013"), max_size=12),
+    st.text(max_size=6),
+), max_size=8).map("".join)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=SCRUB_TEXT)
+def test_any_text_scrubs_alike(edge_rules: Path, core: ModuleType,
+                               text: str) -> None:
+    engine, fast = _edge_engines(edge_rules, core)
+    assert scrubbed(fast, text) == scrubbed(engine, text)
+
+
+@pytest.mark.parametrize("kind", detector_kinds())
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_every_match_has_what_the_core_may_skip_text_without(kind: str, data: st.DataObject
+                                                              ) -> None:
+    """The core skips a detector on text with fewer digits than ``min_digits`` or without its
+    ``required`` substring: every string the pattern matches must have both."""
+    found = detector(kind)
+    match = data.draw(st.from_regex(found.pattern, fullmatch=True))
+    assert len(re.findall(r"\d", match)) >= found.min_digits
+    assert found.required is None or found.required in match
+
+
+@pytest.mark.parametrize("pattern", [re.compile(r"(?<=Tel\. )\d[\d ]{5,}\d"),  # no lookbehind
+                                     re.compile(r"\d[\d ]{5,}\d", re.ASCII)])  # nor re.ASCII
+def test_a_pattern_the_core_cannot_mirror_leaves_scrub_to_python(
+        edge_rules: Path, core: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        pattern: re.Pattern[str]) -> None:
+    from processor.actions.scrub import Scrub
+    from processor.pii.detectors import PhoneDetector
+
+    monkeypatch.setattr(PhoneDetector, "pattern", pattern)
+    monkeypatch.setattr(PhoneDetector, "confirm", lambda self, candidate: (0, len(candidate)))
+    monkeypatch.setattr(detector("phone"), "_confirmed", {})  # answers of the real confirm
+    calls: list[str] = []
+    apply = Scrub.apply
+    monkeypatch.setattr(Scrub, "apply", lambda self, value: calls.append(value) or apply(self,
+                                                                                         value))
+    engine, fast = engines(edge_rules, core)
+    text = "Tel. 030 1234567"
+    assert scrubbed(fast, text) == scrubbed(engine, text) == "Tel. [PHONE]"
+    assert calls.count(text) > 1  # the native engine asked the Python action too
