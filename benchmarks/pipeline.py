@@ -1,6 +1,8 @@
 """crm-masker on Kafka next to its peers, in one run on the same broker and the same input.
 
   (a) passthrough   plain confluent-kafka consume → produce, same transaction settings
+  (a') shaped       the same, but writing crm-masker's records: one copy per view of the
+                    table, each with the policy and lineage headers (nothing decoded or masked)
   (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once), with the
                     native core when it is installed, and again with `--engine python`
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
@@ -61,12 +63,14 @@ def source_topics(ns: Namespace) -> list[str]:
     return [ns.source_prefix + t for t in TABLES]
 
 
-def run_passthrough(ns: Namespace, bootstrap: str) -> dict[str, Any]:
-    out = f"{ns.ns}.passthrough"
+def run_passthrough(ns: Namespace, bootstrap: str, shaped: bool = False) -> dict[str, Any]:
+    name = "shaped" if shaped else "pass"
+    out = f"{ns.ns}.{name}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(out, 3, 1)])[out].result(30)
-    result = sh(sys.executable, "-m", "benchmarks.passthrough", bootstrap, f"{ns.ns}-pass", out,
-                *source_topics(ns))
+    shape = ["--shape", str(ns.rules)] if shaped else []
+    result = sh(sys.executable, "-m", "benchmarks.passthrough", *shape, bootstrap,
+                f"{ns.ns}-{name}", out, *source_topics(ns))
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -174,17 +178,23 @@ def main() -> None:
         results: dict[str, Any] = {"events": args.events, "cpu_count": os.cpu_count()}
         print(f"input: {args.events:,} generated events, broker {bootstrap}")
         results["passthrough"] = run_passthrough(ns, bootstrap)
+        results["passthrough_shaped"] = run_passthrough(ns, bootstrap, shaped=True)
         results["crm_masker"] = run_masker(ns, bootstrap)
         results["crm_masker_python_engine"] = run_masker(ns, bootstrap, "python")
         results["faust"] = run_faust(ns, bootstrap)
         b = results["crm_masker"]["events_per_s"]
         results["latency"] = latency(root, bootstrap, args.latency_events, rate=round(b / 2))
     a = results["passthrough"]["events_per_s"]
+    shaped = results["passthrough_shaped"]["events_per_s"]
+    results["shaped_over_a"] = shaped / a
     c = (results["faust"] or {}).get("events_per_s")
     results["b_over_a"] = b / a
     results["b_over_c"] = b / c if c else None
     print(f"{'job':<38}{'events/s':>12}")
     print(f"{'(a) passthrough (confluent-kafka, EOS)':<38}{a:>12,.0f}")
+    label = "(a') the same, crm-masker's records"
+    print(f"{label:<38}{shaped:>12,.0f}  "
+          f"(copies per view + headers: {shaped / a:.2f} of (a))")
     print(f"{'(b) crm-masker run (EOS)':<38}{b:>12,.0f}  engine: {results['crm_masker']['engine']}")
     print(f"{'    the same, --engine python':<38}"
           f"{results['crm_masker_python_engine']['events_per_s']:>12,.0f}")
