@@ -20,6 +20,16 @@ class ScrubParams(ActionParams):
     #: replacement, ``{kind}`` becomes EMAIL, PHONE, IBAN, CARD or TAX_ID
     replacement: str = "[{kind}]"
 
+    @field_validator("replacement")
+    @classmethod
+    def _formats(cls, replacement: str) -> str:
+        try:
+            replacement.format(kind="EMAIL")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("replacement may use {kind} and no other placeholder; "
+                             "write {{ and }} for literal braces") from None
+        return replacement
+
     @field_validator("detect")
     @classmethod
     def _known(cls, kinds: list[str] | None) -> list[str] | None:

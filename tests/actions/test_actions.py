@@ -121,6 +121,13 @@ def test_scrub_leaves_numbers_that_fail_their_checksum() -> None:
     assert scrub("Karte 4111 1111 1111 1112") == "Karte 4111 1111 1111 1112"
 
 
+def test_scrub_replacement_may_only_name_the_kind() -> None:
+    assert act("scrub", replacement="<{kind}>")("max@example.de") == "<EMAIL>"
+    assert act("scrub", replacement="{{x}}")("max@example.de") == "{x}"
+    assert any("placeholder" in msg for _, msg in validate_params("scrub", {"replacement": "{x}"}))
+    assert validate_params("scrub", {"replacement": "{0}"})
+
+
 @pytest.mark.parametrize("name", ["pseudonymize", "mask", "truncate", "generalize", "scrub"])
 def test_unknown_parameters_are_rejected(name: str) -> None:
     assert any("Extra inputs" in msg for _, msg in validate_params(name, {"bogus": 1}))
