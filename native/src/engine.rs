@@ -100,6 +100,7 @@ struct View {
 struct Route {
     columns: Columns,
     views: Vec<View>,
+    detected: bool,
 }
 
 /// What one event produced.
@@ -109,6 +110,9 @@ pub struct Outcome {
     pub source_ts_ms: Option<i64>,
     pub unknown: Vec<String>,
     pub records: Vec<Record>,
+    /// for a detected route: the unmasked row (the after image, else the before image) as it
+    /// came, and whether it is the after image
+    pub row: Option<(Vec<u8>, bool)>,
 }
 
 impl Outcome {
@@ -119,6 +123,7 @@ impl Outcome {
             source_ts_ms,
             unknown: Vec::new(),
             records: Vec::new(),
+            row: None,
         }
     }
 }
@@ -182,7 +187,15 @@ impl Engine {
                     plan: v.plan,
                 })
                 .collect();
-            routes.insert(route.topic, Route { columns, views });
+            let detected = route.detected;
+            routes.insert(
+                route.topic,
+                Route {
+                    columns,
+                    views,
+                    detected,
+                },
+            );
         }
         let plans = plans
             .into_iter()
@@ -220,6 +233,11 @@ impl Engine {
         }
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
+        if route.detected {
+            let after = event.envelope.get("after").filter(|raw| !json::is_null(raw));
+            let row = after.or_else(|| event.envelope.get("before"));
+            outcome.row = row.map(|raw| (raw.get().as_bytes().to_vec(), after.is_some()));
+        }
         let reduced_source = reduced(event.source.as_ref(), &SOURCE_ALLOWLIST);
         // the images by column, once for all the table's plans
         let before_shown =

@@ -61,8 +61,9 @@ impl NativeEngine {
         Ok(Self { engine, topics })
     }
 
-    /// (op, skipped, source ts_ms, unknown columns, [(view topic, key, value)]) of one event,
-    /// or None: run the Python engine on it.
+    /// (op, skipped, source ts_ms, unknown columns, [(view topic, key, value)], row) of one
+    /// event, or None: run the Python engine on it. `row`: (the unmasked row image's JSON,
+    /// whether it is the after image) for a detected route, else None.
     #[pyo3(signature = (topic, key, value))]
     fn process(
         &mut self,
@@ -90,12 +91,17 @@ impl NativeEngine {
                 )
             })
             .collect();
+        let row = outcome
+            .row
+            .as_ref()
+            .map(|(image, is_after)| (PyBytes::new(py, image), *is_after));
         let result = (
             outcome.op,
             outcome.skipped,
             outcome.source_ts_ms,
             outcome.unknown,
             records,
+            row,
         );
         Ok(result.into_pyobject(py)?.into_any().unbind())
     }

@@ -19,6 +19,9 @@ pub struct RouteSpec {
     /// the table's columns (every column that a rule names), shared by its plans
     pub columns: Vec<String>,
     pub views: Vec<ViewSpec>,
+    /// hand back the unmasked row image too (the anomaly detectors read it)
+    #[serde(default)]
+    pub detected: bool,
 }
 
 #[derive(Deserialize)]

@@ -15,7 +15,7 @@ Python engine, only slower. ``make install`` builds it when ``cargo`` is there.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +23,7 @@ import orjson
 
 from processor.actions.base import Action
 from processor.errors import CrmMaskerError
+from processor.formats.envelope import ChangeEvent
 from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
@@ -46,9 +47,10 @@ def load_core() -> ModuleType | None:
 ENGINE_CHOICES = ("auto", "native", "python")
 
 
-def select(compiled: CompiledRules, choice: str = "auto") -> NativeEngine | None:
+def select(compiled: CompiledRules, choice: str = "auto",
+           detected: Collection[str] = ()) -> NativeEngine | None:
     """The native engine for ``auto`` (when installed) and ``native`` (else an error);
-    None: everything on the Python engine."""
+    None: everything on the Python engine. ``detected``: see ``NativeEngine``."""
     if choice not in ENGINE_CHOICES:
         raise CrmMaskerError(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
     core = load_core() if choice != "python" else None
@@ -57,7 +59,7 @@ def select(compiled: CompiledRules, choice: str = "auto") -> NativeEngine | None
             raise CrmMaskerError("the native core (crm_masker_native) is not installed; "
                                  "`make install` builds it when cargo is there")
         return None
-    return NativeEngine(compiled, core)
+    return NativeEngine(compiled, core, detected)
 
 
 class _SpecBuilder:
@@ -132,7 +134,11 @@ def _native_route(route: TableRoute) -> bool:
 class NativeEngine:
     """``MaskingEngine.process`` for JSON bytes in and out, in the native core."""
 
-    def __init__(self, compiled: CompiledRules, core: ModuleType | None = None) -> None:
+    def __init__(self, compiled: CompiledRules, core: ModuleType | None = None,
+                 detected: Collection[str] = ()) -> None:
+        """``detected``: source topics whose outcomes carry the unmasked input row as
+        ``Outcome.event`` (for the anomaly detectors), so that the caller need not parse the
+        event a second time."""
         core = core or load_core()
         if core is None:
             raise ImportError("the native core (crm_masker_native) is not installed")
@@ -148,7 +154,8 @@ class NativeEngine:
                      for view in route.views]
             # a table's plans all know its columns: every column that a rule names
             columns = sorted(route.views[0].plan.known) if route.views else []
-            routes.append({"topic": topic, "columns": columns, "views": views})
+            routes.append({"topic": topic, "columns": columns, "views": views,
+                           "detected": topic in detected})
             self._routes[topic] = (route.table, route.action_counts)
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions}
         # the spec carries the pseudonym keys: built, handed over, not kept
@@ -168,11 +175,16 @@ class NativeEngine:
         result = self._core.process(topic, key, value)
         if result is None:
             return None
-        op, skipped, source_ts_ms, unknown, encoded = result
+        op, skipped, source_ts_ms, unknown, encoded, row = result
         table, counts = self._routes[topic]
+        event = None
+        if row is not None:  # the detectors read the row image; nothing else of the event
+            image, is_after = orjson.loads(row[0]), row[1]
+            event = ChangeEvent(op, None if is_after else image, image if is_after else None,
+                                {}, None, None)
         # positional: half the cost of keywords, on every event (fields in declaration order)
         outcome = Outcome(table, op, [], skipped, unknown, counts if skipped is None else {},
-                          [], None, source_ts_ms)
+                          [], event, source_ts_ms)
         if op == "d" and encoded:
             outcome.deleted = True
             outcome.deleted_key = orjson.loads(encoded[0][1]) if encoded[0][1] else None

@@ -21,7 +21,7 @@ from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.avro.wire import id_header
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import ChangeEvent, decode_json, parse_envelope
+from processor.formats.envelope import ChangeEvent
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
 from processor.masking.engine import MaskingEngine, Outcome
@@ -65,7 +65,11 @@ class Processor:
     def __init__(self, engine: MaskingEngine, settings: RunSettings,
                  health: Health | None = None, registry: SchemaRegistry | None = None) -> None:
         self.engine = engine
-        self.native = native.select(engine.compiled, settings.engine)
+        rules = engine.compiled.validated.rules
+        self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
+        # the anomaly detectors read the unmasked rows of their tables
+        self._detected_topics = frozenset(self.anomaly.table_of if self.anomaly else ())
+        self.native = native.select(engine.compiled, settings.engine, self._detected_topics)
         if registry is None and settings.schema_registry_url:
             registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
                                                           settings.schema_registry_options))
@@ -84,14 +88,10 @@ class Processor:
             settings.bootstrap, settings.group_id, settings.transactional_id, extra))
         self.producer = Producer(kafka_config.producer_config(settings.bootstrap,
                                                               settings.transactional_id, extra))
-        rules = engine.compiled.validated.rules
         self.audit = AuditTrail(rules.audit_topic, settings.transactional_id,
                                 validated.version, validated.sha256)
         self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit)
         self.alert_topic = rules.alert_topic
-        self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
-        # the anomaly detectors read the parsed rows of their tables
-        self._detected_topics = frozenset(self.anomaly.table_of if self.anomaly else ())
         self._log_engine()
         self.assignment: list[TopicPartition] = []
         self.processed = 0
@@ -289,8 +289,8 @@ class Processor:
 
         JSON events go to the native core when it is there, except for the leak watch's
         sample (which needs the masked rows); whatever the core leaves (Avro, poison, values
-        it is unsure of) takes the Python engine. The anomaly detectors' tables are parsed
-        once more here, for the detectors."""
+        it is unsure of) takes the Python engine. For the anomaly detectors' tables the core
+        hands back the unmasked row as well."""
         value = msg.value()
         if value is not None and len(value) > self.max_bytes:
             raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
@@ -317,8 +317,6 @@ class Processor:
         if done is None:
             return None
         outcome, encoded = done
-        if topic in self._detected_topics and value is not None:
-            outcome.event = parse_envelope(decode_json(value))  # for the anomaly detectors
         views = self._views[topic]
         return outcome, [
             (out_topic, key, out_value,

@@ -382,3 +382,34 @@ def test_what_orjson_refuses_is_left_to_python_and_the_rest_is_taken(
         assert fast.process(EDGE_TOPIC, None, value) is None
     else:
         assert assert_same(engine, fast, EDGE_TOPIC, None, value)
+
+
+def test_detected_tables_hand_back_the_unmasked_row(core: ModuleType) -> None:
+    """The anomaly detectors read the row of their tables from the outcome; the core hands it
+    back as it came (the after image, or the before image of a delete), for those tables
+    only."""
+    validated = load_validated(RULES)
+    engine = MaskingEngine(compile_rules(validated, demo_keys()))
+    detected = {"crm.public.audit_log", "crm.public.users"}
+    fast = NativeEngine(compile_rules(validated, demo_keys()), core, detected)
+    ops: set[str] = set()
+    events = [(r.topic, r.key, r.value) for r in CrmStream(seed=11).events(3_000)]
+    user = next(value for topic, _, value in events if topic == "crm.public.users" and value)
+    payload = user.get("payload", user)
+    deleted = {**payload, "op": "d", "before": payload["after"], "after": None}
+    for topic, record_key, record_value in [*events, ("crm.public.users", None, deleted)]:
+        if record_value is None:
+            continue
+        key, value = orjson.dumps(record_key), orjson.dumps(record_value)
+        got = fast.process(topic, key, value)
+        assert got is not None
+        event = got[0].event
+        if topic not in detected:
+            assert event is None
+            continue
+        expected = engine.process(topic, record_key, record_value).event
+        assert event is not None and expected is not None
+        assert (event.op, event.after, event.before) == (
+            expected.op, expected.after, None if expected.after is not None else expected.before)
+        ops.add(event.op)
+    assert {"c", "u", "d"} <= ops
