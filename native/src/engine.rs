@@ -234,7 +234,10 @@ impl Engine {
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
         if route.detected {
-            let after = event.envelope.get("after").filter(|raw| !json::is_null(raw));
+            let after = event
+                .envelope
+                .get("after")
+                .filter(|raw| !json::is_null(raw));
             let row = after.or_else(|| event.envelope.get("before"));
             outcome.row = row.map(|raw| (raw.get().as_bytes().to_vec(), after.is_some()));
         }
