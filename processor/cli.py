@@ -182,6 +182,10 @@ KAFKA_OPTION = click.option(
               type=click.IntRange(1), help="Commit after this many input records …")
 @click.option("--batch-ms", envvar="CRM_MASKER_BATCH_MS", default=200, type=click.IntRange(1),
               help="… or after this many milliseconds, whichever comes first.")
+@click.option("--commit-when-drained/--no-commit-when-drained",
+              envvar="CRM_MASKER_COMMIT_WHEN_DRAINED", default=True, show_default=True,
+              help="… or as soon as a poll finds no new input (low latency for bursts of "
+                   "changes; --no-… keeps to the count and time limits: fewer transactions).")
 @click.option("--workers", envvar="CRM_MASKER_WORKERS", default=1, type=click.IntRange(1),
               help="Worker processes in one consumer group (one core each).")
 @click.option("--metrics-port", envvar="CRM_MASKER_METRICS_PORT", default=9108, type=int,
@@ -198,7 +202,8 @@ KAFKA_OPTION = click.option(
                    "Python engine, or auto: native when installed.")
 def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
-        batch_events: int, batch_ms: int, workers: int, metrics_port: int,
+        batch_events: int, batch_ms: int, commit_when_drained: bool, workers: int,
+        metrics_port: int,
         exit_when_idle: float | None, schema_registry_url: str | None,
         registry_options: tuple[str, ...], engine: str) -> None:
     """Consume CRM change events, mask them, publish the views, exactly once.
@@ -222,7 +227,8 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
     settings = RunSettings(
         bootstrap=bootstrap, group_id=group_id,
         transactional_id=transactional_id or f"crm-masker-{group_id}-{socket.gethostname()}",
-        batch_max_events=batch_events, batch_max_ms=batch_ms, exit_when_idle_s=exit_when_idle,
+        batch_max_events=batch_events, batch_max_ms=batch_ms,
+        commit_when_drained=commit_when_drained, exit_when_idle_s=exit_when_idle,
         kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
         schema_registry_options=registry_options, engine=engine)
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None)

@@ -52,6 +52,9 @@ class RunSettings:
     transactional_id: str = "crm-masker-0"
     batch_max_events: int = 5000
     batch_max_ms: int = 200
+    #: commit as soon as the input is drained (a poll without records) instead of waiting for
+    #: ``batch_max_ms``: CDC arrives in bursts, and the last event of a burst need not wait
+    commit_when_drained: bool = True
     exit_when_idle_s: float | None = None
     kafka_options: dict[str, str] = field(default_factory=dict)
     #: Avro inputs need a schema registry (``mock://…``: the client's in-memory one)
@@ -126,8 +129,9 @@ class Processor:
         topics = sorted(self.engine.compiled.routes)
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
-        log.info("subscribed to %d source topics; batches of up to %d events or %d ms",
-                 len(topics), self.settings.batch_max_events, self.settings.batch_max_ms)
+        log.info("subscribed to %d source topics; batches of up to %d events or %d ms%s",
+                 len(topics), self.settings.batch_max_events, self.settings.batch_max_ms,
+                 ", or until the input is drained" if self.settings.commit_when_drained else "")
         self.last_activity = time.monotonic()
         started = time.monotonic()
         next_report, reported = started + PROGRESS_EVERY_S, 0
@@ -138,8 +142,9 @@ class Processor:
                     self.last_activity = time.monotonic()
                     self.first_message_at = self.first_message_at or self.last_activity
                     self._handle(messages)
+                drained = not messages and self.settings.commit_when_drained
                 if self.checkpoint.open and (
-                        self.checkpoint.consumed >= self.settings.batch_max_events
+                        drained or self.checkpoint.consumed >= self.settings.batch_max_events
                         or self.checkpoint.age_s() * 1000 >= self.settings.batch_max_ms):
                     self._commit()
                 now = time.monotonic()

@@ -157,3 +157,29 @@ def test_debezium_key_headers_are_masked_and_other_headers_dropped(
         assert new_key == r.key and new_key["id"].startswith("k2026a:")
         assert old_key["id"].startswith("k2026a:") and old_key != new_key
         assert b"anna.schmidt" not in r.raw and b'"id": 7' not in r.raw
+
+
+@pytest.mark.parametrize("drained", [True, False])
+def test_a_drained_input_is_committed_without_waiting_for_the_batch_limits(
+        kafka_bootstrap: str, tmp_path: Path, drained: bool) -> None:
+    """CDC arrives in bursts: once a poll finds nothing new, the open transaction commits,
+    however far the count and time limits are (unless --no-commit-when-drained)."""
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    jsonl = tmp_path / "input.jsonl"
+    ns.generate(kafka_bootstrap, 200, 8, "--output", str(jsonl))
+    expected = expected_outputs(jsonl, ns)
+    proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "600000", "--batch-events",
+                           "1000000", "--commit-when-drained" if drained
+                           else "--no-commit-when-drained")
+    try:
+        running = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()),
+                              idle_s=30 if drained else 15)
+    finally:
+        log = stop(proc)  # SIGTERM commits the open batch
+    assert proc.returncode == 0, log
+    if drained:
+        assert actual_outputs(running) == expected
+    else:
+        assert running == []  # nothing before the limits (10 minutes, a million events)
+        assert actual_outputs(read_topics(kafka_bootstrap, output_topics(ns))) == expected
