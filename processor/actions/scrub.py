@@ -48,7 +48,9 @@ class Scrub(Action):
     def __init__(self, params: ScrubParams, ctx: Any) -> None:
         super().__init__(params, ctx)
         self._kinds = params.detect or detector_kinds()
-        self._replacement = params.replacement
+        #: what each kind of finding becomes, for both engines
+        self._replacements = {kind: params.replacement.format(kind=kind.upper())
+                              for kind in self._kinds}
         # an update carries the same text in `before` and `after`: scrub it once
         self._cache: dict[str, str] = {}
 
@@ -71,7 +73,7 @@ class Scrub(Action):
         parts, last = [], 0
         for start, end, kind in findings:
             parts.append(value[last:start])
-            parts.append(self._replacement.format(kind=kind.upper()))
+            parts.append(self._replacements[kind])
             last = end
         parts.append(value[last:])
         return "".join(parts)
@@ -88,7 +90,7 @@ class Scrub(Action):
                 "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
                 "required": found.required, "min_digits": found.min_digits,
                 "confirm": found.confirmed if found.validates else None,
-                "replacement": self._replacement.format(kind=kind.upper())})
+                "replacement": self._replacements[kind]})
         return {"kind": "scrub", "detectors": detectors}
 
     def measure(self) -> dict[str, Any]:
