@@ -31,8 +31,6 @@ class Detector:
     required: ClassVar[str | None] = None
     #: the digits (`\d`) that every match of ``pattern`` holds at least (a shortcut for the core)
     min_digits: ClassVar[int] = 0
-    #: whether ``confirm`` validates (False: every match is a finding, no call needed)
-    validates: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._confirmed: dict[str, Span | None] = {}
@@ -41,13 +39,20 @@ class Detector:
         """The finding's span within a candidate match, or None: not one."""
         return 0, len(candidate)
 
+    @property
+    def validates(self) -> bool:
+        """Whether ``confirm`` checks anything (else every match is a finding, no call needed)."""
+        return type(self).confirm is not Detector.confirm
+
     def confirmed(self, candidate: str) -> Span | None:
         """``confirm``, remembered (validators are deterministic)."""
+        if not self.validates:
+            return 0, len(candidate)
         try:
             return self._confirmed[candidate]
         except KeyError:
             pass
-        span = self.confirm(candidate) if self.validates else (0, len(candidate))
+        span = self.confirm(candidate)
         if len(self._confirmed) >= CONFIRM_CACHE_SIZE:
             self._confirmed.clear()
         self._confirmed[candidate] = span
@@ -100,7 +105,6 @@ class EmailDetector(Detector):
     kind = "email"
     pattern = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
     required = "@"
-    validates = False
 
 
 # IBAN lengths of the SEPA countries (ISO 13616 registry); others are tried by length.
