@@ -35,8 +35,7 @@ class Shape:
         if rules_dir is not None:
             validated = load_validated(rules_dir)
             rules = validated.rules
-            self.copies = {table.topic: sum(view.tables is None or name in view.tables
-                                            for view in rules.views.values())
+            self.copies = {table.topic: sum(view.publishes(name) for view in rules.views.values())
                            for name, table in rules.tables.items()}
             self.policy = policy_headers(validated.version, validated.sha256)
 

@@ -126,8 +126,7 @@ def build_report(validated: ValidatedRules) -> Report:
     tables: list[TableEntry] = []
     findings: list[Finding] = []
     for table_name, table in rules.tables.items():
-        views = {name: view for name, view in rules.views.items()
-                 if view.tables is None or table_name in view.tables}
+        views = {name: view for name, view in rules.views.items() if view.publishes(table_name)}
         entries = [_field_entry(table_name, table, name, rule, views, key_id)
                    for name, rule in table.fields.items()]
         recipients = [Recipient(name, view.topic.format(table=table_name), view.format,

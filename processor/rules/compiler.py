@@ -123,7 +123,7 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
         plans: dict[frozenset[tuple[str, str]], FieldPlan] = {}
         views: list[ViewPlan] = []
         for view_name, view in rules.views.items():
-            if view.tables is not None and table_name not in view.tables:
+            if not view.publishes(table_name):
                 continue
             prefix = table_name + "."
             overrides = {target[len(prefix):]: spec for target, spec in view.overrides.items()

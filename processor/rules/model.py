@@ -118,6 +118,9 @@ class ViewRules(Strict):
     #: ``table.field`` → action spec that replaces the table's rule in this view
     overrides: dict[str, ActionSpec] = Field(default_factory=dict)
 
+    def publishes(self, table: str) -> bool:
+        return self.tables is None or table in self.tables
+
     @field_validator("topic")
     @classmethod
     def _per_table(cls, value: str) -> str:
