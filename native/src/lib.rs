@@ -5,6 +5,7 @@
 //! event it leaves to the Python engine. Secrets arrive inside `spec` and are never echoed.
 
 mod actions;
+mod batch;
 mod civil;
 mod engine;
 mod json;
@@ -17,7 +18,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyList, PyString};
 
 /// The masking engine's JSON path; see `processor/masking/native.py`.
 #[pyclass(module = "crm_masker_native")]
@@ -25,6 +26,8 @@ struct NativeEngine {
     engine: engine::Engine,
     /// the output topics of each source topic's views, as Python strings made once
     topics: HashMap<String, Vec<Py<PyString>>>,
+    /// the headers of every output record, for `process_batch`
+    headers: Option<batch::Headers>,
 }
 
 #[pymethods]
@@ -58,7 +61,73 @@ impl NativeEngine {
             .collect();
         let engine =
             engine::Engine::new(spec, callbacks, helpers).map_err(PyValueError::new_err)?;
-        Ok(Self { engine, topics })
+        Ok(Self {
+            engine,
+            topics,
+            headers: None,
+        })
+    }
+
+    /// The headers that `process_batch` puts on every output record: `policy` (a list of
+    /// (name, value) tuples, shared) and the lineage headers' three names (source topic,
+    /// partition, offset), whose values it fills per input record.
+    fn set_headers(&mut self, policy: Vec<PyObject>, lineage: [Py<PyString>; 3]) {
+        self.headers = Some(batch::Headers::new(policy, lineage));
+    }
+
+    /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
+    /// Python (an error, headers, a value over `max_bytes`, an event the core defers).
+    /// Returns `(end, records, tally)`: the index of that message (or `stop`), the output
+    /// records as (topic, key, value, headers) in order, and what the transaction must count
+    /// (see `processor/masking/native.py`, `Segment`).
+    #[pyo3(signature = (messages, start, stop, max_bytes))]
+    fn process_batch(
+        &mut self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyList>,
+        start: usize,
+        stop: usize,
+        max_bytes: usize,
+    ) -> PyResult<PyObject> {
+        let headers = self
+            .headers
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("set_headers first"))?;
+        let mut tally = batch::Tally::default();
+        let mut records = Vec::new();
+        let stop = stop.min(messages.len());
+        let mut end = start;
+        while end < stop {
+            let msg = messages.get_item(end)?;
+            let Some(input) = batch::Input::read(&msg, max_bytes)? else {
+                break;
+            };
+            let engine = &mut self.engine;
+            let (topic, key, value) = (input.topic()?, input.key(), input.value());
+            let processed =
+                panic::catch_unwind(AssertUnwindSafe(|| engine.process(py, topic, key, value)));
+            let Ok(Ok(outcome)) = processed else {
+                break;
+            };
+            let lineage = headers.for_input(py, &input)?;
+            let topics = &self.topics[topic];
+            for (view, k, v) in &outcome.records {
+                let record = (
+                    topics[*view].clone_ref(py),
+                    k.as_ref().map(|k| PyBytes::new(py, k)),
+                    v.as_ref().map(|v| PyBytes::new(py, v)),
+                    lineage.clone_ref(py),
+                );
+                records.push(record.into_pyobject(py)?.into_any().unbind());
+            }
+            tally.add(py, &input, &outcome, topics)?;
+            end += 1;
+        }
+        let records = PyList::new(py, records)?;
+        Ok((end, records, tally.into_py(py)?)
+            .into_pyobject(py)?
+            .into_any()
+            .unbind())
     }
 
     /// (op, skipped, source ts_ms, unknown columns, [(view topic, key, value)], row) of one

@@ -25,6 +25,9 @@ struct Detector {
     min_digits: usize,
     /// the Python `Detector.confirm` (None: every match is a finding)
     confirm: Option<PyObject>,
+    /// its answers by candidate: the same IBAN or phone number turns up in many notes, and a
+    /// Python call costs more than the lookup even when Python remembers the answer too
+    confirmed: HashMap<String, Option<(usize, usize)>>,
     replacement: String,
 }
 
@@ -53,6 +56,7 @@ impl Scrub {
                     required: spec.required.clone(),
                     min_digits: spec.min_digits,
                     confirm,
+                    confirmed: HashMap::new(),
                     replacement: spec.replacement.clone(),
                 })
             })
@@ -65,9 +69,9 @@ impl Scrub {
 
     /// The scrubbed text, or None: a character outside `same_classes`, or a confirm that
     /// failed (the Python action then decides, and raises the same way if it must).
-    fn scrub(&self, py: Python<'_>, text: &str) -> Option<String> {
+    fn scrub(&mut self, py: Python<'_>, text: &str) -> Option<String> {
         let digits = text.chars().filter(|c| c.is_numeric()).count();
-        let active: Vec<(usize, &Detector)> = self
+        let active: Vec<usize> = self
             .detectors
             .iter()
             .enumerate()
@@ -77,6 +81,7 @@ impl Scrub {
                     .as_ref()
                     .is_none_or(|r| text.contains(r.as_str()))
             })
+            .map(|(index, _)| index)
             .collect();
         if active.is_empty() {
             return Some(text.to_owned());
@@ -86,9 +91,23 @@ impl Scrub {
         }
         // (start, end, detector) in bytes; Python sorts by characters, which orders alike
         let mut spans: Vec<(usize, usize, usize)> = Vec::new();
-        for (index, detector) in active {
+        for index in active {
+            let detector = &mut self.detectors[index];
             for m in detector.pattern.find_iter(text) {
-                let Some((start, end)) = confirm(py, detector, m.as_str())? else {
+                let candidate = m.as_str();
+                let answer = match detector.confirmed.get(candidate) {
+                    Some(answer) => *answer,
+                    None if detector.confirm.is_none() => Some((0, candidate.len())),
+                    None => {
+                        let answer = confirm(py, detector.confirm.as_ref(), candidate)?;
+                        if detector.confirmed.len() >= CACHE_SIZE {
+                            detector.confirmed.clear();
+                        }
+                        detector.confirmed.insert(candidate.to_owned(), answer);
+                        answer
+                    }
+                };
+                let Some((start, end)) = answer else {
                     continue;
                 };
                 spans.push((m.start() + start, m.start() + end, index));
@@ -115,8 +134,12 @@ impl Scrub {
 
 /// The finding's byte span within a candidate: Some(None) for "not a finding", None when the
 /// Python confirm failed or answered something else than a span inside the candidate.
-fn confirm(py: Python<'_>, detector: &Detector, candidate: &str) -> Option<Option<(usize, usize)>> {
-    let Some(callback) = detector.confirm.as_ref() else {
+fn confirm(
+    py: Python<'_>,
+    callback: Option<&PyObject>,
+    candidate: &str,
+) -> Option<Option<(usize, usize)>> {
+    let Some(callback) = callback else {
         return Some(Some((0, candidate.len())));
     };
     let answer = callback.call1(py, (candidate,)).ok()?;

@@ -31,8 +31,11 @@ class Detector(ABC):
         self.lateness_ms = int(lateness.total_seconds() * 1000)
         self._actions = frozenset(params.actions) if params.actions else None
 
+    def counts(self, action: str) -> bool:
+        return self._actions is None or action in self._actions
+
     def wants(self, event: AccessEvent) -> bool:
-        return self._actions is None or event.action in self._actions
+        return self.counts(event.action)
 
     def alert(self, actor: str, role: str, action: str, start_ms: int, end_ms: int,
               observed: float, threshold: float, detail: str = "") -> Alert:

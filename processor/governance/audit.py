@@ -57,15 +57,15 @@ class TransactionFacts:
     anomalies: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, severity)
     access_records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, action)
 
-    def count_masked(self, action_counts: dict[str, int]) -> None:
-        """One event masked with a plan whose columns use these actions."""
-        if not action_counts:
+    def count_masked(self, action_counts: dict[str, int], events: int = 1) -> None:
+        """``events`` events masked with a plan whose columns use these actions."""
+        if not action_counts or not events:
             return
         entry = self.masked_with.get(id(action_counts))
         if entry is None:
-            self.masked_with[id(action_counts)] = [action_counts, 1]  # keeps the dict alive
+            self.masked_with[id(action_counts)] = [action_counts, events]  # keeps the dict alive
         else:
-            entry[1] += 1
+            entry[1] += events
 
     @property
     def fields_masked(self) -> Counter[str]:

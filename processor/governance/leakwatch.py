@@ -47,6 +47,15 @@ class Sampler:
             return True
         return False
 
+    def quiet_calls(self) -> int | None:
+        """How many calls from now say no before one says yes (None: none ever does)."""
+        return self.every - self.count - 1 if self.every else None
+
+    def skip(self, calls: int) -> None:
+        """Account for ``calls`` calls that said no (at most ``quiet_calls()``)."""
+        if self.every:
+            self.count += calls
+
 
 def scan_values(records: Iterable[Any]) -> Counter[tuple[str, str]]:
     """For ``crm-masker scan``: (column path, kind) counts over all string values of decoded

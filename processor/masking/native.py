@@ -15,7 +15,8 @@ Python engine, only slower. ``make install`` builds it when ``cargo`` is there.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -34,6 +35,36 @@ NATIVE_FORMATS = frozenset({"debezium", "flat"})
 JSON_SCALARS = (str, int, float, bool, type(None))
 #: an encoded output record: topic, key, value (None: a tombstone)
 EncodedRecord = tuple[str, bytes | None, bytes | None]
+Header = tuple[str, str | bytes | None]
+#: an output record ready for ``Producer.produce``: topic, key, value, headers
+ReadyRecord = tuple[str, bytes | None, bytes | None, list[Header]]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicTally:
+    """What a segment's inputs from one source topic did, for the transaction's facts."""
+
+    topic: str
+    ops: dict[str, int]  # by op, or by skip reason for an event without one (a tombstone)
+    skipped: dict[str, int]  # by skip reason
+    unknown_fields: int
+    masked: int  # events masked (not skipped)
+    published: dict[str, int]  # output records by view topic
+    partitions: list[tuple[int, int, int, int]]  # (partition, inputs, first, last offset)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Consumed messages ``[start:end]`` masked by the core in one call, in their order."""
+
+    end: int
+    records: list[ReadyRecord]
+    topics: list[TopicTally]
+    deletes: list[tuple[str, bytes | None]]  # (source topic, masked key JSON) per delete
+    source_ts_ms: list[int]
+    #: (source topic, partition, offset, op, unmasked row JSON, is after image) of each event
+    #: of a detected topic, for the anomaly detectors
+    detected: list[tuple[str, int, int, str, bytes, bool]]
 
 
 def load_core() -> ModuleType | None:
@@ -121,6 +152,14 @@ class _SpecBuilder:
         return found
 
 
+def detected_event(op: str, row: bytes, is_after: bool) -> ChangeEvent:
+    """The event that the anomaly detectors read from the core's unmasked row image (they
+    read nothing else of it)."""
+    image = orjson.loads(row)
+    return ChangeEvent(op, None if is_after else image, image if is_after else None, {}, None,
+                       None)
+
+
 def _native_route(route: TableRoute) -> bool:
     """Whether the core can mask this table exactly as the Python engine does: its view
     formats, its conditions' values, and no column that the flat format would overwrite."""
@@ -165,6 +204,25 @@ class NativeEngine:
     def handles(self, topic: str) -> bool:
         return topic in self._routes
 
+    def route(self, topic: str) -> tuple[str, dict[str, int]]:
+        """The table of a topic that the core masks, and its plans' action counts."""
+        return self._routes[topic]
+
+    def set_headers(self, policy: list[Header], lineage_names: tuple[str, str, str]) -> None:
+        """What ``process_batch`` puts on every output: the ``policy`` headers, then the
+        lineage headers with these names (source topic, partition, offset)."""
+        self._core.set_headers(policy, list(lineage_names))
+
+    def process_batch(self, messages: Sequence[Any], start: int, stop: int,
+                      max_bytes: int) -> Segment:
+        """Consumed Kafka messages from ``start`` (before ``stop``) masked in order, up to the
+        first that the core leaves to Python (a consumer error, a record with headers, a
+        value over ``max_bytes``, an event for the Python engine): ``Segment.end``."""
+        end, records, (topics, deletes, source_ts_ms, detected) = self._core.process_batch(
+            messages, start, stop, max_bytes)
+        return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
+                       detected)
+
     @property
     def tables(self) -> list[str]:
         return sorted(table for table, _ in self._routes.values())
@@ -177,11 +235,7 @@ class NativeEngine:
             return None
         op, skipped, source_ts_ms, unknown, encoded, row = result
         table, counts = self._routes[topic]
-        event = None
-        if row is not None:  # the detectors read the row image; nothing else of the event
-            image, is_after = orjson.loads(row[0]), row[1]
-            event = ChangeEvent(op, None if is_after else image, image if is_after else None,
-                                {}, None, None)
+        event = None if row is None else detected_event(op, *row)
         # positional: half the cost of keywords, on every event (fields in declaration order)
         outcome = Outcome(table, op, [], skipped, unknown, counts if skipped is None else {},
                           [], event, source_ts_ms)

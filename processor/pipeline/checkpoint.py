@@ -77,12 +77,19 @@ class Checkpoint:
             self.consumed = 0
 
     def consumed_record(self, topic: str, partition: int, offset: int, ts_ms: int | None) -> None:
-        self.offsets[(topic, partition)] = offset + 1
-        self.facts.consumed[topic] += 1
-        self.facts.consumed_offset(topic, partition, offset)
-        self.consumed += 1
+        self.consumed_span(topic, partition, 1, offset, offset)
         if ts_ms is not None:
             self.source_ts_ms.append(ts_ms)
+
+    def consumed_span(self, topic: str, partition: int, records: int, first: int,
+                      last: int) -> None:
+        """``records`` input records of a partition handled, offsets ``first`` to ``last``."""
+        self.offsets[(topic, partition)] = last + 1
+        self.facts.consumed[topic] += records
+        self.facts.consumed_offset(topic, partition, first)
+        if last != first:
+            self.facts.consumed_offset(topic, partition, last)
+        self.consumed += records
 
     def produce(self, topic: str, key: bytes | None, value: bytes | None,
                 headers: list[tuple[str, str | bytes | None]]) -> None:
@@ -134,8 +141,8 @@ class Checkpoint:
         metrics.BATCH_SECONDS.observe(self.age_s())
         now = time.time()
         metrics.LAST_COMMIT.set(now)
-        for ts_ms in self.source_ts_ms:
-            metrics.END_TO_END_LAG.observe(max(0.0, now - ts_ms / 1000))
+        metrics.END_TO_END_LAG.observe_many(max(0.0, now - ts_ms / 1000)
+                                            for ts_ms in self.source_ts_ms)
         self._reset()
         return True
 

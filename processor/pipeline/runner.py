@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import cast
 
+import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from processor.avro.codec import RecordCodec
@@ -32,6 +33,9 @@ from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
 from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
 from processor.pipeline.records import (
+    H_SRC_OFFSET,
+    H_SRC_PARTITION,
+    H_SRC_TOPIC,
     Header,
     Lineage,
     dlq_record,
@@ -82,6 +86,8 @@ class Processor:
         validated = engine.compiled.validated
         self.policy = policy_headers(validated.version, validated.sha256)
         self.policy_version = validated.version
+        if self.native is not None:
+            self.native.set_headers(self.policy, (H_SRC_TOPIC, H_SRC_PARTITION, H_SRC_OFFSET))
         self.dlq_topic = engine.compiled.dlq_topic
         self.leak_sample = Sampler(engine.compiled.validated.rules.leak_watch_sample)
         self.max_bytes = engine.compiled.max_event_bytes
@@ -227,24 +233,59 @@ class Processor:
             rewind(self.consumer, self.assignment)
 
     def _handle(self, messages: list[Message]) -> None:
-        for msg in messages:
-            err = msg.error()
-            if err is not None:
-                self._consumer_error(err)
-                continue
-            self.checkpoint.begin()
-            try:
-                self._process(msg)
-            except KafkaException as exc:
-                kerr = exc.args[0]
-                if kerr.txn_requires_abort():
-                    self.checkpoint.abort(kerr.name())
-                    rewind(self.consumer, self.assignment)
-                    return
-                raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
+        """A consumed batch, in order: runs that the native core takes in one call, and
+        message by message what it leaves."""
+        try:
+            at = 0
+            while at < len(messages):
+                if self.native is not None:
+                    at = self._handle_native(self.native, messages, at)
+                    if at == len(messages):
+                        break
+                self._handle_one(messages[at])
+                at += 1
+        except KafkaException as exc:
+            kerr = exc.args[0]
+            if kerr.txn_requires_abort():
+                self.checkpoint.abort(kerr.name())
+                rewind(self.consumer, self.assignment)
+                return
+            raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
 
-    def _detect(self, topic: str, event: ChangeEvent, lineage: Lineage,
-                headers: list[Header]) -> None:
+    def _handle_one(self, msg: Message) -> None:
+        err = msg.error()
+        if err is not None:
+            self._consumer_error(err)
+            return
+        self.checkpoint.begin()
+        self._process(msg)
+
+    def _handle_native(self, core: native.NativeEngine, messages: list[Message],
+                       start: int) -> int:
+        """Messages from ``start`` through the native core, up to the first that it leaves
+        to Python or the leak watch's next sample; returns that message's index."""
+        quiet = self.leak_sample.quiet_calls()
+        stop = len(messages) if quiet is None else min(len(messages), start + quiet)
+        if stop <= start:
+            return start
+        segment = core.process_batch(messages, start, stop, self.max_bytes)
+        if segment.end == start:
+            return start
+        self.leak_sample.skip(segment.end - start)
+        self.checkpoint.begin()
+        produce = self.producer.produce
+        for topic, key, value, headers in segment.records:
+            try:
+                produce(topic, value, key, headers=headers)
+            except BufferError:  # the local queue is full: the slow path waits and retries
+                self.checkpoint.produce(topic, key, value, headers)
+        for topic, partition, offset, op, row, is_after in segment.detected:
+            self._detect(topic, native.detected_event(op, row, is_after),
+                         Lineage(topic, partition, offset))
+        self._account_segment(core, segment)
+        return segment.end
+
+    def _detect(self, topic: str, event: ChangeEvent, lineage: Lineage) -> None:
         """Feed the anomaly detectors; their alerts go into this batch's transaction."""
         assert self.anomaly is not None
         facts = self.checkpoint.facts
@@ -252,7 +293,10 @@ class Processor:
         volume = self.anomaly.engine.last_access
         if volume is not None:
             facts.access_records[(volume[0], volume[1])] += volume[2]
+        if not alerts:
+            return
         source = {"topic": lineage.topic, "partition": lineage.partition, "offset": lineage.offset}
+        headers = [*self.policy, *lineage.headers()]
         for alert in alerts:
             key, value = alert_record(alert, self.policy_version, source)
             self.checkpoint.produce(self.alert_topic, key, value, headers)
@@ -280,7 +324,7 @@ class Processor:
             return
         headers = [*self.policy, *lineage.headers()]
         if self.anomaly is not None and outcome.event is not None:
-            self._detect(topic, outcome.event, lineage, headers)
+            self._detect(topic, outcome.event, lineage)
         facts = self.checkpoint.facts
         for out_topic, key, value, extra in records:
             self.checkpoint.produce(out_topic, key, value, headers + extra if extra else headers)
@@ -327,6 +371,26 @@ class Processor:
             (out_topic, key, out_value,
              masked_debezium_headers(raw_headers, views[out_topic].plan) if raw_headers else [])
             for out_topic, key, out_value in encoded]
+
+    def _account_segment(self, core: native.NativeEngine, segment: native.Segment) -> None:
+        """``_account`` and ``consumed_record`` for a segment of the native core."""
+        checkpoint, facts = self.checkpoint, self.checkpoint.facts
+        for t in segment.topics:
+            table, action_counts = core.route(t.topic)
+            for op, events in t.ops.items():
+                facts.ops[(table, op)] += events
+            for reason, events in t.skipped.items():
+                facts.skipped[(table, reason)] += events
+            if t.unknown_fields:
+                facts.unknown_fields[table] += t.unknown_fields
+            facts.count_masked(action_counts, t.masked)
+            facts.published.update(t.published)
+            for partition, records, first, last in t.partitions:
+                checkpoint.consumed_span(t.topic, partition, records, first, last)
+                self.processed += records
+        facts.deletes += [(core.route(topic)[0], orjson.loads(key) if key else None)
+                          for topic, key in segment.deletes]
+        checkpoint.source_ts_ms += segment.source_ts_ms
 
     def _account(self, outcome: Outcome, sampled: bool) -> None:
         """The transaction's counts (audit record, metrics) and the leak watch's sample."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from confluent_kafka import KafkaError, Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +24,13 @@ from processor.generator.stream import CrmStream
 from processor.masking import native
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.masking.native import NativeEngine
+from processor.pipeline.records import (
+    H_SRC_OFFSET,
+    H_SRC_PARTITION,
+    H_SRC_TOPIC,
+    Lineage,
+    policy_headers,
+)
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
 from tests.helpers import RULES, demo_keys, require_native_core
@@ -413,3 +422,71 @@ def test_detected_tables_hand_back_the_unmasked_row(core: ModuleType) -> None:
             expected.op, expected.after, None if expected.after is not None else expected.before)
         ops.add(event.op)
     assert {"c", "u", "d"} <= ops
+
+
+def test_a_batch_masks_like_event_by_event_and_stops_where_python_must_take_over(
+        core: ModuleType) -> None:
+    """``process_batch`` (the processor's hot loop) gives the records of ``process`` with the
+    policy and lineage headers, counts what the transaction's facts need, and stops at every
+    message it leaves to Python: a consumer error, a record with headers, an oversized value,
+    an event the core defers."""
+    validated = load_validated(RULES)
+    detected = {"crm.public.audit_log", "crm.public.users"}
+    fast = NativeEngine(compile_rules(validated, demo_keys()), core, detected)
+    policy = policy_headers("v1", "abc")
+    fast.set_headers(policy, (H_SRC_TOPIC, H_SRC_PARTITION, H_SRC_OFFSET))
+    max_bytes = 50_000
+    offsets: Counter[tuple[str, int]] = Counter()
+
+    def message(topic: str, key: bytes | None, value: bytes | None, **extra: Any) -> Message:
+        partition = len(topic) % 3
+        offsets[(topic, partition)] += 1
+        return Message(topic=topic, partition=partition, offset=offsets[(topic, partition)],
+                       key=key, value=value, **extra)
+
+    messages = [message(r.topic, orjson.dumps(r.key), None if r.value is None
+                        else orjson.dumps(r.value)) for r in CrmStream(seed=5).events(1_500)]
+    left = {
+        200: message("crm.public.contacts", None, b"not json"),
+        400: message("crm.public.contacts", None, None,
+                     error=KafkaError(KafkaError._PARTITION_EOF)),
+        600: message("crm.public.contacts", b'{"id": 1}', b"{}",
+                     headers=[("__debezium.newkey", b'{"id": 2}')]),
+        800: message("crm.public.contacts", None, b" " * max_bytes + b"{}"),
+        1000: message("crm.public.no_rules", None, b"{}"),
+    }
+    for at in sorted(left):  # ascending: each lands at its index
+        messages.insert(at, left[at])
+    at, stops = 0, []
+    while at < len(messages):
+        segment = fast.process_batch(messages, at, len(messages), max_bytes)
+        expected = [fast.process(m.topic(), m.key(), m.value()) for m in
+                    messages[at:segment.end]]
+        assert all(e is not None for e in expected)
+        records = [(t, k, v, [*policy, *Lineage(m.topic(), m.partition(), m.offset()).headers()])
+                   for m, e in zip(messages[at:segment.end], expected, strict=True)
+                   for t, k, v in e[1]]  # type: ignore[index]
+        assert segment.records == records
+        outcomes = [e[0] for e in expected]  # type: ignore[index]
+        inputs = messages[at:segment.end]
+        assert {(t.topic, op): n for t in segment.topics for op, n in t.ops.items()} == Counter(
+            (m.topic(), o.op or o.skipped) for m, o in zip(inputs, outcomes, strict=True))
+        assert sum(n for t in segment.topics for n in t.published.values()) == len(records)
+        assert sum(t.masked for t in segment.topics) == sum(not o.skipped for o in outcomes)
+        for t in segment.topics:
+            for partition, count, first, last in t.partitions:
+                mine = [m.offset() for m in inputs
+                        if (m.topic(), m.partition()) == (t.topic, partition)]
+                assert (count, first, last) == (len(mine), mine[0], mine[-1])
+        assert segment.source_ts_ms == [o.source_ts_ms for o in outcomes
+                                        if o.source_ts_ms is not None]
+        assert [(t, orjson.loads(k) if k else None) for t, k in segment.deletes] == [
+            (m.topic(), o.deleted_key) for m, o in zip(inputs, outcomes, strict=True)
+            if o.deleted]
+        assert [(t, o) for t, _, o, *_ in segment.detected] == [
+            (m.topic(), m.offset()) for m in inputs if m.topic() in detected
+            and m.value() is not None]
+        stops.append(segment.end)
+        at = segment.end + 1
+    assert stops == [*sorted(left), len(messages)]
+    assert fast.process_batch(messages, 0, 10, max_bytes).end == 10  # `stop` is kept
