@@ -57,7 +57,9 @@ class VolumeThreshold(Detector):
         self.roles = frozenset(p.roles) if p.roles else None
         self.objects = frozenset(p.object_types) if p.object_types else None
         self.threshold = p.threshold
-        self.sums: dict[tuple[str, int], int] = {}
+        #: records per actor and window start (by actor first: a hopping window puts each
+        #: event into several windows, and one lookup of the actor serves them all)
+        self.sums: dict[str, dict[int, int]] = {}
         self.fired: set[tuple[str, int]] = set()
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
@@ -66,20 +68,25 @@ class VolumeThreshold(Detector):
                 self.objects is not None and event.object_type not in self.objects):
             return []
         alerts = []
+        windows = self.sums.get(event.actor)
+        if windows is None:
+            windows = self.sums[event.actor] = {}
         for start in window_starts(event.ts_ms, self.size_ms, self.hop_ms):
-            key = (event.actor, start)
-            total = self.sums[key] = self.sums.get(key, 0) + event.records
-            if total > self.threshold and key not in self.fired:
-                self.fired.add(key)
+            total = windows[start] = windows.get(start, 0) + event.records
+            if total > self.threshold and (event.actor, start) not in self.fired:
+                self.fired.add((event.actor, start))
                 alerts.append(self.alert(event.actor, role, event.action, start,
                                          start + self.size_ms, total, self.threshold))
         return alerts
 
     def advance(self, watermark_ms: int) -> list[Alert]:
-        done = [k for k in self.sums if k[1] + self.size_ms + self.lateness_ms < watermark_ms]
-        for key in done:
-            del self.sums[key]
-            self.fired.discard(key)
+        horizon = watermark_ms - self.size_ms - self.lateness_ms  # windows starting before: done
+        for actor, windows in list(self.sums.items()):
+            for start in [s for s in windows if s < horizon]:
+                del windows[start]
+                self.fired.discard((actor, start))
+            if not windows:
+                del self.sums[actor]
         return []
 
 
