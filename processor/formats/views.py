@@ -43,3 +43,12 @@ def flat_format(event: ChangeEvent, before: dict[str, Any] | None,
 
 
 VIEW_FORMATS: dict[str, ViewFormatFn] = {"debezium": debezium_format, "flat": flat_format}
+
+
+def published_image(view_format: str, value: dict[str, Any]) -> dict[str, Any] | None:
+    """The masked row image inside a record value of this format (the after image, or the
+    before image of a delete): what the leak watch inspects of a published record."""
+    if view_format == "flat":
+        return {name: item for name, item in value.items() if name not in FLAT_COLUMNS}
+    image = value["after"] if value.get("after") is not None else value.get("before")
+    return image if isinstance(image, dict) else None

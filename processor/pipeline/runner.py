@@ -13,7 +13,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -23,9 +23,11 @@ from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.avro.wire import id_header
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import ChangeEvent
+from processor.formats.views import published_image
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
 from processor.masking.engine import MaskingEngine, Outcome
+from processor.masking.plan import FieldPlan
 from processor.observability import metrics
 from processor.observability.http import Health
 from processor.pipeline import kafka_config
@@ -42,6 +44,7 @@ from processor.pipeline.records import (
     masked_debezium_headers,
     policy_headers,
 )
+from processor.rules.compiler import ViewPlan
 
 log = logging.getLogger(__name__)
 #: an encoded output record: topic, key, value, extra headers
@@ -336,17 +339,17 @@ class Processor:
     def _mask(self, msg: Message, topic: str, sampled: bool) -> tuple[Outcome, list[OutRecord]]:
         """Decode, mask and encode; PoisonEvent for anything that cannot be processed.
 
-        JSON events go to the native core when it is there, except for the leak watch's
-        sample (which needs the masked rows); whatever the core leaves (Avro, poison, values
-        it is unsure of) takes the Python engine. For the anomaly detectors' tables the core
-        hands back the unmasked row as well."""
+        JSON events go to the native core when it is there; whatever the core leaves (Avro,
+        poison, values it is unsure of) takes the Python engine. For the anomaly detectors'
+        tables the core hands back the unmasked row as well, and for the leak watch's sample
+        the masked rows are read back from the records it publishes."""
         value = msg.value()
         if value is not None and len(value) > self.max_bytes:
             raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
         raw_headers = cast("list[Header] | None", msg.headers())
         schema_id = raw_headers and (id_header(raw_headers, "value") or id_header(raw_headers, "key"))
-        if self.native is not None and not sampled and not schema_id:
-            done = self._mask_native(self.native, msg, topic, value, raw_headers)
+        if self.native is not None and not schema_id:
+            done = self._mask_native(self.native, msg, topic, value, raw_headers, sampled)
             if done is not None:
                 return done
         decoded = self.codec.decode(msg.key(), value, raw_headers)
@@ -359,7 +362,7 @@ class Processor:
             for out in outcome.records]
 
     def _mask_native(self, core: native.NativeEngine, msg: Message, topic: str,
-                     value: bytes | None, raw_headers: list[Header] | None
+                     value: bytes | None, raw_headers: list[Header] | None, sampled: bool
                      ) -> tuple[Outcome, list[OutRecord]] | None:
         """The native core's outcome and records, or None: the core leaves this event."""
         done = core.process(topic, msg.key(), value)
@@ -367,6 +370,8 @@ class Processor:
             return None
         outcome, encoded = done
         views = self._views[topic]
+        if sampled:
+            outcome.masked_rows = published_rows(views, encoded)
         return outcome, [
             (out_topic, key, out_value,
              masked_debezium_headers(raw_headers, views[out_topic].plan) if raw_headers else [])
@@ -408,6 +413,20 @@ class Processor:
                 facts.leak_rows[outcome.table] += 1
                 for column, kind in suspects(row, plan.watched):
                     facts.pii_suspected[(outcome.table, column, kind)] += 1
+
+
+def published_rows(views: dict[str, ViewPlan], encoded: list[native.EncodedRecord]
+                   ) -> list[tuple[FieldPlan, dict[str, Any]]]:
+    """The masked row images of an event's published records, one per plan in view order
+    (as ``Outcome.masked_rows`` of the Python engine): the leak watch's input."""
+    rows: list[tuple[FieldPlan, dict[str, Any]]] = []
+    for topic, _, value in encoded:
+        view = views[topic]
+        if value is not None and all(plan is not view.plan for plan, _ in rows):
+            image = published_image(view.format, orjson.loads(value))
+            if image is not None:
+                rows.append((view.plan, image))
+    return rows
 
 
 def install_signal_handlers(processor: Processor) -> None:
