@@ -77,10 +77,11 @@ impl NativeEngine {
 
     /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
     /// Python (an error, headers, a value over `max_bytes`, an event the core defers).
-    /// Returns `(end, records, tally)`: the index of that message (or `stop`), the output
-    /// records as (topic, key, value, headers) in order, and what the transaction must count
-    /// (see `processor/masking/native.py`, `Segment`).
-    #[pyo3(signature = (messages, start, stop, max_bytes))]
+    /// Returns `(end, records, tally, watched)`: the index of that message (or `stop`), the
+    /// output records as (topic, key, value, headers) in order, what the transaction must
+    /// count (see `processor/masking/native.py`, `Segment`), and for each message of `watch`
+    /// (indexes, for the leak watch) that it masked: (source topic, [(topic, key, value)]).
+    #[pyo3(signature = (messages, start, stop, max_bytes, watch = Vec::new()))]
     fn process_batch(
         &mut self,
         py: Python<'_>,
@@ -88,6 +89,7 @@ impl NativeEngine {
         start: usize,
         stop: usize,
         max_bytes: usize,
+        watch: Vec<usize>,
     ) -> PyResult<PyObject> {
         let headers = self
             .headers
@@ -95,6 +97,7 @@ impl NativeEngine {
             .ok_or_else(|| PyValueError::new_err("set_headers first"))?;
         let mut tally = batch::Tally::default();
         let mut records = Vec::new();
+        let mut watched = Vec::new();
         let stop = stop.min(messages.len());
         let mut end = start;
         while end < stop {
@@ -111,20 +114,21 @@ impl NativeEngine {
             };
             let lineage = headers.for_input(py, &input)?;
             let topics = &self.topics[topic];
-            for (view, k, v) in &outcome.records {
-                let record = (
-                    topics[*view].clone_ref(py),
-                    k.as_ref().map(|k| PyBytes::new(py, k)),
-                    v.as_ref().map(|v| PyBytes::new(py, v)),
-                    lineage.clone_ref(py),
-                );
+            let encoded = encoded_records(py, topics, &outcome);
+            if watch.contains(&end) {
+                let copy: Vec<_> = encoded.to_vec();
+                watched.push((topic, copy).into_pyobject(py)?.into_any().unbind());
+            }
+            for (view_topic, k, v) in encoded {
+                let record = (view_topic, k, v, lineage.clone_ref(py));
                 records.push(record.into_pyobject(py)?.into_any().unbind());
             }
             tally.add(py, &input, &outcome, topics)?;
             end += 1;
         }
         let records = PyList::new(py, records)?;
-        Ok((end, records, tally.into_py(py)?)
+        let watched = PyList::new(py, watched)?;
+        Ok((end, records, tally.into_py(py)?, watched)
             .into_pyobject(py)?
             .into_any()
             .unbind())
@@ -148,18 +152,7 @@ impl NativeEngine {
         let Ok(Ok(outcome)) = processed else {
             return Ok(py.None());
         };
-        let topics = &self.topics[topic];
-        let records: Vec<_> = outcome
-            .records
-            .iter()
-            .map(|(view, k, v)| {
-                (
-                    topics[*view].clone_ref(py),
-                    k.as_ref().map(|k| PyBytes::new(py, k)),
-                    v.as_ref().map(|v| PyBytes::new(py, v)),
-                )
-            })
-            .collect();
+        let records = encoded_records(py, &self.topics[topic], &outcome);
         let row = outcome
             .row
             .as_ref()
@@ -174,6 +167,32 @@ impl NativeEngine {
         );
         Ok(result.into_pyobject(py)?.into_any().unbind())
     }
+}
+
+/// an output record as Python sees it: view topic, key, value (None: a tombstone)
+type PyRecord<'py> = (
+    Bound<'py, PyString>,
+    Option<Bound<'py, PyBytes>>,
+    Option<Bound<'py, PyBytes>>,
+);
+
+/// An outcome's records as Python objects, with the topics of the route's views.
+fn encoded_records<'py>(
+    py: Python<'py>,
+    topics: &[Py<PyString>],
+    outcome: &engine::Outcome,
+) -> Vec<PyRecord<'py>> {
+    outcome
+        .records
+        .iter()
+        .map(|(view, k, v)| {
+            (
+                topics[*view].bind(py).clone(),
+                k.as_ref().map(|k| PyBytes::new(py, k)),
+                v.as_ref().map(|v| PyBytes::new(py, v)),
+            )
+        })
+        .collect()
 }
 
 #[pymodule]

@@ -47,14 +47,16 @@ class Sampler:
             return True
         return False
 
-    def quiet_calls(self) -> int | None:
-        """How many calls from now say no before one says yes (None: none ever does)."""
-        return self.every - self.count - 1 if self.every else None
+    def peek(self, calls: int) -> range:
+        """Which of the next ``calls`` calls (counted from 0) will say yes; see ``skip``."""
+        if not self.every:
+            return range(0)
+        return range(self.every - self.count - 1, calls, self.every)
 
     def skip(self, calls: int) -> None:
-        """Account for ``calls`` calls that said no (at most ``quiet_calls()``)."""
+        """Make ``calls`` calls at once (their answers: ``peek``)."""
         if self.every:
-            self.count += calls
+            self.count = (self.count + calls) % self.every
 
 
 def scan_values(records: Iterable[Any]) -> Counter[tuple[str, str]]:

@@ -65,6 +65,8 @@ class Segment:
     #: (source topic, partition, offset, op, unmasked row JSON, is after image) of each event
     #: of a detected topic, for the anomaly detectors
     detected: list[tuple[str, int, int, str, bytes, bool]]
+    #: (source topic, its records) of each message that the leak watch samples
+    watched: list[tuple[str, list[EncodedRecord]]]
 
 
 def load_core() -> ModuleType | None:
@@ -213,15 +215,16 @@ class NativeEngine:
         lineage headers with these names (source topic, partition, offset)."""
         self._core.set_headers(policy, list(lineage_names))
 
-    def process_batch(self, messages: Sequence[Any], start: int, stop: int,
-                      max_bytes: int) -> Segment:
+    def process_batch(self, messages: Sequence[Any], start: int, stop: int, max_bytes: int,
+                      watch: Sequence[int] = ()) -> Segment:
         """Consumed Kafka messages from ``start`` (before ``stop``) masked in order, up to the
         first that the core leaves to Python (a consumer error, a record with headers, a
-        value over ``max_bytes``, an event for the Python engine): ``Segment.end``."""
-        end, records, (topics, deletes, source_ts_ms, detected) = self._core.process_batch(
-            messages, start, stop, max_bytes)
+        value over ``max_bytes``, an event for the Python engine): ``Segment.end``. The
+        records of the messages at the indexes ``watch`` also come back on their own."""
+        end, records, (topics, deletes, source_ts_ms, detected), watched = (
+            self._core.process_batch(messages, start, stop, max_bytes, list(watch)))
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
-                       detected)
+                       detected, watched)
 
     @property
     def tables(self) -> list[str]:

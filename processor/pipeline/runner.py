@@ -266,12 +266,10 @@ class Processor:
     def _handle_native(self, core: native.NativeEngine, messages: list[Message],
                        start: int) -> int:
         """Messages from ``start`` through the native core, up to the first that it leaves
-        to Python or the leak watch's next sample; returns that message's index."""
-        quiet = self.leak_sample.quiet_calls()
-        stop = len(messages) if quiet is None else min(len(messages), start + quiet)
-        if stop <= start:
-            return start
-        segment = core.process_batch(messages, start, stop, self.max_bytes)
+        to Python; returns that message's index. The leak watch's sample among them comes
+        back with its records."""
+        watch = [start + i for i in self.leak_sample.peek(len(messages) - start)]
+        segment = core.process_batch(messages, start, len(messages), self.max_bytes, watch)
         if segment.end == start:
             return start
         self.leak_sample.skip(segment.end - start)
@@ -286,6 +284,8 @@ class Processor:
             self._detect(topic, native.detected_event(op, row, is_after),
                          Lineage(topic, partition, offset))
         self._account_segment(core, segment)
+        for topic, encoded in segment.watched:
+            self._watch(core.route(topic)[0], published_rows(self._views[topic], encoded))
         return segment.end
 
     def _detect(self, topic: str, event: ChangeEvent, lineage: Lineage) -> None:
@@ -408,11 +408,16 @@ class Processor:
         if outcome.deleted:
             facts.deletes.append((outcome.table, outcome.deleted_key))
         facts.count_masked(outcome.action_counts)
-        if sampled and outcome.masked_rows:
-            for plan, row in outcome.masked_rows:
-                facts.leak_rows[outcome.table] += 1
-                for column, kind in suspects(row, plan.watched):
-                    facts.pii_suspected[(outcome.table, column, kind)] += 1
+        if sampled:
+            self._watch(outcome.table, outcome.masked_rows)
+
+    def _watch(self, table: str, masked_rows: list[tuple[FieldPlan, dict[str, Any]]]) -> None:
+        """The leak watch on a sampled event's masked rows."""
+        facts = self.checkpoint.facts
+        for plan, row in masked_rows:
+            facts.leak_rows[table] += 1
+            for column, kind in suspects(row, plan.watched):
+                facts.pii_suspected[(table, column, kind)] += 1
 
 
 def published_rows(views: dict[str, ViewPlan], encoded: list[native.EncodedRecord]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from processor.governance.leakwatch import Sampler, scan_values, suspects
 
 
@@ -22,6 +25,16 @@ def test_sampler_takes_a_deterministic_share() -> None:
     assert sum(every_tenth() for _ in range(1000)) == 100
     assert not any(Sampler(0.0)() for _ in range(10))
     assert all(Sampler(1.0)() for _ in range(10))
+
+
+@given(share=st.sampled_from([0.0, 0.01, 0.1, 0.3, 0.5, 1.0]),
+       steps=st.lists(st.integers(0, 250), max_size=12))
+def test_peek_and_skip_answer_as_one_call_at_a_time(share: float, steps: list[int]) -> None:
+    """The processor asks the sampler for a whole batch at once (``peek``, then ``skip``)."""
+    batched, single = Sampler(share), Sampler(share)
+    for calls in steps:
+        assert list(batched.peek(calls)) == [i for i in range(calls) if single()]
+        batched.skip(calls)
 
 
 def test_scan_skips_metadata_and_pseudonyms_and_reports_paths() -> None:

@@ -458,9 +458,10 @@ def test_a_batch_masks_like_event_by_event_and_stops_where_python_must_take_over
     }
     for at in sorted(left):  # ascending: each lands at its index
         messages.insert(at, left[at])
-    at, stops = 0, []
+    at, stops, watched = 0, [], []
+    watch = list(range(3, len(messages), 97))  # the leak watch's sample: records on their own
     while at < len(messages):
-        segment = fast.process_batch(messages, at, len(messages), max_bytes)
+        segment = fast.process_batch(messages, at, len(messages), max_bytes, watch)
         expected = [fast.process(m.topic(), m.key(), m.value()) for m in
                     messages[at:segment.end]]
         assert all(e is not None for e in expected)
@@ -487,9 +488,14 @@ def test_a_batch_masks_like_event_by_event_and_stops_where_python_must_take_over
         assert [(t, o) for t, _, o, *_ in segment.detected] == [
             (m.topic(), m.offset()) for m in inputs if m.topic() in detected
             and m.value() is not None]
+        assert segment.watched == [
+            (m.topic(), e[1]) for i, (m, e) in enumerate(zip(inputs, expected, strict=True))  # type: ignore[index]
+            if at + i in watch]
+        watched += [at + i for i in range(len(inputs)) if at + i in watch]
         stops.append(segment.end)
         at = segment.end + 1
     assert stops == [*sorted(left), len(messages)]
+    assert watched == [i for i in watch if i not in left]
     assert fast.process_batch(messages, 0, 10, max_bytes).end == 10  # `stop` is kept
 
 
