@@ -32,7 +32,7 @@ def alert_rules() -> list[dict]:  # type: ignore[type-arg]
 def exported_metric_names() -> set[str]:
     names = set()
     for value in vars(metrics).values():
-        if isinstance(value, MetricWrapperBase):
+        if isinstance(value, (MetricWrapperBase, metrics.BatchHistogram)):
             for family in value.describe():
                 names.add(family.name)
                 names.update(f"{family.name}{suffix}" for suffix in
