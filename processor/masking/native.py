@@ -8,6 +8,10 @@ JSON, not an envelope, a value Python refuses …) comes back as ``None`` and th
 the Python engine on it, which produces the outputs or names the dead-letter reason. The
 differential tests hold the two engines to the same outputs.
 
+``process`` takes one event; ``process_batch`` takes the processor's consumed messages as they
+are, with the output headers and the transaction's tally (``Segment``), and stops at the first
+message that Python must take.
+
 The core is optional: without the extension module (no Rust toolchain) everything runs on the
 Python engine, only slower. ``make install`` builds it when ``cargo`` is there.
 """
