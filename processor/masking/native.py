@@ -32,6 +32,7 @@ from processor.formats.envelope import ChangeEvent
 from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
+from processor.pipeline.records import Header
 from processor.rules.compiler import CompiledRules, TableRoute
 
 #: the view formats that the core renders itself (others stay on the Python engine)
@@ -39,7 +40,6 @@ NATIVE_FORMATS = frozenset({"debezium", "flat"})
 JSON_SCALARS = (str, int, float, bool, type(None))
 #: an encoded output record: topic, key, value (None: a tombstone)
 EncodedRecord = tuple[str, bytes | None, bytes | None]
-Header = tuple[str, str | bytes | None]
 #: an output record ready for ``Producer.produce``: topic, key, value, headers
 ReadyRecord = tuple[str, bytes | None, bytes | None, list[Header]]
 
