@@ -26,7 +26,7 @@ struct Detector {
     /// the Python `Detector.confirm` (None: every match is a finding)
     confirm: Option<PyObject>,
     /// its answers by candidate: the same IBAN or phone number turns up in many notes, and a
-    /// Python call costs more than the lookup even when Python remembers the answer too
+    /// lookup here costs far less than a call of the validator
     confirmed: HashMap<String, Option<(usize, usize)>>,
     replacement: String,
 }

@@ -89,7 +89,8 @@ class Scrub(Action):
             detectors.append({
                 "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
                 "required": found.required, "min_digits": found.min_digits,
-                "confirm": found.confirmed if found.validates else None,
+                # the core remembers the answers itself: the validator, not the cached one
+                "confirm": found.confirm if found.validates else None,
                 "replacement": self._replacements[kind]})
         return {"kind": "scrub", "detectors": detectors}
 
