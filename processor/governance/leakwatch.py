@@ -39,13 +39,9 @@ class Sampler:
         self.count = 0
 
     def __call__(self) -> bool:
-        if not self.every:
-            return False
-        self.count += 1
-        if self.count >= self.every:
-            self.count = 0
-            return True
-        return False
+        yes = bool(self.peek(1))
+        self.skip(1)
+        return yes
 
     def peek(self, calls: int) -> range:
         """Which of the next ``calls`` calls (counted from 0) will say yes; see ``skip``."""
