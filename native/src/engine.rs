@@ -10,11 +10,10 @@
 use hashbrown::HashMap;
 
 use pyo3::prelude::*;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::actions::{self, NativeAction};
-use crate::json::{self, Obj};
+use crate::json::{self, Member, Obj};
 use crate::pyjson;
 use crate::spec::{EngineSpec, PlanSpec, StepSpec};
 
@@ -25,7 +24,7 @@ pub struct Defer;
 /// an output record: the view's index in its route, key, value (None: a tombstone)
 pub type Record = (usize, Option<Vec<u8>>, Option<Vec<u8>>);
 /// a row's values by their column's position in the table's column list
-type Slots<'a> = Vec<Option<&'a RawValue>>;
+type Slots<'a> = Vec<Option<&'a str>>;
 /// a table's columns by name → position
 type Columns = HashMap<String, usize>;
 
@@ -216,14 +215,16 @@ impl Engine {
         value: Option<&[u8]>,
     ) -> Result<Outcome, Defer> {
         let route = self.routes.get(topic).ok_or(Defer)?;
-        let key_text = key.map(checked_text).transpose()?;
+        let key_text = key.map(utf8).transpose()?;
         let Some(value) = value else {
+            if let Some(text) = key_text {
+                json::document(text).ok_or(Defer)?; // a key that Python would refuse
+            }
             return Ok(Outcome::new(None, Some("tombstone"), None));
         };
-        let text = checked_text(value)?;
-        let event = Event::read(text)?;
+        let event = Event::read(utf8(value)?)?;
         let source_ts = event.source.as_ref().and_then(|s| s.get("ts_ms"));
-        let source_ts_ms = source_ts.and_then(|raw| raw.get().parse::<i64>().ok());
+        let source_ts_ms = source_ts.and_then(|raw| raw.parse::<i64>().ok());
         if event.op == "t" {
             return Ok(Outcome::new(
                 Some(&event.op),
@@ -239,7 +240,7 @@ impl Engine {
                 .get("after")
                 .filter(|raw| !json::is_null(raw));
             let row = after.or_else(|| event.envelope.get("before"));
-            outcome.row = row.map(|raw| (raw.get().as_bytes().to_vec(), after.is_some()));
+            outcome.row = row.map(|raw| (raw.as_bytes().to_vec(), after.is_some()));
         }
         let reduced_source = reduced(event.source.as_ref(), &SOURCE_ALLOWLIST);
         // the images by column, once for all the table's plans
@@ -301,25 +302,28 @@ impl<'a> Event<'a> {
     /// The envelope, unwrapped from {"schema", "payload"}; an envelope that Python's
     /// `parse_envelope` would refuse is deferred (Python names the dead-letter reason).
     fn read(text: &'a str) -> Result<Self, Defer> {
-        let top = Obj::parse(text).ok_or(Defer)?;
-        let envelope = match unwrapped(&top) {
-            Some(payload) => Obj::parse(payload.get()).ok_or(Defer)?,
-            None => top,
+        let (_, top) = json::document(text).ok_or(Defer)?;
+        let mut top = top.ok_or(Defer)?;
+        let mut envelope = if unwrapped(&top) {
+            payload(&mut top).and_then(|m| m.obj.take()).ok_or(Defer)?
+        } else {
+            top
         };
-        let op: String = envelope
-            .get("op")
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .ok_or(Defer)?;
+        let raw_op = envelope.get("op").ok_or(Defer)?;
+        let op = match raw_op.strip_prefix('"').and_then(|o| o.strip_suffix('"')) {
+            Some(plain) if !plain.contains('\\') => plain.to_owned(),
+            _ => serde_json::from_str(raw_op).map_err(|_| Defer)?,
+        };
         if !OPS.contains(&op.as_str()) {
             return Err(Defer);
         }
-        let before = image(envelope.get("before"))?;
-        let after = image(envelope.get("after"))?;
+        let before = image(&mut envelope, "before")?;
+        let after = image(&mut envelope, "after")?;
         let row_op = ["c", "u", "r"].contains(&op.as_str());
         if (op == "d" && before.is_none()) || (row_op && after.is_none()) {
             return Err(Defer);
         }
-        let source = envelope.get("source").and_then(|raw| Obj::parse(raw.get()));
+        let source = envelope.member_mut("source").and_then(|m| m.obj.take());
         let ts_ms = envelope
             .get("ts_ms")
             .and_then(json::int)
@@ -337,8 +341,8 @@ impl<'a> Event<'a> {
 
 /// The message key, unwrapped; None for no key (the row's key columns stand in).
 fn read_key(text: &str) -> Result<Option<Obj<'_>>, Defer> {
-    let raw: &RawValue = serde_json::from_str(text).map_err(|_| Defer)?;
-    let Some(obj) = Obj::parse(raw.get()) else {
+    let (raw, obj) = json::document(text).ok_or(Defer)?;
+    let Some(mut obj) = obj else {
         // not an object: null is no key; anything else Python names invalid_key
         return if json::is_null(raw) {
             Ok(None)
@@ -346,10 +350,13 @@ fn read_key(text: &str) -> Result<Option<Obj<'_>>, Defer> {
             Err(Defer)
         };
     };
-    match unwrapped(&obj) {
-        Some(payload) if json::is_null(payload) => Ok(None),
-        Some(payload) => Obj::parse(payload.get()).map(Some).ok_or(Defer),
-        None => Ok(Some(obj)),
+    if !unwrapped(&obj) {
+        return Ok(Some(obj));
+    }
+    match payload(&mut obj) {
+        Some(m) if json::is_null(m.raw) => Ok(None),
+        Some(m) => m.obj.take().map(Some).ok_or(Defer),
+        None => Err(Defer),
     }
 }
 
@@ -363,9 +370,9 @@ struct Rows<'a> {
 fn slotted<'a>(columns: &Columns, row: Option<&Obj<'a>>) -> Result<Option<Slots<'a>>, Defer> {
     let Some(row) = row else { return Ok(None) };
     let mut slots: Slots<'a> = vec![None; columns.len()];
-    for (name, raw) in &row.0 {
-        if let Some(&column) = columns.get(name.as_ref()) {
-            if slots[column].replace(raw).is_some() {
+    for member in &row.0 {
+        if let Some(&column) = columns.get(member.name.as_ref()) {
+            if slots[column].replace(member.raw).is_some() {
                 return Err(Defer);
             }
         }
@@ -378,8 +385,8 @@ fn unknown(columns: &Columns, row: &Obj<'_>) -> Vec<String> {
     let mut names: Vec<String> = row
         .0
         .iter()
-        .filter(|(name, _)| !columns.contains_key(name.as_ref()))
-        .map(|(name, _)| name.to_string())
+        .filter(|m| !columns.contains_key(m.name.as_ref()))
+        .map(|m| m.name.to_string())
         .collect();
     names.sort(); // UTF-8 byte order is code point order, as Python sorts
     names.dedup();
@@ -454,7 +461,7 @@ impl Plan {
         &self,
         actions: &mut [Slot],
         py: Python<'_>,
-        lookup: impl Fn(&str, Option<usize>) -> Option<&'a RawValue>,
+        lookup: impl Fn(&str, Option<usize>) -> Option<&'a str>,
     ) -> Result<Option<Vec<u8>>, Defer> {
         let mut out = vec![b'{'];
         for (name, column, action) in &self.key_fields {
@@ -562,30 +569,29 @@ impl Step {
     }
 }
 
-fn checked_text(data: &[u8]) -> Result<&str, Defer> {
-    let text = std::str::from_utf8(data).map_err(|_| Defer)?;
-    if json::orjson_accepts(text) {
-        Ok(text)
-    } else {
-        Err(Defer)
-    }
+fn utf8(data: &[u8]) -> Result<&str, Defer> {
+    std::str::from_utf8(data).map_err(|_| Defer)
 }
 
 /// Kafka Connect's JSON converter with schemas wraps the event in {"schema", "payload"}.
-fn unwrapped<'a>(obj: &Obj<'a>) -> Option<&'a RawValue> {
-    let names_ok = obj.0.iter().all(|(n, _)| n == "schema" || n == "payload");
-    if names_ok && obj.distinct_len() == 2 {
-        obj.get("payload")
-    } else {
-        None
-    }
+fn unwrapped(obj: &Obj<'_>) -> bool {
+    let names_ok = obj
+        .0
+        .iter()
+        .all(|m| m.name == "schema" || m.name == "payload");
+    names_ok && obj.distinct_len() == 2
 }
 
-fn image<'a>(raw: Option<&'a RawValue>) -> Result<Option<Obj<'a>>, Defer> {
-    match raw {
+fn payload<'o, 'a>(wrapper: &'o mut Obj<'a>) -> Option<&'o mut Member<'a>> {
+    wrapper.member_mut("payload")
+}
+
+/// An image: absent or null is None, an object its members; anything else goes to Python.
+fn image<'a>(envelope: &mut Obj<'a>, name: &str) -> Result<Option<Obj<'a>>, Defer> {
+    match envelope.member_mut(name) {
         None => Ok(None),
-        Some(raw) if json::is_null(raw) => Ok(None),
-        Some(raw) => Obj::parse(raw.get()).map(Some).ok_or(Defer),
+        Some(m) if json::is_null(m.raw) => Ok(None),
+        Some(m) => m.obj.take().map(Some).ok_or(Defer),
     }
 }
 
@@ -594,14 +600,14 @@ fn write_masked(
     actions: &mut [Slot],
     py: Python<'_>,
     action: Option<usize>,
-    raw: &RawValue,
+    raw: &str,
 ) -> Result<(), Defer> {
     match action {
-        None => out.extend_from_slice(raw.get().as_bytes()),
+        None => out.extend_from_slice(raw.as_bytes()),
         Some(index) => {
             let slot = &mut actions[index];
             if let Some(native) = slot.native.as_mut() {
-                if native.write_raw(raw.get(), out) {
+                if native.write_raw(raw, out) {
                     return Ok(());
                 }
             }
@@ -669,7 +675,7 @@ fn reduced(obj: Option<&Obj<'_>>, fields: &[&str]) -> Vec<u8> {
                 }
                 json::write_name(&mut out, name);
                 out.push(b':');
-                out.extend_from_slice(raw.get().as_bytes());
+                out.extend_from_slice(raw.as_bytes());
             }
         }
     }
@@ -702,18 +708,18 @@ fn debezium(event: &Event<'_>, source: &[u8], done: &Masked) -> Vec<u8> {
     json::write_value(&mut out, &event.ts_ms);
     if let Some(txn) = event
         .envelope
-        .get("transaction")
-        .and_then(|raw| Obj::parse(raw.get()))
+        .member("transaction")
+        .and_then(|m| m.obj.as_ref())
     {
         out.extend_from_slice(b",\"transaction\":");
-        out.extend_from_slice(&reduced(Some(&txn), &TRANSACTION_FIELDS));
+        out.extend_from_slice(&reduced(Some(txn), &TRANSACTION_FIELDS));
     }
     out.push(b'}');
     out
 }
 
 /// Debezium's ExtractNewRecordState with delete.handling.mode=rewrite.
-fn flat(op: &str, source_ts: Option<&RawValue>, ts_ms: &Value, done: &Masked) -> Vec<u8> {
+fn flat(op: &str, source_ts: Option<&str>, ts_ms: &Value, done: &Masked) -> Vec<u8> {
     let deleted = op == "d";
     let members = if deleted {
         done.before.as_ref()
@@ -730,7 +736,7 @@ fn flat(op: &str, source_ts: Option<&RawValue>, ts_ms: &Value, done: &Masked) ->
     json::write_name(&mut out, op);
     out.extend_from_slice(b",\"__source_ts_ms\":");
     match source_ts {
-        Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
+        Some(raw) => out.extend_from_slice(raw.as_bytes()),
         None => json::write_value(&mut out, ts_ms),
     }
     out.extend_from_slice(if deleted {
