@@ -144,10 +144,10 @@ impl Pseudonymize {
         mac.update(data);
         let digest = mac.finalize().into_bytes();
         out.extend_from_slice(self.prefix.as_bytes());
-        out.extend((0..self.length).map(|i| {
-            let byte = digest[i / 2];
-            HEX[usize::from(if i % 2 == 0 { byte >> 4 } else { byte & 0x0f })]
-        }));
+        for byte in &digest[..self.length.div_ceil(2)] {
+            out.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0f)]]);
+        }
+        out.truncate(out.len() - self.length % 2); // an odd length ends on a high nibble
     }
 
     fn pseudonym(&self, data: &[u8]) -> String {

@@ -465,22 +465,39 @@ impl Plan {
     ) -> Result<Option<Vec<u8>>, Defer> {
         let mut out = vec![b'{'];
         for (name, column, action) in &self.key_fields {
-            if let Some(raw) = lookup(name, *column) {
-                let parsed = json::value(raw).ok_or(Defer)?;
-                let masked = match action {
-                    Some(index) => apply(&mut actions[*index], py, &parsed)?,
-                    None => parsed,
-                };
-                if json::holds_float(&masked) {
-                    return Err(Defer);
-                }
-                if out.len() > 1 {
-                    out.push(b',');
-                }
-                json::write_name(&mut out, name);
-                out.push(b':');
-                json::write_value(&mut out, &masked);
+            let Some(raw) = lookup(name, *column) else {
+                continue;
+            };
+            if out.len() > 1 {
+                out.push(b',');
             }
+            json::write_name(&mut out, name);
+            out.push(b':');
+            // the common cases need no parsing: an id that a native action writes as a
+            // string, or a value whose text is already what orjson writes
+            let written = match action {
+                Some(index) => actions[*index]
+                    .native
+                    .as_mut()
+                    .is_some_and(|native| native.write_raw(raw, &mut out)),
+                None if json::is_canonical(raw) => {
+                    out.extend_from_slice(raw.as_bytes());
+                    true
+                }
+                None => false,
+            };
+            if written {
+                continue;
+            }
+            let parsed = json::value(raw).ok_or(Defer)?;
+            let masked = match action {
+                Some(index) => apply(&mut actions[*index], py, &parsed)?,
+                None => parsed,
+            };
+            if json::holds_float(&masked) {
+                return Err(Defer);
+            }
+            json::write_value(&mut out, &masked);
         }
         if out.len() == 1 {
             return Ok(None);

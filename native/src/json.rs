@@ -118,7 +118,7 @@ impl<'a> Reader<'a> {
 
     fn object(&mut self, depth: usize) -> Option<Option<Obj<'a>>> {
         let record = depth < RECORD_DEPTH;
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(if record { 32 } else { 0 });
         self.at += 1;
         self.space();
         if self.peek()? == b'}' {
@@ -295,8 +295,27 @@ pub fn value(raw: &str) -> Option<Value> {
     serde_json::from_str(raw).ok()
 }
 
+/// Whether orjson writes the value's parsed form as these very bytes: a string without
+/// escapes (no control character, quote or backslash can be in it then), or an integer of up
+/// to 18 digits other than `-0`.
+pub fn is_canonical(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    match bytes.first() {
+        Some(b'"') => !bytes.contains(&b'\\'),
+        Some(b'-') => raw != "-0" && short_digits(&bytes[1..]),
+        _ => short_digits(bytes),
+    }
+}
+
+fn short_digits(bytes: &[u8]) -> bool {
+    (1..=18).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit)
+}
+
 /// A JSON integer as Python would read it into an `int` that fits 64 bits.
 pub fn int(raw: &str) -> Option<Value> {
+    if raw.bytes().all(|b| b.is_ascii_digit()) && (1..=18).contains(&raw.len()) {
+        return raw.parse::<i64>().ok().map(Value::from);
+    }
     let v = value(raw)?;
     (v.is_i64() || v.is_u64()).then_some(v)
 }

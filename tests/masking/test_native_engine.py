@@ -52,7 +52,8 @@ tables:
       id:         {class: identifier, action: pseudonymize, domain: contact}
       email:      {class: personal, action: pseudonymize, domain: email, normalize: [strip, lower]}
       iban:       {class: personal, action: pseudonymize, domain: iban, normalize: [compact, upper]}
-      tax_id:     {class: personal, action: pseudonymize, domain: tax_id, normalize: [digits]}
+      tax_id:     {class: personal, action: pseudonymize, domain: tax_id, normalize: [digits],
+                   length: 21}
       mail_host:  {class: personal, action: email_domain}
       nick:       {class: personal, action: redact, value: "[X]"}
       nick2:      {class: personal, action: redact, keep_null: false}
