@@ -246,18 +246,28 @@ impl Engine {
         // the images by column, once for all the table's plans
         let before_shown =
             event.op == "d" || route.views.iter().any(|v| self.plans[v.plan].shows_before);
-        let rows = Rows {
-            after: slotted(&route.columns, event.after.as_ref())?,
-            before: slotted(
-                &route.columns,
-                event.before.as_ref().filter(|_| before_shown),
-            )?,
-        };
+        let after = slotted(&route.columns, event.after.as_ref())?;
+        let before = slotted(
+            &route.columns,
+            event.before.as_ref().filter(|_| before_shown),
+        )?;
         if !route.views.is_empty() {
-            if let Some(row) = event.after.as_ref().or(event.before.as_ref()) {
-                outcome.unknown = unknown(&route.columns, row);
+            let row = match (event.after.as_ref(), event.before.as_ref()) {
+                (Some(row), _) => Some((row, &after)),
+                (None, Some(row)) => Some((row, &before)),
+                (None, None) => None,
+            };
+            if let Some((row, slotted)) = row {
+                // names are looked up once: the slotting saw whether any column is unknown
+                if !slotted.as_ref().is_some_and(|(_, all_known)| *all_known) {
+                    outcome.unknown = unknown(&route.columns, row);
+                }
             }
         }
+        let rows = Rows {
+            after: after.map(|(slots, _)| slots),
+            before: before.map(|(slots, _)| slots),
+        };
         let mut masked: Vec<(usize, Masked)> = Vec::new();
         for (index, view) in route.views.iter().enumerate() {
             let at = match masked.iter().position(|m| m.0 == view.plan) {
@@ -366,18 +376,24 @@ struct Rows<'a> {
     before: Option<Slots<'a>>,
 }
 
-/// The row's values by column; a column given twice is left to Python.
-fn slotted<'a>(columns: &Columns, row: Option<&Obj<'a>>) -> Result<Option<Slots<'a>>, Defer> {
+/// The row's values by column, and whether the rules know every column; a column given twice
+/// is left to Python.
+fn slotted<'a>(
+    columns: &Columns,
+    row: Option<&Obj<'a>>,
+) -> Result<Option<(Slots<'a>, bool)>, Defer> {
     let Some(row) = row else { return Ok(None) };
     let mut slots: Slots<'a> = vec![None; columns.len()];
+    let mut known = 0;
     for member in &row.0 {
         if let Some(&column) = columns.get(member.name.as_ref()) {
             if slots[column].replace(member.raw).is_some() {
                 return Err(Defer);
             }
+            known += 1;
         }
     }
-    Ok(Some(slots))
+    Ok(Some((slots, known == row.0.len())))
 }
 
 /// The row's columns that no rule names, sorted, each once (schema drift).
@@ -683,10 +699,18 @@ fn py_equals(a: &Value, b: &Value) -> Option<bool> {
 
 /// `{name: value}` of the listed members that the object has, in the list's order.
 fn reduced(obj: Option<&Obj<'_>>, fields: &[&str]) -> Vec<u8> {
-    let mut out = vec![b'{'];
+    let mut out = Vec::with_capacity(256);
+    out.push(b'{');
     if let Some(obj) = obj {
-        for name in fields {
-            if let Some(raw) = obj.get(name) {
+        // one pass over the members (the last of duplicates wins, as in a dict)
+        let mut found: Vec<Option<&str>> = vec![None; fields.len()];
+        for member in &obj.0 {
+            if let Some(at) = fields.iter().position(|name| *name == member.name) {
+                found[at] = Some(member.raw);
+            }
+        }
+        for (name, raw) in fields.iter().zip(found) {
+            if let Some(raw) = raw {
                 if out.len() > 1 {
                     out.push(b',');
                 }
