@@ -176,19 +176,24 @@ impl Pseudonymize {
         if !text.is_ascii() {
             return None; // Unicode case mapping and whitespace: Python decides
         }
-        let mut out = text.to_owned();
+        // ASCII only: each rule works on the bytes in place, one copy in all
+        let mut out = text.as_bytes().to_vec();
+        let space = |b: &u8| PY_ASCII_SPACE.contains(&char::from(*b));
         for rule in &self.normalize {
-            out = match rule {
-                Normalizer::Strip => out.trim_matches(&PY_ASCII_SPACE[..]).to_owned(),
-                Normalizer::Lower => out.to_ascii_lowercase(),
-                Normalizer::Upper => out.to_ascii_uppercase(),
-                Normalizer::Compact => out
-                    .chars()
-                    .filter(|c| !PY_ASCII_SPACE.contains(c))
-                    .collect(),
-                Normalizer::Digits => out.chars().filter(char::is_ascii_digit).collect(),
-            };
+            match rule {
+                Normalizer::Strip => {
+                    let end = out.iter().rposition(|b| !space(b)).map_or(0, |at| at + 1);
+                    out.truncate(end);
+                    let start = out.iter().position(|b| !space(b)).unwrap_or(0);
+                    out.drain(..start);
+                }
+                Normalizer::Lower => out.make_ascii_lowercase(),
+                Normalizer::Upper => out.make_ascii_uppercase(),
+                Normalizer::Compact => out.retain(|b| !space(b)),
+                Normalizer::Digits => out.retain(u8::is_ascii_digit),
+            }
         }
+        let out = String::from_utf8(out).ok()?; // ASCII in, ASCII out
         Some(Cow::Owned(out))
     }
 }

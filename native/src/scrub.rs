@@ -13,6 +13,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::actions::NativeAction;
+use crate::json;
 use crate::spec::DetectorSpec;
 
 const CACHE_SIZE: usize = 65_536;
@@ -33,8 +34,8 @@ struct Detector {
 
 pub struct Scrub {
     detectors: Vec<Detector>,
-    /// results by text: an update carries the same text in its before and after image
-    cache: HashMap<String, Value>,
+    /// scrubbed texts by text: an update carries the same text in its before and after image
+    cache: HashMap<String, String>,
 }
 
 impl Scrub {
@@ -157,20 +158,41 @@ fn confirm(
     (start <= end).then_some(Some((start_byte, end_byte)))
 }
 
+impl Scrub {
+    /// The scrubbed text, from the cache or scrubbed and cached.
+    fn scrubbed(&mut self, text: &str) -> Option<&str> {
+        if !self.cache.contains_key(text) {
+            let scrubbed = Python::with_gil(|py| self.scrub(py, text))?;
+            if self.cache.len() >= CACHE_SIZE {
+                self.cache.clear();
+            }
+            self.cache.insert(text.to_owned(), scrubbed);
+        }
+        self.cache.get(text).map(String::as_str)
+    }
+}
+
 impl NativeAction for Scrub {
+    /// A text without escapes is scrubbed as it sits in the event, with no parsing.
+    fn write_raw(&mut self, raw: &str, out: &mut Vec<u8>) -> bool {
+        let bytes = raw.as_bytes();
+        if bytes.len() < 2 || bytes[0] != b'"' || bytes.contains(&b'\\') {
+            return false;
+        }
+        match self.scrubbed(&raw[1..raw.len() - 1]) {
+            Some(scrubbed) => {
+                json::write_name(out, scrubbed); // a JSON string, escaped where it must be
+                true
+            }
+            None => false,
+        }
+    }
+
     fn apply(&mut self, value: &Value) -> Option<Value> {
         let Value::String(text) = value else {
             return Some(Value::Null); // Python: null stays null, a non-text value becomes null
         };
-        if let Some(found) = self.cache.get(text.as_str()) {
-            return Some(found.clone());
-        }
-        let scrubbed = Value::String(Python::with_gil(|py| self.scrub(py, text))?);
-        if self.cache.len() >= CACHE_SIZE {
-            self.cache.clear();
-        }
-        self.cache.insert(text.clone(), scrubbed.clone());
-        Some(scrubbed)
+        self.scrubbed(text).map(|s| Value::String(s.to_owned()))
     }
 }
 
