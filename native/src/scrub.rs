@@ -29,7 +29,27 @@ struct Detector {
     /// its answers by candidate: the same IBAN or phone number turns up in many notes, and a
     /// lookup here costs far less than a call of the validator
     confirmed: HashMap<String, Option<(usize, usize)>>,
+    /// a finding is always the whole match: `confirm` only says yes or no
+    whole: bool,
     replacement: String,
+}
+
+impl Detector {
+    /// `confirm`'s answer for a candidate, remembered; None when the callback failed.
+    fn answer(&mut self, py: Python<'_>, candidate: &str) -> Option<Option<(usize, usize)>> {
+        if let Some(answer) = self.confirmed.get(candidate) {
+            return Some(*answer);
+        }
+        if self.confirm.is_none() {
+            return Some(Some((0, candidate.len())));
+        }
+        let answer = confirm(py, self.confirm.as_ref(), candidate)?;
+        if self.confirmed.len() >= CACHE_SIZE {
+            self.confirmed.clear();
+        }
+        self.confirmed.insert(candidate.to_owned(), answer);
+        Some(answer)
+    }
 }
 
 pub struct Scrub {
@@ -58,6 +78,7 @@ impl Scrub {
                     min_digits: spec.min_digits,
                     confirm,
                     confirmed: HashMap::new(),
+                    whole: spec.whole,
                     replacement: spec.replacement.clone(),
                 })
             })
@@ -90,42 +111,51 @@ impl Scrub {
         if !text.chars().all(same_classes) {
             return None;
         }
-        // (start, end, detector) in bytes; Python sorts by characters, which orders alike
-        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        // (start, end, detector, asked) in bytes; Python sorts by characters, which orders
+        // alike. A whole-match candidate goes in unasked, at the span it would have: it is
+        // asked only if no earlier finding covers it (an IBAN's digits look like a card number
+        // and hold a phone-like run; an answer that cannot change the output is not needed)
+        let mut spans: Vec<(usize, usize, usize, bool)> = Vec::new();
         for index in active {
             let detector = &mut self.detectors[index];
-            for m in detector.pattern.find_iter(text) {
-                let candidate = m.as_str();
-                let answer = match detector.confirmed.get(candidate) {
-                    Some(answer) => *answer,
-                    None if detector.confirm.is_none() => Some((0, candidate.len())),
-                    None => {
-                        let answer = confirm(py, detector.confirm.as_ref(), candidate)?;
-                        if detector.confirmed.len() >= CACHE_SIZE {
-                            detector.confirmed.clear();
-                        }
-                        detector.confirmed.insert(candidate.to_owned(), answer);
-                        answer
-                    }
-                };
-                let Some((start, end)) = answer else {
+            if detector.whole {
+                let found = detector.pattern.find_iter(text);
+                spans.extend(found.map(|m| (m.start(), m.end(), index, false)));
+                continue;
+            }
+            let found: Vec<(usize, usize)> = detector
+                .pattern
+                .find_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            for (from, to) in found {
+                let Some((start, end)) = detector.answer(py, &text[from..to])? else {
                     continue;
                 };
-                spans.push((m.start() + start, m.start() + end, index));
+                spans.push((from + start, from + end, index, true));
             }
         }
         if spans.is_empty() {
             return Some(text.to_owned());
         }
-        spans.sort_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end))); // stable, like Python
+        spans.sort_by_key(|&(start, end, _, _)| (start, std::cmp::Reverse(end))); // stable, like Python
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
-        for (start, end, index) in spans {
+        for (start, end, index, asked) in spans {
             if start < last {
                 continue; // overlaps the finding before it
             }
+            let detector = &mut self.detectors[index];
+            if !asked {
+                let candidate = &text[start..end];
+                match detector.answer(py, candidate)? {
+                    None => continue,
+                    Some(span) if span == (0, candidate.len()) => {}
+                    Some(_) => return None, // not the whole match after all: Python decides
+                }
+            }
             out.push_str(&text[last..start]);
-            out.push_str(&self.detectors[index].replacement);
+            out.push_str(&detector.replacement);
             last = end;
         }
         out.push_str(&text[last..]);

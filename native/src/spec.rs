@@ -120,6 +120,8 @@ pub struct DetectorSpec {
     pub min_digits: usize,
     /// index of the detector's `confirm` among the helpers (None: every match is a finding)
     pub confirm: Option<usize>,
+    /// a finding is always the whole match (`confirm` answers yes or no, never a narrower span)
+    pub whole: bool,
     /// what a finding becomes
     pub replacement: String,
 }

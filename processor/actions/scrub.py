@@ -90,7 +90,7 @@ class Scrub(Action):
                 "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
                 "required": found.required, "min_digits": found.min_digits,
                 # the core remembers the answers itself: the validator, not the cached one
-                "confirm": found.confirm if found.validates else None,
+                "confirm": found.confirm if found.validates else None, "whole": found.whole,
                 "replacement": self._replacements[kind]})
         return {"kind": "scrub", "detectors": detectors}
 

@@ -31,6 +31,9 @@ class Detector:
     required: ClassVar[str | None] = None
     #: the digits (`\d`) that every match of ``pattern`` holds at least (a shortcut for the core)
     min_digits: ClassVar[int] = 0
+    #: ``confirm`` answers the whole match or None, never a narrower span: the core then asks
+    #: only about candidates that no earlier finding covers
+    whole: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._confirmed: dict[str, Span | None] = {}
@@ -121,6 +124,7 @@ class IbanDetector(Detector):
     kind = "iban"
     pattern = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
     min_digits = 2
+    whole = False  # the pattern may run into the next word: confirm cuts the IBAN out
 
     def confirm(self, candidate: str) -> Span | None:
         compact, index = _compact(candidate)

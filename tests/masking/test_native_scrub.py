@@ -6,6 +6,7 @@ built to tell the two regex engines apart: every character next to and inside ca
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from processor.masking.engine import MaskingEngine
 from processor.masking.native import NativeEngine
-from processor.pii.detectors import detector, detector_kinds
+from processor.pii.detectors import detector, detector_kinds, forget_confirmed
 from tests.helpers import require_native_core
 from tests.masking.test_native_engine import EDGE_TOPIC, _edge_engines, edge_bytes, engines
 from tests.masking.test_native_engine import edge_rules as edge_rules
@@ -139,3 +140,48 @@ def test_a_pattern_the_core_cannot_mirror_leaves_scrub_to_python(
     text = "Tel. 030 1234567"
     assert scrubbed(fast, text) == scrubbed(engine, text) == "Tel. [PHONE]"
     assert scrub_calls.count(text) > 1  # the native engine asked the Python action too
+
+
+@pytest.fixture
+def cold_validators() -> Iterator[None]:
+    """Python's cache of the detectors' answers, empty before and after the test (which
+    changes a detector's answers)."""
+    forget_confirmed()
+    yield
+    forget_confirmed()
+
+
+@pytest.mark.usefixtures("cold_validators")
+def test_the_core_asks_only_about_candidates_no_finding_covers(
+        edge_rules: Path, core: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digits of an IBAN look like a card number, and a run of them like a phone number:
+    the core does not ask phonenumbers or Luhn about what the IBAN already covers (each such
+    call costs 10–40 µs), and scrubs the same."""
+    from processor.pii.detectors import CardDetector, PhoneDetector
+
+    asked: list[str] = []
+    for cls in (CardDetector, PhoneDetector):
+        confirm = cls.confirm
+        monkeypatch.setattr(cls, "confirm", lambda self, candidate, confirm=confirm:
+                            asked.append(candidate) or confirm(self, candidate))
+    engine, fast = engines(edge_rules, core)
+    text = "Lastschrift von DE41 0697 8426 5081 0948 18, Rückruf 0170 22736172"
+    expected = "Lastschrift von [IBAN], Rückruf [PHONE]"
+    assert scrubbed(engine, text) == expected
+    assert "0697 8426 5081 0948 18" in asked  # Python asks about every candidate
+    asked.clear()
+    assert scrubbed(fast, text) == expected
+    assert asked == ["0170 22736172"]
+
+
+@pytest.mark.usefixtures("cold_validators")
+def test_a_narrower_answer_from_a_whole_match_detector_leaves_the_text_to_python(
+        edge_rules: Path, core: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        scrub_calls: list[str]) -> None:
+    from processor.pii.detectors import PhoneDetector
+
+    monkeypatch.setattr(PhoneDetector, "confirm", lambda self, candidate: (1, len(candidate)))
+    engine, fast = engines(edge_rules, core)
+    text = "Rückruf 0170 22736172"
+    assert scrubbed(fast, text) == scrubbed(engine, text) == "Rückruf 0[PHONE]"
+    assert text in scrub_calls  # the core did not guess: the Python action scrubbed it
