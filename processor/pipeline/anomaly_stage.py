@@ -55,12 +55,17 @@ class AnomalyStage:
                     f"{len(partitions)}); remove `anomaly:` from the rules to run without it")
 
     def on_change(self, topic: str, event: ChangeEvent) -> list[Alert]:
+        return self.on_row(topic, event.op,
+                           event.after if event.after is not None else event.before)
+
+    def on_row(self, topic: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
+        """One change of a watched table: its op and its row (the after image, or the before
+        image of a delete), all the detectors read of it."""
         table = self.table_of.get(topic)
         if table is None:
             return []
-        row = event.after if event.after is not None else event.before
         try:
-            return self.engine.on_row(table, event.op, row)
+            return self.engine.on_row(table, op, row)
         except (KeyError, TypeError, ValueError):
             # a row without the mapped columns: no access event; the masking still happens
             log.warning("a %s row lacks the columns that anomaly.%s maps; not counted",

@@ -22,7 +22,6 @@ from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.avro.wire import id_header
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import ChangeEvent
 from processor.formats.views import published_image
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
@@ -280,25 +279,28 @@ class Processor:
                 produce(topic, value, key, headers=headers)
             except BufferError:  # the local queue is full: the slow path waits and retries
                 self.checkpoint.produce(topic, key, value, headers)
-        for topic, partition, offset, op, row, is_after in segment.detected:
-            self._detect(topic, native.detected_event(op, row, is_after),
-                         Lineage(topic, partition, offset))
+        loads = orjson.loads
+        for topic, partition, offset, op, row, _ in segment.detected:
+            self._detect(topic, op, loads(row), partition, offset)
         self._account_segment(core, segment)
         for topic, encoded in segment.watched:
             self._watch(core.route(topic)[0], published_rows(self._views[topic], encoded))
         return segment.end
 
-    def _detect(self, topic: str, event: ChangeEvent, lineage: Lineage) -> None:
-        """Feed the anomaly detectors; their alerts go into this batch's transaction."""
+    def _detect(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
+                offset: int) -> None:
+        """Feed the anomaly detectors a change (op and row); their alerts go into this
+        batch's transaction, with the lineage of the change that raised them."""
         assert self.anomaly is not None
         facts = self.checkpoint.facts
-        alerts = self.anomaly.on_change(topic, event)
+        alerts = self.anomaly.on_row(topic, op, row)
         volume = self.anomaly.engine.last_access
         if volume is not None:
             facts.access_records[(volume[0], volume[1])] += volume[2]
         if not alerts:
             return
-        source = {"topic": lineage.topic, "partition": lineage.partition, "offset": lineage.offset}
+        lineage = Lineage(topic, partition, offset)
+        source = {"topic": topic, "partition": partition, "offset": offset}
         headers = [*self.policy, *lineage.headers()]
         for alert in alerts:
             key, value = alert_record(alert, self.policy_version, source)
@@ -326,8 +328,11 @@ class Processor:
             self.processed += 1
             return
         headers = [*self.policy, *lineage.headers()]
-        if self.anomaly is not None and outcome.event is not None:
-            self._detect(topic, outcome.event, lineage)
+        event = outcome.event
+        if self.anomaly is not None and event is not None:
+            self._detect(topic, event.op,
+                         event.after if event.after is not None else event.before,
+                         partition, offset)
         facts = self.checkpoint.facts
         for out_topic, key, value, extra in records:
             self.checkpoint.produce(out_topic, key, value, headers + extra if extra else headers)
