@@ -126,6 +126,18 @@ def test_every_match_has_what_the_core_may_skip_text_without(kind: str, data: st
     assert found.required is None or found.required in match
 
 
+@pytest.mark.parametrize("kind", [k for k in detector_kinds() if detector(k).whole])
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_whole_match_detector_confirms_the_whole_match_or_nothing(
+        kind: str, data: st.DataObject) -> None:
+    """The core asks a `whole` detector only about candidates that no earlier finding
+    covers, which is exact only if its answer is the whole match or nothing."""
+    found = detector(kind)
+    match = data.draw(st.from_regex(found.pattern, fullmatch=True))
+    assert found.confirm(match) in (None, (0, len(match)))
+
+
 @pytest.mark.parametrize("pattern", [re.compile(r"(?<=Tel\. )\d[\d ]{5,}\d"),  # no lookbehind
                                      re.compile(r"\d[\d ]{5,}\d", re.ASCII)])  # nor re.ASCII
 def test_a_pattern_the_core_cannot_mirror_leaves_scrub_to_python(
