@@ -7,8 +7,9 @@
                     native core when it is installed, and again with `--engine python`
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
 and the end-to-end latency p50/p99 of (b) at about half its maximum rate, and at a low rate
-(--low-rate) where it shows the batching and the commit rather than the CPU that the generator
-and the processor share on a small machine.
+(--low-rate) where it shows the batching and the commit. The latency's load is generated
+before its clock starts and replayed at the rate (`benchmarks/replay.py`): generating events
+costs more CPU than masking them, and a generator at the rate took the processor's core.
 
     python -m benchmarks.pipeline [--events N] [--repeat R] [--output FILE]
 
@@ -114,6 +115,9 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
     """Produce at ``rate`` while the processor runs; time from input CreateTime to the moment a
     read_committed consumer sees the output."""
     ns = prepare(root, bootstrap, 0)
+    load = root / f"{ns.ns}-latency.jsonl"  # generated before the clock: replayed at the rate
+    sh(sys.executable, "-m", "processor", "generate", "--output", str(load), "--events",
+       str(events), "--seed", "4", "--topic-prefix", ns.source_prefix)
     proc = subprocess.Popen([*masker_cmd(ns, bootstrap, f"{ns.ns}-lat")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: dict[tuple[str, int, int], float] = {}
@@ -137,9 +141,7 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
     reader = threading.Thread(target=read_outputs)
     reader.start()
     time.sleep(8)  # processor joined its group
-    sh(sys.executable, "-m", "processor", "generate", "--bootstrap-servers", bootstrap,
-       "--events", str(events), "--seed", "4", "--topic-prefix", ns.source_prefix,
-       "--rate", str(rate))
+    sh(sys.executable, "-m", "benchmarks.replay", bootstrap, str(load), str(rate))
     time.sleep(5)
     stop.set()
     reader.join()
