@@ -34,9 +34,6 @@ class Detector(ABC):
     def counts(self, action: str) -> bool:
         return self._actions is None or action in self._actions
 
-    def wants(self, event: AccessEvent) -> bool:
-        return self.counts(event.action)
-
     def alert(self, actor: str, role: str, action: str, start_ms: int, end_ms: int,
               observed: float, threshold: float, detail: str = "") -> Alert:
         return Alert(self.name, self.kind, self.severity, actor, role, action, start_ms, end_ms,
@@ -44,7 +41,8 @@ class Detector(ABC):
 
     @abstractmethod
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
-        """Alerts that this on-time event raises now."""
+        """Alerts that this on-time event raises now. The engine passes only events whose
+        action the detector counts (``counts``): ``observe`` need not check again."""
 
     def user_changed(self, user: UserState) -> list[Alert]:
         """Alerts that a users-table change raises (e.g. a deactivation arriving late)."""

@@ -64,7 +64,7 @@ class VolumeThreshold(Detector):
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         role = _role(user)
-        if not self.wants(event) or (self.roles is not None and role not in self.roles) or (
+        if (self.roles is not None and role not in self.roles) or (
                 self.objects is not None and event.object_type not in self.objects):
             return []
         alerts = []
@@ -127,8 +127,6 @@ class AdaptiveBaseline(Detector):
         self.warming: dict[str, list[float]] = {}
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
-        if not self.wants(event):
-            return []
         start = event.ts_ms - event.ts_ms % self.size_ms
         windows = self.open.setdefault(event.actor, {})
         windows[start] = windows.get(start, 0) + event.records
@@ -201,8 +199,6 @@ class InactiveAccount(Detector):
                            event.records, 0, why)]
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
-        if not self.wants(event):
-            return []
         if user is not None:
             self.users[user.user_id] = user
             if user.inactive_at(event.ts_ms):
@@ -287,7 +283,7 @@ class OffHoursExport(Detector):
         return local.weekday() in self.days and self.start <= local.time() < self.end
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
-        if not self.wants(event) or event.records < self.min_records or self.business(event.ts_ms):
+        if event.records < self.min_records or self.business(event.ts_ms):
             return []
         start = self.once.first(event.actor, event.ts_ms)
         if start is None:
@@ -321,7 +317,7 @@ class SpecialCategoryExport(Detector):
         self.once = OncePerWindow(HOUR_MS)
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
-        if not self.wants(event) or event.classification not in self.classes:
+        if event.classification not in self.classes:
             return []
         start = self.once.first(event.actor, event.ts_ms)
         if start is None:

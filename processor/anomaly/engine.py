@@ -7,7 +7,7 @@ from typing import Any
 from processor.anomaly.alerts import Alert
 from processor.anomaly.base import Detector, detector_class
 from processor.anomaly.config import AnomalyRules
-from processor.anomaly.events import UserState, access_event, user_state
+from processor.anomaly.events import AccessReader, UserState, user_state
 
 TICK_MS = 60_000
 
@@ -28,6 +28,9 @@ class AnomalyEngine:
         #: (role, action, records) of the last on-time access event, for the volume metric
         self.last_access: tuple[str, str, int] | None = None
         self._by_action: dict[str, list[Detector]] = {}
+        self._users_table = rules.users.table if rules.users is not None else None
+        self._access_table = rules.access_log.table
+        self._read_access = AccessReader(rules.access_log)
 
     def detectors_for(self, action: str) -> list[Detector]:
         """The detectors that count this action (most detectors watch only some actions)."""
@@ -41,16 +44,16 @@ class AnomalyEngine:
         self.last_access = None
         if row is None:
             return []
-        users = self.rules.users
-        if users is not None and table == users.table:
-            user = user_state(row, users)
+        if table == self._users_table:
+            assert self.rules.users is not None
+            user = user_state(row, self.rules.users)
             if op == "d":
                 user = UserState(user.user_id, user.role, False, user.deactivated_at_ms)
             self.users[user.user_id] = user
             return [a for d in self.detectors for a in d.user_changed(user)]
-        if table != self.rules.access_log.table or op not in ("c", "r"):
+        if table != self._access_table or op not in ("c", "r"):
             return []
-        event = access_event(row, self.rules.access_log)
+        event = self._read_access(row)
         if event.ts_ms < self.watermark_ms - self.lateness_ms:
             self.late += 1  # too late for its window: counted, not windowed
             return []

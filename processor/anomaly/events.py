@@ -36,17 +36,34 @@ class UserState:
         return not self.active
 
 
-def _ms(value: Any, encoding: str) -> int:
+def _unit(encoding: str) -> int:
+    """The encoding's units per millisecond."""
     if encoding in UNITS_PER_MS:
-        return int(value) // UNITS_PER_MS[encoding]
+        return UNITS_PER_MS[encoding]
     raise ValueError(f"unsupported time encoding {encoding}")
 
 
-def access_event(row: dict[str, Any], m: AccessLogMapping) -> AccessEvent:
-    return AccessEvent(  # event_id, actor, action, object_type, records, classification, ts_ms
-        str(row[m.id]), str(row[m.actor]), str(row[m.action]), str(row.get(m.object_type) or ""),
-        int(row.get(m.count) or 1), str(row.get(m.classification) or ""),
-        _ms(row[m.time], m.time_encoding))
+def _ms(value: Any, encoding: str) -> int:
+    return int(value) // _unit(encoding)
+
+
+class AccessReader:
+    """Reads access events from the access log's rows, the mapping's columns looked up once:
+    it runs on every access event."""
+
+    __slots__ = ("_columns", "_unit")
+
+    def __init__(self, m: AccessLogMapping) -> None:
+        self._unit = _unit(m.time_encoding)
+        self._columns = (m.id, m.actor, m.action, m.object_type, m.count, m.classification,
+                         m.time)
+
+    def __call__(self, row: dict[str, Any]) -> AccessEvent:
+        id_, actor, action, object_type, count, classification, time = self._columns
+        get = row.get
+        return AccessEvent(  # event_id, actor, action, object_type, records, classification, ts
+            str(row[id_]), str(row[actor]), str(row[action]), str(get(object_type) or ""),
+            int(get(count) or 1), str(get(classification) or ""), int(row[time]) // self._unit)
 
 
 def user_state(row: dict[str, Any], m: UsersMapping) -> UserState:
