@@ -37,6 +37,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
 from tests.helpers import DEMO_KEYS
 from tests.pipeline.harness import Namespace, output_topics
@@ -118,6 +119,8 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
     load = root / f"{ns.ns}-latency.jsonl"  # generated before the clock: replayed at the rate
     sh(sys.executable, "-m", "processor", "generate", "--output", str(load), "--events",
        str(events), "--seed", "4", "--topic-prefix", ns.source_prefix)
+    # as `generate` would to Kafka: the processor subscribes to topics that exist
+    create_source_topics(bootstrap, 3, {}, ns.source_prefix)
     proc = subprocess.Popen([*masker_cmd(ns, bootstrap, f"{ns.ns}-lat")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: dict[tuple[str, int, int], float] = {}

@@ -184,8 +184,9 @@ KAFKA_OPTION = click.option(
               help="… or after this many milliseconds, whichever comes first.")
 @click.option("--commit-when-drained/--no-commit-when-drained",
               envvar="CRM_MASKER_COMMIT_WHEN_DRAINED", default=True, show_default=True,
-              help="… or as soon as a poll finds no new input (low latency for bursts of "
-                   "changes; --no-… keeps to the count and time limits: fewer transactions).")
+              help="… or as soon as the processor has caught up with its input (a poll "
+                   "returns less than a full batch): low latency at any rate below the "
+                   "maximum; --no-… keeps to the count and time limits: fewer transactions.")
 @click.option("--workers", envvar="CRM_MASKER_WORKERS", default=1, type=click.IntRange(1),
               help="Worker processes in one consumer group (one core each).")
 @click.option("--metrics-port", envvar="CRM_MASKER_METRICS_PORT", default=9108, type=int,

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 #: an encoded output record: topic, key, value, extra headers
 OutRecord = tuple[str, bytes | None, bytes | None, list[Header]]
 PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
+CONSUME_BATCH = 500  # messages per poll; a poll that returns fewer has caught up
 
 
 @dataclass
@@ -58,8 +59,9 @@ class RunSettings:
     transactional_id: str = "crm-masker-0"
     batch_max_events: int = 5000
     batch_max_ms: int = 200
-    #: commit as soon as the input is drained (a poll without records) instead of waiting for
-    #: ``batch_max_ms``: CDC arrives in bursts, and the last event of a burst need not wait
+    #: commit as soon as the processor has caught up with its input (a poll that returned less
+    #: than a full batch) instead of waiting for ``batch_max_ms``: the last event of a burst
+    #: of changes, or of a steady trickle, need not wait
     commit_when_drained: bool = True
     exit_when_idle_s: float | None = None
     kafka_options: dict[str, str] = field(default_factory=dict)
@@ -139,18 +141,20 @@ class Processor:
                                 on_lost=self._on_lost)
         log.info("subscribed to %d source topics; batches of up to %d events or %d ms%s",
                  len(topics), self.settings.batch_max_events, self.settings.batch_max_ms,
-                 ", or until the input is drained" if self.settings.commit_when_drained else "")
+                 ", or as soon as the input is caught up" if self.settings.commit_when_drained
+                 else "")
         self.last_activity = time.monotonic()
         started = time.monotonic()
         next_report, reported = started + PROGRESS_EVERY_S, 0
         try:
             while not self.stopping:
-                messages = self.consumer.consume(num_messages=500, timeout=0.05)
+                messages = self.consumer.consume(num_messages=CONSUME_BATCH, timeout=0.05)
                 if messages:
                     self.last_activity = time.monotonic()
                     self.first_message_at = self.first_message_at or self.last_activity
                     self._handle(messages)
-                drained = not messages and self.settings.commit_when_drained
+                # a short poll: all there was (a steady trickle never leaves a poll empty)
+                drained = len(messages) < CONSUME_BATCH and self.settings.commit_when_drained
                 if self.checkpoint.open and (
                         drained or self.checkpoint.consumed >= self.settings.batch_max_events
                         or self.checkpoint.age_s() * 1000 >= self.settings.batch_max_ms):

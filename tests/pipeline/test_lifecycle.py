@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -12,6 +13,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from benchmarks.replay import load, replay
+from processor.generator.sink import create_source_topics
 from tests.pipeline.harness import (
     Namespace,
     actual_outputs,
@@ -162,8 +165,9 @@ def test_debezium_key_headers_are_masked_and_other_headers_dropped(
 @pytest.mark.parametrize("drained", [True, False])
 def test_a_drained_input_is_committed_without_waiting_for_the_batch_limits(
         kafka_bootstrap: str, tmp_path: Path, drained: bool) -> None:
-    """CDC arrives in bursts: once a poll finds nothing new, the open transaction commits,
-    however far the count and time limits are (unless --no-commit-when-drained)."""
+    """CDC arrives in bursts: once the processor has caught up (a poll returns less than a
+    full batch), the open transaction commits, however far the count and time limits are
+    (unless --no-commit-when-drained)."""
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
     jsonl = tmp_path / "input.jsonl"
@@ -183,3 +187,30 @@ def test_a_drained_input_is_committed_without_waiting_for_the_batch_limits(
     else:
         assert running == []  # nothing before the limits (10 minutes, a million events)
         assert actual_outputs(read_topics(kafka_bootstrap, output_topics(ns))) == expected
+
+
+def test_a_steady_trickle_is_committed_while_it_flows(kafka_bootstrap: str,
+                                                       tmp_path: Path) -> None:
+    """A steady trickle never leaves a poll empty. The processor still commits whenever a
+    poll returns less than a full batch, so outputs are visible while the input still flows,
+    with the count and time limits ten minutes and a million events away."""
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    create_source_topics(kafka_bootstrap, 3, {}, ns.source_prefix)
+    jsonl = tmp_path / "trickle.jsonl"
+    cli("generate", "--output", str(jsonl), "--events", "400", "--seed", "9", "--topic-prefix",
+        ns.source_prefix)
+    proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "600000", "--batch-events",
+                           "1000000")
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 0})
+    trickle = threading.Thread(target=replay, args=(producer, load(jsonl), 40.0))  # 10 s
+    try:
+        trickle.start()
+        first = read_topics(kafka_bootstrap, output_topics(ns), expect=1, idle_s=9)
+        flowing = trickle.is_alive()
+    finally:
+        trickle.join()
+        log = stop(proc)
+    assert proc.returncode == 0, log
+    assert first, "no output while the input flowed"
+    assert flowing, "the first output came only after the trickle had ended"
