@@ -487,7 +487,7 @@ impl Plan {
             if out.len() > 1 {
                 out.push(b',');
             }
-            json::write_name(&mut out, name);
+            json::write_str(&mut out, name);
             out.push(b':');
             // the common cases need no parsing: an id that a native action writes as a
             // string, or a value whose text is already what orjson writes
@@ -577,7 +577,7 @@ impl Plan {
 impl Step {
     fn new(spec: StepSpec, columns: &Columns) -> Self {
         let mut member = Vec::new();
-        json::write_name(&mut member, &spec.name);
+        json::write_str(&mut member, &spec.name);
         member.push(b':');
         let rule = match spec.when {
             Some(when) => Rule::When {
@@ -714,7 +714,7 @@ fn reduced(obj: Option<&Obj<'_>>, fields: &[&str]) -> Vec<u8> {
                 if out.len() > 1 {
                     out.push(b',');
                 }
-                json::write_name(&mut out, name);
+                json::write_str(&mut out, name);
                 out.push(b':');
                 out.extend_from_slice(raw.as_bytes());
             }
@@ -744,7 +744,7 @@ fn debezium(event: &Event<'_>, source: &[u8], done: &Masked) -> Vec<u8> {
     out.extend_from_slice(b",\"source\":");
     out.extend_from_slice(source);
     out.extend_from_slice(b",\"op\":");
-    json::write_name(&mut out, &event.op);
+    json::write_str(&mut out, &event.op);
     out.extend_from_slice(b",\"ts_ms\":");
     json::write_value(&mut out, &event.ts_ms);
     if let Some(txn) = event
@@ -774,7 +774,7 @@ fn flat(op: &str, source_ts: Option<&str>, ts_ms: &Value, done: &Masked) -> Vec<
         out.push(b',');
     }
     out.extend_from_slice(b"\"__op\":");
-    json::write_name(&mut out, op);
+    json::write_str(&mut out, op);
     out.extend_from_slice(b",\"__source_ts_ms\":");
     match source_ts {
         Some(raw) => out.extend_from_slice(raw.as_bytes()),

@@ -330,7 +330,8 @@ pub fn holds_float(value: &Value) -> bool {
     }
 }
 
-pub fn write_name(out: &mut Vec<u8>, name: &str) {
+/// A JSON string (a member name or a text value), escaped where it must be.
+pub fn write_str(out: &mut Vec<u8>, name: &str) {
     if name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
         out.extend_from_slice(name.as_bytes());

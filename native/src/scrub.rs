@@ -89,6 +89,18 @@ impl Scrub {
         })
     }
 
+    /// The scrubbed text, from the cache or scrubbed and cached.
+    fn scrubbed(&mut self, text: &str) -> Option<&str> {
+        if !self.cache.contains_key(text) {
+            let scrubbed = Python::with_gil(|py| self.scrub(py, text))?;
+            if self.cache.len() >= CACHE_SIZE {
+                self.cache.clear();
+            }
+            self.cache.insert(text.to_owned(), scrubbed);
+        }
+        self.cache.get(text).map(String::as_str)
+    }
+
     /// The scrubbed text, or None: a character outside `same_classes`, or a confirm that
     /// failed (the Python action then decides, and raises the same way if it must).
     fn scrub(&mut self, py: Python<'_>, text: &str) -> Option<String> {
@@ -188,20 +200,6 @@ fn confirm(
     (start <= end).then_some(Some((start_byte, end_byte)))
 }
 
-impl Scrub {
-    /// The scrubbed text, from the cache or scrubbed and cached.
-    fn scrubbed(&mut self, text: &str) -> Option<&str> {
-        if !self.cache.contains_key(text) {
-            let scrubbed = Python::with_gil(|py| self.scrub(py, text))?;
-            if self.cache.len() >= CACHE_SIZE {
-                self.cache.clear();
-            }
-            self.cache.insert(text.to_owned(), scrubbed);
-        }
-        self.cache.get(text).map(String::as_str)
-    }
-}
-
 impl NativeAction for Scrub {
     /// A text without escapes is scrubbed as it sits in the event, with no parsing.
     fn write_raw(&mut self, raw: &str, out: &mut Vec<u8>) -> bool {
@@ -211,7 +209,7 @@ impl NativeAction for Scrub {
         }
         match self.scrubbed(&raw[1..raw.len() - 1]) {
             Some(scrubbed) => {
-                json::write_name(out, scrubbed); // a JSON string, escaped where it must be
+                json::write_str(out, scrubbed);
                 true
             }
             None => false,
