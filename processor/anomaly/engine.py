@@ -28,8 +28,6 @@ class AnomalyEngine:
         #: (role, action, records) of the last on-time access event, for the volume metric
         self.last_access: tuple[str, str, int] | None = None
         self._by_action: dict[str, list[Detector]] = {}
-        self._users_table = rules.users.table if rules.users is not None else None
-        self._access_table = rules.access_log.table
         self._read_access = AccessReader(rules.access_log)
 
     def detectors_for(self, action: str) -> list[Detector]:
@@ -44,14 +42,14 @@ class AnomalyEngine:
         self.last_access = None
         if row is None:
             return []
-        if table == self._users_table:
-            assert self.rules.users is not None
-            user = user_state(row, self.rules.users)
+        users = self.rules.users
+        if users is not None and table == users.table:
+            user = user_state(row, users)
             if op == "d":
                 user = UserState(user.user_id, user.role, False, user.deactivated_at_ms)
             self.users[user.user_id] = user
             return [a for d in self.detectors for a in d.user_changed(user)]
-        if table != self._access_table or op not in ("c", "r"):
+        if table != self.rules.access_log.table or op not in ("c", "r"):
             return []
         event = self._read_access(row)
         if event.ts_ms < self.watermark_ms - self.lateness_ms:
