@@ -27,6 +27,11 @@ class ChangeEvent:
     ts_ms: int | None
     transaction: dict[str, Any] | None
 
+    @property
+    def row(self) -> dict[str, Any] | None:
+        """The row the change is about: the after image, or the before image of a delete."""
+        return self.after if self.after is not None else self.before
+
 
 def unwrap(obj: Any) -> Any:
     """The payload of Kafka Connect's JSON converter with schemas enabled, else ``obj``."""

@@ -69,7 +69,7 @@ class MaskingEngine:
         if event.op == "t":
             outcome.skipped = "truncate"
             return outcome
-        row = event.after if event.after is not None else event.before
+        row = event.row
         key = unwrap(key)
         masked: dict[int, tuple[Any, Any, Any]] = {}
         outcome.action_counts = route.action_counts

@@ -55,8 +55,7 @@ class AnomalyStage:
                     f"{len(partitions)}); remove `anomaly:` from the rules to run without it")
 
     def on_change(self, topic: str, event: ChangeEvent) -> list[Alert]:
-        return self.on_row(topic, event.op,
-                           event.after if event.after is not None else event.before)
+        return self.on_row(topic, event.op, event.row)
 
     def on_row(self, topic: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
         """One change of a watched table: its op and its row (the after image, or the before

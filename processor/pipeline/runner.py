@@ -334,9 +334,7 @@ class Processor:
         headers = [*self.policy, *lineage.headers()]
         event = outcome.event
         if self.anomaly is not None and event is not None:
-            self._detect(topic, event.op,
-                         event.after if event.after is not None else event.before,
-                         partition, offset)
+            self._detect(topic, event.op, event.row, partition, offset)
         facts = self.checkpoint.facts
         for out_topic, key, value, extra in records:
             self.checkpoint.produce(out_topic, key, value, headers + extra if extra else headers)
