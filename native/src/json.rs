@@ -1,5 +1,6 @@
-//! JSON objects read as their members in order with the values left unparsed, and the writer
-//! helpers: a kept value is copied as it came, only the values an action changes are parsed.
+//! A change event read in one pass (`document`): checked as orjson checks it, its objects as
+//! their members in order with the values left unparsed; and the writer helpers. A kept value
+//! is copied as it came, only the values an action changes are parsed.
 
 use std::borrow::Cow;
 
@@ -21,7 +22,7 @@ pub struct Member<'a> {
 /// Objects nested this deep are read into members: the envelope (or the schema wrapper), its
 /// images and source (or the payload's), and a column holding an object.
 const RECORD_DEPTH: usize = 4;
-/// Deeper nesting is left to Python (serde_json's and the `regex` crate's limit alike).
+/// Deeper nesting is left to Python (serde_json's recursion limit: no stack overflow here).
 const MAX_DEPTH: usize = 128;
 
 /// A JSON text read and checked in one pass; None when it is not JSON or when orjson would
