@@ -26,7 +26,7 @@ class TopicSpec:
 def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
     specs = {}
     for view_name, view in rules.views.items():
-        for table_name in view.tables or list(rules.tables):
+        for table_name in filter(view.publishes, rules.tables):
             topic = view.topic.format(table=table_name)
             specs[topic] = TopicSpec(topic, partitions, {
                 "cleanup.policy": "compact,delete",

@@ -149,7 +149,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                 problems.append(loaded.problem(oloc,
                     f"key column {target!r} needs a deterministic action, not {spec.action!r}",
                     "use pseudonymize or keep"))
-        for table_name in view.tables or list(rules.tables):
+        for table_name in filter(view.publishes, rules.tables):
             topic = view.topic.format(table=table_name)
             if topic in source_topics or topic in view_topics or topic == rules.dlq_topic:
                 problems.append(loaded.problem((*vloc, "topic"),

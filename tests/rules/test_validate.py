@@ -177,3 +177,26 @@ def test_anomaly_section_is_validated(old: str, new: str, pattern: str, tmp_path
     result = CliRunner().invoke(main, ["validate", str(rules)])
     assert result.exit_code == 1
     assert re.search(pattern, result.output), result.output
+
+
+@pytest.mark.parametrize(("tables", "expected"), [
+    ("[]", set()), ("[contacts]", {"bi.sales.contacts"}),
+    ("[contacts, accounts, contracts]",
+     {"bi.sales.contacts", "bi.sales.accounts", "bi.sales.contracts"})])
+def test_a_view_gets_topics_for_exactly_the_tables_it_publishes(
+        tables: str, expected: set[str], tmp_path: Path) -> None:
+    """`tables: []` publishes nothing (as the compiler has it): no topics to create or check."""
+    from processor.pipeline.topics import desired_topics
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    ruleset = rules / "ruleset.yaml"
+    text = ruleset.read_text()
+    assert "    tables: [contacts, accounts, contracts]\n" in text
+    ruleset.write_text(text.replace("    tables: [contacts, accounts, contracts]\n",
+                                    f"    tables: {tables}\n"))
+    validated, problems = validate(rules)
+    assert validated is not None, problems
+    names = {t.name for t in desired_topics(validated.rules, 1)}
+    assert {n for n in names if n.startswith("bi.sales.")} == expected
+    assert "bi.analytics.contacts" in names  # the other view is untouched
