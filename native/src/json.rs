@@ -120,10 +120,7 @@ impl<'a> Reader<'a> {
     fn object(&mut self, depth: usize) -> Option<Option<Obj<'a>>> {
         let record = depth < RECORD_DEPTH;
         let mut members = Vec::with_capacity(if record { 32 } else { 0 });
-        self.at += 1;
-        self.space();
-        if self.peek()? == b'}' {
-            self.at += 1;
+        if self.open(b'}')? {
             return Some(record.then_some(Obj(members)));
         }
         loop {
@@ -151,43 +148,50 @@ impl<'a> Reader<'a> {
                 let raw = &self.text[start..self.at];
                 members.push(Member { name, raw, obj });
             }
-            self.space();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.space();
-                }
-                b'}' => {
-                    self.at += 1;
-                    return Some(record.then_some(Obj(members)));
-                }
-                _ => return None,
+            if self.separator(b'}')? {
+                return Some(record.then_some(Obj(members)));
             }
         }
     }
 
     fn array(&mut self, depth: usize) -> Option<()> {
-        self.at += 1;
-        self.space();
-        if self.peek()? == b']' {
-            self.at += 1;
+        if self.open(b']')? {
             return Some(());
         }
         loop {
             // elements are checked, not recorded: no masking reaches into arrays by name
             self.value((depth + 1).max(RECORD_DEPTH))?;
-            self.space();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.space();
-                }
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.separator(b']')? {
+                return Some(());
             }
+        }
+    }
+
+    /// Past a container's opening byte; whether it closes at once (it is empty).
+    fn open(&mut self, close: u8) -> Option<bool> {
+        self.at += 1;
+        self.space();
+        let empty = self.peek()? == close;
+        if empty {
+            self.at += 1;
+        }
+        Some(empty)
+    }
+
+    /// After a container's value: past a comma (false) or past its closing byte (true).
+    fn separator(&mut self, close: u8) -> Option<bool> {
+        self.space();
+        match self.peek()? {
+            b',' => {
+                self.at += 1;
+                self.space();
+                Some(false)
+            }
+            byte if byte == close => {
+                self.at += 1;
+                Some(true)
+            }
+            _ => None,
         }
     }
 
