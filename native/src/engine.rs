@@ -471,8 +471,10 @@ impl Plan {
     /// `{"column": masked value, …}` of the key columns found by `lookup`, None when none is.
     ///
     /// Kafka partitions and compacts by the key's bytes, so they must be the bytes that the
-    /// Python engine writes (orjson) whichever engine masked the event: values are parsed and
-    /// written again, and a key holding a float (whose notation could differ) is left to Python.
+    /// Python engine writes (orjson) whichever engine masked the event: a value is copied only
+    /// when its text is already orjson's (or a native action writes it as a plain string),
+    /// others are parsed and written again, and a key holding a float (whose notation could
+    /// differ) is left to Python.
     fn mask_key<'a>(
         &self,
         actions: &mut [Slot],

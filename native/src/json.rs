@@ -318,7 +318,7 @@ fn short_digits(bytes: &[u8]) -> bool {
 
 /// A JSON integer as Python would read it into an `int` that fits 64 bits.
 pub fn int(raw: &str) -> Option<Value> {
-    if raw.bytes().all(|b| b.is_ascii_digit()) && (1..=18).contains(&raw.len()) {
+    if short_digits(raw.as_bytes()) {
         return raw.parse::<i64>().ok().map(Value::from);
     }
     let v = value(raw)?;
