@@ -18,11 +18,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from processor.errors import CrmMaskerError
 from processor.generator.rows import RowFactory
 from processor.generator.stream import CrmStream, GeneratedRecord
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ACTIONS = {"view": 70, "search": 20, "report": 5, "export": 3, "api_read": 2}
+#: the users of each role that the incidents need
+INCIDENT_ROLES = {"sales": 2, "marketing": 1, "service": 1}
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ class AccessScenario:
         by_role: dict[str, list[int]] = {}
         for user in users:
             by_role.setdefault(user["role"], []).append(user["id"])
+        short = [role for role, needed in INCIDENT_ROLES.items()
+                 if len(by_role.get(role, ())) < needed]
+        if short:
+            raise CrmMaskerError(
+                f"the access-days scenario needs users of the roles {', '.join(short)} for its "
+                f"incidents; {self.users} users (seed {self.seed}) have too few: use more --users")
         # incident actors, chosen by role
         mass, ramp = by_role["sales"][0], by_role["marketing"][0]
         night, special = by_role["service"][0], by_role["sales"][1]

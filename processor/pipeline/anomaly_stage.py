@@ -7,6 +7,12 @@ alerts of the replay discarded (they were committed before): detectors work on e
 only, so the replay reaches the same state and the alerts that follow are the same, with the
 same ids — none lost, none twice.
 
+Users before accesses: Kafka orders records within a partition only, and an access must meet
+the user rows written before it (its role, an unknown or deactivated account). So whenever the
+processor starts reading (an assignment, a redo after an abort), the access log waits until the
+users topic has been read up to its end as of that moment, as Kafka Streams bootstraps a global
+table before it processes a stream.
+
 First version's limit: the access-log topic must have one partition (the order of the events
 is then total); a keyed repartition by actor is the way to more.
 """
@@ -14,6 +20,7 @@ is then total); a keyed repartition by actor is the way to more.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -28,6 +35,9 @@ from processor.pipeline.topic_reader import committed_reader, partitions_of, rea
 from processor.rules.model import RuleSet
 
 log = logging.getLogger(__name__)
+#: the longest the access log waits for the users topic (an open transaction at its end
+#: keeps a read_committed reader short of the end offset)
+USERS_FIRST_MAX_S = 30.0
 
 
 class AnomalyStage:
@@ -114,6 +124,56 @@ class AnomalyStage:
             except RuntimeError:
                 continue  # not created yet: nothing to replay
         return out
+
+
+class UsersFirst:
+    """Holds the access log back (paused) until the users topic is read up to its end."""
+
+    def __init__(self, stage: AnomalyStage) -> None:
+        self.stage = stage
+        self.access: list[TopicPartition] = []  # paused
+        self.users_end: TopicPartition | None = None
+        self.until = 0.0
+
+    def start(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Pause the access log when this process reads both topics and users lag behind."""
+        self.release(consumer)
+        stage = self.stage
+        access = [tp for tp in partitions if tp.topic == stage.access_topic]
+        users = [TopicPartition(tp.topic, tp.partition) for tp in partitions
+                 if tp.topic == stage.users_topic]
+        if not access or not users:
+            return
+        low, high = consumer.get_watermark_offsets(users[0], timeout=30)
+        committed = consumer.committed(users, timeout=30)[0].offset
+        if max(committed, low) >= high:
+            return
+        consumer.pause(access)
+        self.access, self.users_end = access, TopicPartition(users[0].topic, users[0].partition,
+                                                             high)
+        self.until = time.monotonic() + USERS_FIRST_MAX_S
+        log.info("access log held until the users topic is read up to offset %d", high)
+
+    def check(self, consumer: Consumer) -> None:
+        """Resume the access log once the users topic is read to the end (or waited too long)."""
+        end = self.users_end
+        if end is None:
+            return
+        position = consumer.position([TopicPartition(end.topic, end.partition)])[0].offset
+        if position >= end.offset:
+            log.info("users topic read up to offset %d: access log resumed", position)
+        elif time.monotonic() >= self.until:
+            log.warning("users topic not read to its end within %.0fs (at offset %d of %d): "
+                        "access log resumed; accesses may meet users not known yet",
+                        USERS_FIRST_MAX_S, position, end.offset)
+        else:
+            return
+        self.release(consumer)
+
+    def release(self, consumer: Consumer) -> None:
+        if self.access:
+            consumer.resume(self.access)
+        self.access, self.users_end = [], None
 
 
 def alert_record(alert: Alert, rules_version: str, lineage: dict[str, Any]) -> tuple[bytes, bytes]:

@@ -17,6 +17,7 @@ from processor.observability import metrics
 from processor.pipeline.audit_trail import AuditTrail
 
 log = logging.getLogger(__name__)
+ABORT_ATTEMPT_S = 2.0  # one abort_transaction call; retried up to three times timeout_s
 
 
 class FatalKafkaError(Exception):
@@ -103,14 +104,15 @@ class Checkpoint:
     def age_s(self) -> float:
         return time.monotonic() - self.started if self.open else 0.0
 
-    def commit(self) -> bool:
+    def commit(self) -> int | None:
         """Send offsets and commit. Retriable errors are retried; abortable ones abort.
 
-        Returns True when committed; raises TransactionAborted after an abort and
-        FatalKafkaError when the producer is unusable.
+        Returns the number of input records committed (None: no transaction was open);
+        raises TransactionAborted after an abort and FatalKafkaError when the producer is
+        unusable.
         """
         if not self.open:
-            return False
+            return None
         positions = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
         if self.audit is not None and self.consumed:
             key, value = self.audit.record(self.facts)
@@ -143,19 +145,30 @@ class Checkpoint:
         metrics.LAST_COMMIT.set(now)
         metrics.END_TO_END_LAG.observe_many(max(0.0, now - ts_ms / 1000)
                                             for ts_ms in self.source_ts_ms)
+        committed = self.consumed
         self._reset()
-        return True
+        return committed
 
     def abort(self, why: str) -> None:
         if not self.open:
             return
         log.warning("aborting transaction (%s)", why)
-        try:
-            self.producer.abort_transaction(self.timeout_s)
-        except KafkaException as exc:
-            err = _kafka_error(exc)
-            metrics.TRANSACTIONS.labels("failed").inc()
-            raise FatalKafkaError(f"abort failed: {err.name()}: {err.str()}") from None
+        deadline = time.monotonic() + self.timeout_s * 3
+        while True:
+            try:
+                # short attempts: librdkafka may wait for records in flight that only a new
+                # call lets go (an epoch bump after skipped sequence numbers)
+                self.producer.abort_transaction(ABORT_ATTEMPT_S)
+                break
+            except KafkaException as exc:
+                err = _kafka_error(exc)
+                # a timeout is retriable: the abort goes on in the background (librdkafka
+                # drains the records in flight first, e.g. before bumping the epoch)
+                if err.retriable() and time.monotonic() < deadline:
+                    log.warning("abort: retriable error %s, retrying", err.name())
+                    continue
+                metrics.TRANSACTIONS.labels("failed").inc()
+                raise FatalKafkaError(f"abort failed: {err.name()}: {err.str()}") from None
         metrics.TRANSACTIONS.labels("aborted").inc()
         if self.audit is not None:
             self.audit.aborted()

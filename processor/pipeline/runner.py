@@ -1,8 +1,9 @@
 """The consume → mask → produce loop, one transaction per batch (count or time, whichever first).
 
 Modelled on librdkafka's examples/transactions.c: retriable errors are retried, abortable ones
-abort and rewind to the committed offsets, fatal ones (fencing) stop the process with a clear
-message. Partition revocation commits the open transaction; a lost assignment aborts it.
+abort and redo the batch from the committed offsets (the anomaly detectors rebuilt to match),
+fatal ones (fencing) stop the process with a clear message. Partition revocation commits the
+open transaction; a lost assignment aborts it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from processor.masking.plan import FieldPlan
 from processor.observability import metrics
 from processor.observability.http import Health
 from processor.pipeline import kafka_config
-from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
+from processor.pipeline.anomaly_stage import AnomalyStage, UsersFirst, alert_record
 from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
 from processor.pipeline.records import (
@@ -78,6 +79,7 @@ class Processor:
         self.engine = engine
         rules = engine.compiled.validated.rules
         self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
+        self.users_first = UsersFirst(self.anomaly) if self.anomaly else None
         # the anomaly detectors read the unmasked rows of their tables
         self._detected_topics = frozenset(self.anomaly.table_of if self.anomaly else ())
         self.native = native.select(engine.compiled, settings.engine, self._detected_topics)
@@ -107,7 +109,7 @@ class Processor:
         self.alert_topic = rules.alert_topic
         self._log_engine()
         self.assignment: list[TopicPartition] = []
-        self.processed = 0
+        self.processed = 0  # input records committed
         self.last_activity = time.monotonic()
         self.first_message_at = 0.0
         # source topic → view topic → view, for encoding and masking Debezium's key headers
@@ -153,6 +155,8 @@ class Processor:
                     self.last_activity = time.monotonic()
                     self.first_message_at = self.first_message_at or self.last_activity
                     self._handle(messages)
+                if self.users_first is not None:
+                    self.users_first.check(self.consumer)
                 # a short poll: all there was (a steady trickle never leaves a poll empty)
                 drained = len(messages) < CONSUME_BATCH and self.settings.commit_when_drained
                 if self.checkpoint.open and (
@@ -210,16 +214,30 @@ class Processor:
         self.health.assigned = len(partitions)
         metrics.ASSIGNED_PARTITIONS.set(len(partitions))
         log.info("assigned %d partition(s)", len(partitions))
-        stage = self.anomaly
-        if stage is not None and any(tp.topic == stage.access_topic for tp in partitions):
-            stage.check(consumer)
-            committed = consumer.committed(stage.topic_partitions(consumer), timeout=30)
+        if self.anomaly is not None:
+            consumer.assign(partitions)  # now: the access log may have to be paused
+            self._restore_detectors(partitions)
+
+    def _restore_detectors(self, partitions: list[TopicPartition]) -> None:
+        """When this process owns the access log: the anomaly detectors' state at the
+        committed offsets, replayed from Kafka, and the users topic read to its end before
+        the access log goes on (``UsersFirst``)."""
+        stage, users_first = self.anomaly, self.users_first
+        if stage is None or users_first is None:
+            return
+        if any(tp.topic == stage.access_topic for tp in partitions):
+            stage.check(self.consumer)
+            committed = self.consumer.committed(stage.topic_partitions(self.consumer),
+                                                timeout=30)
             stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed)
+            users_first.start(self.consumer, partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))
         with contextlib.suppress(TransactionAborted):  # the next owner starts from the offsets
             self._commit()
+        if self.users_first is not None:
+            self.users_first.release(consumer)
         self.assignment = []
         self.health.assigned = 0
         metrics.ASSIGNED_PARTITIONS.set(0)
@@ -227,16 +245,28 @@ class Processor:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("assignment lost: aborting the open transaction")
         self.checkpoint.abort("assignment lost")
+        if self.users_first is not None:
+            self.users_first.release(consumer)
         self.assignment = []
         self.health.assigned = 0
 
     # -- the batch ----------------------------------------------------------------------------
     def _commit(self) -> None:
         try:
-            self.checkpoint.commit()
-            self.health.last_commit = time.time()
+            committed = self.checkpoint.commit()
         except TransactionAborted:
-            rewind(self.consumer, self.assignment)
+            self._redo()
+            return
+        if committed is not None:
+            self.processed += committed
+            self.health.last_commit = time.time()
+
+    def _redo(self) -> None:
+        """After an abort: back to the committed offsets, and the anomaly detectors back to
+        their state there (they saw the aborted events and would count them twice)."""
+        rewind(self.consumer, self.assignment)
+        self._restore_detectors(self.assignment)
+        self.last_activity = time.monotonic()  # the input is there again: not idle
 
     def _handle(self, messages: list[Message]) -> None:
         """A consumed batch, in order: runs that the native core takes in one call, and
@@ -252,11 +282,12 @@ class Processor:
                 at += 1
         except KafkaException as exc:
             kerr = exc.args[0]
-            if kerr.txn_requires_abort():
-                self.checkpoint.abort(kerr.name())
-                rewind(self.consumer, self.assignment)
-                return
-            raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
+            if kerr.fatal():
+                raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
+            # a failed transaction refuses further records (librdkafka: _STATE, not flagged
+            # abortable); the abort tells: it fails with a fatal error when fenced
+            self.checkpoint.abort(f"produce failed: {kerr.name()}")
+            self._redo()
 
     def _handle_one(self, msg: Message) -> None:
         err = msg.error()
@@ -329,7 +360,6 @@ class Processor:
             self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
             self.checkpoint.facts.dlq[exc.reason] += 1
             self.checkpoint.consumed_record(topic, partition, offset, None)
-            self.processed += 1
             return
         headers = [*self.policy, *lineage.headers()]
         event = outcome.event
@@ -341,7 +371,6 @@ class Processor:
             facts.published[out_topic] += 1
         self._account(outcome, sampled)
         self.checkpoint.consumed_record(topic, partition, offset, outcome.source_ts_ms)
-        self.processed += 1
 
     def _mask(self, msg: Message, topic: str, sampled: bool) -> tuple[Outcome, list[OutRecord]]:
         """Decode, mask and encode; PoisonEvent for anything that cannot be processed.
@@ -399,7 +428,6 @@ class Processor:
             facts.published.update(t.published)
             for partition, records, first, last in t.partitions:
                 checkpoint.consumed_span(t.topic, partition, records, first, last)
-                self.processed += records
         facts.deletes += [(core.route(topic)[0], orjson.loads(key) if key else None)
                           for topic, key in segment.deletes]
         checkpoint.source_ts_ms += segment.source_ts_ms

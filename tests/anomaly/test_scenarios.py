@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from processor.anomaly.alerts import Alert
 from processor.anomaly.engine import AnomalyEngine
+from processor.errors import CrmMaskerError
 from processor.generator.scenarios import AccessScenario
 from processor.rules import load_validated
 from tests.helpers import RULES
@@ -52,3 +55,8 @@ def test_only_the_adaptive_baseline_sees_the_slow_ramp() -> None:
     ramp = next(i for i in scenario.ground_truth() if i["scenario"] == "slow_ramp")
     on_ramp_actor = {a.detector for a in alerts if a.actor == ramp["actor"]}
     assert on_ramp_actor == {"unusual_volume"}
+
+
+def test_too_few_users_for_the_incidents_is_a_clear_error() -> None:
+    with pytest.raises(CrmMaskerError, match=r"roles marketing .* 5 users .* use more --users"):
+        list(AccessScenario(users=5, seed=1).records())

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -15,7 +18,11 @@ from processor.rules import load_validated
 from tests.anomaly.test_scenarios import matches
 from tests.pipeline.harness import (
     Namespace,
+    actual_outputs,
     crash_and_finish,
+    expected_outputs,
+    lineage,
+    output_topics,
     read_topics,
     start_processor,
 )
@@ -107,3 +114,149 @@ def test_an_access_log_with_several_partitions_is_refused(
     log = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode == 2, log
     assert f"anomaly detection needs topic {topic} to have one partition (it has 3)" in log
+
+
+def set_max_message_bytes(bootstrap: str, topic: str, limit: int) -> None:
+    from confluent_kafka.admin import (
+        AdminClient,
+        AlterConfigOpType,
+        ConfigEntry,
+        ConfigResource,
+        ResourceType,
+    )
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    entry = ConfigEntry("max.message.bytes", str(limit),
+                        incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(30)
+
+
+def committed_everything(bootstrap: str, group: str, topic: str) -> bool:
+    """Whether ``group`` has committed ``topic`` (one partition) up to its end."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        tp = TopicPartition(topic, 0)
+        _, high = reader.get_watermark_offsets(tp, timeout=10)
+        return bool(reader.committed([tp], timeout=10)[0].offset >= high)
+    except KafkaException:  # the group's coordinator is not known yet
+        return False
+    finally:
+        reader.close()
+
+
+def export_after_the_day(jsonl: Path, records: int) -> dict[str, Any]:
+    """An export by a sales user an hour after the day's last access, in a window of its own."""
+    lines = [orjson.loads(line) for line in jsonl.read_bytes().splitlines()]
+    sales = next(r["value"]["after"]["id"] for r in lines if r["topic"].endswith(".users")
+                 and r["value"]["after"]["role"] == "sales" and r["value"]["after"]["active"])
+    last = max((r for r in lines if r["topic"].endswith(".audit_log")),
+               key=lambda r: r["value"]["after"]["occurred_at"])
+    row = {**last["value"]["after"], "id": 10**9, "user_id": sales, "action": "export",
+           "object_type": "contact", "record_count": records,
+           "occurred_at": last["value"]["after"]["occurred_at"] + 3_600_000_000}
+    value = {**last["value"], "after": row, "ts_ms": row["occurred_at"] // 1000}
+    return {"topic": last["topic"], "key": {"id": row["id"]}, "value": value}
+
+
+def test_an_abortable_error_redoes_the_batch_with_each_alert_and_output_once(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """The day is processed; then the broker refuses the security view's batches (too large
+    for the topic), so the next transaction fails with an abortable error, is aborted and
+    redone from the committed offsets, at least twice, until the topic is fixed. It holds an
+    export of 2,500 contacts by a sales user, over the 2,000 of `sales_mass_export`: each
+    attempt raises the alert, and the aborted ones take it with them. Detectors that kept the
+    aborted attempts' state would count the export again and, having fired, stay silent: the
+    alert would be lost. They are rebuilt at each redo."""
+    from confluent_kafka import Producer
+
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    assert generate(ns, kafka_bootstrap, tmp_path).wait(300) == 0
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "10")
+    assert proc.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(
+        line.decode(errors="replace") for line in proc.stdout))  # type: ignore[union-attr]
+    reader.start()
+    access_log = ns.source_prefix + "audit_log"
+    deadline = time.monotonic() + 120
+    while not committed_everything(kafka_bootstrap, f"{ns.ns}-masker", access_log):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.5)
+
+    narrow = f"{ns.ns}.sec.audit.audit_log"
+    set_max_message_bytes(kafka_bootstrap, narrow, 100)
+    export = export_after_the_day(tmp_path / "input.jsonl", 2500)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer.produce(access_log, orjson.dumps(export["value"]), orjson.dumps(export["key"]))
+    assert producer.flush(30) == 0
+    while sum("aborting transaction" in line for line in lines) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.1)
+    set_max_message_bytes(kafka_bootstrap, narrow, 1_048_588)
+    assert proc.wait(300) == 0, "".join(lines)
+    reader.join(10)
+    assert "MSG_SIZE_TOO_LARGE" in "".join(lines)
+
+    inputs = tmp_path / "all.jsonl"
+    inputs.write_bytes((tmp_path / "input.jsonl").read_bytes() + orjson.dumps(export) + b"\n")
+    expected = expected_alert_ids(ns, inputs)
+    alerts = alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)
+    ids = [a["alert_id"] for a in alerts]
+    assert len(ids) == len(set(ids)), "an alert was raised twice"
+    assert set(ids) == expected, [a for a in alerts if a["alert_id"] not in expected]
+    assert any(a["detector"] == "sales_mass_export" and a["observed"] == 2500 for a in alerts)
+    records = read_topics(kafka_bootstrap, output_topics(ns))
+    assert actual_outputs(records) == expected_outputs(inputs, ns)
+    assert len({lineage(r) for r in records if r.topic == narrow}) == sum(
+        1 for line in inputs.read_bytes().splitlines() if b".audit_log" in line)
+
+
+@pytest.mark.parametrize("hold", [True, False])
+def test_the_access_log_waits_until_the_users_topic_is_read(
+        kafka_bootstrap: str, tmp_path: Path, hold: bool) -> None:
+    """Kafka does not order two topics: the consumer fetches them side by side. With small
+    fetches (10 KB a partition) the users topic takes ten of them, and without the hold the
+    accesses fetched beside them meet users not known yet. With it, every user row comes
+    before the first access."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from processor.pipeline.anomaly_stage import AnomalyStage, UsersFirst
+    from processor.pipeline.kafka_config import consumer_config
+
+    ns = Namespace(tmp_path).create()
+    rules = load_validated(ns.rules).rules
+    assert rules.anomaly is not None
+    stage = AnomalyStage(rules, rules.anomaly)
+    users, access = stage.users_topic, stage.access_topic
+    assert users is not None
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    for future in admin.create_topics([NewTopic(t, 1, 1) for t in (users, access)]).values():
+        future.result(30)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for topic, count in ((users, 200), (access, 2000)):
+        for i in range(count):
+            producer.produce(topic, b"x" * 500, str(i).encode())
+            if i % 10 == 9:  # small record batches: a fetch returns whole ones
+                assert producer.flush(30) == 0
+    consumer = Consumer(consumer_config(kafka_bootstrap, f"{ns.ns}-g", f"{ns.ns}-i",
+                                        {"max.partition.fetch.bytes": "10000"}))
+    partitions = [TopicPartition(access, 0), TopicPartition(users, 0)]
+    consumer.assign(partitions)
+    users_first = UsersFirst(stage)
+    if hold:
+        users_first.start(consumer, partitions)
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while len(seen) < 2200 and time.monotonic() < deadline:
+        seen += [str(m.topic()) for m in consumer.consume(100, 0.2) if not m.error()]
+        users_first.check(consumer)
+    consumer.close()
+    assert (seen.count(users), seen.count(access)) == (200, 2000)
+    in_order = max(i for i, t in enumerate(seen) if t == users) < seen.index(access)
+    assert in_order == hold
