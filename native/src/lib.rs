@@ -76,12 +76,14 @@ impl NativeEngine {
     }
 
     /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
-    /// Python (an error, headers, a value over `max_bytes`, an event the core defers).
+    /// Python (an error, headers, a value over `max_bytes`, an event the core defers, an
+    /// output record whose key and value are over `max_record_bytes`: Kafka would refuse it).
     /// Returns `(end, records, tally, watched)`: the index of that message (or `stop`), the
     /// output records as (topic, key, value, headers) in order, what the transaction must
     /// count (see `processor/masking/native.py`, `Segment`), and for each message of `watch`
     /// (indexes, for the leak watch) that it masked: (source topic, [(topic, key, value)]).
-    #[pyo3(signature = (messages, start, stop, max_bytes, watch = Vec::new()))]
+    #[pyo3(signature = (messages, start, stop, max_bytes, watch = Vec::new(), max_record_bytes = usize::MAX))]
+    #[allow(clippy::too_many_arguments)]
     fn process_batch(
         &mut self,
         py: Python<'_>,
@@ -90,6 +92,7 @@ impl NativeEngine {
         stop: usize,
         max_bytes: usize,
         watch: Vec<usize>,
+        max_record_bytes: usize,
     ) -> PyResult<PyObject> {
         let headers = self
             .headers
@@ -112,6 +115,14 @@ impl NativeEngine {
             let Ok(Ok(outcome)) = processed else {
                 break;
             };
+            let size = |part: &Option<Vec<u8>>| part.as_ref().map_or(0, Vec::len);
+            if outcome
+                .records
+                .iter()
+                .any(|(_, key, value)| size(key) + size(value) > max_record_bytes)
+            {
+                break; // the dead letter is Python's to write
+            }
             let lineage = headers.for_input(py, &input)?;
             let topics = &self.topics[topic];
             let encoded = encoded_records(py, topics, &outcome);

@@ -220,13 +220,15 @@ class NativeEngine:
         self._core.set_headers(policy, list(lineage_names))
 
     def process_batch(self, messages: Sequence[Any], start: int, stop: int, max_bytes: int,
-                      watch: Sequence[int] = ()) -> Segment:
+                      watch: Sequence[int] = (), max_record_bytes: int = 2**62) -> Segment:
         """Consumed Kafka messages from ``start`` (before ``stop``) masked in order, up to the
         first that the core leaves to Python (a consumer error, a record with headers, a
-        value over ``max_bytes``, an event for the Python engine): ``Segment.end``. The
-        records of the messages at the indexes ``watch`` also come back on their own."""
+        value over ``max_bytes``, an event for the Python engine, an output record whose key
+        and value are over ``max_record_bytes``): ``Segment.end``. The records of the
+        messages at the indexes ``watch`` also come back on their own."""
         end, records, (topics, deletes, source_ts_ms, detected), watched = (
-            self._core.process_batch(messages, start, stop, max_bytes, list(watch)))
+            self._core.process_batch(messages, start, stop, max_bytes, list(watch),
+                                     max_record_bytes))
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
                        detected, watched)
 

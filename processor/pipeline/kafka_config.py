@@ -14,6 +14,7 @@ from typing import Any
 from processor.errors import CrmMaskerError
 
 ENV_PREFIX = "CRM_MASKER_KAFKA_"
+MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes
 
 
 def client_options(pairs: Iterable[str] = (), environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -66,3 +67,11 @@ def producer_config(bootstrap: str, transactional_id: str, extra: Mapping[str, s
         "transaction.timeout.ms": 60_000,
         **extra,
     }
+
+
+def message_max_bytes(extra: Mapping[str, str]) -> int:
+    """The largest record the producer sends (librdkafka refuses larger ones locally)."""
+    try:
+        return int(extra.get("message.max.bytes", MESSAGE_MAX_BYTES))
+    except ValueError:
+        raise CrmMaskerError("message.max.bytes must be a number of bytes") from None

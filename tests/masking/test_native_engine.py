@@ -24,6 +24,7 @@ from processor.generator.stream import CrmStream
 from processor.masking import native
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.masking.native import NativeEngine
+from processor.pipeline.batch import published_rows
 from processor.pipeline.records import (
     H_SRC_OFFSET,
     H_SRC_PARTITION,
@@ -31,7 +32,6 @@ from processor.pipeline.records import (
     Lineage,
     policy_headers,
 )
-from processor.pipeline.runner import published_rows
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
 from tests.helpers import RULES, demo_keys, require_native_core

@@ -183,6 +183,9 @@ def test_poison_inputs_go_to_the_dlq_with_reason_and_processing_goes_on(
         (b'{"op": "c", "after": {"id": 123456789012345678901234567890}}', "number_out_of_range"),
         (b'{"op": "c", "after": {"first_name": "\\ud800Annabelle"}}', "not_json"),
         (_envelope("c", {**good, "birth_date": "Annabelle"}), "invalid_field_value"),
+        # under max_event_bytes, but its masked record is over the producer's message.max.bytes
+        # (15,000 here): Kafka would refuse it, and the transaction would be redone for ever
+        (_envelope("c", {**good, "notes": "Annabelle " + "x" * 12_000}), "oversized_output"),
     ]
     for i, (value, _) in enumerate(poison):
         producer.produce(contacts, key=orjson.dumps({"id": 100 + i}), value=value)
@@ -191,9 +194,11 @@ def test_poison_inputs_go_to_the_dlq_with_reason_and_processing_goes_on(
     producer.produce(unruled, key=b'{"id": 1}', value=_envelope("c", good))
     producer.flush(30)
 
-    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4",
+                           "--kafka-option", "message.max.bytes=15000")
     log = proc.communicate(timeout=180)[0].decode()
     assert proc.returncode == 0, log
+    assert "aborting" not in log
 
     dlq = read_topics(kafka_bootstrap, [ns.dlq], expect=len(poison))
     reasons = [r.headers["crm_masker.dlq.reason"].decode() for r in

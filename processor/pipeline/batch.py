@@ -1,0 +1,275 @@
+"""A consumed batch into the open transaction: masked records, dead letters, alerts, counts.
+
+Runs of messages that the native core takes go through it in one call; what it leaves (consumer
+errors, Avro, records with headers, poison, values it is unsure of) goes message by message
+through the Python engine. The anomaly detectors see the unmasked rows of their tables, the
+leak watch a sample of the masked ones. Kafka errors propagate: the runner decides between
+abort and stop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import orjson
+from confluent_kafka import KafkaError, Message, Producer
+
+from processor.avro.codec import RecordCodec
+from processor.avro.wire import id_header
+from processor.errors import PoisonEvent
+from processor.formats.views import published_image
+from processor.governance.leakwatch import Sampler, suspects
+from processor.masking import native
+from processor.masking.engine import MaskingEngine, Outcome
+from processor.masking.plan import FieldPlan
+from processor.pipeline import kafka_config
+from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
+from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError
+from processor.pipeline.records import (
+    H_SRC_OFFSET,
+    H_SRC_PARTITION,
+    H_SRC_TOPIC,
+    Header,
+    Lineage,
+    dlq_record,
+    masked_debezium_headers,
+    policy_headers,
+)
+from processor.rules.compiler import ViewPlan
+
+log = logging.getLogger(__name__)
+#: an encoded output record: topic, key, value, extra headers
+OutRecord = tuple[str, bytes | None, bytes | None, list[Header]]
+#: what a record's headers (policy, lineage, Debezium's masked keys) and framing may add
+HEADERS_ALLOWANCE = 4096
+
+
+class BatchHandler:
+    """Masks consumed messages into the checkpoint's open transaction."""
+
+    def __init__(self, engine: MaskingEngine, core: native.NativeEngine | None,
+                 codec: RecordCodec, producer: Producer, checkpoint: Checkpoint,
+                 anomaly: AnomalyStage | None, alert_topic: str,
+                 max_message_bytes: int = kafka_config.MESSAGE_MAX_BYTES) -> None:
+        self.engine = engine
+        self.native = core
+        self.codec = codec
+        self.producer = producer
+        self.checkpoint = checkpoint
+        self.anomaly = anomaly
+        self.alert_topic = alert_topic
+        compiled = engine.compiled
+        validated = compiled.validated
+        self.policy = policy_headers(validated.version, validated.sha256)
+        self.policy_version = validated.version
+        if core is not None:
+            core.set_headers(self.policy, (H_SRC_TOPIC, H_SRC_PARTITION, H_SRC_OFFSET))
+        self.dlq_topic = compiled.dlq_topic
+        self.leak_sample = Sampler(validated.rules.leak_watch_sample)
+        self.max_bytes = compiled.max_event_bytes
+        # a masked record can be longer than its input: over the producer's limit it would be
+        # refused (the transaction redone for ever); it is dead-lettered instead
+        self.max_record_bytes = max_message_bytes - HEADERS_ALLOWANCE
+        # source topic → view topic → view, for encoding and masking Debezium's key headers
+        self._views = {topic: {view.topic: view for view in route.views}
+                       for topic, route in compiled.routes.items()}
+
+    def handle(self, messages: list[Message]) -> None:
+        """A consumed batch, in order: runs that the native core takes in one call, and
+        message by message what it leaves."""
+        at = 0
+        while at < len(messages):
+            if self.native is not None:
+                at = self._handle_native(self.native, messages, at)
+                if at == len(messages):
+                    break
+            self._handle_one(messages[at])
+            at += 1
+
+    def _handle_one(self, msg: Message) -> None:
+        err = msg.error()
+        if err is not None:
+            self._consumer_error(err)
+            return
+        self.checkpoint.begin()
+        self._process(msg)
+
+    def _handle_native(self, core: native.NativeEngine, messages: list[Message],
+                       start: int) -> int:
+        """Messages from ``start`` through the native core, up to the first that it leaves
+        to Python; returns that message's index. The leak watch's sample among them comes
+        back with its records."""
+        watch = [start + i for i in self.leak_sample.peek(len(messages) - start)]
+        segment = core.process_batch(messages, start, len(messages), self.max_bytes, watch,
+                                     self.max_record_bytes)
+        if segment.end == start:
+            return start
+        self.leak_sample.skip(segment.end - start)
+        self.checkpoint.begin()
+        produce = self.producer.produce
+        for topic, key, value, headers in segment.records:
+            try:
+                produce(topic, value, key, headers=headers)
+            except BufferError:  # the local queue is full: the slow path waits and retries
+                self.checkpoint.produce(topic, key, value, headers)
+        loads = orjson.loads
+        for topic, partition, offset, op, row, _ in segment.detected:
+            self._detect(topic, op, loads(row), partition, offset)
+        self._account_segment(core, segment)
+        for topic, encoded in segment.watched:
+            self._watch(core.route(topic)[0], published_rows(self._views[topic], encoded))
+        return segment.end
+
+    def _detect(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
+                offset: int) -> None:
+        """Feed the anomaly detectors a change (op and row); their alerts go into this
+        batch's transaction, with the lineage of the change that raised them."""
+        assert self.anomaly is not None
+        facts = self.checkpoint.facts
+        alerts = self.anomaly.on_row(topic, op, row)
+        volume = self.anomaly.engine.last_access
+        if volume is not None:
+            facts.access_records[(volume[0], volume[1])] += volume[2]
+        if not alerts:
+            return
+        lineage = Lineage(topic, partition, offset)
+        source = {"topic": topic, "partition": partition, "offset": offset}
+        headers = [*self.policy, *lineage.headers()]
+        for alert in alerts:
+            key, value = alert_record(alert, self.policy_version, source)
+            self.checkpoint.produce(self.alert_topic, key, value, headers)
+            facts.anomalies[(alert.detector, alert.severity)] += 1
+
+    def _consumer_error(self, err: KafkaError) -> None:
+        if err.fatal() or err.code() == KafkaError._FATAL:  # e.g. fenced static member
+            raise FatalKafkaError(f"consumer: {err.str()}")
+        log.warning("consumer: %s", err.name())
+
+    def _process(self, msg: Message) -> None:
+        """One input record: mask it (or dead-letter it), publish, and account for it."""
+        topic, partition, offset = cast(str, msg.topic()), cast(int, msg.partition()), cast(
+            int, msg.offset())
+        lineage = Lineage(topic, partition, offset)
+        sampled = self.leak_sample()
+        try:
+            outcome, records = self._mask(msg, topic, sampled)
+            self._check_sizes(records)
+        except PoisonEvent as exc:
+            dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
+            self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
+            self.checkpoint.facts.dlq[exc.reason] += 1
+            self.checkpoint.consumed_record(topic, partition, offset, None)
+            return
+        headers = [*self.policy, *lineage.headers()]
+        event = outcome.event
+        if self.anomaly is not None and event is not None:
+            self._detect(topic, event.op, event.row, partition, offset)
+        facts = self.checkpoint.facts
+        for out_topic, key, value, extra in records:
+            self.checkpoint.produce(out_topic, key, value, headers + extra if extra else headers)
+            facts.published[out_topic] += 1
+        self._account(outcome, sampled)
+        self.checkpoint.consumed_record(topic, partition, offset, outcome.source_ts_ms)
+
+    def _mask(self, msg: Message, topic: str, sampled: bool) -> tuple[Outcome, list[OutRecord]]:
+        """Decode, mask and encode; PoisonEvent for anything that cannot be processed.
+
+        JSON events go to the native core when it is there; whatever the core leaves (Avro,
+        poison, values it is unsure of) takes the Python engine. For the anomaly detectors'
+        tables the core hands back the unmasked row as well, and for the leak watch's sample
+        the masked rows are read back from the records it publishes."""
+        value = msg.value()
+        if value is not None and len(value) > self.max_bytes:
+            raise PoisonEvent("oversized", f"value over max_event_bytes={self.max_bytes}")
+        raw_headers = cast("list[Header] | None", msg.headers())
+        schema_id = raw_headers and (id_header(raw_headers, "value") or id_header(raw_headers, "key"))
+        if self.native is not None and not schema_id:
+            done = self._mask_native(self.native, msg, topic, value, raw_headers, sampled)
+            if done is not None:
+                return done
+        decoded = self.codec.decode(msg.key(), value, raw_headers)
+        outcome = self.engine.process(topic, decoded.key, decoded.value)
+        views, codec = self._views[topic], self.codec
+        return outcome, [
+            (out.topic, codec.encode_key(decoded, views[out.topic], out.key),
+             codec.encode_value(decoded, views[out.topic], out.value),
+             masked_debezium_headers(raw_headers, views[out.topic].plan) if raw_headers else [])
+            for out in outcome.records]
+
+    def _check_sizes(self, records: list[OutRecord]) -> None:
+        for _, key, value, _ in records:
+            if len(key or b"") + len(value or b"") > self.max_record_bytes:
+                raise PoisonEvent("oversized_output", "a masked record over the producer's "
+                                  f"message.max.bytes, less {HEADERS_ALLOWANCE} for headers")
+
+    def _mask_native(self, core: native.NativeEngine, msg: Message, topic: str,
+                     value: bytes | None, raw_headers: list[Header] | None, sampled: bool
+                     ) -> tuple[Outcome, list[OutRecord]] | None:
+        """The native core's outcome and records, or None: the core leaves this event."""
+        done = core.process(topic, msg.key(), value)
+        if done is None:
+            return None
+        outcome, encoded = done
+        views = self._views[topic]
+        if sampled:
+            outcome.masked_rows = published_rows(views, encoded)
+        return outcome, [
+            (out_topic, key, out_value,
+             masked_debezium_headers(raw_headers, views[out_topic].plan) if raw_headers else [])
+            for out_topic, key, out_value in encoded]
+
+    def _account_segment(self, core: native.NativeEngine, segment: native.Segment) -> None:
+        """``_account`` and ``consumed_record`` for a segment of the native core."""
+        checkpoint, facts = self.checkpoint, self.checkpoint.facts
+        for t in segment.topics:
+            table, action_counts = core.route(t.topic)
+            for op, events in t.ops.items():
+                facts.ops[(table, op)] += events
+            for reason, events in t.skipped.items():
+                facts.skipped[(table, reason)] += events
+            if t.unknown_fields:
+                facts.unknown_fields[table] += t.unknown_fields
+            facts.count_masked(action_counts, t.masked)
+            facts.published.update(t.published)
+            for partition, records, first, last in t.partitions:
+                checkpoint.consumed_span(t.topic, partition, records, first, last)
+        facts.deletes += [(core.route(topic)[0], orjson.loads(key) if key else None)
+                          for topic, key in segment.deletes]
+        checkpoint.source_ts_ms += segment.source_ts_ms
+
+    def _account(self, outcome: Outcome, sampled: bool) -> None:
+        """The transaction's counts (audit record, metrics) and the leak watch's sample."""
+        facts = self.checkpoint.facts
+        facts.ops[(outcome.table, outcome.op or outcome.skipped or "?")] += 1
+        if outcome.skipped:
+            facts.skipped[(outcome.table, outcome.skipped)] += 1
+        if outcome.unknown_fields:
+            facts.unknown_fields[outcome.table] += len(outcome.unknown_fields)
+        if outcome.deleted:
+            facts.deletes.append((outcome.table, outcome.deleted_key))
+        facts.count_masked(outcome.action_counts)
+        if sampled:
+            self._watch(outcome.table, outcome.masked_rows)
+
+    def _watch(self, table: str, masked_rows: list[tuple[FieldPlan, dict[str, Any]]]) -> None:
+        """The leak watch on a sampled event's masked rows."""
+        facts = self.checkpoint.facts
+        for plan, row in masked_rows:
+            facts.leak_rows[table] += 1
+            for column, kind in suspects(row, plan.watched):
+                facts.pii_suspected[(table, column, kind)] += 1
+
+
+def published_rows(views: dict[str, ViewPlan], encoded: list[native.EncodedRecord]
+                   ) -> list[tuple[FieldPlan, dict[str, Any]]]:
+    """The masked row images of an event's published records, one per plan in view order
+    (as ``Outcome.masked_rows`` of the Python engine): the leak watch's input."""
+    rows: list[tuple[FieldPlan, dict[str, Any]]] = []
+    for topic, _, value in encoded:
+        view = views[topic]
+        if value is not None and all(plan is not view.plan for plan, _ in rows):
+            image = published_image(view.format, orjson.loads(value))
+            if image is not None:
+                rows.append((view.plan, image))
+    return rows
