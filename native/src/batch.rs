@@ -3,13 +3,14 @@
 //! Per message, Python would otherwise read six attributes, build the lineage headers and
 //! count the outcome into the transaction's facts; here that happens in Rust, and Python gets
 //! the output records ready for `Producer.produce` and one tally per batch. Whatever the core
-//! does not take (a consumer error, a record with headers, an oversized value, an event the
-//! engine defers) ends the batch there: Python handles that message and calls again.
+//! does not take (a consumer error, a header that Python reads — a schema id, Debezium's key
+//! headers —, an oversized value, an event the engine defers) ends the batch there: Python
+//! handles that message and calls again. Other input headers are not copied to the outputs.
 
 use hashbrown::HashMap;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::engine::Outcome;
 
@@ -32,10 +33,14 @@ fn bytes_of<'py>(obj: Bound<'py, PyAny>) -> Result<Option<Bound<'py, PyBytes>>, 
 
 impl<'py> Input<'py> {
     /// The message, or None when the core leaves it to Python.
-    pub fn read(msg: &Bound<'py, PyAny>, max_bytes: usize) -> PyResult<Option<Self>> {
+    pub fn read(
+        msg: &Bound<'py, PyAny>,
+        max_bytes: usize,
+        python_headers: &[String],
+    ) -> PyResult<Option<Self>> {
         let py = msg.py();
         if !msg.call_method0(intern!(py, "error"))?.is_none()
-            || !msg.call_method0(intern!(py, "headers"))?.is_none()
+            || for_python(&msg.call_method0(intern!(py, "headers"))?, python_headers)
         {
             return Ok(None); // errors, schema ids and Debezium's key headers: Python's path
         }
@@ -77,6 +82,24 @@ impl<'py> Input<'py> {
     pub fn value(&self) -> Option<&[u8]> {
         self.value.as_ref().map(|v| v.as_bytes())
     }
+}
+
+/// Whether a message's headers (None or a list of (name, value)) hold one that Python reads.
+fn for_python(headers: &Bound<'_, PyAny>, python_headers: &[String]) -> bool {
+    if headers.is_none() {
+        return false;
+    }
+    let Ok(list) = headers.downcast::<PyList>() else {
+        return true;
+    };
+    list.iter().any(|header| {
+        let name = header
+            .downcast::<PyTuple>()
+            .ok()
+            .and_then(|pair| pair.get_item(0).ok())
+            .and_then(|name| name.extract::<String>().ok());
+        name.is_none_or(|name| python_headers.contains(&name))
+    })
 }
 
 /// The policy headers (shared) and the lineage headers (per input record) of every output.

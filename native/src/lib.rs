@@ -28,6 +28,9 @@ struct NativeEngine {
     topics: HashMap<String, Vec<Py<PyString>>>,
     /// the headers of every output record, for `process_batch`
     headers: Option<batch::Headers>,
+    /// input headers that leave a message to Python (schema ids, Debezium's key headers);
+    /// others are not copied to the outputs, so they do not matter
+    python_headers: Vec<String>,
 }
 
 #[pymethods]
@@ -65,18 +68,27 @@ impl NativeEngine {
             engine,
             topics,
             headers: None,
+            python_headers: Vec::new(),
         })
     }
 
     /// The headers that `process_batch` puts on every output record: `policy` (a list of
     /// (name, value) tuples, shared) and the lineage headers' three names (source topic,
-    /// partition, offset), whose values it fills per input record.
-    fn set_headers(&mut self, policy: Vec<PyObject>, lineage: [Py<PyString>; 3]) {
+    /// partition, offset), whose values it fills per input record; and the names of the
+    /// input headers that leave a message to Python (`python_headers`).
+    #[pyo3(signature = (policy, lineage, python_headers = Vec::new()))]
+    fn set_headers(
+        &mut self,
+        policy: Vec<PyObject>,
+        lineage: [Py<PyString>; 3],
+        python_headers: Vec<String>,
+    ) {
         self.headers = Some(batch::Headers::new(policy, lineage));
+        self.python_headers = python_headers;
     }
 
     /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
-    /// Python (an error, headers, a value over `max_bytes`, an event the core defers, an
+    /// Python (an error, one of `python_headers`, a value over `max_bytes`, an event the core defers, an
     /// output record whose key and value are over `max_record_bytes`: Kafka would refuse it).
     /// Returns `(end, records, tally, watched)`: the index of that message (or `stop`), the
     /// output records as (topic, key, value, headers) in order, what the transaction must
@@ -105,7 +117,7 @@ impl NativeEngine {
         let mut end = start;
         while end < stop {
             let msg = messages.get_item(end)?;
-            let Some(input) = batch::Input::read(&msg, max_bytes)? else {
+            let Some(input) = batch::Input::read(&msg, max_bytes, &self.python_headers)? else {
                 break;
             };
             let engine = &mut self.engine;

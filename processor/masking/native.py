@@ -27,16 +27,20 @@ from typing import Any
 import orjson
 
 from processor.actions.base import Action
+from processor.avro.wire import KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.errors import CrmMaskerError
 from processor.formats.envelope import ChangeEvent
 from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
-from processor.pipeline.records import Header
+from processor.pipeline.records import DEBEZIUM_KEY_HEADERS, Header
 from processor.rules.compiler import CompiledRules, TableRoute
 
 #: the view formats that the core renders itself (others stay on the Python engine)
 NATIVE_FORMATS = frozenset({"debezium", "flat"})
+#: input headers that Python reads (the schema ids of Avro records, Debezium's key headers,
+#: masked like the key): a message with one is left to the Python path
+PYTHON_HEADERS = (KEY_ID_HEADER, VALUE_ID_HEADER, *DEBEZIUM_KEY_HEADERS)
 JSON_SCALARS = (str, int, float, bool, type(None))
 #: an encoded output record: topic, key, value (None: a tombstone)
 EncodedRecord = tuple[str, bytes | None, bytes | None]
@@ -214,15 +218,17 @@ class NativeEngine:
         """The table of a topic that the core masks, and its plans' action counts."""
         return self._routes[topic]
 
-    def set_headers(self, policy: list[Header], lineage_names: tuple[str, str, str]) -> None:
+    def set_headers(self, policy: list[Header], lineage_names: tuple[str, str, str],
+                    python_headers: Sequence[str] = PYTHON_HEADERS) -> None:
         """What ``process_batch`` puts on every output: the ``policy`` headers, then the
-        lineage headers with these names (source topic, partition, offset)."""
-        self._core.set_headers(policy, list(lineage_names))
+        lineage headers with these names (source topic, partition, offset). A message with
+        one of ``python_headers`` is left to Python; other input headers are not copied."""
+        self._core.set_headers(policy, list(lineage_names), list(python_headers))
 
     def process_batch(self, messages: Sequence[Any], start: int, stop: int, max_bytes: int,
                       watch: Sequence[int] = (), max_record_bytes: int = 2**62) -> Segment:
         """Consumed Kafka messages from ``start`` (before ``stop``) masked in order, up to the
-        first that the core leaves to Python (a consumer error, a record with headers, a
+        first that the core leaves to Python (a consumer error, one of ``python_headers``, a
         value over ``max_bytes``, an event for the Python engine, an output record whose key
         and value are over ``max_record_bytes``): ``Segment.end``. The records of the
         messages at the indexes ``watch`` also come back on their own."""

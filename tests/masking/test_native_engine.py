@@ -464,8 +464,9 @@ def test_a_batch_masks_like_event_by_event_and_stops_where_python_must_take_over
         core: ModuleType) -> None:
     """``process_batch`` (the processor's hot loop) gives the records of ``process`` with the
     policy and lineage headers, counts what the transaction's facts need, and stops at every
-    message it leaves to Python: a consumer error, a record with headers, an oversized value,
-    an event the core defers."""
+    message it leaves to Python: a consumer error, a header that Python reads (Debezium's key
+    headers, a schema id), an oversized value, an event the core defers. Other headers (a
+    trace id) are not copied and do not stop it."""
     validated = load_validated(RULES)
     detected = {"crm.public.audit_log", "crm.public.users"}
     fast = NativeEngine(compile_rules(validated, demo_keys()), core, detected)
@@ -480,8 +481,10 @@ def test_a_batch_masks_like_event_by_event_and_stops_where_python_must_take_over
         return Message(topic=topic, partition=partition, offset=offsets[(topic, partition)],
                        key=key, value=value, **extra)
 
+    traced = [("traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
     messages = [message(r.topic, orjson.dumps(r.key), None if r.value is None
-                        else orjson.dumps(r.value)) for r in CrmStream(seed=5).events(1_500)]
+                        else orjson.dumps(r.value), headers=traced if i % 7 == 0 else None)
+                 for i, r in enumerate(CrmStream(seed=5).events(1_500))]
     left = {
         200: message("crm.public.contacts", None, b"not json"),
         400: message("crm.public.contacts", None, None,
@@ -490,6 +493,8 @@ def test_a_batch_masks_like_event_by_event_and_stops_where_python_must_take_over
                      headers=[("__debezium.newkey", b'{"id": 2}')]),
         800: message("crm.public.contacts", None, b" " * max_bytes + b"{}"),
         1000: message("crm.public.no_rules", None, b"{}"),
+        1200: message("crm.public.contacts", b'{"id": 1}', b"{}",
+                      headers=[*traced, ("__value_schema_id", b"7")]),
     }
     for at in sorted(left):  # ascending: each lands at its index
         messages.insert(at, left[at])
