@@ -210,8 +210,9 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
     """Consume CRM change events, mask them, publish the views, exactly once.
 
     Subscribes to the source topics that the rules name; outputs, dead letters and consumer
-    offsets are written in one Kafka transaction per batch. SIGTERM/SIGINT finish the open
-    batch and exit 0; fencing by another instance exits 3.
+    offsets are written in one Kafka transaction per batch; a batch that the broker fails is
+    aborted and redone. SIGTERM/SIGINT finish the open batch and exit 0; a fatal Kafka error
+    (fencing by another instance with the same transactional id) exits 3.
 
     JSON and Avro (Confluent wire format) are told apart per record; Avro outputs use masked
     schemas derived from the source schema and the rules, registered as <view topic>-value/-key.

@@ -143,7 +143,7 @@ class BatchHandler:
 
     def _consumer_error(self, err: KafkaError) -> None:
         if err.fatal() or err.code() == KafkaError._FATAL:  # e.g. fenced static member
-            raise FatalKafkaError(f"consumer: {err.str()}")
+            raise FatalKafkaError.of("consumer", err)
         log.warning("consumer: %s", err.name())
 
     def _process(self, msg: Message) -> None:

@@ -20,8 +20,24 @@ log = logging.getLogger(__name__)
 ABORT_ATTEMPT_S = 2.0  # one abort_transaction call; retried up to three times timeout_s
 
 
+#: errors that mean a newer instance with the same transactional (or group instance) id runs
+FENCING = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
+                     KafkaError.INVALID_PRODUCER_EPOCH, KafkaError.FENCED_INSTANCE_ID})
+
+
 class FatalKafkaError(Exception):
     """The producer cannot go on (fenced by a newer instance, or an unclassified error)."""
+
+    def __init__(self, message: str, fenced: bool = False) -> None:
+        super().__init__(message)
+        self.fenced = fenced
+
+    @classmethod
+    def of(cls, what: str, err: KafkaError) -> FatalKafkaError:
+        """``what`` failed with ``err``; librdkafka wraps a fenced consumer in _FATAL."""
+        fenced = err.code() in FENCING or (err.code() == KafkaError._FATAL
+                                           and "fenced" in err.str().lower())
+        return cls(f"{what}: {err.name()}: {err.str()}", fenced)
 
 
 class TransactionAborted(Exception):
@@ -135,7 +151,7 @@ class Checkpoint:
                     self.abort(f"commit failed: {err.name()}")
                     raise TransactionAborted(err.name()) from None
                 metrics.TRANSACTIONS.labels("failed").inc()
-                raise FatalKafkaError(f"commit failed: {err.name()}: {err.str()}") from None
+                raise FatalKafkaError.of("commit failed", err) from None
         metrics.TRANSACTIONS.labels("committed").inc()
         if self.audit is not None:
             self.audit.committed()
@@ -168,7 +184,7 @@ class Checkpoint:
                     log.warning("abort: retriable error %s, retrying", err.name())
                     continue
                 metrics.TRANSACTIONS.labels("failed").inc()
-                raise FatalKafkaError(f"abort failed: {err.name()}: {err.str()}") from None
+                raise FatalKafkaError.of("abort failed", err) from None
         metrics.TRANSACTIONS.labels("aborted").inc()
         if self.audit is not None:
             self.audit.aborted()

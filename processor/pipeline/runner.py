@@ -106,7 +106,7 @@ class Processor:
         try:
             self.producer.init_transactions(60)
         except KafkaException as exc:
-            raise FatalKafkaError(f"init_transactions failed: {exc.args[0].str()}") from None
+            raise FatalKafkaError.of("init_transactions failed", exc.args[0]) from None
         self.health.broker_ok = True
         self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)
         if self.anomaly is not None:
@@ -248,7 +248,7 @@ class Processor:
         except KafkaException as exc:
             kerr = exc.args[0]
             if kerr.fatal():
-                raise FatalKafkaError(f"produce failed: {kerr.name()}: {kerr.str()}") from None
+                raise FatalKafkaError.of("produce failed", kerr) from None
             # a failed transaction refuses further records (librdkafka: _STATE, not flagged
             # abortable); the abort tells: it fails with a fatal error when fenced
             self.checkpoint.abort(f"produce failed: {kerr.name()}")

@@ -61,8 +61,9 @@ def run_worker(spec: WorkerSpec) -> int:
     try:
         handled = processor.run()
     except FatalKafkaError as exc:
-        log.error("stopping: %s (another instance with transactional id %s may have taken over)",
-                  exc, spec.settings.transactional_id)
+        hint = (f" (another instance with transactional id {spec.settings.transactional_id} "
+                "has taken over)" if exc.fenced else "")
+        log.error("stopping: %s%s", exc, hint)
         return 3
     except CrmMaskerError as exc:  # e.g. the schema registry refused a masked schema
         log.error("stopping: %s", exc)
