@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
@@ -133,25 +134,22 @@ class Checkpoint:
         if self.audit is not None and self.consumed:
             key, value = self.audit.record(self.facts)
             self.produce(self.audit.topic, key, value, [])
-        deadline = time.monotonic() + self.timeout_s * 3
-        while True:
-            try:
-                if positions:
-                    self.producer.send_offsets_to_transaction(
-                        positions, self.consumer.consumer_group_metadata(), self.timeout_s)
-                self.producer.commit_transaction(self.timeout_s)
-                break
-            except KafkaException as exc:
-                err = _kafka_error(exc)
-                if err.retriable() and time.monotonic() < deadline:
-                    log.warning("commit: retriable error %s, retrying", err.name())
-                    time.sleep(0.1)
-                    continue
-                if err.txn_requires_abort():
-                    self.abort(f"commit failed: {err.name()}")
-                    raise TransactionAborted(err.name()) from None
-                metrics.TRANSACTIONS.labels("failed").inc()
-                raise FatalKafkaError.of("commit failed", err) from None
+
+        def send_and_commit() -> None:
+            if positions:
+                self.producer.send_offsets_to_transaction(
+                    positions, self.consumer.consumer_group_metadata(), self.timeout_s)
+            self.producer.commit_transaction(self.timeout_s)
+
+        try:
+            self._retrying("commit", send_and_commit, pause_s=0.1)
+        except KafkaException as exc:
+            err = _kafka_error(exc)
+            if err.txn_requires_abort():
+                self.abort(f"commit failed: {err.name()}")
+                raise TransactionAborted(err.name()) from None
+            metrics.TRANSACTIONS.labels("failed").inc()
+            raise FatalKafkaError.of("commit failed", err) from None
         metrics.TRANSACTIONS.labels("committed").inc()
         if self.audit is not None:
             self.audit.committed()
@@ -169,26 +167,32 @@ class Checkpoint:
         if not self.open:
             return
         log.warning("aborting transaction (%s)", why)
-        deadline = time.monotonic() + self.timeout_s * 3
-        while True:
-            try:
-                # short attempts: librdkafka may wait for records in flight that only a new
-                # call lets go (an epoch bump after skipped sequence numbers)
-                self.producer.abort_transaction(ABORT_ATTEMPT_S)
-                break
-            except KafkaException as exc:
-                err = _kafka_error(exc)
-                # a timeout is retriable: the abort goes on in the background (librdkafka
-                # drains the records in flight first, e.g. before bumping the epoch)
-                if err.retriable() and time.monotonic() < deadline:
-                    log.warning("abort: retriable error %s, retrying", err.name())
-                    continue
-                metrics.TRANSACTIONS.labels("failed").inc()
-                raise FatalKafkaError.of("abort failed", err) from None
+        try:
+            # short attempts: librdkafka may wait for records in flight that only a new call
+            # lets go (an epoch bump after skipped sequence numbers)
+            self._retrying("abort", lambda: self.producer.abort_transaction(ABORT_ATTEMPT_S))
+        except KafkaException as exc:
+            metrics.TRANSACTIONS.labels("failed").inc()
+            raise FatalKafkaError.of("abort failed", _kafka_error(exc)) from None
         metrics.TRANSACTIONS.labels("aborted").inc()
         if self.audit is not None:
             self.audit.aborted()
         self._reset()
+
+    def _retrying(self, what: str, call: Callable[[], None], pause_s: float = 0.0) -> None:
+        """``call`` again while it fails with a retriable error (a timed-out commit or abort
+        goes on in the background), for up to three times the timeout; then its error."""
+        deadline = time.monotonic() + self.timeout_s * 3
+        while True:
+            try:
+                call()
+                return
+            except KafkaException as exc:
+                err = _kafka_error(exc)
+                if not err.retriable() or time.monotonic() >= deadline:
+                    raise
+                log.warning("%s: retriable error %s, retrying", what, err.name())
+                time.sleep(pause_s)
 
     def _reset(self) -> None:
         self.open = False
