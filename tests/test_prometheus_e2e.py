@@ -93,8 +93,13 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
     try:
         base = prometheus(metrics_port)
         ns.generate(kafka_bootstrap, 3000, 1, "--rate", "1000")
-        wait_for(lambda: firing(base, "CrmMaskerPersonalDataSuspected", table="users"),
-                 timeout=90)
+        try:
+            wait_for(lambda: firing(base, "CrmMaskerPersonalDataSuspected", table="users"),
+                     timeout=90)
+        except AssertionError:
+            leaks = query(base, "crm_masker_output_pii_suspected_total")
+            raise AssertionError(f"no leak alert; series {leaks}; processor log:\n"
+                                 f"{stop(processor)[-4000:]}") from None
         rules = json.loads(http_get(f"{base}/api/v1/rules")[1])["data"]["groups"]
         assert {r["name"] for g in rules for r in g["rules"]} >= {
             "CrmMaskerDown", "CrmMaskerPersonalDataSuspected", "CrmMaskerAccessAnomaly"}
