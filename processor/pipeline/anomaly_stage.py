@@ -50,6 +50,7 @@ class AnomalyStage:
             self.users_topic = rules.tables[anomaly.users.table].topic
             self.table_of[self.users_topic] = anomaly.users.table
         self.engine = AnomalyEngine(anomaly)
+        self.users_first = UsersFirst(self.access_topic, self.users_topic)
 
     def check(self, consumer: Consumer) -> None:
         """One partition each: the access log in one order, and every user seen by the process
@@ -129,8 +130,8 @@ class AnomalyStage:
 class UsersFirst:
     """Holds the access log back (paused) until the users topic is read up to its end."""
 
-    def __init__(self, stage: AnomalyStage) -> None:
-        self.stage = stage
+    def __init__(self, access_topic: str, users_topic: str | None) -> None:
+        self.access_topic, self.users_topic = access_topic, users_topic
         self.access: list[TopicPartition] = []  # paused
         self.users_end: TopicPartition | None = None
         self.until = 0.0
@@ -138,10 +139,9 @@ class UsersFirst:
     def start(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Pause the access log when this process reads both topics and users lag behind."""
         self.release(consumer)
-        stage = self.stage
-        access = [tp for tp in partitions if tp.topic == stage.access_topic]
+        access = [tp for tp in partitions if tp.topic == self.access_topic]
         users = [TopicPartition(tp.topic, tp.partition) for tp in partitions
-                 if tp.topic == stage.users_topic]
+                 if tp.topic == self.users_topic]
         if not access or not users:
             return
         low, high = consumer.get_watermark_offsets(users[0], timeout=30)

@@ -2,9 +2,9 @@
 
 Runs of messages that the native core takes go through it in one call; what it leaves (consumer
 errors, Avro, records with Debezium's key headers, poison, values it is unsure of) goes message
-by message through the Python engine. The anomaly detectors see the unmasked rows of their tables, the
-leak watch a sample of the masked ones. Kafka errors propagate: the runner decides between
-abort and stop.
+by message through the Python engine. The anomaly detectors see the unmasked rows of their
+tables, the leak watch a sample of the masked ones. Kafka errors propagate: the runner decides
+between abort and stop.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from processor.masking.engine import MaskingEngine
 from processor.observability import metrics
 from processor.observability.http import Health
 from processor.pipeline import kafka_config
-from processor.pipeline.anomaly_stage import AnomalyStage, UsersFirst
+from processor.pipeline.anomaly_stage import AnomalyStage
 from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.batch import BatchHandler
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
@@ -61,7 +61,6 @@ class Processor:
         self.engine = engine
         rules = engine.compiled.validated.rules
         self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
-        self.users_first = UsersFirst(self.anomaly) if self.anomaly else None
         # the anomaly detectors read the unmasked rows of their tables
         detected = frozenset(self.anomaly.table_of if self.anomaly else ())
         self.native = native.select(engine.compiled, settings.engine, detected)
@@ -128,8 +127,8 @@ class Processor:
                     self.last_activity = time.monotonic()
                     self.first_message_at = self.first_message_at or self.last_activity
                     self._handle(messages)
-                if self.users_first is not None:
-                    self.users_first.check(self.consumer)
+                if self.anomaly is not None:
+                    self.anomaly.users_first.check(self.consumer)
                 # a short poll: all there was (a steady trickle never leaves a poll empty)
                 drained = len(messages) < CONSUME_BATCH and self.settings.commit_when_drained
                 if self.checkpoint.open and (
@@ -195,22 +194,20 @@ class Processor:
         """When this process owns the access log: the anomaly detectors' state at the
         committed offsets, replayed from Kafka, and the users topic read to its end before
         the access log goes on (``UsersFirst``)."""
-        stage, users_first = self.anomaly, self.users_first
-        if stage is None or users_first is None:
-            return
-        if any(tp.topic == stage.access_topic for tp in partitions):
+        stage = self.anomaly
+        if stage is not None and any(tp.topic == stage.access_topic for tp in partitions):
             stage.check(self.consumer)
             committed = self.consumer.committed(stage.topic_partitions(self.consumer),
                                                 timeout=30)
             stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed)
-            users_first.start(self.consumer, partitions)
+            stage.users_first.start(self.consumer, partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))
         with contextlib.suppress(TransactionAborted):  # the next owner starts from the offsets
             self._commit()
-        if self.users_first is not None:
-            self.users_first.release(consumer)
+        if self.anomaly is not None:
+            self.anomaly.users_first.release(consumer)
         self.assignment = []
         self.health.assigned = 0
         metrics.ASSIGNED_PARTITIONS.set(0)
@@ -218,8 +215,8 @@ class Processor:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("assignment lost: aborting the open transaction")
         self.checkpoint.abort("assignment lost")
-        if self.users_first is not None:
-            self.users_first.release(consumer)
+        if self.anomaly is not None:
+            self.anomaly.users_first.release(consumer)
         self.assignment = []
         self.health.assigned = 0
 

@@ -226,7 +226,7 @@ def test_the_access_log_waits_until_the_users_topic_is_read(
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from processor.pipeline.anomaly_stage import AnomalyStage, UsersFirst
+    from processor.pipeline.anomaly_stage import AnomalyStage
     from processor.pipeline.kafka_config import consumer_config
 
     ns = Namespace(tmp_path).create()
@@ -248,7 +248,7 @@ def test_the_access_log_waits_until_the_users_topic_is_read(
                                         {"max.partition.fetch.bytes": "10000"}))
     partitions = [TopicPartition(access, 0), TopicPartition(users, 0)]
     consumer.assign(partitions)
-    users_first = UsersFirst(stage)
+    users_first = stage.users_first
     if hold:
         users_first.start(consumer, partitions)
     seen: list[str] = []
