@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import faust
@@ -25,9 +27,10 @@ from processor.rules.compiler import compile_rules
 IDLE_S = 5.0
 
 
-def report(result: dict[str, object], code: int) -> None:
+def report(result: dict[str, object], code: int, datadir: str) -> None:
     """Print the result where the caller finds it and leave at once: faust redirects stdout to
     its logger and turns SystemExit inside a timer into a crash report."""
+    shutil.rmtree(datadir, ignore_errors=True)
     sys.__stdout__.write(json.dumps(result) + "\n")
     sys.__stdout__.flush()
     os._exit(code)
@@ -36,7 +39,9 @@ def report(result: dict[str, object], code: int) -> None:
 def main() -> None:
     bootstrap, app_id, rules, keys, *topics = sys.argv[1:]
     engine = MaskingEngine(compile_rules(load_validated(rules), load_keys(keys)))
-    app = faust.App(app_id, broker=f"kafka://{bootstrap}", value_serializer="raw",
+    # faust keeps its tables under datadir, "<app_id>-data" in the working directory by default
+    datadir = tempfile.mkdtemp(prefix="crm-masker-faust-")
+    app = faust.App(app_id, datadir=datadir, broker=f"kafka://{bootstrap}", value_serializer="raw",
                     key_serializer="raw", processing_guarantee="exactly_once",
                     web_enabled=False, topic_replication_factor=1, topic_partitions=3,
                     broker_commit_every=5000, broker_commit_interval=0.2)
@@ -66,9 +71,9 @@ def main() -> None:
         if state["count"] and now - state["last"] >= IDLE_S:
             seconds = state["last"] - state["first"]
             report({"events": state["count"], "seconds": seconds,
-                    "events_per_s": state["count"] / max(1e-9, seconds)}, 0)
+                    "events_per_s": state["count"] / max(1e-9, seconds)}, 0, datadir)
         if not state["count"] and now - state["started"] > 300:
-            report({"error": "no event in 300 s"}, 1)
+            report({"error": "no event in 300 s"}, 1, datadir)
 
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
     app.main()

@@ -162,11 +162,21 @@ class TaxIdDetector(Detector):
 
 @register
 class PhoneDetector(Detector):
-    """Phone numbers as phonenumbers validates them, on candidates a cheap pattern found."""
+    """Phone numbers, on candidates a cheap pattern found (they start with + or 0).
+
+    A valid number (in a range that phonenumbers knows) is a finding. So is a number written
+    as people write phone numbers (``0`` and an area code, or ``+`` and a country code) of a
+    possible length that no known range holds: mistyped, or from a range newer than the
+    library's metadata, it still reaches a person. Digits after ``00`` (often a group inside
+    a longer number) and a candidate in the shape of a date (dd.mm.yy, dd.mm.yyyy) have to be
+    valid to count.
+    """
 
     kind = "phone"
     region = "DE"
     pattern = re.compile(r"(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
+    written_as_phone = re.compile(r"\(?(?:\+|0[1-9])")
+    date_shape = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")
     min_digits = 2
 
     def confirm(self, candidate: str) -> Span | None:
@@ -174,7 +184,14 @@ class PhoneDetector(Detector):
             number = phonenumbers.parse(candidate, self.region)
         except phonenumbers.NumberParseException:
             return None
-        return (0, len(candidate)) if phonenumbers.is_valid_number(number) else None
+        if phonenumbers.is_valid_number(number) or self._possible(candidate, number):
+            return 0, len(candidate)
+        return None
+
+    def _possible(self, candidate: str, number: phonenumbers.PhoneNumber) -> bool:
+        return (self.written_as_phone.match(candidate) is not None
+                and self.date_shape.search(candidate) is None
+                and phonenumbers.is_possible_number(number))
 
 
 def find_all(text: str, kinds: list[str] | None = None) -> list[tuple[int, int, str]]:

@@ -121,6 +121,14 @@ def test_scrub_leaves_numbers_that_fail_their_checksum() -> None:
     assert scrub("Karte 4111 1111 1111 1112") == "Karte 4111 1111 1111 1112"
 
 
+def test_scrub_takes_phone_numbers_that_no_range_holds_but_not_dates() -> None:
+    scrub = act("scrub")
+    # 0151 takes eight more digits: one short, phonenumbers calls it possible, not valid
+    assert scrub("Rückruf (0151) 1234567 oder +49 151 1234567") == "Rückruf [PHONE] oder [PHONE]"
+    assert scrub("Gespräch am 01.02.2024, Bestellung 0001234567") == (
+        "Gespräch am 01.02.2024, Bestellung 0001234567")
+
+
 def test_scrub_replacement_may_only_name_the_kind() -> None:
     assert act("scrub", replacement="<{kind}>")("max@example.de") == "<EMAIL>"
     assert act("scrub", replacement="{{x}}")("max@example.de") == "{x}"

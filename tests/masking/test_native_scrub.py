@@ -29,7 +29,8 @@ TEMPLATES = [
     "{c}DE89 3704 0044 0532 0130 00{c}", "DE89{c}3704 0044 0532 0130 00", "{c}e89 3704 0044 "
     "0532 0130 00", "max{c}@example.d{c}", "{c}max@ex{c}ample.de", "a@b.{c}{c}", "x{c}@y.com",
     "4111 1111 1111 1111{c}", "{c}4111{c}1111 1111 1111", "{c}12 345 678 901{c}",
-    "Konto {c}DE89370400440532013000 bzw. 0{c}151 8710709",
+    "Konto {c}DE89370400440532013000 bzw. 0{c}151 8710709", "am {c}01.02.2024{c}",
+    "{c}0044 0532 0130 00{c}",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
@@ -98,7 +99,8 @@ def test_german_text_is_scrubbed_in_the_core(edge_rules: Path, core: ModuleType,
 SCRUB_TEXT = st.lists(st.one_of(
     st.sampled_from(["0151 8710709", "+49 30 1234567", "DE89 3704 0044 0532 0130 00",
                      "DE89370400440532013000", "4111 1111 1111 1111", "12 345 678 901",
-                     "max@example.de", "a.b@c-d.co.uk", "@", "(0)", "00", "+", " ", "-", "/",
+                     "max@example.de", "a.b@c-d.co.uk", "01.02.2024", "@", "(0)", "00", "+", " ",
+                     "-", "/", ".",
                      "Rückruf", "ß", "é", "\u00a0", "€", "\u2013"]),
     st.text(alphabet=st.sampled_from("0123456789 +-/().@_aADEZzäÜßé\u00a0€\u2013"), max_size=12),
     st.text(max_size=6),
