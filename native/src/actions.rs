@@ -174,7 +174,7 @@ impl Pseudonymize {
             return Some(Cow::Borrowed(text));
         }
         if !text.is_ascii() {
-            return None; // Unicode case mapping and whitespace: Python decides
+            return latin_normalized(text, &self.normalize).map(Cow::Owned);
         }
         // ASCII only: each rule works on the bytes in place, one copy in all
         let mut out = text.as_bytes().to_vec();
@@ -196,6 +196,36 @@ impl Pseudonymize {
         let out = String::from_utf8(out).ok()?; // ASCII in, ASCII out
         Some(Cow::Owned(out))
     }
+}
+
+/// Latin-1 letters and Latin Extended-A/B (umlauts, ß, accents, Turkish ı and İ): for these,
+/// Rust's case mappings are Python's (`test_latin_letters_normalise_as_in_python` checks every
+/// one), and none is whitespace or a digit to either. Other non-ASCII text: Python decides.
+const LATIN_LETTERS: std::ops::RangeInclusive<char> = '\u{C0}'..='\u{24F}';
+/// ... except ƛ, which has an uppercase letter since Unicode 16 (Rust), not in Python 3.11
+const NEWER_CASE: [char; 1] = ['\u{19B}'];
+
+fn ascii_or_latin(c: char) -> bool {
+    c.is_ascii() || (LATIN_LETTERS.contains(&c) && !NEWER_CASE.contains(&c))
+}
+
+/// The normalised text of ASCII and Latin letters (see `LATIN_LETTERS`), else None.
+fn latin_normalized(text: &str, rules: &[Normalizer]) -> Option<String> {
+    if !text.chars().all(ascii_or_latin) {
+        return None;
+    }
+    let space = |c: char| PY_ASCII_SPACE.contains(&c);
+    let mut out = text.to_owned();
+    for rule in rules {
+        out = match rule {
+            Normalizer::Strip => out.trim_matches(space).to_owned(),
+            Normalizer::Lower => out.to_lowercase(),
+            Normalizer::Upper => out.to_uppercase(),
+            Normalizer::Compact => out.chars().filter(|c| !space(*c)).collect(),
+            Normalizer::Digits => out.chars().filter(char::is_ascii_digit).collect(),
+        };
+    }
+    Some(out)
 }
 
 impl NativeAction for Pseudonymize {

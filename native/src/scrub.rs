@@ -4,8 +4,9 @@
 //! The patterns are Python's (`Detector.pattern`), compiled with the `regex` crate. Both
 //! engines find the same matches as long as `\w`, `\d`, `\b` and case folding mean the same
 //! in both, which holds for the characters that `same_classes` admits (ASCII, Latin-1 and
-//! Latin Extended-A letters, general punctuation, the euro sign); text with any other character
-//! goes to the Python action whole.
+//! Latin Extended-A letters, general punctuation, the euro sign; the Turkish İ and ı through a
+//! shadow text, see `turkish_i_as_long_s`); text with any other character goes to the Python
+//! action whole.
 
 use hashbrown::HashMap;
 use pyo3::prelude::*;
@@ -120,9 +121,8 @@ impl Scrub {
         if active.is_empty() {
             return Some(text.to_owned());
         }
-        if !text.chars().all(same_classes) {
-            return None;
-        }
+        let shadow = turkish_i_as_long_s(text)?;
+        let haystack = shadow.as_deref().unwrap_or(text);
         // (start, end, detector, asked) in bytes; Python sorts by characters, which orders
         // alike. A whole-match candidate goes in unasked, at the span it would have: it is
         // asked only if no earlier finding covers it (an IBAN's digits look like a card number
@@ -131,13 +131,13 @@ impl Scrub {
         for index in active {
             let detector = &mut self.detectors[index];
             if detector.whole {
-                let found = detector.pattern.find_iter(text);
+                let found = detector.pattern.find_iter(haystack);
                 spans.extend(found.map(|m| (m.start(), m.end(), index, false)));
                 continue;
             }
             let found: Vec<(usize, usize)> = detector
                 .pattern
-                .find_iter(text)
+                .find_iter(haystack)
                 .map(|m| (m.start(), m.end()))
                 .collect();
             for (from, to) in found {
@@ -222,6 +222,24 @@ impl NativeAction for Scrub {
         };
         self.scrubbed(text).map(|s| Value::String(s.to_owned()))
     }
+}
+
+/// The text for the patterns to search: None when a character is not admitted
+/// (`same_classes`), Some(None) when the text itself will do, and Some(shadow) for a text with
+/// the Turkish İ or ı (Yılmaz, the commonest Turkish surname). Python's `(?i)[A-Z]` matches
+/// them, the `regex` crate's does not; it matches ſ, which is, like them, a two-byte letter
+/// to `\w` in both. So the patterns find in the shadow, at the same byte offsets, what
+/// Python finds in the text; the candidates that `confirm` gets are cut from the text.
+fn turkish_i_as_long_s(text: &str) -> Option<Option<String>> {
+    let turkish = |c: char| c == '\u{130}' || c == '\u{131}';
+    let mut found = false;
+    for c in text.chars() {
+        found |= turkish(c);
+        if !same_classes(c) && !turkish(c) {
+            return None;
+        }
+    }
+    Some(found.then(|| text.replace(turkish, "\u{17F}")))
 }
 
 /// Characters that Python's `re` and the `regex` crate class alike for these patterns: the
