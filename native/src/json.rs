@@ -433,7 +433,10 @@ mod tests {
 
     #[test]
     fn records_members_with_their_raw_values() {
-        let text = r#" {"a" : 1 , "b":{"c":[1, 2],"c":"x\"y","d":{"e":{"f":{"g":1}}}},"s\u00fc":"\u00fc"} "#;
+        let text = concat!(
+            r#" {"a" : 1 , "b":{"c":[1, 2],"c":"x\"y","d":{"e":{"f":{"g":1}}}},"#,
+            r#""s\u00fc":"\u00fc"} "#
+        );
         let (raw, obj) = document(text).unwrap();
         assert_eq!(raw, text.trim());
         let obj = obj.unwrap();

@@ -88,13 +88,16 @@ impl NativeEngine {
     }
 
     /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
-    /// Python (an error, one of `python_headers`, a value over `max_bytes`, an event the core defers, an
-    /// output record whose key and value are over `max_record_bytes`: Kafka would refuse it).
+    /// Python (an error, one of `python_headers`, a value over `max_bytes`, an event the core
+    /// defers, an output record whose key and value are over `max_record_bytes`: Kafka would
+    /// refuse it).
     /// Returns `(end, records, tally, watched)`: the index of that message (or `stop`), the
     /// output records as (topic, key, value, headers) in order, what the transaction must
     /// count (see `processor/masking/native.py`, `Segment`), and for each message of `watch`
     /// (indexes, for the leak watch) that it masked: (source topic, [(topic, key, value)]).
-    #[pyo3(signature = (messages, start, stop, max_bytes, watch = Vec::new(), max_record_bytes = usize::MAX))]
+    #[pyo3(signature = (
+        messages, start, stop, max_bytes, watch = Vec::new(), max_record_bytes = usize::MAX
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn process_batch(
         &mut self,

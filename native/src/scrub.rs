@@ -150,7 +150,8 @@ impl Scrub {
         if spans.is_empty() {
             return Some(text.to_owned());
         }
-        spans.sort_by_key(|&(start, end, _, _)| (start, std::cmp::Reverse(end))); // stable, like Python
+        // stable, like Python's sort
+        spans.sort_by_key(|&(start, end, _, _)| (start, std::cmp::Reverse(end)));
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         for (start, end, index, asked) in spans {
