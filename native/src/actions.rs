@@ -133,10 +133,12 @@ struct Recent {
 const RECENT: usize = 8;
 
 impl Recent {
+    /// Newest first (a repeat is mostly of the id just written); the last byte tells most
+    /// tokens of one length apart before a full comparison.
     fn get(&self, raw: &[u8]) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|(token, _)| token.as_slice() == raw)
+        (1..=RECENT)
+            .map(|back| &self.entries[(self.next + RECENT - back) % RECENT])
+            .find(|(token, _)| token.last() == raw.last() && token.as_slice() == raw)
             .map(|(_, written)| written.as_slice())
     }
 
