@@ -214,7 +214,9 @@ def input_timestamps(bootstrap: str, topics: list[str]) -> dict[tuple[str, int, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--latency-events", type=int, default=30_000)
+    parser.add_argument("--latency-seconds", type=float, default=10.0,
+                        help=f"how long each latency load lasts, {WARMUP_S:.0f} s of warm-up "
+                             "included")
     parser.add_argument("--low-rate", type=int, default=2_000,
                         help="a second latency run at this many events/s (0: none)")
     parser.add_argument("--repeat", type=int, default=2,
@@ -243,11 +245,10 @@ def main() -> None:
                              "rounds": [round(r["events_per_s"]) for r in runs]}
         results["faust"] = run_faust(ns, bootstrap)
         b = results["crm_masker"]["events_per_s"]
-        results["latency"] = latency(root, bootstrap, args.latency_events, rate=round(b / 2))
-        if args.low_rate:
-            results["latency_low_rate"] = latency(root, bootstrap, min(args.latency_events,
-                                                                       10 * args.low_rate),
-                                                  rate=args.low_rate)
+        for name, rate in (("latency", round(b / 2)), ("latency_low_rate", args.low_rate)):
+            if rate:
+                events = round(rate * max(args.latency_seconds, WARMUP_S + 2))
+                results[name] = latency(root, bootstrap, events, rate=rate)
     a = results["passthrough"]["events_per_s"]
     shaped = results["passthrough_shaped"]["events_per_s"]
     results["shaped_over_a"] = shaped / a
