@@ -246,7 +246,8 @@ fn turkish_i_as_long_s(text: &str) -> Option<Option<String>> {
 /// Characters that Python's `re` and the `regex` crate class alike for these patterns: the
 /// same answer for `\w`, `\d` (hence `\b`) and `(?i)[A-Z]`. Left out on purpose: superscript
 /// digits and vulgar fractions (`\w` in Python only), the joiners U+200C/D and the connector
-/// punctuation U+203F/40/54 (`\w` in `regex` only), and İ ı ſ (special case folding).
+/// punctuation U+203F/40/54 (`\w` in `regex` only), and İ ı ſ (special case folding; İ and ı
+/// are searched as ſ instead, see `turkish_i_as_long_s`).
 fn same_classes(c: char) -> bool {
     match c {
         '\0'..='\u{7F}' => true,
