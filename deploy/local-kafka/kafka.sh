@@ -102,9 +102,11 @@ up() {
   while [[ "$cport" == "$port" ]]; do cport=$(free_port); done
   write_config "$port" "$cport"
   echo "$port" > "$state_dir/port"
-  cluster_id=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   local jvm=(java $heap_opts -XX:+UseG1GC -Djava.awt.headless=true
              "-Dlog4j2.configurationFile=$state_dir/log4j2.properties" -cp "$lib_dir/*")
+  # Kafka's own generator: a base64 id of our own began with "-" one time in 64, and the
+  # format step then took it for an option ("--cluster-id: expected one argument")
+  cluster_id=$("${jvm[@]}" kafka.tools.StorageTool random-uuid)
   "${jvm[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
       -c "$state_dir/server.properties" > "$state_dir/format.log" 2>&1 \
       || { log "formatting the storage failed:"; cat "$state_dir/format.log" >&2; exit 1; }
