@@ -29,16 +29,23 @@ def docker_daemon_answers() -> bool:
         return False
 
 
+def _up(script: Path, env: dict[str, str]) -> str:
+    """``script up``'s address (its last line); on failure, an error with what it said, which
+    ``check=True`` would have kept to itself."""
+    out = subprocess.run(["bash", str(script), "up"], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{script.name} up failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return out.stdout.strip().splitlines()[-1]
+
+
 @contextmanager
 def local_jar_broker() -> Iterator[str]:
     """Start a private broker (own state dir) so a developer's `make kafka-up` is untouched."""
     state = tempfile.mkdtemp(prefix="crm-masker-kafka-")
     env = {**os.environ, "KAFKA_STATE_DIR": state}
-    out = subprocess.run(
-        ["bash", str(KAFKA_SH), "up"], env=env, check=True, capture_output=True, text=True
-    )
+    address = _up(KAFKA_SH, env)
     try:
-        yield out.stdout.strip().splitlines()[-1]
+        yield address
     finally:
         subprocess.run(["bash", str(KAFKA_SH), "down"], env=env, check=False, capture_output=True)
 
@@ -78,10 +85,9 @@ def schema_registry() -> Iterator[str]:
         return
     state = tempfile.mkdtemp(prefix="crm-masker-registry-")
     env = {**os.environ, "REGISTRY_STATE_DIR": state}
-    out = subprocess.run(["bash", str(REGISTRY_SH), "up"], env=env, check=True,
-                         capture_output=True, text=True)
+    address = _up(REGISTRY_SH, env)
     try:
-        yield out.stdout.strip().splitlines()[-1]
+        yield address
     finally:
         subprocess.run(["bash", str(REGISTRY_SH), "down"], env=env, check=False,
                        capture_output=True)
