@@ -64,10 +64,15 @@ def main() -> None:
     consumer.subscribe(args.topics)
     offsets: dict[tuple[str, int], int] = {}
     count, in_batch, batch_start, first, last = 0, 0, 0.0, 0.0, time.monotonic()
+    cpu_first = cpu_last = 0.0  # CPU time of the process (all threads), as crm-masker logs it
+    busy_from = busy_to = 0.0  # wall clock of the first and the last consumed batch
     assigned_at = None
     while True:
         messages = consumer.consume(500, 0.05)
         now = time.monotonic()
+        if messages:
+            cpu_last, busy_to = time.process_time(), time.time()
+            cpu_first, busy_from = cpu_first or cpu_last, busy_from or busy_to
         if consumer.assignment() and assigned_at is None:
             assigned_at = last = now
         for msg in messages:
@@ -101,7 +106,9 @@ def main() -> None:
             break
     consumer.close()
     print(json.dumps({"events": count, "seconds": last - first,
-                      "events_per_s": count / max(1e-9, last - first)}))
+                      "events_per_s": count / max(1e-9, last - first),
+                      "cpu_us_per_event": (cpu_last - cpu_first) * 1e6 / max(1, count),
+                      "busy_from": busy_from, "busy_to": busy_to}))
 
 
 if __name__ == "__main__":

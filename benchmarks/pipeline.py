@@ -6,9 +6,11 @@
   (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once), with the
                     native core when it is installed, and again with `--engine python`
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
-and the end-to-end latency p50/p99 of (b) at about half its maximum rate, and at a low rate
-(--low-rate) where it shows the batching and the commit, both on topics that a first pass of
-the processor has warmed. The latency's load is generated before its clock starts and replayed
+For (a), (a') and (b) the CPU per event: of the job's process (all threads) and of the broker
+(when it runs here) in the job's busy stretch. Where the two share all the cores, the ratio of
+the CPU per event bounds b/a. Then the end-to-end latency p50/p99 of (b) at about half its
+maximum rate, and at a low rate (--low-rate) where it shows the batching and the commit, both
+on topics that a first pass of the processor has warmed. The latency's load is generated before its clock starts and replayed
 at the rate (`benchmarks/replay.py`): generating events costs more CPU than masking them, and a
 generator at the rate took the processor's core.
 
@@ -21,6 +23,7 @@ writes JSON (default benchmarks/results/pipeline.json).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -32,12 +35,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from benchmarks.broker_cpu import BrokerCpu
 from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
 from tests.helpers import DEMO_KEYS
@@ -93,11 +98,36 @@ def run_masker(ns: Namespace, bootstrap: str, engine: str = "auto",
     result = subprocess.run([*masker_cmd(ns, bootstrap, group), "--exit-when-idle", "3",
                              "--engine", engine],
                             capture_output=True, text=True, timeout=900, check=True)
-    m = re.search(r"processed (\d+) input records; (\d+) records/s", result.stderr + result.stdout)
-    assert m, result.stderr[-2000:]
-    used = re.search(r"masking engine: (.*)", result.stderr)
-    return {"events": int(m.group(1)), "events_per_s": float(m.group(2)),
+    return masker_result(result.stderr)
+
+
+def masker_result(log: str) -> dict[str, Any]:
+    """Events, events/s, CPU per event, engine and the busy stretch (wall clock) from the log
+    of a `crm-masker run --exit-when-idle`."""
+    m = re.search(r"processed (\d+) input records; (\d+) records/s while busy, ([\d.]+) µs of "
+                  r"CPU", log)
+    assert m, log[-2000:]
+    used = re.search(r"masking engine: (.*)", log)
+    events, rate = int(m.group(1)), float(m.group(2))
+    # the busy stretch ends when the idle wait began: the stop line's time less the wait
+    idle = re.search(r"^(\S+ \S+) INFO .* idle for ([\d.]+)s, stopping", log, re.M)
+    assert idle, log[-2000:]
+    stop = datetime.strptime(idle.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    busy_to = stop - float(idle.group(2))
+    return {"events": events, "events_per_s": rate, "cpu_us_per_event": float(m.group(3)),
+            "busy_from": busy_to - events / max(1e-9, rate), "busy_to": busy_to,
             "engine": used.group(1) if used else "?"}
+
+
+def with_broker_cpu(job: Callable[[], dict[str, Any]], broker: BrokerCpu) -> dict[str, Any]:
+    """``job``'s result, with the broker's CPU per event in the job's busy stretch (when the
+    broker runs on this machine)."""
+    if broker.pid is None:
+        return job()
+    with broker.sampled() as samples:
+        result = job()
+    used = samples.between(float(result["busy_from"]), float(result["busy_to"]))
+    return {**result, "broker_cpu_us_per_event": used * 1e6 / max(1, int(result["events"]))}
 
 
 def run_faust(ns: Namespace, bootstrap: str) -> dict[str, Any] | None:
@@ -211,6 +241,18 @@ def input_timestamps(bootstrap: str, topics: list[str]) -> dict[tuple[str, int, 
     return out
 
 
+def total_cpu(result: dict[str, Any]) -> float | None:
+    broker = result.get("broker_cpu_us_per_event")
+    return None if broker is None else float(result["cpu_us_per_event"]) + float(broker)
+
+
+def cpu_cell(result: dict[str, Any]) -> str:
+    job, total = float(result["cpu_us_per_event"]), total_cpu(result)
+    if total is None:
+        return f"{job:5.1f} + ? (broker not local)"
+    return f"{job:5.1f} + {total - job:5.1f} = {total:5.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -236,9 +278,10 @@ def main() -> None:
             "crm_masker": lambda run: run_masker(ns, bootstrap, run=run),
             "crm_masker_python_engine": lambda run: run_masker(ns, bootstrap, "python", run)}
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
+        broker = BrokerCpu(bootstrap)
         for run in range(args.repeat):
             for name, job in jobs.items():
-                rounds[name].append(job(run))
+                rounds[name].append(with_broker_cpu(functools.partial(job, run), broker))
         for name, runs in rounds.items():
             results[name] = {**max(runs, key=lambda r: float(r["events_per_s"])),
                              "rounds": [round(r["events_per_s"]) for r in runs]}
@@ -254,16 +297,23 @@ def main() -> None:
     c = (results["faust"] or {}).get("events_per_s")
     results["b_over_a"] = b / a
     results["b_over_c"] = b / c if c else None
-    print(f"{'job':<38}{'events/s':>12}")
-    print(f"{'(a) passthrough (confluent-kafka, EOS)':<38}{a:>12,.0f}")
-    label = "(a') the same, crm-masker's records"
-    print(f"{label:<38}{shaped:>12,.0f}  "
-          f"(copies per view + headers: {shaped / a:.2f} of (a))")
-    print(f"{'(b) crm-masker run (EOS)':<38}{b:>12,.0f}  engine: {results['crm_masker']['engine']}")
-    print(f"{'    the same, --engine python':<38}"
-          f"{results['crm_masker_python_engine']['events_per_s']:>12,.0f}")
+    print(f"{'job':<38}{'events/s':>12}   CPU µs per event: job + broker = total")
+    rows = (("passthrough", "(a) passthrough (confluent-kafka, EOS)", ""),
+            ("passthrough_shaped", "(a') the same, crm-masker's records",
+             f"(copies per view + headers: {shaped / a:.2f} of (a))"),
+            ("crm_masker", "(b) crm-masker run (EOS)",
+             f"engine: {results['crm_masker']['engine']}"),
+            ("crm_masker_python_engine", "    the same, --engine python", ""))
+    for name, label, remark in rows:
+        print(f"{label:<38}{results[name]['events_per_s']:>12,.0f}   {cpu_cell(results[name])}"
+              f"  {remark}".rstrip())
     print(f"{'(c) faust-streaming masking job':<38}{c:>12,.0f}" if c else
           f"{'(c) faust-streaming masking job':<38}{'n/a':>12}  {str(results['faust'])[:200]}")
+    cpu_a, cpu_b = total_cpu(results["passthrough"]), total_cpu(results["crm_masker"])
+    if cpu_a and cpu_b:
+        results["cpu_a_over_b"] = cpu_a / cpu_b
+        print(f"CPU per event (job + broker): (a) {cpu_a:.1f} µs, (b) {cpu_b:.1f} µs; where the "
+              f"{os.cpu_count()} cores are all busy, b/a can reach at most {cpu_a / cpu_b:.2f}")
     print(f"b/a = {results['b_over_a']:.2f}" + (f", b/c = {results['b_over_c']:.1f}" if c else ""))
     for name in ("latency", "latency_low_rate"):
         lat = results.get(name)

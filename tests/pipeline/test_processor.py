@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from benchmarks.pipeline import masker_result
 from processor.rules import load_validated
 from tests.helpers import require_native_core
 from tests.pipeline.harness import (
@@ -84,6 +86,7 @@ def assert_tombstones_follow_deletes(records: list[Read]) -> int:
 def test_generated_stream_is_published_exactly_as_the_rules_say(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns, jsonl = setup(tmp_path, kafka_bootstrap, events=6000, seed=7)
+    started = time.time()
     proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
     log = proc.communicate(timeout=180)[0].decode()
     assert proc.returncode == 0, log
@@ -102,6 +105,11 @@ def test_generated_stream_is_published_exactly_as_the_rules_say(
     found = leaked(secrets, records)
     assert not found, f"{len(found)} raw personal values reached a view"
     assert "rule set version" in log and b"base64:" not in log.encode()
+    # the closing line that `make bench-pipeline` reads: events, rate, CPU, the busy stretch
+    summary = masker_result(log)
+    assert summary["events"] == 6000 and summary["events_per_s"] > 0
+    assert summary["cpu_us_per_event"] > 0
+    assert started < summary["busy_from"] < summary["busy_to"] < time.time()
 
 
 def test_native_and_python_engines_publish_the_same_records(kafka_bootstrap: str,
