@@ -10,9 +10,9 @@ For (a), (a') and (b) the CPU per event: of the job's process (all threads) and 
 (when it runs here) in the job's busy stretch. Where the two share all the cores, the ratio of
 the CPU per event bounds b/a. Then the end-to-end latency p50/p99 of (b) at about half its
 maximum rate, and at a low rate (--low-rate) where it shows the batching and the commit, both
-on topics that a first pass of the processor has warmed. The latency's load is generated before its clock starts and replayed
-at the rate (`benchmarks/replay.py`): generating events costs more CPU than masking them, and a
-generator at the rate took the processor's core.
+on topics that a first pass of the processor has warmed. The latency's load is generated
+before its clock starts and replayed at the rate (`benchmarks/replay.py`): generating events
+costs more CPU than masking them, and a generator at the rate took the processor's core.
 
     python -m benchmarks.pipeline [--events N] [--repeat R] [--output FILE]
 
@@ -302,7 +302,7 @@ def main() -> None:
             ("passthrough_shaped", "(a') the same, crm-masker's records",
              f"(copies per view + headers: {shaped / a:.2f} of (a))"),
             ("crm_masker", "(b) crm-masker run (EOS)",
-             f"engine: {results['crm_masker']['engine']}"),
+             f"engine: {results['crm_masker']['engine'].split(' for ')[0]}"),
             ("crm_masker_python_engine", "    the same, --engine python", ""))
     for name, label, remark in rows:
         print(f"{label:<38}{results[name]['events_per_s']:>12,.0f}   {cpu_cell(results[name])}"
