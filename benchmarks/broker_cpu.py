@@ -1,7 +1,7 @@
 """The CPU time that the broker spends on a benchmark job, when it runs on this machine.
 
-On a small machine the broker and the job share the cores; where the cores are all busy, the
-events/s of two jobs follow their CPU per event (client and broker together), not the speed
+On a small machine the broker and the job share the cores; where two jobs keep them equally
+busy, their events/s follow their CPU per event (client and broker together), not the speed
 of either part alone. The broker's process is found by the port it listens on (Linux /proc).
 """
 

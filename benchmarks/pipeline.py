@@ -7,12 +7,13 @@
                     native core when it is installed, and again with `--engine python`
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
 For (a), (a') and (b) the CPU per event: of the job's process (all threads) and of the broker
-(when it runs here) in the job's busy stretch. Where the two share all the cores, the ratio of
-the CPU per event bounds b/a. Then the end-to-end latency p50/p99 of (b) at about half its
-maximum rate, and at a low rate (--low-rate) where it shows the batching and the commit, both
-on topics that a first pass of the processor has warmed. The latency's load is generated
-before its clock starts and replayed at the rate (`benchmarks/replay.py`): generating events
-costs more CPU than masking them, and a generator at the rate took the processor's core.
+(when it runs here) in the job's busy stretch, and the cores they kept busy: where (a) and (b)
+keep them equally busy, b/a is the ratio of their CPU per event. Then the end-to-end latency
+p50/p99 of (b) at about half its maximum rate, and at a low rate (--low-rate) where it shows
+the batching and the commit, both on topics that a first pass of the processor has warmed. The
+latency's load is generated before its clock starts and replayed at the rate
+(`benchmarks/replay.py`): generating events costs more CPU than masking them, and a generator
+at the rate took the processor's core.
 
     python -m benchmarks.pipeline [--events N] [--repeat R] [--output FILE]
 
@@ -248,16 +249,11 @@ def total_cpu(result: dict[str, Any]) -> float | None:
     return None if broker is None else float(result["cpu_us_per_event"]) + float(broker)
 
 
-def cores_busy(result: dict[str, Any]) -> float | None:
-    """Cores that the job and the broker kept busy together: events/s × CPU per event."""
-    total = total_cpu(result)
-    return None if total is None else float(result["events_per_s"]) * total / 1e6
-
-
 def cpu_cell(result: dict[str, Any]) -> str:
-    job, total, cores = float(result["cpu_us_per_event"]), total_cpu(result), cores_busy(result)
-    if total is None or cores is None:
+    job, total = float(result["cpu_us_per_event"]), total_cpu(result)
+    if total is None:
         return f"{job:5.1f} + ? (broker not local)"
+    cores = float(result["events_per_s"]) * total / 1e6  # job and broker together
     return f"{job:5.1f} + {total - job:5.1f} = {total:5.1f}  {cores:5.2f}"
 
 
