@@ -129,23 +129,28 @@ def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool
               help="JSON lines {topic, key, value}; - for stdin.")
 @click.option("--output", "output_file", type=click.File("wb"), default="-", show_default=True,
               help="Where masked JSON lines go; - for stdout.")
+@click.option("--engine", envvar="CRM_MASKER_ENGINE", default="auto", show_default=True,
+              type=click.Choice(["auto", "native", "python"]),
+              help="Masking engine, as for `run`: the native core where it takes an event "
+                   "(auto: when installed), else the Python engine.")
 def mask(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool,
-         input_file: BinaryIO, output_file: BinaryIO) -> None:
+         input_file: BinaryIO, output_file: BinaryIO, engine: str) -> None:
     """Mask JSON lines offline, exactly as `run` would mask them on Kafka.
 
     Reads {"topic": ..., "key": ..., "value": ...} per line (value: a Debezium envelope) and
     writes one such line per output record; records that cannot be processed go to the DLQ
     topic with the reason and the input line number. A summary goes to stderr.
     """
+    from processor.masking import native
     from processor.masking.engine import MaskingEngine
     from processor.offline import Summary, dumps_line, mask_lines
     from processor.rules import load_validated
     from processor.rules.compiler import compile_rules
 
-    engine = MaskingEngine(compile_rules(load_validated(rules_dir),
-                                         keyring(keys_file, allow_demo_keys)))
+    compiled = compile_rules(load_validated(rules_dir), keyring(keys_file, allow_demo_keys))
+    core = native.select(compiled, engine)
     summary = Summary()
-    for record in mask_lines(engine, input_file, summary):
+    for record in mask_lines(MaskingEngine(compiled), input_file, summary, core):
         output_file.write(dumps_line(record))
     click.echo(summary.render(), err=True)
 

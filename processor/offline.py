@@ -7,6 +7,7 @@ with the reason and the input line number — never the raw values.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,9 +15,17 @@ from typing import Any
 
 import orjson
 
-from processor.errors import PoisonEvent
+from processor.avro.codec import encode_json
+from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import decode_json
-from processor.masking.engine import MaskingEngine
+from processor.masking.engine import MaskingEngine, Outcome
+from processor.masking.native import NativeEngine
+
+#: an output line's parts: topic, key, value (decoded JSON; value None: a tombstone)
+OutputLine = tuple[str, Any, Any]
+#: a column name that `mask` prints: what a database identifier looks like, nothing typed
+#: into a CRM field (a crafted event could name a column after a person)
+PRINTABLE_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 
 
 @dataclass
@@ -45,8 +54,36 @@ def dlq_line(dlq_topic: str, reason: str, detail: str, line_no: int,
                       "source": {"topic": topic, "line": line_no}}}
 
 
-def mask_lines(engine: MaskingEngine, lines: Iterable[bytes],
-               summary: Summary) -> Iterator[dict[str, Any]]:
+def _python(engine: MaskingEngine, topic: str, key: Any, value: Any
+            ) -> tuple[Outcome, list[OutputLine]]:
+    outcome = engine.process(topic, key, value)
+    for out in outcome.records:  # what run's JSON encoder refuses, `mask` refuses too
+        encode_json(out.key, "key")
+        encode_json(out.value, "value")
+    return outcome, [(out.topic, out.key, out.value) for out in outcome.records]
+
+
+def _native(core: NativeEngine, engine: MaskingEngine, topic: str, key: Any, value: Any
+            ) -> tuple[Outcome, list[OutputLine]]:
+    """The native core on the line's key and value as they would sit on Kafka; what it leaves
+    takes the Python engine, as in ``run``."""
+    try:
+        raw_key = None if key is None else orjson.dumps(key)
+        raw_value = None if value is None else orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: Python refuses it
+        return _python(engine, topic, key, value)
+    done = core.process(topic, raw_key, raw_value) if core.handles(topic) else None
+    if done is None:
+        return _python(engine, topic, key, value)
+    outcome, encoded = done
+    return outcome, [(t, None if k is None else orjson.loads(k),
+                      None if v is None else orjson.loads(v)) for t, k, v in encoded]
+
+
+def mask_lines(engine: MaskingEngine, lines: Iterable[bytes], summary: Summary,
+               core: NativeEngine | None = None) -> Iterator[dict[str, Any]]:
+    """Masked output lines (and DLQ lines) for the input lines; ``core``: mask on the native
+    core where it takes the event."""
     dlq_topic = engine.compiled.dlq_topic
     limit = engine.compiled.max_event_bytes
     for line_no, line in enumerate(lines, start=1):
@@ -61,18 +98,27 @@ def mask_lines(engine: MaskingEngine, lines: Iterable[bytes],
             if not isinstance(record, dict) or not isinstance(record.get("topic"), str):
                 raise PoisonEvent("bad_line", 'expected {"topic": ..., "key": ..., "value": ...}')
             topic = record["topic"]
-            outcome = engine.process(topic, record.get("key"), record.get("value"))
-        except PoisonEvent as exc:
+            key, value = record.get("key"), record.get("value")
+            outcome, outputs = (_python(engine, topic, key, value) if core is None
+                                else _native(core, engine, topic, key, value))
+        except CrmMaskerError as exc:
+            if not isinstance(exc, PoisonEvent):
+                raise
             summary.dlq[exc.reason] += 1
             yield dlq_line(dlq_topic, exc.reason, exc.detail, line_no, topic)
+            continue
+        except Exception as exc:  # the last resort, as in run: the class name, no message
+            summary.dlq["internal_error"] += 1
+            yield dlq_line(dlq_topic, "internal_error", type(exc).__name__, line_no, topic)
             continue
         if outcome.skipped:
             summary.skipped[outcome.skipped] += 1
         for name in outcome.unknown_fields:
-            summary.unknown_fields[f"{outcome.table}.{name}"] += 1
-        for out in outcome.records:
+            shown = name if PRINTABLE_COLUMN.fullmatch(name) else "(a name that is no identifier)"
+            summary.unknown_fields[f"{outcome.table}.{shown}"] += 1
+        for out_topic, out_key, out_value in outputs:
             summary.outputs += 1
-            yield {"topic": out.topic, "key": out.key, "value": out.value}
+            yield {"topic": out_topic, "key": out_key, "value": out_value}
 
 
 def dumps_line(record: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ use serde_json::{Number, Value};
 use sha2::Sha256;
 
 use crate::civil::{self, MICROS_PER_DAY};
+use crate::json;
 use crate::scrub::Scrub;
 use crate::spec::{ActionSpec, Level, Normalizer};
 
@@ -37,7 +38,9 @@ pub trait NativeAction: Send + Sync {
 pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAction>> {
     Some(match spec {
         ActionSpec::Python => return None,
-        ActionSpec::Keep => Box::new(Keep),
+        ActionSpec::Keep { kinds } => Box::new(Keep {
+            kinds: kinds.clone(),
+        }),
         ActionSpec::Null => Box::new(Null),
         ActionSpec::Redact { value, keep_null } => Box::new(Redact {
             constant: Value::String(value.clone()),
@@ -82,10 +85,39 @@ pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAc
     })
 }
 
-struct Keep;
+/// keep: the value as it came, when it is of its declared kinds; anything else (another
+/// kind, a nested value whose depth Python checks) goes to the Python action, which refuses
+/// it or returns it
+struct Keep {
+    kinds: Vec<String>,
+}
+impl Keep {
+    fn accepts(&self, kind: &str) -> bool {
+        kind != "array" && kind != "object" && self.kinds.iter().any(|k| k == kind)
+    }
+}
 impl NativeAction for Keep {
     fn apply(&mut self, value: &Value) -> Option<Value> {
-        Some(value.clone())
+        let kind = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "float",
+            Value::String(_) => "string",
+            _ => return None,
+        };
+        self.accepts(kind).then(|| value.clone())
+    }
+
+    /// copied as it came when orjson would write these very bytes (a message key's bytes
+    /// decide its partition)
+    fn write_raw(&mut self, raw: &str, out: &mut Vec<u8>) -> bool {
+        let copy = self.accepts(json::kind(raw))
+            && (json::is_canonical(raw) || matches!(raw, "true" | "false" | "null"));
+        if copy {
+            out.extend_from_slice(raw.as_bytes());
+        }
+        copy
     }
 }
 
@@ -407,6 +439,9 @@ impl NativeAction for Micros {
             return Some(Value::Null);
         }
         let raw = value.as_i64()?;
+        if raw == i64::MIN || raw == i64::MAX {
+            return Some(value.clone()); // PostgreSQL's -infinity/infinity: says nothing
+        }
         let micros = if self.millis {
             raw.checked_mul(1000)?
         } else {

@@ -28,25 +28,8 @@ type Slots<'a> = Vec<Option<&'a str>>;
 /// a table's columns by name → position
 type Columns = HashMap<String, usize>;
 
-/// source fields that identify nobody, in Python's `SOURCE_ALLOWLIST` order
-const SOURCE_ALLOWLIST: [&str; 15] = [
-    "version",
-    "connector",
-    "name",
-    "ts_ms",
-    "snapshot",
-    "db",
-    "schema",
-    "table",
-    "lsn",
-    "txId",
-    "sequence",
-    "file",
-    "pos",
-    "row",
-    "server_id",
-];
-const TRANSACTION_FIELDS: [&str; 3] = ["id", "total_order", "data_collection_order"];
+/// allow-listed members of a metadata block, with the kinds each accepts (from the spec)
+type Fields = Vec<(String, Vec<String>)>;
 const OPS: [&str; 5] = ["c", "u", "d", "r", "t"];
 
 pub struct Slot {
@@ -138,6 +121,8 @@ pub struct Engine {
     routes: HashMap<String, Route>,
     plans: Vec<Plan>,
     actions: Vec<Slot>,
+    source_fields: Fields,
+    transaction_fields: Fields,
 }
 
 impl Engine {
@@ -204,6 +189,8 @@ impl Engine {
             routes,
             plans,
             actions,
+            source_fields: spec.source_fields,
+            transaction_fields: spec.transaction_fields,
         })
     }
 
@@ -223,6 +210,16 @@ impl Engine {
             return Ok(Outcome::new(None, Some("tombstone"), None));
         };
         let event = Event::read(utf8(value)?)?;
+        // a member of another kind than declared: Python dead-letters the event
+        let reduced_source = reduced(event.source.as_ref(), &self.source_fields)?;
+        let reduced_txn = match event
+            .envelope
+            .member("transaction")
+            .and_then(|m| m.obj.as_ref())
+        {
+            Some(txn) => Some(reduced(Some(txn), &self.transaction_fields)?),
+            None => None,
+        };
         let source_ts = event.source.as_ref().and_then(|s| s.get("ts_ms"));
         let source_ts_ms = source_ts.and_then(|raw| raw.parse::<i64>().ok());
         if event.op == "t" {
@@ -242,7 +239,6 @@ impl Engine {
             let row = after.or_else(|| event.envelope.get("before"));
             outcome.row = row.map(|raw| (raw.as_bytes().to_vec(), after.is_some()));
         }
-        let reduced_source = reduced(event.source.as_ref(), &SOURCE_ALLOWLIST);
         // the images by column, once for all the table's plans
         let before_shown =
             event.op == "d" || route.views.iter().any(|v| self.plans[v.plan].shows_before);
@@ -284,7 +280,7 @@ impl Engine {
             let rendered = if view.flat {
                 flat(&event.op, source_ts, &event.ts_ms, done)
             } else {
-                debezium(&event, &reduced_source, done)
+                debezium(&event, &reduced_source, reduced_txn.as_deref(), done)
             };
             outcome
                 .records
@@ -700,20 +696,25 @@ fn py_equals(a: &Value, b: &Value) -> Option<bool> {
     })
 }
 
-/// `{name: value}` of the listed members that the object has, in the list's order.
-fn reduced(obj: Option<&Obj<'_>>, fields: &[&str]) -> Vec<u8> {
+/// `{name: value}` of the listed members that the object has, in the list's order; a member
+/// of a kind its entry does not accept is `Defer` (Python names the dead letter).
+fn reduced(obj: Option<&Obj<'_>>, fields: &Fields) -> Result<Vec<u8>, Defer> {
     let mut out = Vec::with_capacity(256);
     out.push(b'{');
     if let Some(obj) = obj {
         // one pass over the members (the last of duplicates wins, as in a dict)
         let mut found: Vec<Option<&str>> = vec![None; fields.len()];
         for member in &obj.0 {
-            if let Some(at) = fields.iter().position(|name| *name == member.name) {
+            if let Some(at) = fields.iter().position(|(name, _)| *name == member.name) {
                 found[at] = Some(member.raw);
             }
         }
-        for (name, raw) in fields.iter().zip(found) {
+        for ((name, kinds), raw) in fields.iter().zip(found) {
             if let Some(raw) = raw {
+                let kind = json::kind(raw);
+                if !kinds.iter().any(|k| k == kind) {
+                    return Err(Defer);
+                }
                 if out.len() > 1 {
                     out.push(b',');
                 }
@@ -724,7 +725,7 @@ fn reduced(obj: Option<&Obj<'_>>, fields: &[&str]) -> Vec<u8> {
         }
     }
     out.push(b'}');
-    out
+    Ok(out)
 }
 
 fn write_image(out: &mut Vec<u8>, members: Option<&Vec<u8>>) {
@@ -738,7 +739,7 @@ fn write_image(out: &mut Vec<u8>, members: Option<&Vec<u8>>) {
     }
 }
 
-fn debezium(event: &Event<'_>, source: &[u8], done: &Masked) -> Vec<u8> {
+fn debezium(event: &Event<'_>, source: &[u8], txn: Option<&[u8]>, done: &Masked) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(b"{\"before\":");
     write_image(&mut out, done.before.as_ref());
@@ -750,13 +751,9 @@ fn debezium(event: &Event<'_>, source: &[u8], done: &Masked) -> Vec<u8> {
     json::write_str(&mut out, &event.op);
     out.extend_from_slice(b",\"ts_ms\":");
     json::write_value(&mut out, &event.ts_ms);
-    if let Some(txn) = event
-        .envelope
-        .member("transaction")
-        .and_then(|m| m.obj.as_ref())
-    {
+    if let Some(txn) = txn {
         out.extend_from_slice(b",\"transaction\":");
-        out.extend_from_slice(&reduced(Some(txn), &TRANSACTION_FIELDS));
+        out.extend_from_slice(txn);
     }
     out.push(b'}');
     out

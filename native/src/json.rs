@@ -300,6 +300,21 @@ pub fn value(raw: &str) -> Option<Value> {
     serde_json::from_str(raw).ok()
 }
 
+/// The kind of a raw JSON value as Python's `json_types.kind_of` names it after orjson read
+/// it: an integer beyond 64 bits is a float there, as orjson reads it.
+pub fn kind(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'"') => "string",
+        Some(b'{') => "object",
+        Some(b'[') => "array",
+        Some(b't' | b'f') => "boolean",
+        Some(b'n') => "null",
+        Some(_) if raw.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => "float",
+        Some(_) if raw.parse::<i64>().is_ok() || raw.parse::<u64>().is_ok() => "integer",
+        _ => "float",
+    }
+}
+
 /// Whether orjson writes the value's parsed form as these very bytes: a string without
 /// escapes (no control character, quote or backslash can be in it then), or an integer of up
 /// to 18 digits other than `-0`.

@@ -11,6 +11,10 @@ pub struct EngineSpec {
     pub routes: Vec<RouteSpec>,
     pub plans: Vec<PlanSpec>,
     pub actions: Vec<ActionSpec>,
+    /// Debezium's `source` members that are published, with the kinds each accepts
+    pub source_fields: Vec<(String, Vec<String>)>,
+    /// the published members of the `transaction` block, likewise
+    pub transaction_fields: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -64,7 +68,10 @@ pub struct WhenSpec {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActionSpec {
     Python,
-    Keep,
+    /// a kept column: copied when its kind is one of `kinds` (`json_types.TYPES`)
+    Keep {
+        kinds: Vec<String>,
+    },
     Null,
     Redact {
         value: String,

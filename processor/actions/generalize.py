@@ -23,6 +23,10 @@ Encoding = Literal[
     "date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp", "number", "decimal"
 ]
 UNIT_MICROS = {"day": 86_400_000_000, "hour": 3_600_000_000}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: how Debezium writes PostgreSQL's -infinity and infinity timestamps: they say nothing about
+#: a person, and BI tools know them, so they are published as they came
+INFINITY_SENTINELS = frozenset({INT64_MIN, INT64_MAX})
 #: the native core's names for the integer date/time encodings
 NATIVE_TIME_KINDS = {"date": "days", "micro_timestamp": "micros", "milli_timestamp": "millis"}
 DATE_ENCODINGS = {"date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp"}
@@ -82,6 +86,7 @@ class Generalize(Action):
         super().__init__(params, ctx)
         self._fn = self._build(params)
         self._level, self._size = params.to, params.size
+        self._timestamp = params.encoding in ("micro_timestamp", "milli_timestamp")
 
     @staticmethod
     def _build(p: GeneralizeParams) -> Callable[[Any], Any]:
@@ -133,7 +138,12 @@ class Generalize(Action):
     def apply(self, value: Any) -> Any:
         if value is None:
             return None
-        return self._fn(value)
+        if self._timestamp and value in INFINITY_SENTINELS and type(value) is int:
+            return value
+        out = self._fn(value)
+        if type(out) is int and not INT64_MIN <= out <= INT64_MAX:
+            raise ValueError("the generalised value is beyond 64 bits")
+        return out
 
     def native_spec(self) -> dict[str, Any] | None:
         p = self.params

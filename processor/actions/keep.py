@@ -1,26 +1,39 @@
-"""keep, drop and null: the actions that need no parameters."""
+"""keep, drop and null: the actions that publish a value as it is, or nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from processor.actions.base import Action
+from processor.actions.base import Action, ActionParams, CompileContext
 from processor.actions.registry import register
+from processor.formats.json_types import TYPES, TypeName, checker
+
+
+class KeepParams(ActionParams):
+    #: what the column holds; a value of another JSON type is a dead letter, never published
+    #: (default: any scalar, so nested text never rides along in a "boolean" column)
+    type: TypeName = "scalar"
 
 
 @register
 class Keep(Action):
-    """Publish the value as it is (business and technical data)."""
+    """Publish the value as it is (business and technical data), if it is of its type."""
 
     name = "keep"
     output_type = None
     reveals = "all"
+    params_model = KeepParams
+
+    def __init__(self, params: KeepParams, ctx: CompileContext) -> None:
+        super().__init__(params, ctx)
+        self._type = params.type
+        self._check = checker(params.type)
 
     def apply(self, value: Any) -> Any:
-        return value
+        return self._check(value)
 
     def native_spec(self) -> dict[str, Any]:
-        return {"kind": "keep"}
+        return {"kind": "keep", "kinds": sorted(TYPES[self._type])}
 
 
 @register

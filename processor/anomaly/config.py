@@ -50,9 +50,19 @@ class DetectorSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+class MetricLabels(_Strict):
+    """The values that ``crm_masker_access_records_total{role,action}`` may carry. Roles and
+    actions come from the CRM's rows, so anything not declared here counts as ``other``: a
+    label never holds what somebody typed into the CRM, and the label set stays bounded."""
+
+    roles: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)
+
+
 class AnomalyRules(_Strict):
     access_log: AccessLogMapping
     users: UsersMapping | None = None
+    metric_labels: MetricLabels = Field(default_factory=MetricLabels)
     #: events older than the watermark minus this are late: counted, not windowed
     allowed_lateness: timedelta = timedelta(minutes=5)
     detectors: dict[str, DetectorSpec] = Field(default_factory=dict)

@@ -10,6 +10,10 @@ from processor.anomaly.config import AnomalyRules
 from processor.anomaly.events import AccessReader, UserState, user_state
 
 TICK_MS = 60_000
+#: the label of a role or action that the rules' ``metric_labels`` do not declare
+OTHER_LABEL = "other"
+#: the role of an actor without a users row
+UNKNOWN_ROLE = "unknown"
 
 
 class AnomalyEngine:
@@ -25,10 +29,13 @@ class AnomalyEngine:
         self.watermark_ms = 0
         self._tick = -1
         self.late = 0
-        #: (role, action, records) of the last on-time access event, for the volume metric
+        #: (role, action, records) of the last on-time access event, for the volume metric;
+        #: role and action as metric labels (``OTHER_LABEL`` unless the rules declare them)
         self.last_access: tuple[str, str, int] | None = None
         self._by_action: dict[str, list[Detector]] = {}
         self._read_access = AccessReader(rules.access_log)
+        self._label_roles = frozenset(rules.metric_labels.roles) | {UNKNOWN_ROLE}
+        self._label_actions = frozenset(rules.metric_labels.actions)
 
     def detectors_for(self, action: str) -> list[Detector]:
         """The detectors that count this action (most detectors watch only some actions)."""
@@ -57,7 +64,10 @@ class AnomalyEngine:
             return []
         self.watermark_ms = max(self.watermark_ms, event.ts_ms)
         actor = self.users.get(event.actor)
-        self.last_access = (actor.role if actor else "unknown", event.action, event.records)
+        role = actor.role if actor else UNKNOWN_ROLE
+        self.last_access = (role if role in self._label_roles else OTHER_LABEL,
+                            event.action if event.action in self._label_actions else OTHER_LABEL,
+                            event.records)
         alerts = [a for d in self.detectors_for(event.action) for a in d.observe(event, actor)]
         tick = self.watermark_ms // TICK_MS
         if tick != self._tick:  # close windows once per minute of event time, not per event

@@ -43,8 +43,18 @@ def _unit(encoding: str) -> int:
     raise ValueError(f"unsupported time encoding {encoding}")
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _ms(value: Any, encoding: str) -> int:
-    return int(value) // _unit(encoding)
+    return _int64(value) // _unit(encoding)
+
+
+def _int64(value: Any) -> int:
+    """An integer column as Debezium writes it (INT64): anything else is not an event."""
+    if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("not a 64-bit integer")
+    return value
 
 
 class AccessReader:
@@ -63,7 +73,8 @@ class AccessReader:
         get = row.get
         return AccessEvent(  # event_id, actor, action, object_type, records, classification, ts
             str(row[id_]), str(row[actor]), str(row[action]), str(get(object_type) or ""),
-            int(get(count) or 1), str(get(classification) or ""), int(row[time]) // self._unit)
+            _int64(get(count) or 1), str(get(classification) or ""),
+            _int64(row[time]) // self._unit)
 
 
 def user_state(row: dict[str, Any], m: UsersMapping) -> UserState:

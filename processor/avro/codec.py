@@ -65,6 +65,16 @@ class AvroOutput:
         return frame(self.schema_id, buf.getvalue())
 
 
+def encode_json(obj: Any, what: str) -> bytes:
+    """orjson, whose refusals (an integer beyond 64 bits, nesting over 254 levels) are a
+    dead letter that names the part, not the value."""
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        raise PoisonEvent("unencodable_output", f"the masked {what} cannot be written as JSON"
+                          ) from None
+
+
 class RecordCodec:
     def __init__(self, registry: SchemaRegistry | None) -> None:
         self.registry = registry
@@ -103,14 +113,14 @@ class RecordCodec:
         if key is None:
             return None
         if decoded.key_writer is None:
-            return orjson.dumps(key)
+            return encode_json(key, "key")
         return self._output(view, "key", decoded.key_writer).encode(key)
 
     def encode_value(self, decoded: Decoded, view: ViewPlan, value: Any) -> bytes | None:
         if value is None:
             return None
         if decoded.value_writer is None:
-            return orjson.dumps(value)
+            return encode_json(value, "value")
         return self._output(view, "value", decoded.value_writer).encode(value)
 
     def _output(self, view: ViewPlan, field: str, writer: WriterSchema) -> AvroOutput:

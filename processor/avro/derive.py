@@ -13,9 +13,10 @@ from typing import Any
 
 from processor.errors import PoisonEvent
 from processor.formats.envelope import SOURCE_ALLOWLIST
+from processor.formats.json_types import TRANSACTION_FIELDS as TYPED_TRANSACTION_FIELDS
 from processor.masking.plan import ABSENT, FieldPlan, OutputType
 
-TRANSACTION_FIELDS = ("id", "total_order", "data_collection_order")
+TRANSACTION_FIELDS = tuple(name for name, _ in TYPED_TRANSACTION_FIELDS)
 
 
 def namespace(view: str, table: str) -> str:

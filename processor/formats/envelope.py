@@ -8,14 +8,12 @@ from typing import Any
 import orjson
 
 from processor.errors import PoisonEvent
+from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS, TYPES, kind_of
 
 OPS = frozenset({"c", "u", "d", "r", "t"})
 ROW_OPS = frozenset({"c", "u", "r"})
 #: source fields that identify nobody; everything else (e.g. MySQL's ``query``) is dropped
-SOURCE_ALLOWLIST = (
-    "version", "connector", "name", "ts_ms", "snapshot", "db", "schema", "table",
-    "lsn", "txId", "sequence", "file", "pos", "row", "server_id",
-)
+SOURCE_ALLOWLIST = tuple(name for name, _ in SOURCE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ def parse_envelope(obj: Any) -> ChangeEvent:
     if not isinstance(payload, dict) or "op" not in payload:
         raise PoisonEvent("not_envelope", "expected an object with op/before/after")
     op = payload["op"]
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:
         raise PoisonEvent("unknown_op", "op must be one of c, u, d, r, t")
     before, after = payload.get("before"), payload.get("after")
     if not isinstance(before, dict | None) or not isinstance(after, dict | None):
@@ -72,17 +70,22 @@ def parse_envelope(obj: Any) -> ChangeEvent:
     transaction = payload.get("transaction")
     return ChangeEvent(
         op=op, before=before, after=after,
-        source=source if isinstance(source, dict) else {},
+        source=_reduced(source, SOURCE_FIELDS, "source") if isinstance(source, dict) else {},
         ts_ms=ts_ms if isinstance(ts_ms, int) and not isinstance(ts_ms, bool) else None,
-        transaction=transaction if isinstance(transaction, dict) else None,
+        transaction=(_reduced(transaction, TRANSACTION_FIELDS, "transaction")
+                     if isinstance(transaction, dict) else None),
     )
 
 
-def reduce_source(source: dict[str, Any]) -> dict[str, Any]:
-    return {k: source[k] for k in SOURCE_ALLOWLIST if k in source}
-
-
-def reduce_transaction(txn: dict[str, Any] | None) -> dict[str, Any] | None:
-    if txn is None:
-        return None
-    return {k: txn[k] for k in ("id", "total_order", "data_collection_order") if k in txn}
+def _reduced(block: dict[str, Any], fields: tuple[tuple[str, str], ...],
+             what: str) -> dict[str, Any]:
+    """The allow-listed members of a metadata block, each of its declared type: they are
+    published unmasked, so a member of another type is a dead letter, never copied."""
+    out = {}
+    for name, type_name in fields:
+        if name in block:
+            value = block[name]
+            if kind_of(value) not in TYPES[type_name]:
+                raise PoisonEvent("invalid_metadata", f"{what}.{name} is not {type_name}")
+            out[name] = value
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from processor.formats.envelope import ChangeEvent, reduce_source, reduce_transaction
+from processor.formats.envelope import ChangeEvent
 
 ViewFormatFn = Callable[[ChangeEvent, dict[str, Any] | None, dict[str, Any] | None], dict[str, Any]]
 
@@ -19,12 +19,12 @@ def debezium_format(event: ChangeEvent, before: dict[str, Any] | None,
     value: dict[str, Any] = {
         "before": before,
         "after": after,
-        "source": reduce_source(event.source),
+        "source": event.source,  # reduced to the typed allow-list by parse_envelope
         "op": event.op,
         "ts_ms": event.ts_ms,
     }
     if event.transaction is not None:
-        value["transaction"] = reduce_transaction(event.transaction)
+        value["transaction"] = event.transaction
     return value
 
 

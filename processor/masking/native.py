@@ -30,6 +30,7 @@ from processor.actions.base import Action
 from processor.avro.wire import KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.errors import CrmMaskerError
 from processor.formats.envelope import ChangeEvent
+from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS, native_fields
 from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
@@ -206,7 +207,9 @@ class NativeEngine:
             routes.append({"topic": topic, "columns": columns, "views": views,
                            "detected": topic in detected})
             self._routes[topic] = (route.table, route.action_counts)
-        spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions}
+        spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions,
+                "source_fields": native_fields(SOURCE_FIELDS),
+                "transaction_fields": native_fields(TRANSACTION_FIELDS)}
         # the spec carries the pseudonym keys: built, handed over, not kept
         self._core = core.NativeEngine(orjson.dumps(spec).decode(), builder.callbacks,
                                        builder.helpers)

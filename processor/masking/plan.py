@@ -95,7 +95,13 @@ class FieldPlan:
         if not isinstance(key, dict):
             raise PoisonEvent("invalid_key", self.table)
         out = {}
-        for name, fn in self.key_fields:
-            if name in key:
-                out[name] = fn(key[name]) if fn is not None else key[name]
+        name = ""
+        try:
+            for name, fn in self.key_fields:
+                if name in key:
+                    out[name] = fn(key[name]) if fn is not None else key[name]
+        except PoisonEvent:
+            raise
+        except Exception:  # the message could quote the value: report the column name only
+            raise PoisonEvent("invalid_key", f"{self.table}.{name}") from None
         return out or None

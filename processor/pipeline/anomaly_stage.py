@@ -76,7 +76,7 @@ class AnomalyStage:
             return []
         try:
             return self.engine.on_row(table, op, row)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, ArithmeticError):
             # a row without the mapped columns: no access event; the masking still happens
             log.warning("a %s row lacks the columns that anomaly.%s maps; not counted",
                         table, "users" if table != self.rules.access_log.table else "access_log")

@@ -13,11 +13,11 @@ import logging
 from typing import Any, cast
 
 import orjson
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from processor.avro.codec import RecordCodec
 from processor.avro.wire import id_header
-from processor.errors import PoisonEvent
+from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.views import published_image
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
@@ -101,8 +101,16 @@ class BatchHandler:
         to Python; returns that message's index. The leak watch's sample among them comes
         back with its records."""
         watch = [start + i for i in self.leak_sample.peek(len(messages) - start)]
-        segment = core.process_batch(messages, start, len(messages), self.max_bytes, watch,
-                                     self.max_record_bytes)
+        try:
+            segment = core.process_batch(messages, start, len(messages), self.max_bytes, watch,
+                                         self.max_record_bytes)
+        except (CrmMaskerError, KafkaException):
+            raise
+        except Exception as exc:  # the core's last resort: Python takes the next message
+            log.error("native core failed at %s[%s]@%s: %s; the Python engine takes it",
+                      messages[start].topic(), messages[start].partition(),
+                      messages[start].offset(), type(exc).__name__)
+            return start
         if segment.end == start:
             return start
         self.leak_sample.skip(segment.end - start)
@@ -153,8 +161,7 @@ class BatchHandler:
         lineage = Lineage(topic, partition, offset)
         sampled = self.leak_sample()
         try:
-            outcome, records = self._mask(msg, topic, sampled)
-            self._check_sizes(records)
+            outcome, records = self._masked(msg, topic, sampled)
         except PoisonEvent as exc:
             dlq_key, dlq_value, dlq_headers = dlq_record(exc, lineage, self.policy)
             self.checkpoint.produce(self.dlq_topic, dlq_key, dlq_value, dlq_headers)
@@ -171,6 +178,23 @@ class BatchHandler:
             facts.published[out_topic] += 1
         self._account(outcome, sampled)
         self.checkpoint.consumed_record(topic, partition, offset, outcome.source_ts_ms)
+
+    def _masked(self, msg: Message, topic: str, sampled: bool
+                ) -> tuple[Outcome, list[OutRecord]]:
+        """``_mask`` with its size check; any failure that is not the processor's own (a
+        configuration or Kafka problem, which stops it) is a dead letter ``internal_error``:
+        one event never blocks its partition. Only the exception's class is logged (its
+        message could quote a value)."""
+        try:
+            outcome, records = self._mask(msg, topic, sampled)
+            self._check_sizes(records)
+        except (PoisonEvent, CrmMaskerError, KafkaException):
+            raise
+        except Exception as exc:
+            log.error("internal error on %s[%s]@%s: %s; dead-lettered", topic, msg.partition(),
+                      msg.offset(), type(exc).__name__)
+            raise PoisonEvent("internal_error", type(exc).__name__) from None
+        return outcome, records
 
     def _mask(self, msg: Message, topic: str, sampled: bool) -> tuple[Outcome, list[OutRecord]]:
         """Decode, mask and encode; PoisonEvent for anything that cannot be processed.

@@ -91,7 +91,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         action_name, fn, output = _compile(spec, ctx, cache)
         outputs[name] = (output,)
         counts[action_name] += 1
-        fns[name] = None if action_name == "keep" else fn
+        fns[name] = fn
         if action_name in WATCHED_ACTIONS or (isinstance(spec, FieldRule) and spec.when is not None):
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
@@ -101,8 +101,6 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             condition = Conditional(name, spec.when.field, fn, otherwise,
                                     spec.when.not_null, spec.when.equals)
             steps.append((name, None, condition))
-        elif action_name == "keep":
-            steps.append((name, None, None))
         elif fn is not None:
             steps.append((name, fn, None))
     key_fields = tuple((name, fns[name]) for name in table.key)
