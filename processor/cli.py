@@ -26,7 +26,8 @@ KEYS_OPTION = click.option(
     help="Pseudonym key file (YAML: keys: {KEY_ID: SECRET}). Default: $CRM_MASKER_KEYS.")
 DEMO_KEYS_OPTION = click.option(
     "--allow-demo-keys", is_flag=True, default=False, envvar="CRM_MASKER_ALLOW_DEMO_KEYS",
-    help="Accept a key file marked `demo: true` (for demos and tests only).")
+    help="Accept the public demo keys (deploy/keys/demo-keys.yaml, or any file marked "
+         "`demo: true`): for demos and tests only.")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -38,8 +39,8 @@ def keyring(keys_file: Path | None, allow_demo: bool) -> KeyRing:
     keys = load_keys(keys_file)
     if keys.demo and not allow_demo:
         raise KeyFileError(
-            f"{keys.source} is a demo key file (demo: true); its secret is public. Use your own "
-            "key file, or pass --allow-demo-keys for demos and tests")
+            f"{keys.source or '$CRM_MASKER_KEYS'} holds a demo key; its secret is public. Use "
+            "your own key file, or pass --allow-demo-keys for demos and tests")
     return keys
 
 
@@ -197,6 +198,9 @@ KAFKA_OPTION = click.option(
 @click.option("--metrics-port", envvar="CRM_MASKER_METRICS_PORT", default=9108, type=int,
               help="HTTP port for /metrics, /healthz, /readyz (worker i uses port + i); "
                    "-1 disables it.")
+@click.option("--metrics-host", envvar="CRM_MASKER_METRICS_HOST", default="127.0.0.1",
+              help="Address the metrics port listens on: loopback by default; 0.0.0.0 (or ::) "
+                   "where Prometheus scrapes from another host or container.")
 @click.option("--exit-when-idle", envvar="CRM_MASKER_EXIT_WHEN_IDLE", default=None, type=float,
               metavar="SECONDS", help="Stop after this long without input (batch jobs, demos).")
 @REGISTRY_URL_OPTION
@@ -209,7 +213,7 @@ KAFKA_OPTION = click.option(
 def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
         batch_events: int, batch_ms: int, commit_when_drained: bool, workers: int,
-        metrics_port: int,
+        metrics_port: int, metrics_host: str,
         exit_when_idle: float | None, schema_registry_url: str | None,
         registry_options: tuple[str, ...], engine: str) -> None:
     """Consume CRM change events, mask them, publish the views, exactly once.
@@ -224,13 +228,14 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
     """
     import socket
 
-    from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.kafka_config import check_not_protected, client_options
     from processor.pipeline.runner import RunSettings
     from processor.pipeline.workers import WorkerSpec, run_workers
     from processor.rules import load_validated
 
     load_validated(rules_dir)  # refuse an invalid rule set before touching Kafka
     keys = keyring(keys_file, allow_demo_keys)
+    check_not_protected(client_options(kafka_options))
     settings = RunSettings(
         bootstrap=bootstrap, group_id=group_id,
         transactional_id=transactional_id or f"crm-masker-{group_id}-{socket.gethostname()}",
@@ -238,7 +243,8 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
         commit_when_drained=commit_when_drained, exit_when_idle_s=exit_when_idle,
         kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
         schema_registry_options=registry_options, engine=engine)
-    spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None)
+    spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None,
+                      metrics_host=metrics_host)
     sys.exit(run_workers(spec, workers))
 
 

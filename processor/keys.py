@@ -4,13 +4,15 @@ The file is YAML or JSON::
 
     keys:
       k2026a: "base64:3q2+7w..."     # or "hex:...", or a plain string of >= 32 characters
-    demo: false                      # true marks a demo key file that `run` refuses by default
+    demo: false                      # true marks a demo key file that `run` refuses by default;
+                                     # a public secret (the shipped demo keys) is one anyway
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +20,21 @@ from pathlib import Path
 import yaml
 
 from processor.errors import KeyFileError
+from processor.safe_yaml import YamlRefused, load_bounded
 
 MIN_SECRET_BYTES = 32
 ENV_KEYS = "CRM_MASKER_KEYS"
+MAX_KEY_FILE_CHARS = 65_536
+#: SHA-256 of the secrets that are public (deploy/keys/demo-keys.yaml): such a key is a demo
+#: key whatever its file says, since anyone can recompute its pseudonyms
+PUBLIC_SECRET_SHA256 = frozenset({
+    "f12b8db573f4c72ab7a16b7930122569d9f89c6ad252423722fd7f9f2f605aa7",
+    "f816520b24c3154d6ada89b00590d5ed432ab4655811f67f60bb63b510be8c22",
+})
+
+
+def is_public(secret: bytes) -> bool:
+    return hashlib.sha256(secret).hexdigest() in PUBLIC_SECRET_SHA256
 
 
 @dataclass(frozen=True)
@@ -67,23 +81,33 @@ def _decode_secret(key_id: str, text: object, source: str) -> bytes:
 
 
 def parse_keys(text: str, source: str) -> KeyRing:
+    if len(text) > MAX_KEY_FILE_CHARS:
+        raise KeyFileError(f"{source}: over {MAX_KEY_FILE_CHARS // 1024} KiB; not a key file")
     try:
-        data = yaml.safe_load(text)
+        _, data, duplicates = load_bounded(text)
+    except YamlRefused as exc:
+        raise KeyFileError(f"{source}: {exc.message}") from None
     except yaml.YAMLError:
         raise KeyFileError(f"{source}: not valid YAML/JSON") from None
+    if duplicates:
+        name, first, second = duplicates[0]
+        raise KeyFileError(f"{source}: {name!r} is defined twice (lines {first} and {second})")
     if not isinstance(data, dict) or not isinstance(data.get("keys"), dict) or not data["keys"]:
         raise KeyFileError(f"{source}: expected a mapping with a non-empty `keys:` section")
     secrets = {str(k): _decode_secret(str(k), v, source) for k, v in data["keys"].items()}
-    return KeyRing(secrets=secrets, demo=bool(data.get("demo", False)), source=source)
+    demo = data.get("demo", False) is True or any(map(is_public, secrets.values()))
+    return KeyRing(secrets=secrets, demo=demo, source=source)
 
 
 def load_keys(path: str | Path | None) -> KeyRing:
     """Read keys from ``path``, else from ``$CRM_MASKER_KEYS`` (the same YAML/JSON text)."""
     if path:
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise KeyFileError(f"key file {path} is not UTF-8 text (YAML or JSON)") from None
         return parse_keys(text, str(path))
     env = os.environ.get(ENV_KEYS)
     if env:

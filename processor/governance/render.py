@@ -10,6 +10,18 @@ from processor.governance.report import LEGAL_BASIS_ARTICLE, Report, TableEntry
 CLASSES = ("identifier", "personal", "special", "free_text", "business", "technical")
 
 
+def md(text: str) -> str:
+    """Rule text (descriptions, justifications, names) as inline Markdown: raw HTML shown as
+    text, and no ``|`` or line break that would end a table cell or row."""
+    return (escape(str(text), quote=False).replace("|", "\\|").replace("\r", " ")
+            .replace("\n", " "))
+
+
+def code(text: str) -> str:
+    """A name in a Markdown code span: a backtick would end it, a ``|`` the table cell."""
+    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
 def _basis(table: TableEntry) -> str:
     return f"{table.legal_basis} ({LEGAL_BASIS_ARTICLE[table.legal_basis]})"
 
@@ -26,46 +38,49 @@ def _finding_text(report: Report, lang: str) -> list[tuple[str, str, str]]:
 
 def render_markdown(report: Report, lang: str = "en") -> str:
     t = LABELS[lang]
-    out = [f"# {t['title']}", "", t["generated"].format(version=report.version,
+    out = [f"# {t['title']}", "", t["generated"].format(version=md(report.version),
                                                          sha=report.sha256[:16]), ""]
     c = report.controller
-    out += [f"- **{t['controller']}:** {c.get('name', '')}", f"- **{t['contact']}:** "
-            f"{c.get('contact', '')}", f"- **{t['dpo']}:** {c.get('dpo', '')}", "",
-            t["tom"].format(key_id=report.key_id), ""]
+    out += [f"- **{t['controller']}:** {md(c.get('name', ''))}", f"- **{t['contact']}:** "
+            f"{md(c.get('contact', ''))}", f"- **{t['dpo']}:** {md(c.get('dpo', ''))}", "",
+            t["tom"].format(key_id=md(report.key_id)), ""]
     for table in report.tables:
-        out += [f"## {t['table']} `{table.name}`", "",
-                f"- **{t['source']}:** `{table.topic}`",
-                f"- **{t['description']}:** {table.description}",
-                f"- **{t['subjects']}:** {', '.join(table.data_subjects)}",
-                f"- **{t['purposes']}:** {', '.join(table.purposes)}",
+        out += [f"## {t['table']} {code(table.name)}", "",
+                f"- **{t['source']}:** {code(table.topic)}",
+                f"- **{t['description']}:** {md(table.description)}",
+                f"- **{t['subjects']}:** {md(', '.join(table.data_subjects))}",
+                f"- **{t['purposes']}:** {md(', '.join(table.purposes))}",
                 f"- **{t['legal_basis']}:** {_basis(table)}",
-                f"- **{t['retention']}:** {table.retention}",
-                f"- **{t['special']}:** {', '.join(table.fields_of('special')) or t['special_none']}",
+                f"- **{t['retention']}:** {md(table.retention)}",
+                f"- **{t['special']}:** "
+                f"{md(', '.join(table.fields_of('special'))) or t['special_none']}",
                 "", f"**{t['categories']}:**", ""]
-        out += [f"- {name}: {fields}" for name, fields in _categories(table, t)]
+        out += [f"- {name}: {md(fields)}" for name, fields in _categories(table, t)]
         out += ["", f"**{t['recipients']}:**", "",
                 f"| {t['view']} | {t['topic']} | {t['format']} | {t['readers']} |",
                 "|---|---|---|---|"]
-        out += [f"| {r.view} | `{r.topic}` | {r.format} | {', '.join(r.readers)} |"
+        out += [f"| {md(r.view)} | {code(r.topic)} | {md(r.format)} | {md(', '.join(r.readers))} |"
                 for r in table.recipients]
         views = [r.view for r in table.recipients]
         out += ["", f"**{t['measures']}:**", "",
-                f"| {t['field']} | {t['class']} | " + " | ".join(views) + " |",
+                f"| {t['field']} | {t['class']} | " + " | ".join(map(md, views)) + " |",
                 "|---|---|" + "---|" * len(views)]
         for f in table.fields:
-            cells = [f.measures[v].text(lang) for v in views]
-            note = f" ({t['justification']}: {f.justification})" if f.justification else ""
-            out.append(f"| `{f.name}` | {t['class.' + f.field_class]}{note} | "
+            cells = [md(f.measures[v].text(lang)) for v in views]
+            note = f" ({t['justification']}: {md(f.justification)})" if f.justification else ""
+            out.append(f"| {code(f.name)} | {t['class.' + f.field_class]}{note} | "
                        + " | ".join(cells) + " |")
         out.append("")
     out += [f"## {t['flow']}", "", t["flow_intro"], ""]
     for table in report.tables:
         for r in table.recipients:
             kept = [f.name for f in table.fields if f.measures[r.view].action != "drop"]
-            out.append(f"- `{table.topic}` → `{r.topic}` ({r.view}): {', '.join(kept)}")
+            out.append(f"- {code(table.topic)} → {code(r.topic)} ({md(r.view)}): "
+                       f"{md(', '.join(kept))}")
     out += ["", f"## {t['findings']}", ""]
     findings = _finding_text(report, lang)
-    out += [f"- **{sev}** `{where}`: {text}" for sev, where, text in findings] or [t["no_findings"]]
+    out += [f"- **{sev}** {code(where)}: {md(text)}" for sev, where, text in findings] \
+        or [t["no_findings"]]
     return "\n".join(out) + "\n"
 
 

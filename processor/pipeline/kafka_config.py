@@ -36,8 +36,32 @@ def key_values(pairs: Iterable[str], option: str) -> dict[str, str]:
     return options
 
 
+#: settings that exactly-once rests on, or that have their own option: never overridden by
+#: ``--kafka-option`` or ``CRM_MASKER_KAFKA_*`` (a wrong one loses or duplicates silently)
+PROTECTED = {
+    "isolation.level": "exactly-once reads committed inputs only",
+    "enable.auto.commit": "offsets are committed in the producer's transaction",
+    "enable.auto.offset.store": "offsets are committed in the producer's transaction",
+    "transactional.id": "use --transactional-id",
+    "enable.idempotence": "a transactional producer is idempotent",
+    "acks": "a transactional producer needs acks=all",
+    "group.id": "use --group-id",
+    "group.instance.id": "it is the transactional id (static membership)",
+    "bootstrap.servers": "use --bootstrap-servers",
+}
+
+
+def check_not_protected(extra: Mapping[str, str]) -> None:
+    """A clear error for a pass-through setting that the processor must own."""
+    for name in extra:
+        if name in PROTECTED:
+            raise CrmMaskerError(f"the client setting {name} cannot be changed: "
+                                 f"{PROTECTED[name]}")
+
+
 def consumer_config(bootstrap: str, group_id: str, instance_id: str,
                     extra: Mapping[str, str]) -> dict[str, Any]:
+    check_not_protected(extra)
     return {
         "bootstrap.servers": bootstrap,
         "group.id": group_id,
@@ -55,6 +79,7 @@ def consumer_config(bootstrap: str, group_id: str, instance_id: str,
 
 
 def producer_config(bootstrap: str, transactional_id: str, extra: Mapping[str, str]) -> dict[str, Any]:
+    check_not_protected(extra)
     return {
         "bootstrap.servers": bootstrap,
         "transactional.id": transactional_id,

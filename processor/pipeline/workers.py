@@ -18,7 +18,7 @@ from processor.errors import CrmMaskerError
 from processor.keys import KeyRing
 from processor.masking.engine import MaskingEngine
 from processor.observability import metrics
-from processor.observability.http import Health, serve
+from processor.observability.http import DEFAULT_HOST, Health, serve
 from processor.pipeline.checkpoint import FatalKafkaError
 from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
 from processor.rules import load_validated
@@ -34,6 +34,7 @@ class WorkerSpec:
     settings: RunSettings
     metrics_port: int | None
     index: int = 0
+    metrics_host: str = DEFAULT_HOST
 
 
 def run_worker(spec: WorkerSpec) -> int:
@@ -55,7 +56,7 @@ def run_worker(spec: WorkerSpec) -> int:
     _zero_labelled_counters(compiled)
     health = Health()
     if spec.metrics_port is not None:
-        serve(spec.metrics_port + spec.index, health)
+        serve(spec.metrics_port + spec.index, health, spec.metrics_host)
     processor = Processor(MaskingEngine(compiled), spec.settings, health)
     install_signal_handlers(processor)
     try:

@@ -39,6 +39,7 @@ def validate(path: str | Path) -> tuple[ValidatedRules | None, list[Problem]]:
     except RuleSetInvalid as exc:
         return None, exc.problems
     rules, problems = check(loaded)
+    problems = loaded.problems + problems
     problems.sort(key=lambda p: (p.file, p.line))
     if rules is None or any(p.severity == "error" for p in problems):
         return None, problems

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from processor.actions.registry import action_class, action_names, validate_params
 from processor.errors import Problem
 from processor.rules.loader import LoadedRules, Loc
-from processor.rules.model import PERSONAL_CLASSES, ActionSpec, RuleSet
+from processor.rules.model import PERSONAL_CLASSES, ActionSpec, FieldRule, RuleSet
 
 SPECIAL_ALLOWED = frozenset({"drop", "null"})
 KEY_ALLOWED = frozenset({"keep", "pseudonymize"})
@@ -193,11 +193,34 @@ def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     return problems
 
 
+def parameter_problems(loaded: LoadedRules) -> list[Problem]:
+    """The action problems of every field rule that is well-formed by itself, for a rule set
+    whose schema is invalid elsewhere: every problem of a file shows in one run."""
+    data = loaded.data
+    tables = data.get("tables") if isinstance(data, dict) else None
+    raw_domains = data.get("domains") if isinstance(data, dict) else None
+    domains = {d for d in raw_domains if isinstance(d, str)} if isinstance(raw_domains, list) \
+        else set()
+    problems: list[Problem] = []
+    for table_name, table in (tables.items() if isinstance(tables, dict) else ()):
+        fields = table.get("fields") if isinstance(table, dict) else None
+        for field_name, raw in (fields.items() if isinstance(fields, dict) else ()):
+            try:
+                rule = FieldRule.model_validate(raw)
+            except ValidationError:
+                continue  # the schema errors name it
+            floc: Loc = ("tables", table_name, "fields", field_name)
+            # without valid `domains:` (its own schema error), a domain is not judged here
+            known = domains or {str(rule.params.get("domain"))}
+            problems += _action_problems(loaded, floc, rule, known)
+    return problems
+
+
 def check(loaded: LoadedRules) -> tuple[RuleSet | None, list[Problem]]:
     """The validated rule set (None when the schema is invalid) and every problem found."""
     try:
         rules = RuleSet.model_validate(loaded.data)
     except ValidationError as exc:
-        return None, schema_problems(loaded, exc)
+        return None, schema_problems(loaded, exc) + parameter_problems(loaded)
     return rules, semantic_problems(loaded, rules) + anomaly_problems(loaded, rules)
 

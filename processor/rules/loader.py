@@ -15,9 +15,38 @@ from typing import Any
 import yaml
 
 from processor.errors import Problem, RuleSetInvalid
+from processor.safe_yaml import YamlRefused, load_bounded
 
 Loc = tuple[str | int, ...]
 MERGED_SECTIONS = ("tables", "views", "detectors")
+#: a rule file is a few KB; these bounds keep a crafted one from exhausting the loader
+MAX_FILE_BYTES = 1_048_576
+MAX_TOTAL_BYTES = 8 * MAX_FILE_BYTES
+
+
+def _parse(file: Path, raw: bytes) -> tuple[yaml.Node | None, Any, list[Problem]]:
+    """One rule file's node (for the lines) and data, or the problems that stop it."""
+    name = str(file)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return None, None, [Problem(name, line, "(file)", "not UTF-8 text",
+                                    "save the rule file as UTF-8")]
+    try:
+        node, data, duplicates = load_bounded(text)
+    except YamlRefused as exc:
+        line = exc.mark.line + 1 if exc.mark else 1
+        return None, None, [Problem(name, line, "(yaml)", exc.message, exc.hint)]
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        return None, None, [Problem(name, line, "(yaml)", f"YAML syntax: {exc.problem}")]
+    except yaml.YAMLError:
+        return None, None, [Problem(name, 1, "(yaml)", "not valid YAML")]
+    problems = [Problem(name, second, str(key), f"key {key!r} is defined twice",
+                        f"first at line {first}; YAML would silently keep the last one")
+                for key, first, second in duplicates]
+    return node, data, problems
 
 
 @dataclass
@@ -25,6 +54,8 @@ class LoadedRules:
     data: dict[str, Any]
     files: list[Path]
     locations: dict[Loc, tuple[str, int]] = field(default_factory=dict)
+    #: problems that do not stop the checks (a duplicated key): reported with theirs
+    problems: list[Problem] = field(default_factory=list)
 
     def where(self, loc: Loc) -> tuple[str, int]:
         """The file and line of ``loc`` or of its nearest located parent."""
@@ -65,22 +96,34 @@ def rule_files(path: Path) -> list[Path]:
 
 
 def load_rules(path: str | Path) -> LoadedRules:
-    """Parse and merge the rule files. YAML syntax errors and clashes raise RuleSetInvalid."""
+    """Parse and merge the rule files. A file that cannot be read as YAML (syntax, encoding,
+    size, aliases, depth) and clashes between files raise RuleSetInvalid; duplicate keys are
+    kept in ``problems`` so that the checks still run and report theirs in the same run."""
     files = rule_files(Path(path))
     loaded = LoadedRules(data={}, files=files)
     problems: list[Problem] = []
+    total = 0
     for file in files:
-        text = file.read_text()
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-            problems.append(Problem(str(file), line, "(yaml)", f"YAML syntax: {exc.problem}"))
+        size = file.stat().st_size
+        total += size
+        if size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
+            problems.append(Problem(str(file), 1, "(file)",
+                f"rule files are limited to {MAX_FILE_BYTES // 1024} KiB each and "
+                f"{MAX_TOTAL_BYTES // 1_048_576} MiB together", "is this really a rule file?"))
             continue
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(str(file), 1, "(file)", f"cannot read: {exc.strerror}"))
+            continue
+        node, data, found = _parse(file, raw)
+        if node is None:
+            problems += found
+            continue
+        loaded.problems += found
         if data is None:
             continue
-        if not isinstance(data, dict) or node is None:
+        if not isinstance(data, dict):
             problems.append(Problem(str(file), 1, "(top level)", "a rule file must be a mapping"))
             continue
         locations: dict[Loc, tuple[str, int]] = {(): (str(file), 1)}

@@ -138,7 +138,7 @@ def test_mask_refuses_demo_keys_unless_allowed() -> None:
         [sys.executable, "-m", "processor", "mask", "--rules", str(RULES), "--keys",
          str(DEMO_KEYS)], input=b"", capture_output=True)
     assert result.returncode == 2
-    assert b"demo key file" in result.stderr and b"base64:" not in result.stderr
+    assert b"holds a demo key" in result.stderr and b"base64:" not in result.stderr
 
 
 @pytest.mark.parametrize("raw_id", [b"123456789012345678901234567890", b"-9223372036854775809"])
