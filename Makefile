@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test demo kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline clean
+.PHONY: help install lint test demo kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ schemas: install  ## record the masked Avro schemas that the rules imply (schema
 
 demo: install  ## the whole thing locally: broker, topics, generator, processor, before/after
 	@bash deploy/demo.sh
+
+FUZZ_SECONDS ?= 600
+fuzz: install  ## fuzz the decoders, both engines, the scrub and the rule loader (FUZZ_SECONDS=600)
+	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 
 bench: install  ## masking-engine benchmark (no Kafka): prints a table, writes benchmarks/results/
 	$(BIN)/python -m benchmarks.masking_engine

@@ -129,7 +129,9 @@ def load_rules(path: str | Path) -> LoadedRules:
         locations: dict[Loc, tuple[str, int]] = {(): (str(file), 1)}
         _index(node, (), str(file), locations)
         for key, value in data.items():
-            if key in MERGED_SECTIONS and isinstance(value, dict):
+            # sections merge across files where every file makes them a mapping
+            if (key in MERGED_SECTIONS and isinstance(value, dict)
+                    and isinstance(loaded.data.get(key, {}), dict)):
                 section = loaded.data.setdefault(key, {})
                 for name, item in value.items():
                     if name in section:

@@ -126,6 +126,11 @@ class ViewRules(Strict):
     def _per_table(cls, value: str) -> str:
         if "{table}" not in value:
             raise ValueError("the topic pattern must contain {table}, e.g. bi.analytics.{table}")
+        try:
+            value.format(table="t")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("the topic pattern may use {table} and no other placeholder"
+                             ) from None
         return value
 
 

@@ -39,7 +39,10 @@ def value_for(rule: FieldRule) -> st.SearchStrategy[Any]:
         return st.one_of(st.none(), SECRET_TEXT)
     if rule.field_class == "free_text":
         return st.just("ok.")  # shorter than any secret: it cannot contain one
-    # business/technical values from a disjoint space, so they cannot look like a leak
+    # business/technical values from a disjoint space, so they cannot look like a leak; of
+    # the rule's declared type, since a value of another type is a dead letter
+    if params.get("type") == "boolean":
+        return st.one_of(st.none(), st.booleans())
     return st.one_of(st.none(), st.integers(0, 10**6), st.booleans())
 
 
