@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help install lint test demo kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline fuzz clean
+.PHONY: help deps install lint test demo kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,14 +29,18 @@ $(BIN)/.native: $(BIN)/.installed $(NATIVE_SRC)
 	fi
 	touch $@
 
+deps:  ## check what `make test` needs, install what is missing (apt-get, as root) and fetch the jars
+	@bash deploy/deps.sh test
+
 install: $(BIN)/.native  ## create .venv, install crm-masker with its dev tools and native core
 
 lint: install  ## ruff and mypy
 	$(BIN)/ruff check processor tests benchmarks deploy
 	$(BIN)/mypy
 
-test: install  ## lint, the native core's unit tests, then every test against a real Kafka broker
-	$(MAKE) --no-print-directory lint
+test:  ## prerequisites (deps), lint, the native core's unit tests, then every test against a real Kafka broker
+	@bash deploy/deps.sh test
+	@$(MAKE) --no-print-directory lint
 	@if command -v cargo >/dev/null 2>&1; then \
 	  cd native && PYO3_PYTHON=$(CURDIR)/$(BIN)/python cargo test --release --quiet; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -59,7 +63,9 @@ registry-down:  ## stop the local schema registry
 schemas: install  ## record the masked Avro schemas that the rules imply (schemas/views/)
 	$(BIN)/crm-masker schemas --rules rules --schemas schemas
 
-demo: install  ## the whole thing locally: broker, topics, generator, processor, before/after
+demo:  ## the whole thing locally: broker, topics, generator, processor, before/after
+	@bash deploy/deps.sh demo
+	@$(MAKE) --no-print-directory install
 	@bash deploy/demo.sh
 
 FUZZ_SECONDS ?= 600

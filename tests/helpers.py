@@ -18,6 +18,23 @@ from processor.rules.compiler import compile_rules
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
 DEMO_KEYS = REPO / "deploy" / "keys" / "demo-keys.yaml"
+PREREQUISITES = REPO / "deploy" / "prerequisites.tsv"
+
+
+def require_tool(tool: str, *other_names: str) -> str:
+    """The tool's path. A missing tool fails the test and names the package that brings it
+    (``make test`` installs it first, through deploy/deps.sh): a skip would hide the check."""
+    import shutil
+
+    import pytest
+
+    for name in (tool, *other_names):
+        found = shutil.which(name)
+        if found:
+            return found
+    rows = (line.split("\t") for line in PREREQUISITES.read_text().splitlines())
+    package = next(row[1] for row in rows if row[0] == tool)
+    pytest.fail(f"{tool} is missing: run `make deps` (it installs the Debian package {package})")
 
 
 def require_native_core() -> ModuleType:

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from tests.helpers import require_tool
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -115,16 +117,9 @@ def test_grafana_dashboard_queries_only_exported_metrics() -> None:
 
 
 def test_alertmanager_config_passes_amtool() -> None:
-    import os
-    import shutil
     import subprocess
 
-    import pytest
-
-    amtool = shutil.which("amtool")
-    if amtool is None and not os.environ.get("CI"):
-        pytest.skip("amtool (Debian prometheus-alertmanager) is not installed; .ci/run installs it")
-    assert amtool, "amtool is needed: apt-get install prometheus-alertmanager"
+    amtool = require_tool("amtool")
     result = subprocess.run([amtool, "check-config", str(REPO / "deploy/alertmanager/alertmanager.yml")],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -14,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import require_tool
 from tests.pipeline.harness import Namespace, read_topics, start_processor, stop
 from tests.pipeline.test_lifecycle import free_port, http_get, wait_for
 
 pytestmark = pytest.mark.kafka
 REPO = Path(__file__).resolve().parents[1]
-PROMETHEUS = shutil.which("prometheus")
 
 
 def prometheus_config(tmp_path: Path, target: str) -> Path:
@@ -43,14 +41,14 @@ def query(base: str, expr: str) -> list[dict]:  # type: ignore[type-arg]
 @pytest.fixture
 def prometheus(tmp_path: Path) -> Iterator[Callable[[int], str]]:
     """Start the real Prometheus with the shipped config and rules against a processor port."""
-    assert PROMETHEUS, "prometheus is needed: apt-get install prometheus"
+    prometheus = require_tool("prometheus")
     started: list[subprocess.Popen[bytes]] = []
 
     def start(metrics_port: int) -> str:
         port = free_port()
         config = prometheus_config(tmp_path, f"127.0.0.1:{metrics_port}")
         started.append(subprocess.Popen(
-            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         base = f"http://127.0.0.1:{port}"
@@ -72,12 +70,6 @@ def firing(base: str, alertname: str, **labels: str) -> bool:
                and all(a["labels"].get(k) == v for k, v in labels.items()) for a in alerts)
 
 
-needs_prometheus = pytest.mark.skipif(
-    PROMETHEUS is None and not os.environ.get("CI"),
-    reason="Debian's prometheus is not installed here; .ci/run installs it")
-
-
-@needs_prometheus
 def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
         kafka_bootstrap: str, tmp_path: Path, prometheus: Callable[[int], str]) -> None:
     ns = Namespace(tmp_path).create()
@@ -107,7 +99,6 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
         stop(processor)
 
 
-@needs_prometheus
 def test_an_injected_mass_export_fires_its_alert_in_prometheus(
         kafka_bootstrap: str, tmp_path: Path, prometheus: Callable[[int], str]) -> None:
     ns = Namespace(tmp_path).create()

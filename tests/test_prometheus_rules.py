@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from processor.observability import metrics
+from tests.helpers import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 PROM = REPO / "deploy" / "prometheus"
 RULES = PROM / "rules" / "crm-masker.yml"
 TESTS = PROM / "tests" / "crm-masker.test.yml"
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None and not os.environ.get("CI"),
-    reason="promtool (Debian package prometheus) is not installed here; .ci/run installs it")
 
 
 def alert_rules() -> list[dict]:  # type: ignore[type-arg]
@@ -40,16 +34,15 @@ def exported_metric_names() -> set[str]:
     return names
 
 
-@needs_promtool
 def test_promtool_checks_and_unit_tests_pass() -> None:
-    assert PROMTOOL, "promtool is needed: apt-get install prometheus"
-    check = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True,
+    promtool = require_tool("promtool")
+    check = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True,
                            text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    config = subprocess.run([PROMTOOL, "check", "config", str(PROM / "prometheus.yml")],
+    config = subprocess.run([promtool, "check", "config", str(PROM / "prometheus.yml")],
                             capture_output=True, text=True)
     assert config.returncode == 0, config.stdout + config.stderr
-    unit = subprocess.run([PROMTOOL, "test", "rules", str(TESTS)], capture_output=True,
+    unit = subprocess.run([promtool, "test", "rules", str(TESTS)], capture_output=True,
                           text=True)
     assert unit.returncode == 0 and "SUCCESS" in unit.stdout, unit.stdout + unit.stderr
 

@@ -1,4 +1,4 @@
-"""Column types of the reference CRM (../shared/CRM_MODEL.md) as Debezium encodes them.
+"""Column types of the reference CRM (docs/crm-model.md) as Debezium encodes them.
 
 Used to build Kafka Connect JSON schemas for the ``{"schema", "payload"}`` wrapper (and later
 Avro schemas). Real deployments bring their own tables; only the generator knows these.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
@@ -10,14 +9,13 @@ import subprocess
 import zlib
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from processor.cli import main
+from tests.helpers import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def report(rules: Path, *args: str) -> str:
@@ -33,7 +31,7 @@ def section(md: str, table: str) -> str:
 
 
 def test_report_covers_every_table_and_field_of_the_reference_model() -> None:
-    from processor.generator.model import TABLES  # equal to CRM_MODEL.md, tested in tests/rules
+    from processor.generator.model import TABLES  # equal to docs/crm-model.md, tested in tests/rules
 
     md = report(RULES)
     for table, columns in TABLES.items():
@@ -94,13 +92,11 @@ def _png_facts(data: bytes) -> tuple[int, int, int]:
     return width, height, len(set(zlib.decompress(idat)))
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed here (.ci/run installs it)")
 def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
-    assert CHROMIUM, "chromium is needed: apt-get install chromium"
+    chromium = require_tool("chromium", "chromium-browser")
     page = tmp_path / "report.html"
     page.write_text(report(RULES, "--format", "html", "--lang", "de"), encoding="utf-8")
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
              "--no-first-run", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The prerequisite step of `make demo` and `make test` (and of .ci/run): checks what the target
+# needs on this machine (deploy/prerequisites.tsv), installs what is missing with apt-get where
+# it may (root, or passwordless sudo), and fetches the pinned jars; otherwise it stops with the
+# exact commands to run. It never leaves a missing tool to fail deep inside the test suite.
+#
+#   deploy/deps.sh demo|test [--dry-run]
+#
+#   --dry-run      name what is missing and the commands that would install it; change nothing
+#                  (exit 1 when something is missing)
+# Environment:
+#   DEPS_INSTALL=0               never install, only report (exit 2 when something is missing)
+#   KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL, both set: `make test` uses your services,
+#                                so Java, Maven and the jars are not needed
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+target=${1:-}
+dry_run=0
+[[ ${2:-} == --dry-run ]] && dry_run=1
+case "$target" in
+  demo|test) ;;
+  *) echo "usage: deploy/deps.sh demo|test [--dry-run]" >&2; exit 2 ;;
+esac
+
+log() { echo "deps: $*" >&2; }
+
+own_services=0
+if [[ $target == test && -n ${KAFKA_BOOTSTRAP_SERVERS:-} && -n ${SCHEMA_REGISTRY_URL:-} ]]; then
+  own_services=1
+fi
+
+# missing_tools: the tools of this target whose check fails; packages: their Debian packages
+missing() {
+  missing_tools=() packages=()
+  local tool package needed check why
+  while IFS=$'\t' read -r tool package needed check why; do
+    [[ -z $tool || $tool == \#* ]] && continue
+    [[ ,$needed, == *,$target,* ]] || continue
+    [[ $own_services == 1 && ,$needed, == *,jvm,* ]] && continue
+    if ! bash -c "$check" >/dev/null 2>&1; then
+      missing_tools+=("$tool: $why")
+      [[ " ${packages[*]} " == *" $package "* ]] || packages+=("$package")
+    fi
+  done <"$here/prerequisites.tsv"
+}
+
+may_install() {
+  [[ ${DEPS_INSTALL:-1} != 0 ]] && command -v apt-get >/dev/null 2>&1 \
+    && { [[ $(id -u) == 0 ]] || sudo -n true 2>/dev/null; }
+}
+
+missing
+if ((${#packages[@]})); then
+  sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo "
+  install="${sudo}apt-get update && ${sudo}apt-get install -y ${packages[*]}"
+  log "missing for make $target:"
+  for tool in "${missing_tools[@]}"; do log "  $tool"; done
+  if ((dry_run)); then
+    log "would run: $install"
+    exit 1
+  fi
+  if ! may_install; then
+    if command -v apt-get >/dev/null 2>&1; then
+      log "run this, then make $target again:"
+    else
+      log "no apt-get here: install the tools above with your package manager (Debian names" \
+          "given), then make $target again; on Debian/Ubuntu that is:"
+    fi
+    echo "    $install" >&2
+    exit 2
+  fi
+  log "installing ${packages[*]} (apt-get) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  ${sudo}apt-get update -qq
+  ${sudo}apt-get install -y -qq "${packages[@]}" >/dev/null
+  missing
+  if ((${#packages[@]})); then
+    log "still missing after the install: ${missing_tools[*]}"
+    exit 2
+  fi
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [[ ! -x $HOME/.cargo/bin/cargo ]]; then
+  log "optional: no cargo (Rust 1.85+), so the native core is not built; crm-masker runs on" \
+      "its Python engine, with the same outputs"
+fi
+
+# the pinned jars (Maven Central, cached in .cache/): the broker for both, the registry for tests
+if ((own_services)); then
+  log "using KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL: no local broker or registry"
+else
+  fetches=(local-kafka/kafka.sh)
+  [[ $target == test ]] && fetches+=(schema-registry/registry.sh)
+  for script in "${fetches[@]}"; do
+    if ((dry_run)); then
+      log "would run: bash deploy/$script fetch (once; cached in .cache/)"
+    else
+      bash "$here/$script" fetch
+    fi
+  done
+fi
+((dry_run)) || log "everything that make $target needs is here"
