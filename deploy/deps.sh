@@ -10,8 +10,9 @@
 #                  (exit 1 when something is missing)
 # Environment:
 #   DEPS_INSTALL=0               never install, only report (exit 2 when something is missing)
-#   KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL, both set: `make test` uses your services,
-#                                so Java, Maven and the jars are not needed
+#   KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL, KAFKA_CONNECT_URL and CRM_POSTGRES_URL, all
+#                                set: `make test` uses your services, so Java, Maven, PostgreSQL
+#                                and the jars are not needed
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +27,8 @@ esac
 log() { echo "deps: $*" >&2; }
 
 own_services=0
-if [[ $target == test && -n ${KAFKA_BOOTSTRAP_SERVERS:-} && -n ${SCHEMA_REGISTRY_URL:-} ]]; then
+if [[ $target == test && -n ${KAFKA_BOOTSTRAP_SERVERS:-} && -n ${SCHEMA_REGISTRY_URL:-}
+      && -n ${KAFKA_CONNECT_URL:-} && -n ${CRM_POSTGRES_URL:-} ]]; then
   own_services=1
 fi
 
@@ -37,7 +39,7 @@ missing() {
   while IFS=$'\t' read -r tool package needed check why; do
     [[ -z $tool || $tool == \#* ]] && continue
     [[ ,$needed, == *,$target,* ]] || continue
-    [[ $own_services == 1 && ,$needed, == *,jvm,* ]] && continue
+    [[ $own_services == 1 && ,$needed, == *,local,* ]] && continue
     if ! bash -c "$check" >/dev/null 2>&1; then
       missing_tools+=("$tool: $why")
       [[ " ${packages[*]} " == *" $package "* ]] || packages+=("$package")
@@ -89,9 +91,9 @@ fi
 
 # the pinned jars (Maven Central, cached in .cache/): the broker for both, the registry for tests
 if ((own_services)); then
-  log "using KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL: no local broker or registry"
+  log "using your Kafka, registry, Connect and PostgreSQL: no local services, no jars"
 else
-  fetches=(local-kafka/kafka.sh)
+  fetches=(local-kafka/kafka.sh local-cdc/connect.sh)
   [[ $target == test ]] && fetches+=(schema-registry/registry.sh)
   for script in "${fetches[@]}"; do
     if ((dry_run)); then

@@ -306,6 +306,10 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
               help="With --scenario access-days: write the injected incidents here (JSON).")
 @click.option("--output", "output_file", type=click.File("wb"), default=None,
               help="Write JSON lines {topic, key, value} here instead of (or as well as) Kafka.")
+@click.option("--postgres", "postgres_url", default=None, metavar="URL",
+              help="Write the CRM activity into this PostgreSQL database instead (the tables of "
+                   "deploy/local-cdc/schema.sql), in transactions, so that Debezium produces "
+                   "the change events: postgresql://user@host:port/db.")
 @click.option("--format", "fmt", type=click.Choice(["json", "avro"]), default="json",
               help="avro: Confluent wire format with the schemas of schemas/, registered in "
                    "--schema-registry-url as <topic>-key/-value (--output stays JSON lines).")
@@ -314,7 +318,8 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
 def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, rate: float,
              seed: int, users: int, with_schema: bool, partitions: int, topic_prefix: str,
              scenario: str, ground_truth: TextIO | None, output_file: BinaryIO | None,
-             fmt: str, schema_registry_url: str | None, registry_options: tuple[str, ...]) -> None:
+             postgres_url: str | None, fmt: str, schema_registry_url: str | None,
+             registry_options: tuple[str, ...]) -> None:
     """Produce synthetic CRM change events (Debezium, every table of the reference model).
 
     Realistic German data with valid IBANs and tax ids, free-text notes full of personal data,
@@ -323,8 +328,21 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
     from processor.generator.sink import write_events
     from processor.generator.stream import CrmStream
 
+    if postgres_url is not None:
+        if bootstrap or output_file or fmt != "json" or with_schema or scenario != "crm":
+            fail("--postgres writes SQL only: Debezium makes the events (its converter decides "
+                 "JSON, schemas or Avro); leave out --bootstrap-servers, --output, --format, "
+                 "--with-schema and --scenario")
+        from processor.generator.postgres import continue_ids, write_sql
+        from processor.generator.stream import CrmStream
+
+        stream = CrmStream(seed=seed, users=users)
+        continue_ids(stream, postgres_url)
+        written = write_sql(stream.events(count), count, postgres_url, rate=rate)
+        click.echo(f"applied {written} changes to PostgreSQL (seed {seed})", err=True)
+        return
     if bootstrap is None and output_file is None:
-        fail("give --bootstrap-servers, --output FILE, or both")
+        fail("give --bootstrap-servers, --output FILE, --postgres URL")
     avro = None
     if fmt == "avro":
         if schema_registry_url is None:

@@ -7,7 +7,6 @@ with the reason and the input line number — never the raw values.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,15 +16,12 @@ import orjson
 
 from processor.avro.codec import encode_json
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import decode_json
+from processor.formats.envelope import decode_json, printable_column
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.masking.native import NativeEngine
 
 #: an output line's parts: topic, key, value (decoded JSON; value None: a tombstone)
 OutputLine = tuple[str, Any, Any]
-#: a column name that `mask` prints: what a database identifier looks like, nothing typed
-#: into a CRM field (a crafted event could name a column after a person)
-PRINTABLE_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 
 
 @dataclass
@@ -114,8 +110,7 @@ def mask_lines(engine: MaskingEngine, lines: Iterable[bytes], summary: Summary,
         if outcome.skipped:
             summary.skipped[outcome.skipped] += 1
         for name in outcome.unknown_fields:
-            shown = name if PRINTABLE_COLUMN.fullmatch(name) else "(a name that is no identifier)"
-            summary.unknown_fields[f"{outcome.table}.{shown}"] += 1
+            summary.unknown_fields[f"{outcome.table}.{printable_column(name)}"] += 1
         for out_topic, out_key, out_value in outputs:
             summary.outputs += 1
             yield {"topic": out_topic, "key": out_key, "value": out_value}

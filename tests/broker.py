@@ -29,10 +29,11 @@ def docker_daemon_answers() -> bool:
         return False
 
 
-def _up(script: Path, env: dict[str, str]) -> str:
-    """``script up``'s address (its last line); on failure, an error with what it said, which
-    ``check=True`` would have kept to itself."""
-    out = subprocess.run(["bash", str(script), "up"], env=env, capture_output=True, text=True)
+def _up(script: Path, env: dict[str, str], *args: str) -> str:
+    """``script up [args]``'s address (its last line); on failure, an error with what it said,
+    which ``check=True`` would have kept to itself."""
+    out = subprocess.run(["bash", str(script), "up", *args], env=env, capture_output=True,
+                         text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{script.name} up failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return out.stdout.strip().splitlines()[-1]

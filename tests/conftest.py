@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 import processor.avro  # noqa: F401  (first: imports the schema registry client without authlib's notice)
 from tests.broker import kafka_broker, schema_registry
+from tests.cdc import CdcChain, cdc_chain
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,13 @@ def schema_registry_url() -> Iterator[str]:
     """A real schema registry (Apicurio from Maven Central jars, or SCHEMA_REGISTRY_URL)."""
     with schema_registry() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def cdc(kafka_bootstrap: str) -> Iterator[CdcChain]:
+    """PostgreSQL and Kafka Connect with Debezium, once per session (tests/cdc.py)."""
+    with cdc_chain(kafka_bootstrap) as chain:
+        yield chain
 
 
 @pytest.fixture(scope="session")

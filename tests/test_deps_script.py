@@ -68,8 +68,10 @@ def test_where_it_may_not_install_it_stops_with_the_commands(tmp_path: Path) -> 
 
 def test_own_services_need_no_java_or_jars(tmp_path: Path) -> None:
     result = deps(tmp_path, "test", "--dry-run", path=bare_path(tmp_path),
-                  KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9", SCHEMA_REGISTRY_URL="http://127.0.0.1:9")
-    assert "deps:   java: " not in result.stderr and "deps:   mvn: " not in result.stderr
+                  KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9", SCHEMA_REGISTRY_URL="http://127.0.0.1:9",
+                  KAFKA_CONNECT_URL="http://127.0.0.1:9", CRM_POSTGRES_URL="postgresql://x@y/crm")
+    for local in ("java", "mvn", "postgres"):
+        assert f"deps:   {local}: " not in result.stderr
     assert "deps:   promtool: " in result.stderr
     assert "fetch" not in result.stderr
 

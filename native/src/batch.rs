@@ -164,6 +164,8 @@ struct TopicTally {
     ops: Vec<(String, u64)>,
     skipped: Vec<(&'static str, u64)>,
     unknown: u64,
+    /// the unknown columns' names, each once (the first 32: the processor logs them once)
+    unknown_names: Vec<String>,
     /// events masked (not skipped)
     masked: u64,
     /// output records by view
@@ -209,6 +211,7 @@ impl Tally {
                     ops: Vec::new(),
                     skipped: Vec::new(),
                     unknown: 0,
+                    unknown_names: Vec::new(),
                     masked: 0,
                     published: vec![0; views.len()],
                     partitions: Vec::new(),
@@ -227,6 +230,11 @@ impl Tally {
             None => tally.masked += 1,
         }
         tally.unknown += outcome.unknown.len() as u64;
+        for name in &outcome.unknown {
+            if tally.unknown_names.len() < 32 && !tally.unknown_names.contains(name) {
+                tally.unknown_names.push(name.clone());
+            }
+        }
         for (view, _, _) in &outcome.records {
             tally.published[*view] += 1;
         }
@@ -265,7 +273,7 @@ impl Tally {
 
     /// `(topics, deletes, source_ts_ms, detected)`; each of `topics` is
     /// `(topic, {op: n}, {skip reason: n}, unknown columns, masked events, {view topic: n},
-    /// [(partition, inputs, first offset, last offset)])`.
+    /// [(partition, inputs, first offset, last offset)], [unknown column names])`.
     pub fn into_py(self, py: Python<'_>) -> PyResult<PyObject> {
         let mut topics = Vec::with_capacity(self.topics.len());
         for t in self.topics {
@@ -291,6 +299,7 @@ impl Tally {
                 t.masked,
                 published,
                 t.partitions,
+                t.unknown_names,
             );
             topics.push(entry.into_pyobject(py)?.into_any().unbind());
         }

@@ -123,6 +123,7 @@ pub struct Engine {
     actions: Vec<Slot>,
     source_fields: Fields,
     transaction_fields: Fields,
+    defer_markers: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Engine {
@@ -191,6 +192,11 @@ impl Engine {
             actions,
             source_fields: spec.source_fields,
             transaction_fields: spec.transaction_fields,
+            defer_markers: spec
+                .defer_markers
+                .iter()
+                .map(|m| memchr::memmem::Finder::new(m.as_bytes()).into_owned())
+                .collect(),
         })
     }
 
@@ -209,6 +215,9 @@ impl Engine {
             }
             return Ok(Outcome::new(None, Some("tombstone"), None));
         };
+        if self.defer_markers.iter().any(|m| m.find(value).is_some()) {
+            return Err(Defer);
+        }
         let event = Event::read(utf8(value)?)?;
         // a member of another kind than declared: Python dead-letters the event
         let reduced_source = reduced(event.source.as_ref(), &self.source_fields)?;
@@ -223,11 +232,7 @@ impl Engine {
         let source_ts = event.source.as_ref().and_then(|s| s.get("ts_ms"));
         let source_ts_ms = source_ts.and_then(|raw| raw.parse::<i64>().ok());
         if event.op == "t" {
-            return Ok(Outcome::new(
-                Some(&event.op),
-                Some("truncate"),
-                source_ts_ms,
-            ));
+            return Err(Defer); // rare: Python publishes the masked truncate to the views
         }
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
@@ -309,12 +314,11 @@ impl<'a> Event<'a> {
     /// `parse_envelope` would refuse is deferred (Python names the dead-letter reason).
     fn read(text: &'a str) -> Result<Self, Defer> {
         let (_, top) = json::document(text).ok_or(Defer)?;
-        let mut top = top.ok_or(Defer)?;
-        let mut envelope = if unwrapped(&top) {
-            payload(&mut top).and_then(|m| m.obj.take()).ok_or(Defer)?
-        } else {
-            top
-        };
+        let top = top.ok_or(Defer)?;
+        if unwrapped(&top) {
+            return Err(Defer); // Python writes its outputs with a masked schema
+        }
+        let mut envelope = top;
         let raw_op = envelope.get("op").ok_or(Defer)?;
         let op = match raw_op.strip_prefix('"').and_then(|o| o.strip_suffix('"')) {
             Some(plain) if !plain.contains('\\') => plain.to_owned(),

@@ -15,6 +15,10 @@ pub struct EngineSpec {
     pub source_fields: Vec<(String, Vec<String>)>,
     /// the published members of the `transaction` block, likewise
     pub transaction_fields: Vec<(String, Vec<String>)>,
+    /// an event whose value holds one of these is left to Python (Debezium's placeholder of
+    /// an unchanged TOAST column, which Python leaves out of the images)
+    #[serde(default)]
+    pub defer_markers: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,14 @@
-"""Debezium change-event envelopes in JSON: decode, unwrap ``{"schema", "payload"}``, check."""
+"""Debezium change-event envelopes in JSON: decode, unwrap ``{"schema", "payload"}``, check.
+
+Also accepted: rows that Debezium's ``ExtractNewRecordState`` (the "unwrap" SMT) made of the
+envelope: the row itself, with the metadata that ``add.fields`` adds as ``__``-columns
+(``__op``, ``__source_ts_ms``, ``__deleted`` with ``delete.handling.mode=rewrite`` …).
+"""
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +21,16 @@ OPS = frozenset({"c", "u", "d", "r", "t"})
 ROW_OPS = frozenset({"c", "u", "r"})
 #: source fields that identify nobody; everything else (e.g. MySQL's ``query``) is dropped
 SOURCE_ALLOWLIST = tuple(name for name, _ in SOURCE_FIELDS)
+#: Debezium's placeholder for a column whose value it does not have: an unchanged TOAST
+#: column under REPLICA IDENTITY DEFAULT (text as it is; bytes and decimals as base64). Not
+#: data: it is never masked, and left out of the published images.
+UNAVAILABLE = "__debezium_unavailable_value"
+UNAVAILABLE_MARKERS = (UNAVAILABLE, base64.b64encode(UNAVAILABLE.encode()).decode())
+#: a column name that may be logged or printed: what a database identifier looks like,
+#: nothing typed into a CRM field (a crafted event could name a column after a person)
+PRINTABLE_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
+#: ExtractNewRecordState's row metadata that crm-masker reads; other ``__``-columns are dropped
+UNWRAPPED_OPS = frozenset({"c", "u", "r", "d"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +41,8 @@ class ChangeEvent:
     source: dict[str, Any]
     ts_ms: int | None
     transaction: dict[str, Any] | None
+    #: Kafka Connect's schema of the value, when the JSON converter sent one (schemas.enable)
+    schema: dict[str, Any] | None = None
 
     @property
     def row(self) -> dict[str, Any] | None:
@@ -52,9 +71,19 @@ def decode_json(data: bytes | str | None, what: str = "value") -> Any:
         raise PoisonEvent("not_json", what) from None
 
 
+def connect_schema(obj: Any) -> dict[str, Any] | None:
+    """The schema of Kafka Connect's JSON converter with schemas enabled, else None."""
+    if isinstance(obj, dict) and len(obj) == 2 and "payload" in obj and isinstance(
+            obj.get("schema"), dict):
+        return obj["schema"]
+    return None
+
+
 def parse_envelope(obj: Any) -> ChangeEvent:
     """Check the envelope's shape; the error names what is wrong, never a value."""
     payload = unwrap(obj)
+    if isinstance(payload, dict) and not {"op", "before", "after"} & payload.keys():
+        return _unwrapped_row(payload, connect_schema(obj))
     if not isinstance(payload, dict) or "op" not in payload:
         raise PoisonEvent("not_envelope", "expected an object with op/before/after")
     op = payload["op"]
@@ -74,7 +103,33 @@ def parse_envelope(obj: Any) -> ChangeEvent:
         ts_ms=ts_ms if isinstance(ts_ms, int) and not isinstance(ts_ms, bool) else None,
         transaction=(_reduced(transaction, TRANSACTION_FIELDS, "transaction")
                      if isinstance(transaction, dict) else None),
+        schema=connect_schema(obj),
     )
+
+
+def _unwrapped_row(payload: dict[str, Any], schema: dict[str, Any] | None) -> ChangeEvent:
+    """A row of ExtractNewRecordState as the change event it came from: ``__op`` when
+    ``add.fields`` has it (else a read), a delete when ``__deleted`` says so."""
+    row = {name: value for name, value in payload.items() if not name.startswith("__")}
+    op = payload.get("__op")
+    if not isinstance(op, str) or op not in UNWRAPPED_OPS:
+        op = "r"
+    if payload.get("__deleted") in (True, "true"):
+        op = "d"
+    source_ts = payload.get("__source_ts_ms")
+    ts_ms = payload.get("__ts_ms")
+    return ChangeEvent(
+        op=op, before=row if op == "d" else None, after=None if op == "d" else row,
+        source=_reduced({"ts_ms": source_ts}, SOURCE_FIELDS, "source") if "__source_ts_ms"
+        in payload else {},
+        ts_ms=ts_ms if isinstance(ts_ms, int) and not isinstance(ts_ms, bool) else None,
+        transaction=None, schema=schema)
+
+
+def printable_column(name: str) -> str:
+    """``name`` where it looks like a database identifier, else a stand-in: column names
+    come from the events, and a crafted one could carry personal data into a log."""
+    return name if PRINTABLE_COLUMN.fullmatch(name) else "(a name that is no identifier)"
 
 
 def _reduced(block: dict[str, Any], fields: tuple[tuple[str, str], ...],

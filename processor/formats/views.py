@@ -35,7 +35,7 @@ FLAT_COLUMNS = ("__op", "__source_ts_ms", "__deleted")
 def flat_format(event: ChangeEvent, before: dict[str, Any] | None,
                 after: dict[str, Any] | None) -> dict[str, Any]:
     deleted = event.op == "d"
-    row = dict((before if deleted else after) or {})
+    row = dict((before if deleted else after) or {})  # a truncate: no row, only its op
     row["__op"] = event.op
     row["__source_ts_ms"] = event.source.get("ts_ms", event.ts_ms)
     row["__deleted"] = deleted

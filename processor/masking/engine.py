@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from processor.errors import PoisonEvent
+from processor.formats import connect_schema
 from processor.formats.envelope import ChangeEvent, parse_envelope, unwrap
+from processor.formats.envelope import connect_schema as schema_of
 from processor.masking.plan import FieldPlan
-from processor.rules.compiler import CompiledRules, TableRoute
+from processor.rules.compiler import CompiledRules, TableRoute, ViewPlan
 
 
 @dataclass(slots=True)
@@ -41,6 +45,8 @@ class Outcome:
     #: a delete was propagated, under this masked key (for the audit trail)
     deleted: bool = False
     deleted_key: Any = None
+    #: published columns left out because Debezium sent its placeholder, not a value
+    unavailable: list[str] = field(default_factory=list)
 
 
 class MaskingEngine:
@@ -48,6 +54,8 @@ class MaskingEngine:
         self.compiled = compiled
         self._routes = compiled.routes
         self._shows_before = compiled.plans_showing_before()
+        #: masked Connect schemas by (view topic, key or value, the source schema's JSON)
+        self._schemas: dict[tuple[str, str, bytes], dict[str, Any]] = {}
 
     def route(self, topic: str) -> TableRoute:
         route = self._routes.get(topic)
@@ -66,10 +74,15 @@ class MaskingEngine:
         outcome = Outcome(route.table, op=event.op, event=event,
                           source_ts_ms=ts_ms if type(ts_ms) is int and -2**63 <= ts_ms < 2**63
                           else None)
-        if event.op == "t":
-            outcome.skipped = "truncate"
+        if event.op == "t":  # every view forgets the table's rows: a masked truncate
+            outcome.action_counts = route.action_counts
+            for view in route.views:
+                outcome.records.append(OutputRecord(
+                    view.topic, view.plan.truncate_key(),
+                    self._with_schema(view, event.schema, view.render(event, None, None))))
             return outcome
         row = event.row
+        key_schema = schema_of(key)
         key = unwrap(key)
         masked: dict[int, tuple[Any, Any, Any]] = {}
         outcome.action_counts = route.action_counts
@@ -83,17 +96,41 @@ class MaskingEngine:
                 masked[id(plan)] = done
                 if not outcome.unknown_fields and row is not None:
                     outcome.unknown_fields = plan.unknown_fields(row)
+                if row is not None and not outcome.unavailable:
+                    outcome.unavailable = plan.unavailable(row)
                 image = done[2] if done[2] is not None else done[1]
                 if image is not None:
                     outcome.masked_rows.append((plan, image))
             masked_key, before, after = done
-            outcome.records.append(OutputRecord(view.topic, masked_key,
-                                                view.render(event, before, after)))
+            if key_schema is not None and masked_key is not None:
+                masked_key = self._wrapped(view, "key", key_schema, masked_key)
+            outcome.records.append(OutputRecord(
+                view.topic, masked_key,
+                self._with_schema(view, event.schema, view.render(event, before, after))))
             if event.op == "d" and masked_key is not None:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
         if event.op == "d" and outcome.records:
             outcome.deleted, outcome.deleted_key = True, outcome.records[0].key
         return outcome
+
+    def _with_schema(self, view: ViewPlan, schema: dict[str, Any] | None,
+                     value: dict[str, Any]) -> dict[str, Any]:
+        return value if schema is None else self._wrapped(view, "value", schema, value)
+
+    def _wrapped(self, view: ViewPlan, part: str, schema: dict[str, Any],
+                 payload: Any) -> dict[str, Any]:
+        """``payload`` as the JSON converter with schemas writes it, under the masked schema
+        that ``schema`` (the source's) and the view's rules imply."""
+        cache_key = (view.topic, part, orjson.dumps(schema))
+        masked = self._schemas.get(cache_key)
+        if masked is None:
+            if len(self._schemas) > 10_000:
+                self._schemas.clear()
+            name = f"crm_masker.{view.view}.{view.plan.table}"
+            masked = self._schemas[cache_key] = (
+                connect_schema.masked_key(view.plan, schema) if part == "key"
+                else connect_schema.VALUE_SCHEMAS[view.format](view.plan, schema, name))
+        return {"schema": masked, "payload": payload}
 
     @staticmethod
     def _mask(plan: FieldPlan, key: Any, before: dict[str, Any] | None,

@@ -29,7 +29,7 @@ import orjson
 from processor.actions.base import Action
 from processor.avro.wire import KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.errors import CrmMaskerError
-from processor.formats.envelope import ChangeEvent
+from processor.formats.envelope import UNAVAILABLE_MARKERS, ChangeEvent
 from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS, native_fields
 from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
@@ -60,6 +60,7 @@ class TopicTally:
     masked: int  # events masked (not skipped)
     published: dict[str, int]  # output records by view topic
     partitions: list[tuple[int, int, int, int]]  # (partition, inputs, first, last offset)
+    unknown_names: list[str]  # the unknown columns' names, each once (schema drift)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +210,8 @@ class NativeEngine:
             self._routes[topic] = (route.table, route.action_counts)
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions,
                 "source_fields": native_fields(SOURCE_FIELDS),
-                "transaction_fields": native_fields(TRANSACTION_FIELDS)}
+                "transaction_fields": native_fields(TRANSACTION_FIELDS),
+                "defer_markers": list(UNAVAILABLE_MARKERS)}
         # the spec carries the pseudonym keys: built, handed over, not kept
         self._core = core.NativeEngine(orjson.dumps(spec).decode(), builder.callbacks,
                                        builder.helpers)

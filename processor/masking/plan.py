@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.errors import PoisonEvent
+from processor.formats.envelope import UNAVAILABLE_MARKERS
 
 ApplyFn = Callable[[Any], Any]
 MISSING = object()
@@ -63,6 +64,8 @@ class FieldPlan:
                 if name not in row:
                     continue
                 value = row[name]
+                if type(value) is str and value in UNAVAILABLE_MARKERS:
+                    continue  # Debezium does not have the value: not data, left out
                 if cond is not None:
                     fn = cond.then if cond.test(row.get(cond.test_field)) else cond.otherwise
                     if fn is None:
@@ -87,6 +90,17 @@ class FieldPlan:
         if self.known.issuperset(row):
             return []
         return sorted(set(row) - self.known)
+
+    def unavailable(self, row: dict[str, Any]) -> list[str]:
+        """The published columns of ``row`` that hold Debezium's placeholder instead of a
+        value (they are left out of the masked image)."""
+        return [name for name, _, _ in self.steps
+                if type(row.get(name)) is str and row[name] in UNAVAILABLE_MARKERS]
+
+    def truncate_key(self) -> dict[str, Any] | None:
+        """The key of a truncate's record: every key column null (a compacted topic takes no
+        record without a key)."""
+        return {name: None for name, _ in self.key_fields} or None
 
     def mask_key(self, key: Any) -> dict[str, Any] | None:
         """The message key with its columns masked like the row; unknown key columns dropped."""

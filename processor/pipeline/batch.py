@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from processor.avro.codec import RecordCodec
 from processor.avro.wire import id_header
 from processor.errors import CrmMaskerError, PoisonEvent
+from processor.formats.envelope import printable_column
 from processor.formats.views import published_image
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
@@ -30,6 +31,7 @@ from processor.pipeline.records import (
     H_SRC_OFFSET,
     H_SRC_PARTITION,
     H_SRC_TOPIC,
+    H_UNAVAILABLE,
     Header,
     Lineage,
     dlq_record,
@@ -74,6 +76,8 @@ class BatchHandler:
         # source topic → view topic → view, for encoding and masking Debezium's key headers
         self._views = {topic: {view.topic: view for view in route.views}
                        for topic, route in compiled.routes.items()}
+        #: (table, column) of the drifted columns already logged: each is logged once
+        self._drift_logged: set[tuple[str, str]] = set()
 
     def handle(self, messages: list[Message]) -> None:
         """A consumed batch, in order: runs that the native core takes in one call, and
@@ -169,13 +173,19 @@ class BatchHandler:
             self.checkpoint.consumed_record(topic, partition, offset, None)
             return
         headers = [*self.policy, *lineage.headers()]
+        if outcome.unavailable:
+            headers.append((H_UNAVAILABLE, ",".join(outcome.unavailable).encode()))
         event = outcome.event
         if self.anomaly is not None and event is not None:
             self._detect(topic, event.op, event.row, partition, offset)
         facts = self.checkpoint.facts
         for out_topic, key, value, extra in records:
-            self.checkpoint.produce(out_topic, key, value, headers + extra if extra else headers)
-            facts.published[out_topic] += 1
+            # a truncate goes to every partition: each consumer forgets the rows of its own
+            # partitions, in order with the rows written after the truncate
+            for out_partition in self._partitions(out_topic) if outcome.op == "t" else (-1,):
+                self.checkpoint.produce(out_topic, key, value,
+                                        headers + extra if extra else headers, out_partition)
+                facts.published[out_topic] += 1
         self._account(outcome, sampled)
         self.checkpoint.consumed_record(topic, partition, offset, outcome.source_ts_ms)
 
@@ -254,6 +264,7 @@ class BatchHandler:
                 facts.skipped[(table, reason)] += events
             if t.unknown_fields:
                 facts.unknown_fields[table] += t.unknown_fields
+                self._log_drift(table, t.unknown_names)
             facts.count_masked(action_counts, t.masked)
             facts.published.update(t.published)
             for partition, records, first, last in t.partitions:
@@ -270,11 +281,28 @@ class BatchHandler:
             facts.skipped[(outcome.table, outcome.skipped)] += 1
         if outcome.unknown_fields:
             facts.unknown_fields[outcome.table] += len(outcome.unknown_fields)
+            self._log_drift(outcome.table, outcome.unknown_fields)
         if outcome.deleted:
             facts.deletes.append((outcome.table, outcome.deleted_key))
         facts.count_masked(outcome.action_counts)
         if sampled:
             self._watch(outcome.table, outcome.masked_rows)
+
+    def _partitions(self, topic: str) -> range:
+        """The partitions of an output topic, from the cluster's metadata."""
+        found = self.producer.list_topics(topic, timeout=10).topics.get(topic)
+        if found is None or found.error is not None or not found.partitions:
+            raise CrmMaskerError(f"output topic {topic} has no partitions; `crm-masker topics` "
+                                 "creates the view topics")
+        return range(len(found.partitions))
+
+    def _log_drift(self, table: str, columns: list[str]) -> None:
+        """Schema drift by name, once per column: no rule names it, so it is dropped."""
+        for column in columns:
+            if (table, column) not in self._drift_logged and len(self._drift_logged) < 1000:
+                self._drift_logged.add((table, column))
+                log.warning("schema drift: %s.%s has no rule; the column is dropped (add a rule "
+                            "to publish it)", table, printable_column(column))
 
     def _watch(self, table: str, masked_rows: list[tuple[FieldPlan, dict[str, Any]]]) -> None:
         """The leak watch on a sampled event's masked rows."""

@@ -110,10 +110,12 @@ class Checkpoint:
         self.consumed += records
 
     def produce(self, topic: str, key: bytes | None, value: bytes | None,
-                headers: list[tuple[str, str | bytes | None]]) -> None:
+                headers: list[tuple[str, str | bytes | None]], partition: int = -1) -> None:
+        """Into the open transaction; ``partition`` -1: the partitioner's choice by key."""
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, headers=headers)
+                self.producer.produce(topic, value=value, key=key, headers=headers,
+                                      partition=partition)
                 return
             except BufferError:  # local queue full: let librdkafka deliver, then retry
                 self.producer.poll(0.05)

@@ -21,6 +21,9 @@ H_SRC_PARTITION = "crm_masker.source.partition"
 H_SRC_OFFSET = "crm_masker.source.offset"
 H_DLQ_REASON = "crm_masker.dlq.reason"
 H_DLQ_DETAIL = "crm_masker.dlq.detail"
+#: the columns left out of a record's images because Debezium sent its placeholder (an
+#: unchanged TOAST column): a consumer keeps what it has for them instead of erasing it
+H_UNAVAILABLE = "crm_masker.unavailable"
 #: Debezium headers that carry raw primary keys (on a primary-key change): masked, never copied
 DEBEZIUM_KEY_HEADERS = ("__debezium.oldkey", "__debezium.newkey")
 

@@ -70,18 +70,46 @@ def test_delete_yields_masked_delete_and_tombstone_for_the_masked_key() -> None:
     assert records[1].key == records[0].key and records[1].key["id"].startswith("k2026a:")
 
 
-def test_input_tombstone_and_truncate_are_skipped_not_lost() -> None:
+def test_an_input_tombstone_is_skipped_and_a_truncate_reaches_every_view() -> None:
+    """Debezium's own tombstone is skipped (ours follow the masked delete); a truncate is
+    published to each view of the table, so that BI forgets the rows too."""
     assert ENGINE.process("crm.public.contacts", {"id": 1}, None).skipped == "tombstone"
     truncate = ENGINE.process("crm.public.contacts", None, envelope("t"))
-    assert truncate.skipped == "truncate" and not truncate.records
+    assert truncate.skipped is None
+    views = by_topic(truncate)
+    assert set(views) == {"bi.analytics.contacts", "bi.sales.contacts"}
+    flat = views["bi.analytics.contacts"][0]
+    assert flat.key == {"id": None}  # compacted topics take no record without a key
+    assert flat.value["__op"] == "t" and flat.value["__deleted"] is False
+    full = views["bi.sales.contacts"][0].value
+    assert full["op"] == "t" and full["before"] is None and full["after"] is None
+    assert "query" not in full["source"]
 
 
-def test_schema_wrapper_is_unwrapped_for_value_and_key() -> None:
-    value = {"schema": {"type": "struct"}, "payload": envelope("r", after=contact())}
-    key = {"schema": {"type": "struct"}, "payload": {"id": 42}}
+def test_schema_wrapped_in_is_schema_wrapped_out() -> None:
+    """Kafka Connect's JSON converter with schemas: the payloads are masked as without, and
+    each output carries the masked schema (a Connect sink with the same converter reads it)."""
+    from processor.generator import model
+
+    schema = model.envelope_schema("contacts")
+    value = {"schema": schema, "payload": envelope("r", after=contact())}
+    key = {"schema": model.key_schema("contacts"), "payload": {"id": 42}}
     plain = ENGINE.process("crm.public.contacts", {"id": 42}, envelope("r", after=contact()))
     wrapped = ENGINE.process("crm.public.contacts", key, value)
-    assert [(r.key, r.value) for r in wrapped.records] == [(r.key, r.value) for r in plain.records]
+    assert [(r.key["payload"], r.value["payload"]) for r in wrapped.records] == [
+        (r.key, r.value) for r in plain.records]
+    for record in wrapped.records:
+        payload, masked = record.value["payload"], record.value["schema"]
+        row = payload if "__op" in payload else payload["after"]
+        struct = masked if "__op" in payload else next(
+            f for f in masked["fields"] if f["field"] == "after")
+        fields = {f["field"]: f for f in struct["fields"]}
+        assert set(row) <= set(fields), "a published column without a schema"
+        assert "first_name" not in fields  # dropped columns leave the schema too
+        assert fields["email"]["type"] == "string"  # pseudonymised
+        assert fields["birth_date"]["name"] == "io.debezium.time.Date"  # generalised, same type
+        assert record.key["schema"]["fields"][0] == {"type": "string", "optional": False,
+                                                     "field": "id"}
 
 
 def test_unknown_columns_are_dropped_and_reported_by_name() -> None:

@@ -1,0 +1,247 @@
+"""The real CDC chain: a scripted CRM history in PostgreSQL, captured by the Debezium connector
+on Kafka Connect, masked by `crm-masker run`; the views must end as the final table state
+masked under the rules (computed here from PostgreSQL, apart from the stream).
+
+The history: a snapshot, inserts, updates and deletes (the generator's, as SQL), a primary-key
+change, a large unchanged text under REPLICA IDENTITY DEFAULT and FULL, a truncate, an added
+column. Each variant is a connector setting that a deployment may choose.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import signal
+import string
+import subprocess
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from processor.formats import debezium_types as dbz
+from processor.formats.envelope import UNAVAILABLE
+from processor.generator import model
+from processor.generator.postgres import write_sql
+from processor.generator.stream import CrmStream
+from processor.masking.engine import MaskingEngine
+from processor.pipeline.records import H_UNAVAILABLE
+from processor.rules import load_validated
+from processor.rules.compiler import compile_rules
+from tests.cdc import CdcChain, rows
+from tests.helpers import demo_keys
+from tests.pipeline.harness import (
+    Namespace,
+    Read,
+    output_topics,
+    read_topics,
+    start_processor,
+    stop,
+)
+
+pytestmark = pytest.mark.kafka
+
+SENTINEL_ID = 9_999_999
+#: a text that PostgreSQL keeps out of line (TOAST): long, and random enough not to compress
+LARGE_TEXT = "".join(random.Random(7).choices(string.ascii_letters + "  ", k=24_000))
+
+
+def history(db: str, stream_records: Any) -> dict[str, int]:
+    """The changes after the snapshot; returns the ids that the checks look at."""
+    import psycopg
+
+    write_sql(stream_records, 270, db)
+    with psycopg.connect(db, autocommit=True) as conn:
+        def one(query: str, *params: Any) -> int:
+            row = conn.execute(query, params).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        ids = {"moved": one("SELECT min(id) FROM contacts"),
+               "toast_default": one("SELECT max(id) FROM contacts"),
+               "account": one("SELECT min(id) FROM accounts")}
+        conn.execute("UPDATE contacts SET id = id + 1000000 WHERE id = %s", (ids["moved"],))
+        # an unchanged TOAST column under REPLICA IDENTITY DEFAULT: Debezium's placeholder
+        conn.execute("UPDATE contacts SET notes = %s WHERE id = %s",
+                     (LARGE_TEXT, ids["toast_default"]))
+        conn.execute("UPDATE contacts SET city = 'Köln' WHERE id = %s", (ids["toast_default"],))
+        # and under FULL (the old row is logged whole)
+        conn.execute("ALTER TABLE contacts REPLICA IDENTITY FULL")
+        ids["toast_full"] = one("SELECT max(id) FROM contacts WHERE id <> %s",
+                                ids["toast_default"])
+        conn.execute("UPDATE contacts SET notes = %s WHERE id = %s", (LARGE_TEXT, ids["toast_full"]))
+        conn.execute("UPDATE contacts SET city = 'Bonn' WHERE id = %s", (ids["toast_full"],))
+        # the access log is truncated, then goes on
+        conn.execute("TRUNCATE audit_log")
+        conn.execute("INSERT INTO audit_log (id, user_id, action, object_type, record_count, "
+                     "classification, occurred_at) VALUES (%s, 1, 'view', 'contact', 1, "
+                     "'personal', now()::timestamp)", (SENTINEL_ID - 1,))
+        # a column that no rule names: dropped, counted, logged by name
+        conn.execute("ALTER TABLE accounts ADD COLUMN rating text")
+        conn.execute("UPDATE accounts SET rating = 'A' WHERE id = %s", (ids["account"],))
+        conn.execute("INSERT INTO audit_log (id, user_id, action, object_type, record_count, "
+                     "classification, occurred_at) VALUES (%s, 1, 'view', 'contact', 1, "
+                     "'personal', now()::timestamp)", (SENTINEL_ID,))
+    return ids
+
+
+def debezium_json(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A PostgreSQL row as Debezium's JSON converter encodes it by default (precise decimals,
+    adaptive time): written here from the column types, not by Debezium."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        if column not in model.TABLES[table]:
+            out[column] = value
+        elif isinstance(value, datetime):
+            out[column] = dbz.datetime_to_micros(value.replace(tzinfo=dbz.EPOCH.tzinfo))
+        elif isinstance(value, date):
+            out[column] = dbz.date_to_days(value)
+        elif isinstance(value, Decimal):
+            out[column] = dbz.encode_decimal(value, int(model.TABLES[table][column][2]["scale"]))
+        else:
+            out[column] = value
+    return out
+
+
+def expected_views(db: str, ns: Namespace) -> dict[str, dict[str, Any]]:
+    """view topic → masked key JSON → masked row: the final tables masked as a snapshot."""
+    engine = MaskingEngine(compile_rules(load_validated(ns.rules), demo_keys()))
+    views: dict[str, dict[str, Any]] = {}
+    for table in model.TABLES:
+        for row in rows(db, table).values():
+            event = {"op": "r", "before": None, "after": debezium_json(table, row),
+                     "source": {}, "ts_ms": None}
+            outcome = engine.process(f"{ns.source_prefix}{table}", {"id": row["id"]}, event)
+            for record in outcome.records:
+                image = {k: v for k, v in (record.value.get("after") or record.value).items()
+                         if not k.startswith("__")}
+                views.setdefault(record.topic, {})[orjson.dumps(record.key).decode()] = image
+    return views
+
+
+def replayed_views(records: list[Read]) -> dict[str, dict[str, Any]]:
+    """The views as a consumer of them ends up: upserts by key, tombstones delete, a truncate
+    (on every partition) empties its partition, and a column that Debezium could not send
+    keeps its last value."""
+    views: dict[str, dict[str, Any]] = {}
+    partition_of: dict[tuple[str, str], int] = {}
+    for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        view = views.setdefault(r.topic, {})
+        key = orjson.dumps(r.key).decode()
+        op = r.value.get("op", r.value.get("__op")) if r.value is not None else None
+        if op == "t":
+            for gone in [k for k in view if partition_of[(r.topic, k)] == r.partition]:
+                del view[gone]
+            continue
+        partition_of[(r.topic, key)] = r.partition
+        if r.value is None:
+            view.pop(key, None)
+            continue
+        if op == "d":
+            view.pop(key, None)
+            continue
+        image = {k: v for k, v in (r.value.get("after") or r.value).items()
+                 if not k.startswith("__")}
+        unavailable = r.headers.get(H_UNAVAILABLE, b"").decode().split(",")
+        old = view.get(key, {})
+        view[key] = {**{c: old[c] for c in unavailable if c in old}, **image}
+    return views
+
+
+def wait_for_sentinel(bootstrap: str, ns: Namespace, timeout: float = 120) -> None:
+    """Debezium has sent the whole history once the last insert is on its topic (which it
+    creates: until then the topic is unknown)."""
+    import uuid
+
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"s-{uuid.uuid4().hex}",
+                         "auto.offset.reset": "earliest", "topic.metadata.refresh.interval.ms": 500})
+    consumer.subscribe([f"{ns.source_prefix}audit_log"])
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error() and msg.value() and (
+                    b'"id":%d' % SENTINEL_ID) in msg.value():
+                return
+    finally:
+        consumer.close()
+    raise AssertionError("Debezium did not deliver the history")
+
+
+def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, **settings: str) -> dict[str, Any]:
+    ns = Namespace(tmp_path).create()
+    db = cdc.database()
+    stream = CrmStream(seed=11, users=12).events(420)
+    write_sql(itertools.islice(stream, 150), 150, db)  # the snapshot
+    connector = cdc.capture(db, ns.source_prefix.removesuffix(".public."), **settings)
+    try:
+        ids = history(db, stream)
+        wait_for_sentinel(bootstrap, ns)
+    finally:
+        cdc.release(connector)
+    ns.topics(bootstrap)
+    proc = start_processor(ns, bootstrap, "--exit-when-idle", "4")
+    try:
+        log = proc.communicate(timeout=120)[0].decode()
+    except subprocess.TimeoutExpired:
+        log = stop(proc, signal.SIGKILL)
+        raise AssertionError(f"the processor did not finish:\n{log[-4000:]}") from None
+    assert proc.returncode == 0, log
+    records = read_topics(bootstrap, output_topics(ns))
+    dlq = read_topics(bootstrap, [ns.dlq], idle_s=2)
+    return {"ns": ns, "db": db, "ids": ids, "log": log, "records": records, "dlq": dlq}
+
+
+def check(result: dict[str, Any]) -> None:
+    ns, db, records, log = result["ns"], result["db"], result["records"], result["log"]
+    assert not result["dlq"], [r.value for r in result["dlq"]]
+    views, expected = replayed_views(records), expected_views(db, ns)
+    assert set(views) == set(expected)
+    for topic, rows_by_key in expected.items():
+        got = views[topic]
+        assert got.keys() == rows_by_key.keys(), topic
+        for key, row in rows_by_key.items():
+            assert got[key] == row, (topic, key)
+    # the truncate reached every partition of the view: only the rows written after it are left
+    audit = f"{ns.ns}.sec.audit.audit_log"
+    assert len(views[audit]) == 2
+    truncates = [r for r in records if r.topic == audit and r.value and r.value["op"] == "t"]
+    assert sorted(r.partition for r in truncates) == [0, 1, 2]
+    # no placeholder, and no raw personal value, anywhere
+    raw = b"".join(r.raw for r in records)
+    assert UNAVAILABLE.encode() not in raw
+    for contact in rows(db, "contacts").values():
+        for column in ("email", "phone", "iban", "tax_id", "last_name"):
+            if contact[column] and len(contact[column]) > 5:
+                assert contact[column].encode() not in raw, column
+    # the TOAST updates kept their notes in the views (the header said they were unavailable)
+    unavailable = [r for r in records if H_UNAVAILABLE in r.headers]
+    assert unavailable and all(r.headers[H_UNAVAILABLE] == b"notes" for r in unavailable)
+    # the drifted column is named once in the log, not published
+    assert log.count("schema drift: accounts.rating") == 1
+    assert b"rating" not in raw
+
+
+def test_default_connector_settings(cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path) -> None:
+    """JSON without schemas, precise decimals, adaptive time: deploy/debezium/crm-postgres.json."""
+    check(run_variant(cdc, kafka_bootstrap, tmp_path))
+
+
+def test_json_with_schemas_in_and_out(cdc: CdcChain, kafka_bootstrap: str,
+                                      tmp_path: Path) -> None:
+    """schemas.enable=true: every output carries its masked schema."""
+    result = run_variant(cdc, kafka_bootstrap, tmp_path, **{
+        "key.converter.schemas.enable": "true", "value.converter.schemas.enable": "true"})
+    for record in result["records"]:
+        if record.value is not None:
+            assert set(record.value) == {"schema", "payload"}
+            record.value = record.value["payload"]
+        if isinstance(record.key, dict) and "payload" in record.key:
+            record.key = record.key["payload"]
+    check(result)
