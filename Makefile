@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline fuzz clean
+.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ test:  ## prerequisites (deps), lint, the native core's unit tests, then every t
 	  cd native && PYO3_PYTHON=$(CURDIR)/$(BIN)/python cargo test --release --quiet; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+demo-down:  ## stop what make demo started (Kafka Connect, PostgreSQL, the broker) and delete their data
+	-bash deploy/local-cdc/connect.sh down
+	-bash deploy/local-cdc/postgres.sh down
+	-bash $(KAFKA) down
+
 kafka-up:  ## start the local single-node Kafka (jars from Maven Central) and print its address
 	@bash $(KAFKA) up
 
@@ -63,7 +68,7 @@ registry-down:  ## stop the local schema registry
 schemas: install  ## record the masked Avro schemas that the rules imply (schemas/views/)
 	$(BIN)/crm-masker schemas --rules rules --schemas schemas
 
-demo:  ## the whole thing locally: broker, topics, generator, processor, before/after
+demo:  ## the whole chain locally: PostgreSQL, Debezium, Kafka, the processor, a row before/after
 	@bash deploy/deps.sh demo
 	@$(MAKE) --no-print-directory install
 	@bash deploy/demo.sh
@@ -86,6 +91,8 @@ bench-venv: .venv-bench/.installed  ## a separate venv with faust-streaming, the
 bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c) faust on one broker, + latency
 	$(BIN)/python -m benchmarks.pipeline
 
-clean:  ## remove the venv, caches and the local broker
+clean:  ## remove the venv, caches and the local services
+	-bash deploy/local-cdc/connect.sh down
+	-bash deploy/local-cdc/postgres.sh down
 	-bash $(KAFKA) down
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache native/target

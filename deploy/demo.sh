@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# make demo: the whole pipeline on this machine — local Kafka, topics, synthetic CRM change
-# events, the masking processor — then one record before and after masking, and the throughput.
+# make demo: the whole chain on this machine — PostgreSQL (the CRM) → Debezium on Kafka Connect →
+# Kafka → the masking processor → bi.* views — then one contact as it sits in PostgreSQL, as
+# Debezium sent it, and as the views publish it, and the throughput. No Docker needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
-events=${DEMO_EVENTS:-50000}
+events=${DEMO_EVENTS:-20000}
 keys=(--keys deploy/keys/demo-keys.yaml --allow-demo-keys)
 
 bootstrap=$(bash deploy/local-kafka/kafka.sh up)
 echo "== 1. Kafka broker at $bootstrap"
-echo "== 2. rules"
+pg=$(bash deploy/local-cdc/postgres.sh up)
+echo "== 2. the CRM's PostgreSQL at $pg (wal_level=logical, tables of deploy/local-cdc/schema.sql)"
+connect=$(bash deploy/local-cdc/connect.sh up "$bootstrap")
+echo "== 3. Kafka Connect at $connect; the Debezium connector of deploy/debezium/crm-postgres.json"
+# Connect keeps a connector's offsets by its name: one name per PostgreSQL cluster
+cluster=$($bin/python -c 'import sys, psycopg; print(psycopg.connect(sys.argv[1]).execute(
+    "SELECT system_identifier FROM pg_control_system()").fetchone()[0])' "$pg")
+bash deploy/local-cdc/connect.sh register deploy/debezium/crm-postgres.json "$pg" \
+  "name=crm-postgres-$cluster"
+echo "== 4. rules and output topics"
 $bin/crm-masker validate rules/
-echo "== 3. output topics"
 $bin/crm-masker topics --rules rules --bootstrap-servers "$bootstrap"
-echo "== 4. $events synthetic CRM change events (Debezium JSON) onto crm.public.*"
-seed=$(date +%s)
-$bin/crm-masker generate --bootstrap-servers "$bootstrap" --events "$events" --seed "$seed"
-echo "== 5. the processor (stops when the input is drained)"
+echo "== 5. $events changes of a busy CRM written into PostgreSQL; Debezium captures them"
+$bin/crm-masker generate --postgres "$pg" --events "$events" --seed "$(date +%s)"
+echo "== 6. the processor (stops when the input is drained)"
 $bin/crm-masker run --rules rules "${keys[@]}" --bootstrap-servers "$bootstrap" \
-  --group-id crm-masker-demo --exit-when-idle 3 --metrics-port -1 2>&1 | grep -v "^%" || true
-$bin/python -m deploy.demo_show "$bootstrap"
+  --group-id crm-masker-demo --exit-when-idle 5 --metrics-port -1 2>&1 | grep -v "^%" || true
+$bin/python -m deploy.demo_show "$bootstrap" "$pg"
 echo
-echo "The broker keeps running (make kafka-down stops it); run 'make demo' again for more events."
+echo "Broker, PostgreSQL and Connect keep running (make demo-down stops them); run 'make demo'"
+echo "again for more changes."

@@ -1,4 +1,5 @@
-"""Show one contact before and after masking, and what the demo's processor published."""
+"""Show one contact as it sits in PostgreSQL, as Debezium sent it, and as the views publish it,
+and what the demo's processor published."""
 
 from __future__ import annotations
 
@@ -50,8 +51,17 @@ def totals(bootstrap: str, topics: list[str]) -> dict[str, int]:
     return out
 
 
+def in_postgres(url: str, contact_id: int) -> dict | None:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute("SELECT * FROM contacts WHERE id = %s", (contact_id,)).fetchone()
+
+
 def main() -> None:
     bootstrap = sys.argv[1]
+    postgres = sys.argv[2] if len(sys.argv) > 2 else None
     after = latest(bootstrap, "bi.analytics.contacts")
     if after:
         src = after["headers"]["crm_masker.source.topic"]
@@ -62,8 +72,15 @@ def main() -> None:
         msg = consumer.poll(10)
         consumer.close()
         if msg is not None and not msg.error():
-            print(f"\n== a contact BEFORE masking ({src}, partition {partition}, offset {offset})")
-            print(json.dumps(json.loads(msg.value())["after"], indent=2, ensure_ascii=False))
+            event = json.loads(msg.value())
+            event = event.get("payload", event)
+            row = postgres and in_postgres(postgres, event["after"]["id"])
+            if row:
+                print(f"\n== a contact in PostgreSQL (contacts, id {row['id']}; it may have "
+                      "changed since)")
+                print(json.dumps(row, indent=2, ensure_ascii=False, default=str))
+            print(f"\n== as Debezium sent it ({src}, partition {partition}, offset {offset})")
+            print(json.dumps(event["after"], indent=2, ensure_ascii=False))
         print("\n== the same contact AFTER masking (bi.analytics.contacts)")
         print(json.dumps(after["value"], indent=2, ensure_ascii=False))
         print("headers:", json.dumps(after["headers"], indent=2))

@@ -17,7 +17,8 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
-LONG_RUNNING = ("kafka", "schema-registry", "processor", "prometheus", "alertmanager", "grafana")
+LONG_RUNNING = ("postgres", "connect", "kafka", "schema-registry", "processor", "prometheus",
+                "alertmanager", "grafana")
 
 
 def test_compose_has_the_full_stack_with_healthchecks_and_pinned_images() -> None:
@@ -26,7 +27,8 @@ def test_compose_has_the_full_stack_with_healthchecks_and_pinned_images() -> Non
     for name in LONG_RUNNING:
         assert services[name]["healthcheck"]["test"], name
         image = services[name].get("image", "")
-        assert re.search(r":v?\d+\.\d+\.\d+$", image) or services[name].get("build"), name
+        # a full version (15.10, 4.1.1, 3.6.1.Final), never latest or a major alone
+        assert re.search(r":v?\d+\.\d+(\.\d+)?(\.Final)?$", image) or services[name].get("build"), name
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     assert services["processor"]["build"] == "."
     assert services["generator"]["profiles"] == ["demo"]
@@ -34,9 +36,36 @@ def test_compose_has_the_full_stack_with_healthchecks_and_pinned_images() -> Non
         "service_completed_successfully"
 
 
+def test_compose_runs_the_real_cdc_chain_with_the_repositorys_settings() -> None:
+    """PostgreSQL with logical decoding and the reference schema, Debezium's Connect image of
+    the version that the local chain pins, and the connector registered from the same file
+    that the local chain and the tests use, whose topics are the ones the rules read."""
+    import json
+
+    from processor.rules import load_validated
+
+    services = compose()["services"]
+    postgres = services["postgres"]
+    assert "wal_level=logical" in postgres["command"]
+    assert any(v.startswith("./deploy/local-cdc/schema.sql:/docker-entrypoint-initdb.d/")
+               for v in postgres["volumes"])
+    pinned = re.search(r"<debezium.version>(.+)</debezium.version>",
+                       (REPO / "deploy/local-cdc/pom.xml").read_text())
+    assert pinned and services["connect"]["image"] == f"quay.io/debezium/connect:{pinned[1]}"
+    connector = services["connector"]
+    assert "/app/deploy/debezium/crm-postgres.json" in connector["command"]
+    assert "./deploy/debezium:/app/deploy/debezium:ro" in connector["volumes"]
+    assert services["generator"]["command"][-2] == "--postgres"
+    config = json.loads((REPO / "deploy/debezium/crm-postgres.json").read_text())["config"]
+    assert config["skipped.operations"] == "none"  # truncates reach the views
+    rules = load_validated(REPO / "rules").rules
+    captured = {f"{config['topic.prefix']}.{t}" for t in config["table.include.list"].split(",")}
+    assert captured == {table.topic for table in rules.tables.values()}
+
+
 def test_compose_data_lives_in_named_volumes() -> None:
     doc = compose()
-    for name in ("kafka", "prometheus", "alertmanager", "grafana"):
+    for name in ("postgres", "kafka", "prometheus", "alertmanager", "grafana"):
         named = [v.split(":")[0] for v in doc["services"][name]["volumes"]
                  if not v.startswith(".")]
         assert named and all(v in doc["volumes"] for v in named), name
@@ -58,8 +87,9 @@ def test_processor_points_at_the_brokers_internal_listener() -> None:
     kafka_env = services["kafka"]["environment"]
     internal = re.search(r"INTERNAL://([\w.-]+:\d+)", kafka_env["KAFKA_ADVERTISED_LISTENERS"])
     assert internal, "kafka advertises no INTERNAL listener"
-    for name in ("processor", "topics", "generator"):
+    for name in ("processor", "topics", "generator-avro"):
         assert services[name]["environment"]["CRM_MASKER_BOOTSTRAP_SERVERS"] == internal.group(1)
+    assert services["connect"]["environment"]["BOOTSTRAP_SERVERS"] == internal.group(1)
     assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 

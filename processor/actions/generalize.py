@@ -119,21 +119,33 @@ class Generalize(Action):
         if p.encoding == "iso_timestamp":
             return lambda v: _truncate(datetime.fromisoformat(v), level).isoformat()
         size = p.size or 1.0
+        integral = float(size).is_integer()
+
+        def bucket(v: Any) -> Any:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise TypeError("not a finite number")
+            low = math.floor(v / size) * size
+            return int(low) if integral and isinstance(v, int) else low
+
         if p.encoding == "number":
-            integral = float(size).is_integer()
-
-            def bucket(v: Any) -> Any:
-                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                    raise TypeError("not a finite number")
-                low = math.floor(v / size) * size
-                return int(low) if integral and isinstance(v, int) else low
-
             return bucket
         scale = p.scale or 0
         width = Decimal(str(size))
-        return lambda v: dbz.encode_decimal(
-            (dbz.decode_decimal(v, scale) / width).to_integral_value(rounding="ROUND_FLOOR") * width,
-            scale)
+
+        def floor(value: Decimal) -> Decimal:
+            return (value / width).to_integral_value(rounding="ROUND_FLOOR") * width
+
+        def bucket_decimal(v: Any) -> Any:
+            """Debezium's three ``decimal.handling.mode``s, each written back as it came:
+            precise (base64, the default), string ("1234.56": base64 has no dot) and
+            double (a JSON number)."""
+            if isinstance(v, str) and "." in v:
+                return str(floor(Decimal(v)).quantize(Decimal(1).scaleb(-scale)))
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                return bucket(v)
+            return dbz.encode_decimal(floor(dbz.decode_decimal(v, scale)), scale)
+
+        return bucket_decimal
 
     def apply(self, value: Any) -> Any:
         if value is None:
