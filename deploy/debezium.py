@@ -55,7 +55,7 @@ def register(rest_url: str, name: str, config: dict[str, str], timeout: float = 
     state: Any = None
     while time.monotonic() < deadline:
         try:
-            state = _call("GET", f"{rest_url}/connectors/{name}/status")
+            state = status(rest_url, name)
         except ConnectError:
             time.sleep(0.5)
             continue
@@ -69,6 +69,11 @@ def register(rest_url: str, name: str, config: dict[str, str], timeout: float = 
             return
         time.sleep(0.5)
     raise ConnectError(f"connector {name} did not start within {timeout:.0f} s: {state}")
+
+
+def status(rest_url: str, name: str) -> Any:
+    """The connector's and its tasks' states, as the worker reports them."""
+    return _call("GET", f"{rest_url}/connectors/{name}/status")
 
 
 def delete(rest_url: str, name: str) -> None:

@@ -66,13 +66,15 @@ pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAc
         ActionSpec::Truncate { keep } => Box::new(Truncate { keep: *keep }),
         ActionSpec::EmailDomain => Box::new(EmailDomain),
         ActionSpec::Days { level } => Box::new(Days { level: *level }),
-        ActionSpec::Micros { level } => Box::new(Micros {
+        ActionSpec::Micros { level, implausible } => Box::new(Micros {
             level: *level,
             millis: false,
+            implausible: *implausible,
         }),
-        ActionSpec::Millis { level } => Box::new(Micros {
+        ActionSpec::Millis { level, implausible } => Box::new(Micros {
             level: *level,
             millis: true,
+            implausible: *implausible,
         }),
         ActionSpec::BucketNumber { size, integral } => Box::new(BucketNumber {
             size: *size,
@@ -432,6 +434,8 @@ impl NativeAction for Days {
 struct Micros {
     level: Level,
     millis: bool,
+    /// |raw| below the first (not 0) or above the second is another unit: Python refuses it
+    implausible: (i64, i64),
 }
 impl NativeAction for Micros {
     fn apply(&mut self, value: &Value) -> Option<Value> {
@@ -441,6 +445,11 @@ impl NativeAction for Micros {
         let raw = value.as_i64()?;
         if raw == i64::MIN || raw == i64::MAX {
             return Some(value.clone()); // PostgreSQL's -infinity/infinity: says nothing
+        }
+        let (near, far) = self.implausible;
+        let size = raw.unsigned_abs();
+        if (raw != 0 && size < near as u64) || size > far as u64 {
+            return None; // another unit than declared: Python dead-letters it
         }
         let micros = if self.millis {
             raw.checked_mul(1000)?

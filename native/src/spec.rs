@@ -102,9 +102,12 @@ pub enum ActionSpec {
     },
     Micros {
         level: Level,
+        /// (near epoch, far) in the encoding's unit: see `implausible` in generalize.py
+        implausible: (i64, i64),
     },
     Millis {
         level: Level,
+        implausible: (i64, i64),
     },
     BucketNumber {
         size: f64,

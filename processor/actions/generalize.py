@@ -29,6 +29,12 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INFINITY_SENTINELS = frozenset({INT64_MIN, INT64_MAX})
 #: the native core's names for the integer date/time encodings
 NATIVE_TIME_KINDS = {"date": "days", "micro_timestamp": "micros", "milli_timestamp": "millis"}
+#: timestamps that must be of another unit than the rule declares, as (near the epoch, far):
+#: a millisecond timestamp read as microseconds lands within 115 days of 1970 (|v| < 10^13,
+#: not 0), a microsecond one read as milliseconds beyond the year 5000 (> 10^14); Debezium
+#: sends milliseconds for timestamp(0..3) columns and under time.precision.mode=connect.
+#: Such a value is a dead letter that names the column, never a date decades off.
+IMPLAUSIBLE = {"micro_timestamp": (10**13, 10**17), "milli_timestamp": (10**10, 10**14)}
 DATE_ENCODINGS = {"date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp"}
 
 
@@ -87,6 +93,7 @@ class Generalize(Action):
         self._fn = self._build(params)
         self._level, self._size = params.to, params.size
         self._timestamp = params.encoding in ("micro_timestamp", "milli_timestamp")
+        self._implausible = IMPLAUSIBLE.get(params.encoding)
 
     @staticmethod
     def _build(p: GeneralizeParams) -> Callable[[Any], Any]:
@@ -152,6 +159,9 @@ class Generalize(Action):
             return None
         if self._timestamp and value in INFINITY_SENTINELS and type(value) is int:
             return value
+        if self._implausible is not None and type(value) is int and value and not (
+                self._implausible[0] <= abs(value) <= self._implausible[1]):
+            raise ValueError("a timestamp of another unit than the rule's encoding")
         out = self._fn(value)
         if type(out) is int and not INT64_MIN <= out <= INT64_MAX:
             raise ValueError("the generalised value is beyond 64 bits")
@@ -160,6 +170,9 @@ class Generalize(Action):
     def native_spec(self) -> dict[str, Any] | None:
         p = self.params
         assert isinstance(p, GeneralizeParams)
+        if p.encoding in IMPLAUSIBLE:
+            return {"kind": NATIVE_TIME_KINDS[p.encoding], "level": p.to,
+                    "implausible": IMPLAUSIBLE[p.encoding]}
         if p.encoding in NATIVE_TIME_KINDS:
             return {"kind": NATIVE_TIME_KINDS[p.encoding], "level": p.to}
         if p.encoding == "number":

@@ -59,6 +59,19 @@ def masked_key(plan: FieldPlan, key: Any) -> Schema:
                        for column, _ in plan.key_fields if column in source]}
 
 
+def truncate_key(plan: FieldPlan) -> Schema:
+    """The key schema of a truncate's record (Debezium sends no key with a truncate): the key
+    columns, optional, of the type that the view's actions give them."""
+    outputs = dict(plan.outputs)
+    fields = []
+    for column, _ in plan.key_fields:
+        types = [t for t in outputs.get(column, ("string",)) if t not in (None, "null", ABSENT)]
+        fields.append({"type": CONNECT_TYPES.get(types[0] if types else "string", "string"),
+                       "optional": True, "field": column})
+    return {"type": "struct", "optional": False, "name": f"crm_masker.{plan.table}.Key",
+            "fields": fields}
+
+
 def _reduced(struct: Schema, keep: tuple[str, ...], field: str) -> Schema:
     fields = _fields(struct)
     return {**{k: v for k, v in struct.items() if k != "fields"}, "field": field,

@@ -2,7 +2,8 @@
 
 Also accepted: rows that Debezium's ``ExtractNewRecordState`` (the "unwrap" SMT) made of the
 envelope: the row itself, with the metadata that ``add.fields`` adds as ``__``-columns
-(``__op``, ``__source_ts_ms``, ``__deleted`` with ``delete.handling.mode=rewrite`` …).
+(``__op``, ``__source_ts_ms``, ``__deleted`` with ``delete.tombstone.handling.mode=rewrite``
+…). A row without any such column is not told apart from a stray object, and is refused.
 """
 
 from __future__ import annotations
@@ -82,10 +83,12 @@ def connect_schema(obj: Any) -> dict[str, Any] | None:
 def parse_envelope(obj: Any) -> ChangeEvent:
     """Check the envelope's shape; the error names what is wrong, never a value."""
     payload = unwrap(obj)
-    if isinstance(payload, dict) and not {"op", "before", "after"} & payload.keys():
+    if (isinstance(payload, dict) and not {"op", "before", "after"} & payload.keys()
+            and any(name.startswith("__") for name in payload)):
         return _unwrapped_row(payload, connect_schema(obj))
     if not isinstance(payload, dict) or "op" not in payload:
-        raise PoisonEvent("not_envelope", "expected an object with op/before/after")
+        raise PoisonEvent("not_envelope", "expected an object with op/before/after, or an "
+                          "ExtractNewRecordState row with add.fields=op")
     op = payload["op"]
     if not isinstance(op, str) or op not in OPS:
         raise PoisonEvent("unknown_op", "op must be one of c, u, d, r, t")

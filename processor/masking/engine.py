@@ -77,8 +77,11 @@ class MaskingEngine:
         if event.op == "t":  # every view forgets the table's rows: a masked truncate
             outcome.action_counts = route.action_counts
             for view in route.views:
+                key = view.plan.truncate_key()
+                if event.schema is not None and key is not None:
+                    key = {"schema": connect_schema.truncate_key(view.plan), "payload": key}
                 outcome.records.append(OutputRecord(
-                    view.topic, view.plan.truncate_key(),
+                    view.topic, key,
                     self._with_schema(view, event.schema, view.render(event, None, None))))
             return outcome
         row = event.row

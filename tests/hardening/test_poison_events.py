@@ -218,3 +218,16 @@ def test_a_crafted_note_is_scrubbed_without_stalling(engine: str, note: str) -> 
     summary, out = masked({"op": "c", "after": {"id": 1, "notes": note}}, engine)
     assert time.monotonic() - started < 3
     assert not summary.dlq and out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("value", [1_777_975_872_123, 1_777_975_872, 10**18])
+def test_a_timestamp_of_another_unit_is_a_dead_letter_not_a_date_decades_off(
+        engine: str, value: int) -> None:
+    """``consent_updated_at`` is declared micro_timestamp. Debezium sends milliseconds for a
+    timestamp(0..3) column or under time.precision.mode=connect: read as microseconds, May 2026
+    became 21 January 1970 and was published. Milliseconds, seconds, nanoseconds: refused."""
+    event = {"op": "c", "after": {"id": 1, "consent_updated_at": value}}
+    assert dlq_reason(event, engine) == "invalid_field_value"
+    summary, _ = masked({"op": "c", "after": {"id": 1, "consent_updated_at": 0}}, engine)
+    assert not summary.dlq  # the epoch itself is a value

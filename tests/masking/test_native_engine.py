@@ -287,8 +287,8 @@ def test_common_values_take_the_native_path(edge_rules: Path, core: ModuleType) 
     row = {"email": " Max@Example.DE", "iban": "de89 3704 0044 0532 0130 00",
            "tax_id": "12 345 678 901", "mail_host": "a@B.de ", "nick": "x", "nick2": None,
            "phone": "+49 30 1234567", "pin": "1234", "zip": "10115", "born": 7000,
-           "moved": -1, "seen_h": 1_700_000_123_456_789, "seen_y": -5, "seen_m": 0,
-           "clicked": 1_700_000_123_456, "clicked_h": -1, "score": 123, "ratio": 0.6,
+           "moved": -1, "seen_h": 1_700_000_123_456_789, "seen_y": -5 * 10**15, "seen_m": 0,
+           "clicked": 1_700_000_123_456, "clicked_h": -10**12, "score": 123, "ratio": 0.6,
            "value": "AYag", "notes": "Termin vereinbart.", "promo": "p", "promo2": "w",
            "promo3": "abc", "promo4": "xyz", "secret": "s", "nothing": 1}
     for key in (orjson.dumps({"id": 7}), None, b"null"):
@@ -348,6 +348,8 @@ def test_keys_and_values_that_python_refuses_are_left_to_it(edge_rules: Path,
     cases = [(b'"a string key"', edge_bytes(), "invalid_key"),
              (b"{", edge_bytes(), "not_json"),
              (None, edge_bytes(born=10**9), "invalid_field_value"),      # beyond year 9999
+             (None, edge_bytes(seen_h=1_700_000_123_456), "invalid_field_value"),  # ms, not µs
+             (None, edge_bytes(clicked=1_700_000_123_456_789), "invalid_field_value"),  # µs
              (None, edge_bytes(score=True), "invalid_field_value"),       # a bool is no number
              (None, edge_bytes(id=2.0**70), "number_out_of_range")]       # an id beyond 64 bits
     for key, value, reason in cases:

@@ -26,8 +26,8 @@ def value_for(rule: FieldRule) -> st.SearchStrategy[Any]:
         encoding = params.get("encoding", "date")
         if encoding == "date":
             return st.integers(-30_000, 60_000)
-        if encoding in ("micro_timestamp",):
-            return st.integers(0, 4_000_000_000_000_000)
+        if encoding in ("micro_timestamp",):  # 0, or far enough from it to be microseconds
+            return st.just(0) | st.integers(10**13, 4_000_000_000_000_000)
         if encoding == "decimal":
             return st.integers(-10**12, 10**12).map(
                 lambda n: base64.b64encode(n.to_bytes(8, "big", signed=True)).decode())

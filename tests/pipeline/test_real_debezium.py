@@ -15,6 +15,7 @@ import signal
 import string
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,7 +24,10 @@ from typing import Any
 
 import orjson
 import pytest
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
 
+from deploy import debezium
 from processor.formats import debezium_types as dbz
 from processor.formats.envelope import UNAVAILABLE
 from processor.generator import model
@@ -185,10 +189,6 @@ def replayed_views(records: list[Read]) -> dict[str, dict[str, Any]]:
 def wait_for_sentinel(bootstrap: str, ns: Namespace, timeout: float = 120) -> None:
     """Debezium has sent the whole history once the last insert is on its topic (which it
     creates: until then the topic is unknown)."""
-    import uuid
-
-    from confluent_kafka import Consumer
-
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"s-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "topic.metadata.refresh.interval.ms": 500})
     consumer.subscribe([f"{ns.source_prefix}audit_log"])
@@ -268,6 +268,58 @@ def check(result: dict[str, Any], variant: Variant) -> None:
     # the drifted column is named once in the log, not published
     assert log.count("schema drift: accounts.rating") == 1
     assert b"rating" not in raw
+
+
+def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"e-{uuid.uuid4().hex}"})
+    try:
+        return {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for topic in topics
+                for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions}
+    finally:
+        consumer.close()
+
+
+def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    found = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+    return {(tp.topic, tp.partition): tp.offset for tp in found.result().topic_partitions}
+
+
+def test_a_connect_sink_with_the_sources_converter_reads_the_views(
+        cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path) -> None:
+    """The views of a schemas-on source, read by a real Kafka Connect sink whose converter is
+    the source's (JSON with schemas): it converts every record, and its task never fails."""
+    ns = run_variant(cdc, kafka_bootstrap, tmp_path, VARIANTS["schemas"])["ns"]
+    topics = [f"{ns.ns}.bi.analytics.contacts", f"{ns.ns}.bi.sales.contacts",
+              f"{ns.ns}.sec.audit.audit_log"]
+    name = f"sink-{ns.ns}"
+    debezium.register(cdc.connect_url, name, {
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "topics": ",".join(topics), "file": str(tmp_path / "sink.txt"), "tasks.max": "1",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable": "true", "value.converter.schemas.enable": "true",
+        "consumer.override.isolation.level": "read_committed",
+        "consumer.override.auto.offset.reset": "earliest", "errors.tolerance": "none"})
+    # a partition's last offset is a transaction marker, which no consumer is given
+    wanted = {tp: end - 1 for tp, end in end_offsets(kafka_bootstrap, topics).items() if end}
+    committed: dict[tuple[str, int], int] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            status = debezium.status(cdc.connect_url, name)
+            failed = [[line for line in t.get("trace", "").splitlines() if "Caused by" in line]
+                      for t in status["tasks"] if t["state"] == "FAILED"]
+            assert not failed, failed
+            committed = committed_offsets(kafka_bootstrap, f"connect-{name}")
+            if all(committed.get(tp, -1) >= last for tp, last in wanted.items()):
+                break
+            time.sleep(1)
+        assert all(committed.get(tp, -1) >= last for tp, last in wanted.items()), (committed,
+                                                                                    wanted)
+    finally:
+        debezium.delete(cdc.connect_url, name)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
