@@ -1,5 +1,6 @@
-# Helpers shared by kafka.sh and registry.sh: a JVM service on a free loopback port whose pid
-# and port live in $state_dir. The sourcing script defines log() and sets state_dir, timeout.
+# Helpers shared by kafka.sh, connect.sh and registry.sh: a JVM service on a free loopback port
+# whose pid and port live in $state_dir. The sourcing script defines log() and sets state_dir,
+# timeout, and for fetch_jars pom, lib_dir and jars (what they are, for the log).
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -43,4 +44,17 @@ down_quiet() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -rf "$state_dir"
+}
+
+# copy the runtime dependencies of $pom from Maven Central into $lib_dir, once
+fetch_jars() {
+  if [[ -f "$lib_dir/.complete" ]]; then return; fi
+  command -v mvn >/dev/null || { log "Maven (mvn) is needed to fetch the $jars jars: apt-get install maven"; exit 2; }
+  log "fetching the $jars jars from Maven Central into $lib_dir (once) ..."
+  rm -rf "$lib_dir.tmp"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$lib_dir.tmp" >&2
+  touch "$lib_dir.tmp/.complete"
+  rm -rf "$lib_dir"
+  mv "$lib_dir.tmp" "$lib_dir"
 }

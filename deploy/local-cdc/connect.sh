@@ -29,19 +29,9 @@ timeout=${CONNECT_START_TIMEOUT:-120}
 # shellcheck source=../lib/local-service.sh
 source "$here/../lib/local-service.sh"
 
+jars="Kafka Connect and Debezium"
 log() { echo "connect.sh: $*" >&2; }
 
-fetch_jars() {
-  if [[ -f "$lib_dir/.complete" ]]; then return; fi
-  command -v mvn >/dev/null || { log "Maven (mvn) is needed to fetch the jars: apt-get install maven"; exit 2; }
-  log "fetching Kafka Connect and Debezium jars from Maven Central into $lib_dir (once) ..."
-  rm -rf "$lib_dir.tmp"
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$lib_dir.tmp" >&2
-  touch "$lib_dir.tmp/.complete"
-  rm -rf "$lib_dir"
-  mv "$lib_dir.tmp" "$lib_dir"
-}
 
 rest_url() { echo "http://127.0.0.1:$(cat "$state_dir/port")"; }
 

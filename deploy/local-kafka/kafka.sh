@@ -26,19 +26,9 @@ timeout=${KAFKA_START_TIMEOUT:-90}
 # shellcheck source=../lib/local-service.sh
 source "$here/../lib/local-service.sh"
 
+jars="Apache Kafka"
 log() { echo "kafka.sh: $*" >&2; }
 
-fetch_jars() {
-  if [[ -f "$lib_dir/.complete" ]]; then return; fi
-  command -v mvn >/dev/null || { log "Maven (mvn) is needed to fetch the Kafka jars: apt-get install maven"; exit 2; }
-  log "fetching Apache Kafka jars from Maven Central into $lib_dir (once) ..."
-  rm -rf "$lib_dir.tmp"
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$lib_dir.tmp" >&2
-  touch "$lib_dir.tmp/.complete"
-  rm -rf "$lib_dir"
-  mv "$lib_dir.tmp" "$lib_dir"
-}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
