@@ -20,6 +20,8 @@ from processor.masking.plan import ABSENT, FieldPlan, OutputType
 CONNECT_TYPES = {"string": "string", "long": "int64", "int": "int32", "boolean": "boolean",
                  "double": "float64", "bytes": "bytes"}
 Schema = dict[str, Any]
+#: the members of a field's schema that say its type (logical name, decimal scale …)
+TYPE_KEYS = ("type", "name", "version", "parameters", "items", "keys", "values", "fields")
 
 
 def _fields(struct: Any) -> dict[str, Schema]:
@@ -29,7 +31,8 @@ def _fields(struct: Any) -> dict[str, Schema]:
 
 
 def _column(name: str, source: Schema, outputs: tuple[OutputType, ...], optional: bool) -> Schema:
-    kept = {k: v for k, v in source.items() if k not in ("field", "optional")}
+    # what a column's schema says of its type; documentation and defaults are not copied
+    kept = {k: v for k, v in source.items() if k in TYPE_KEYS}
     chosen: Schema | None = None
     for out in outputs:
         if out in ("null", ABSENT):

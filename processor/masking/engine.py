@@ -124,15 +124,18 @@ class MaskingEngine:
                  payload: Any) -> dict[str, Any]:
         """``payload`` as the JSON converter with schemas writes it, under the masked schema
         that ``schema`` (the source's) and the view's rules imply."""
-        cache_key = (view.topic, part, orjson.dumps(schema))
-        masked = self._schemas.get(cache_key)
-        if masked is None:
-            if len(self._schemas) > 10_000:
-                self._schemas.clear()
-            name = f"crm_masker.{view.view}.{view.plan.table}"
-            masked = self._schemas[cache_key] = (
-                connect_schema.masked_key(view.plan, schema) if part == "key"
-                else connect_schema.VALUE_SCHEMAS[view.format](view.plan, schema, name))
+        try:
+            cache_key = (view.topic, part, orjson.dumps(schema))
+            masked = self._schemas.get(cache_key)
+            if masked is None:
+                if len(self._schemas) > 10_000:
+                    self._schemas.clear()
+                name = f"crm_masker.{view.view}.{view.plan.table}"
+                masked = self._schemas[cache_key] = (
+                    connect_schema.masked_key(view.plan, schema) if part == "key"
+                    else connect_schema.VALUE_SCHEMAS[view.format](view.plan, schema, name))
+        except Exception:  # a schema that is not Kafka Connect's: its part, never its text
+            raise PoisonEvent("unsupported_schema", f"the Connect schema of the {part}") from None
         return {"schema": masked, "payload": payload}
 
     @staticmethod

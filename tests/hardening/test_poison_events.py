@@ -231,3 +231,25 @@ def test_a_timestamp_of_another_unit_is_a_dead_letter_not_a_date_decades_off(
     assert dlq_reason(event, engine) == "invalid_field_value"
     summary, _ = masked({"op": "c", "after": {"id": 1, "consent_updated_at": 0}}, engine)
     assert not summary.dlq  # the epoch itself is a value
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("schema", [
+    {"type": "struct", "fields": [{"field": "source", "type": "struct", "fields": "x"}]},
+    {"type": "struct", "fields": [{"field": "after", "fields": [SECRET, {"field": SECRET}]}]},
+    {"type": "struct", "fields": [{"field": "after", "fields": {"id": 1}}]},
+    {"type": "struct", "fields": [{"field": "before", "type": "struct", "fields": [
+        {"field": "id", "type": "int64"}, {"field": "segment", "type": "string",
+                                           "doc": SECRET, "default": SECRET}]}]},
+])
+def test_a_connect_schema_of_any_shape_neither_crashes_nor_leaks(engine: str,
+                                                                 schema: Any) -> None:
+    """A schema-wrapped event's outputs carry a schema derived from the source's: whatever
+    that holds, the event is masked or a dead letter that names the part, never the last
+    resort, and no text of it that names no published column reaches an output."""
+    event = {"schema": schema, "payload": {"op": "c", "after": {"id": 1}, "source": {}}}
+    summary, out = masked(event, engine)  # asserts that SECRET reaches no output
+    assert set(summary.dlq) <= {"unsupported_schema"}
+    for record in out:
+        if record["topic"] != "crm.dlq":
+            assert set(record["value"]) == {"schema", "payload"}
