@@ -334,7 +334,6 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
                  "JSON, schemas or Avro); leave out --bootstrap-servers, --output, --format, "
                  "--with-schema and --scenario")
         from processor.generator.postgres import continue_ids, write_sql
-        from processor.generator.stream import CrmStream
 
         stream = CrmStream(seed=seed, users=users)
         continue_ids(stream, postgres_url)
@@ -342,7 +341,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
         click.echo(f"applied {written} changes to PostgreSQL (seed {seed})", err=True)
         return
     if bootstrap is None and output_file is None:
-        fail("give --bootstrap-servers, --output FILE, --postgres URL")
+        fail("give --bootstrap-servers, --output FILE (or both), or --postgres URL")
     avro = None
     if fmt == "avro":
         if schema_registry_url is None:

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,7 +72,6 @@ class CdcChain:
                 if not row[0]:
                     conn.execute("SELECT pg_drop_replication_slot(%s)", (name.replace("-", "_"),))
                     return
-                import time
                 time.sleep(0.2)
 
 

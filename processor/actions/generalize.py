@@ -92,7 +92,7 @@ class Generalize(Action):
         super().__init__(params, ctx)
         self._fn = self._build(params)
         self._level, self._size = params.to, params.size
-        self._timestamp = params.encoding in ("micro_timestamp", "milli_timestamp")
+        #: integer timestamps: (near the epoch, far) bounds of their unit, else None
         self._implausible = IMPLAUSIBLE.get(params.encoding)
 
     @staticmethod
@@ -157,11 +157,11 @@ class Generalize(Action):
     def apply(self, value: Any) -> Any:
         if value is None:
             return None
-        if self._timestamp and value in INFINITY_SENTINELS and type(value) is int:
-            return value
-        if self._implausible is not None and type(value) is int and value and not (
-                self._implausible[0] <= abs(value) <= self._implausible[1]):
-            raise ValueError("a timestamp of another unit than the rule's encoding")
+        if self._implausible is not None and type(value) is int:
+            if value in INFINITY_SENTINELS:
+                return value
+            if value and not self._implausible[0] <= abs(value) <= self._implausible[1]:
+                raise ValueError("a timestamp of another unit than the rule's encoding")
         out = self._fn(value)
         if type(out) is int and not INT64_MIN <= out <= INT64_MAX:
             raise ValueError("the generalised value is beyond 64 bits")
@@ -170,11 +170,11 @@ class Generalize(Action):
     def native_spec(self) -> dict[str, Any] | None:
         p = self.params
         assert isinstance(p, GeneralizeParams)
-        if p.encoding in IMPLAUSIBLE:
-            return {"kind": NATIVE_TIME_KINDS[p.encoding], "level": p.to,
-                    "implausible": IMPLAUSIBLE[p.encoding]}
         if p.encoding in NATIVE_TIME_KINDS:
-            return {"kind": NATIVE_TIME_KINDS[p.encoding], "level": p.to}
+            spec: dict[str, Any] = {"kind": NATIVE_TIME_KINDS[p.encoding], "level": p.to}
+            if p.encoding in IMPLAUSIBLE:
+                spec["implausible"] = IMPLAUSIBLE[p.encoding]
+            return spec
         if p.encoding == "number":
             return {"kind": "bucket_number", "size": float(p.size or 1.0),
                     "integral": float(p.size or 1.0).is_integer()}

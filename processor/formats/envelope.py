@@ -30,8 +30,8 @@ UNAVAILABLE_MARKERS = (UNAVAILABLE, base64.b64encode(UNAVAILABLE.encode()).decod
 #: a column name that may be logged or printed: what a database identifier looks like,
 #: nothing typed into a CRM field (a crafted event could name a column after a person)
 PRINTABLE_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
-#: ExtractNewRecordState's row metadata that crm-masker reads; other ``__``-columns are dropped
-UNWRAPPED_OPS = frozenset({"c", "u", "r", "d"})
+#: the ``__op`` values of an ExtractNewRecordState row (it has no truncates)
+UNWRAPPED_OPS = ROW_OPS | {"d"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,15 +74,12 @@ def handlers() -> tuple[BatchHandler, ...]:
     """A handler on the Python engine, and one on the native core when it is built. They
     mask and dead-letter; producing is the transaction's job and is not fuzzed here."""
     rules = compiled()
-    found = []
-    for core in (None, native.select(rules, "auto")):
-        if core is None and found:
-            continue
-        # producer and checkpoint are only used by handle(): the targets call the masking
-        # steps that handle() calls, in the same order
-        found.append(BatchHandler(MaskingEngine(rules), core, RecordCodec(registry()),
-                                  None, None, None, rules.validated.rules.alert_topic))  # type: ignore[arg-type]
-    return tuple(found)
+    core = native.select(rules, "auto")
+    # producer and checkpoint are only used by handle(): the targets call the masking steps
+    # that handle() calls, in the same order
+    return tuple(BatchHandler(MaskingEngine(rules), engine, RecordCodec(registry()), None,
+                              None, None, rules.validated.rules.alert_topic)  # type: ignore[arg-type]
+                 for engine in ([None, core] if core is not None else [None]))
 
 
 def routed_topics() -> list[str]:
