@@ -112,9 +112,11 @@ class RecordCodec:
     def encode_key(self, decoded: Decoded, view: ViewPlan, key: Any) -> bytes | None:
         if key is None:
             return None
-        if decoded.key_writer is None:
-            return encode_json(key, "key")
-        return self._output(view, "key", decoded.key_writer).encode(key)
+        if decoded.key_writer is not None:
+            return self._output(view, "key", decoded.key_writer).encode(key)
+        if decoded.value_writer is not None:  # a truncate: its key is derived from the row
+            return self._output(view, "truncate_key", decoded.value_writer).encode(key)
+        return encode_json(key, "key")
 
     def encode_value(self, decoded: Decoded, view: ViewPlan, value: Any) -> bytes | None:
         if value is None:
@@ -133,9 +135,11 @@ class RecordCodec:
     def _derive(self, view: ViewPlan, field: str, writer: WriterSchema) -> AvroOutput:
         assert self.registry is not None
         ns = derive.namespace(view.view, view.plan.table)
+        rows: tuple[str, ...] = ("",)
         if field == "key":
             schema = derive.masked_key(view.plan, writer.schema, ns)
-            rows: tuple[str, ...] = ("",)
+        elif field == "truncate_key":
+            schema, field = derive.truncate_key(view.plan, writer.schema, ns), "key"
         else:
             schema = derive.VALUE_SCHEMAS[view.format](view.plan, writer.schema, ns)
             rows = ("",) if view.format == "flat" else ("before", "after")

@@ -69,6 +69,20 @@ def masked_key(plan: FieldPlan, source_key: Any, ns: str) -> dict[str, Any]:
                        for column, _ in plan.key_fields if column in source]}
 
 
+def truncate_key(plan: FieldPlan, envelope: Any, ns: str) -> dict[str, Any]:
+    """The key of a truncate's records (Debezium sends a truncate without a key): the key
+    columns as the row has them, nullable, as every one is null."""
+    source = {f["name"]: f["type"] for f in _fields_of(row_record(envelope), "the row")}
+    outputs = dict(plan.outputs)
+    fields = []
+    for column, _ in plan.key_fields:
+        if column in source:
+            field = _field(column, source[column], outputs.get(column, (None,)))
+            field["type"] = ["null", *[t for t in _non_null(field["type"])[1]]]
+            fields.append({**field, "default": None})
+    return {"type": "record", "name": "Key", "namespace": ns, "fields": fields}
+
+
 def row_record(envelope: Any) -> Any:
     """The row record of a Debezium envelope (defined in ``before``, referred to in ``after``)."""
     for field in _fields_of(envelope, "the envelope"):

@@ -43,6 +43,30 @@ def parse(schema: dict[str, Any]) -> Any:
     return fastavro.parse_schema(without_logical_types(schema))
 
 
+#: referenced schemas followed at most this deep (a reference cycle is a bad schema)
+MAX_REFERENCE_DEPTH = 16
+
+
+def inline_references(schema: Any, named: dict[str, Any]) -> Any:
+    """``schema`` with the first use of each referenced name replaced by its definition, so
+    that it stands alone as the derivations and fastavro need it. Apicurio's Kafka Connect
+    converter registers Debezium's ``source`` block as a schema of its own and refers to it
+    by name; Confluent's serializers do the same with ``use.schema.references``."""
+    pending = dict(named)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return walk(pending.pop(node)) if node in pending else node
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if isinstance(node, dict):
+            return {k: walk(v) if k in ("type", "fields", "items", "values") else v
+                    for k, v in node.items()}
+        return node
+
+    return walk(schema)
+
+
 def client_from_options(url: str, options: Iterable[str] = ()) -> SchemaRegistryClient:
     """``url`` plus ``key=value`` settings of the client (basic.auth.user.info, ssl.ca.location,
     ssl.certificate.location …); ``mock://…`` is the client's in-memory registry."""
@@ -91,9 +115,34 @@ class SchemaRegistry:
             raise PoisonEvent("not_avro_schema", f"schema {name} is {schema.schema_type}")
         try:
             raw = json.loads(schema.schema_str or "")
+            if schema.references:
+                raw = inline_references(raw, self._referenced(schema.references, 0))
             return WriterSchema(name, raw, parse(raw))
+        except (PoisonEvent, CrmMaskerError):
+            raise
         except Exception:
             raise PoisonEvent("bad_schema", f"schema {name} does not parse") from None
+
+    def _referenced(self, references: list[Any], depth: int) -> dict[str, Any]:
+        """Full name → definition of every schema that ``references`` name, theirs included."""
+        if depth > MAX_REFERENCE_DEPTH:
+            raise PoisonEvent("bad_schema", "schema references nest too deep")
+        named: dict[str, Any] = {}
+        for ref in references:
+            try:
+                found = self.client.get_version(ref.subject, ref.version).schema
+            except SchemaRegistryError as exc:
+                if exc.http_status_code == 404:
+                    raise PoisonEvent("unknown_schema_id", "a referenced schema is not in the "
+                                      "registry") from None
+                raise _stop(exc) from None
+            except Exception as exc:
+                raise _stop(exc) from None
+            text = json.loads(found.schema_str or "")
+            if found.references:
+                text = inline_references(text, self._referenced(found.references, depth + 1))
+            named[ref.name] = text
+        return named
 
     def register(self, subject: str, schema: dict[str, Any]) -> int:
         """The id of ``schema`` under ``subject``, registering it once per process."""

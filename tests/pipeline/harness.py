@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,15 +127,18 @@ class Read:
 
 
 def read_topics(bootstrap: str, topics: list[str], expect: int | None = None,
-                idle_s: float = 5.0) -> list[Read]:
-    """Everything committed on ``topics`` (read_committed), until ``expect`` or idle."""
+                idle_s: float = 5.0, decode: Callable[[bytes], Any] | None = None) -> list[Read]:
+    """Everything committed on ``topics`` (read_committed), until ``expect`` or idle; keys
+    and values read as JSON, or with ``decode`` (Avro)."""
     out = []
     for msg in consume(bootstrap, topics, expect=expect, idle_s=idle_s):
         raw = (msg.key() or b"") + b"\x00" + (msg.value() or b"") + b"\x00" + b"".join(
             k.encode() + b"=" + (v or b"") for k, v in msg.headers() or [])
-        out.append(Read(msg.topic(), msg.partition(), msg.offset(), _json_or_text(msg.key()),
-                        orjson.loads(msg.value()) if msg.value() is not None else None,
-                        dict(msg.headers() or []), raw, msg.key()))
+        key, value = msg.key(), msg.value()
+        out.append(Read(msg.topic(), msg.partition(), msg.offset(),
+                        decode(key) if decode and key is not None else _json_or_text(key),
+                        None if value is None else decode(value) if decode else orjson.loads(value),
+                        dict(msg.headers() or []), raw, key))
     return out
 
 

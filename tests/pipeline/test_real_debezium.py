@@ -28,6 +28,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from deploy import debezium
+from processor.avro.registry import client_from_options
 from processor.formats import debezium_types as dbz
 from processor.formats.envelope import UNAVAILABLE
 from processor.generator import model
@@ -38,7 +39,7 @@ from processor.pipeline.records import H_UNAVAILABLE
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
 from tests.cdc import CdcChain, rows
-from tests.helpers import demo_keys
+from tests.helpers import as_debezium_json, demo_keys, read_avro
 from tests.pipeline.harness import (
     Namespace,
     Read,
@@ -51,6 +52,8 @@ from tests.pipeline.harness import (
 pytestmark = pytest.mark.kafka
 
 SENTINEL_ID = 9_999_999
+#: the sentinel's id as Avro writes a long (zig-zag varint) after the row's union branch 1
+AVRO_SENTINEL = b"\x02" + bytes([0xFE, 0xD9, 0xC4, 0x09])
 #: a text that PostgreSQL keeps out of line (TOAST): long, and random enough not to compress
 LARGE_TEXT = "".join(random.Random(7).choices(string.ascii_letters + "  ", k=24_000))
 
@@ -103,6 +106,7 @@ class Variant:
     millis: bool = False  # time.precision.mode=connect: timestamps in milliseconds
     truncates: bool = True  # ExtractNewRecordState drops truncate events
     wrapped: bool = False  # the JSON converter with schemas
+    avro: bool = False  # Avro through the schema registry (Apicurio's converter)
 
 
 UNWRAP = {"transforms": "unwrap",
@@ -117,7 +121,22 @@ VARIANTS = {
     "decimal-double": Variant({"decimal.handling.mode": "double"}, decimals="double"),
     "time-connect": Variant({"time.precision.mode": "connect"}, millis=True),
     "unwrap": Variant(UNWRAP, truncates=False),
+    "avro": Variant(avro=True),
 }
+
+
+def avro_converters(registry_url: str) -> dict[str, str]:
+    """Apicurio's Kafka Connect Avro converter for key and value, framed as Confluent's
+    (magic byte, 4-byte id) with the ids that the registry's Confluent API serves."""
+    settings = {"apicurio.registry.url": registry_url.split("/apis/")[0] + "/apis/registry/v2",
+                "apicurio.registry.auto-register": "true", "apicurio.registry.find-latest": "true",
+                "apicurio.registry.as-confluent": "true", "apicurio.registry.use-id": "contentId",
+                "apicurio.registry.headers.enabled": "false"}
+    out = {}
+    for part in ("key", "value"):
+        out[f"{part}.converter"] = "io.apicurio.registry.utils.converter.AvroConverter"
+        out.update({f"{part}.converter.{k}": v for k, v in settings.items()})
+    return out
 
 
 def debezium_json(table: str, row: dict[str, Any], variant: Variant) -> dict[str, Any]:
@@ -160,7 +179,7 @@ def expected_views(db: str, ns: Namespace, variant: Variant) -> dict[str, dict[s
 def replayed_views(records: list[Read]) -> dict[str, dict[str, Any]]:
     """The views as a consumer of them ends up: upserts by key, tombstones delete, a truncate
     (on every partition) empties its partition, and a column that Debezium could not send
-    keeps its last value."""
+    (named in the header; absent in JSON, null in Avro) keeps its last value."""
     views: dict[str, dict[str, Any]] = {}
     partition_of: dict[tuple[str, str], int] = {}
     for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
@@ -182,13 +201,13 @@ def replayed_views(records: list[Read]) -> dict[str, dict[str, Any]]:
                  if not k.startswith("__")}
         unavailable = r.headers.get(H_UNAVAILABLE, b"").decode().split(",")
         old = view.get(key, {})
-        view[key] = {**{c: old[c] for c in unavailable if c in old}, **image}
+        view[key] = {**image, **{c: old[c] for c in unavailable if c in old}}
     return views
 
 
 def wait_for_sentinel(bootstrap: str, ns: Namespace, timeout: float = 120) -> None:
     """Debezium has sent the whole history once the last insert is on its topic (which it
-    creates: until then the topic is unknown)."""
+    creates: until then the topic is unknown). Its id is a long in JSON and in Avro."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"s-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "topic.metadata.refresh.interval.ms": 500})
     consumer.subscribe([f"{ns.source_prefix}audit_log"])
@@ -197,36 +216,49 @@ def wait_for_sentinel(bootstrap: str, ns: Namespace, timeout: float = 120) -> No
         while time.monotonic() < deadline:
             msg = consumer.poll(0.5)
             if msg is not None and not msg.error() and msg.value() and (
-                    b'"id":%d' % SENTINEL_ID) in msg.value():
+                    b'"id":%d' % SENTINEL_ID in msg.value() or AVRO_SENTINEL in msg.value()):
                 return
     finally:
         consumer.close()
     raise AssertionError("Debezium did not deliver the history")
 
 
-def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant) -> dict[str, Any]:
+def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
+                registry_url: str | None = None) -> dict[str, Any]:
     ns = Namespace(tmp_path).create()
+    settings = dict(variant.settings)
+    processor_options: list[str] = []
+    if variant.avro:
+        assert registry_url
+        settings.update(avro_converters(registry_url))
+        processor_options = ["--schema-registry-url", registry_url]
     if variant.millis:  # the rules say how timestamps are encoded where no schema does
         for path in ns.rules.rglob("*.yaml"):
             path.write_text(path.read_text().replace("micro_timestamp", "milli_timestamp"))
     db = cdc.database()
     stream = CrmStream(seed=11, users=12).events(420)
     write_sql(itertools.islice(stream, 150), 150, db)  # the snapshot
-    connector = cdc.capture(db, ns.source_prefix.removesuffix(".public."), **variant.settings)
+    connector = cdc.capture(db, ns.source_prefix.removesuffix(".public."), **settings)
     try:
         ids = history(db, stream)
         wait_for_sentinel(bootstrap, ns)
     finally:
         cdc.release(connector)
     ns.topics(bootstrap)
-    proc = start_processor(ns, bootstrap, "--exit-when-idle", "4")
+    proc = start_processor(ns, bootstrap, "--exit-when-idle", "4", *processor_options)
     try:
         log = proc.communicate(timeout=120)[0].decode()
     except subprocess.TimeoutExpired:
         log = stop(proc, signal.SIGKILL)
         raise AssertionError(f"the processor did not finish:\n{log[-4000:]}") from None
     assert proc.returncode == 0, log
-    records = read_topics(bootstrap, output_topics(ns))
+    decode = None
+    if variant.avro:
+        client = client_from_options(str(registry_url))
+
+        def decode(data: bytes) -> Any:
+            return as_debezium_json(read_avro(data, client))
+    records = read_topics(bootstrap, output_topics(ns), decode=decode)
     dlq = read_topics(bootstrap, [ns.dlq], idle_s=2)
     if variant.wrapped:
         for record in records:
@@ -286,20 +318,27 @@ def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
     return {(tp.topic, tp.partition): tp.offset for tp in found.result().topic_partitions}
 
 
+@pytest.mark.parametrize("name", ["schemas", "avro"])
 def test_a_connect_sink_with_the_sources_converter_reads_the_views(
-        cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path) -> None:
-    """The views of a schemas-on source, read by a real Kafka Connect sink whose converter is
-    the source's (JSON with schemas): it converts every record, and its task never fails."""
-    ns = run_variant(cdc, kafka_bootstrap, tmp_path, VARIANTS["schemas"])["ns"]
+        cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest,
+        name: str) -> None:
+    """The views, read by a real Kafka Connect sink whose converter is the source's (JSON with
+    schemas; Apicurio's Avro converter with the registry): it converts every record, and its
+    task never fails."""
+    variant = VARIANTS[name]
+    registry = request.getfixturevalue("schema_registry_url") if variant.avro else None
+    ns = run_variant(cdc, kafka_bootstrap, tmp_path, variant, registry)["ns"]
     topics = [f"{ns.ns}.bi.analytics.contacts", f"{ns.ns}.bi.sales.contacts",
               f"{ns.ns}.sec.audit.audit_log"]
-    name = f"sink-{ns.ns}"
-    debezium.register(cdc.connect_url, name, {
-        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
-        "topics": ",".join(topics), "file": str(tmp_path / "sink.txt"), "tasks.max": "1",
+    sink = f"sink-{ns.ns}"
+    converters = avro_converters(registry) if registry else {
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "key.converter.schemas.enable": "true", "value.converter.schemas.enable": "true",
+        "key.converter.schemas.enable": "true", "value.converter.schemas.enable": "true"}
+    debezium.register(cdc.connect_url, sink, {
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "topics": ",".join(topics), "file": str(tmp_path / "sink.txt"), "tasks.max": "1",
+        **converters,
         "consumer.override.isolation.level": "read_committed",
         "consumer.override.auto.offset.reset": "earliest", "errors.tolerance": "none"})
     # a partition's last offset is a transaction marker, which no consumer is given
@@ -308,22 +347,23 @@ def test_a_connect_sink_with_the_sources_converter_reads_the_views(
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            status = debezium.status(cdc.connect_url, name)
+            status = debezium.status(cdc.connect_url, sink)
             failed = [[line for line in t.get("trace", "").splitlines() if "Caused by" in line]
                       for t in status["tasks"] if t["state"] == "FAILED"]
             assert not failed, failed
-            committed = committed_offsets(kafka_bootstrap, f"connect-{name}")
+            committed = committed_offsets(kafka_bootstrap, f"connect-{sink}")
             if all(committed.get(tp, -1) >= last for tp, last in wanted.items()):
                 break
             time.sleep(1)
         assert all(committed.get(tp, -1) >= last for tp, last in wanted.items()), (committed,
                                                                                     wanted)
     finally:
-        debezium.delete(cdc.connect_url, name)
+        debezium.delete(cdc.connect_url, sink)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_the_views_end_as_the_crm_masked(cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path,
-                                         name: str) -> None:
+                                         request: pytest.FixtureRequest, name: str) -> None:
     variant = VARIANTS[name]
-    check(run_variant(cdc, kafka_bootstrap, tmp_path, variant), variant)
+    registry = request.getfixturevalue("schema_registry_url") if variant.avro else None
+    check(run_variant(cdc, kafka_bootstrap, tmp_path, variant, registry), variant)
