@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from processor.formats.logical_types import LogicalType
 from processor.keys import KeyRing
 
 
@@ -57,6 +58,11 @@ class Action(ABC):
         """How the native core applies this action (``kind`` and compiled parameters), or None:
         the core calls ``apply``. The core hands any value it is not sure of back to ``apply``,
         so the Python class stays the definition of what the action does."""
+        return None
+
+    def for_logical_type(self, logical: LogicalType) -> Action | None:
+        """This action for a column whose source schema names ``logical``, where that changes
+        how the value is read (a generalize's encoding); None: the compiled action applies."""
         return None
 
     def measure(self) -> dict[str, Any]:

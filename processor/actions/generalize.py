@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import debezium_types as dbz
+from processor.formats.logical_types import LogicalType
 
 Level = Literal["year", "month", "day", "hour", "bucket"]
 Encoding = Literal[
@@ -36,6 +37,15 @@ NATIVE_TIME_KINDS = {"date": "days", "micro_timestamp": "micros", "milli_timesta
 #: Such a value is a dead letter that names the column, never a date decades off.
 IMPLAUSIBLE = {"micro_timestamp": (10**13, 10**17), "milli_timestamp": (10**10, 10**14)}
 DATE_ENCODINGS = {"date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp"}
+#: the encoding that a source schema's logical type implies (Debezium's PostgreSQL mappings)
+ENCODING_OF_TYPE: dict[str, Encoding] = {
+    "io.debezium.time.Date": "date", "org.apache.kafka.connect.data.Date": "date",
+    "io.debezium.time.Timestamp": "milli_timestamp",
+    "org.apache.kafka.connect.data.Timestamp": "milli_timestamp",
+    "io.debezium.time.MicroTimestamp": "micro_timestamp",
+    "io.debezium.time.ZonedTimestamp": "iso_timestamp",
+    "org.apache.kafka.connect.data.Decimal": "decimal",
+}
 
 
 class GeneralizeParams(ActionParams):
@@ -166,6 +176,27 @@ class Generalize(Action):
         if type(out) is int and not INT64_MIN <= out <= INT64_MAX:
             raise ValueError("the generalised value is beyond 64 bits")
         return out
+
+    def for_logical_type(self, logical: LogicalType) -> Generalize | None:
+        """The schema's encoding where it differs from the rule's (a column altered to
+        ``timestamp(0)`` sends milliseconds; a decimal's scale changed); None where the schema
+        agrees, or implies an encoding that this rule cannot take (then values are checked
+        against the rule's encoding as without a schema)."""
+        p = self.params
+        assert isinstance(p, GeneralizeParams)
+        encoding = ENCODING_OF_TYPE.get(logical.name)
+        if encoding is None:
+            return None
+        scale_text = logical.parameter("scale") if encoding == "decimal" else None
+        scale = int(scale_text) if scale_text and scale_text.isdigit() else p.scale
+        if encoding == p.encoding and scale == p.scale:
+            return None
+        try:
+            params = GeneralizeParams.model_validate(
+                {**p.model_dump(), "encoding": encoding, "scale": scale})
+        except ValueError:
+            return None
+        return Generalize(params, self.ctx)
 
     def native_spec(self) -> dict[str, Any] | None:
         p = self.params

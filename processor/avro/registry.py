@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import fastavro
@@ -14,6 +14,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from processor.avro.wire import SchemaRef
 from processor.errors import CrmMaskerError, PoisonEvent
+from processor.formats.logical_types import RowTypes, of_avro_record
 from processor.pipeline.kafka_config import key_values
 
 #: subject-level error codes of the Confluent API: the schema is not compatible / invalid
@@ -28,6 +29,23 @@ class WriterSchema:
     ref: int | str
     schema: dict[str, Any]
     parsed: Any
+    #: the logical types that the schema names for the row's columns
+    row_types: RowTypes = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ref: int | str, schema: dict[str, Any]) -> WriterSchema:
+        return cls(ref, schema, parse(schema), of_avro_record(_row_or_self(schema)))
+
+
+def _row_or_self(schema: Any) -> Any:
+    """An envelope's row record, or the record itself (an unwrapped row, a key)."""
+    for f in schema.get("fields", []) if isinstance(schema, dict) else ():
+        if isinstance(f, dict) and f.get("name") in ("before", "after"):
+            branches = f["type"] if isinstance(f["type"], list) else [f["type"]]
+            for branch in branches:
+                if isinstance(branch, dict) and branch.get("type") == "record":
+                    return branch
+    return schema
 
 
 def without_logical_types(schema: Any) -> Any:
@@ -117,7 +135,7 @@ class SchemaRegistry:
             raw = json.loads(schema.schema_str or "")
             if schema.references:
                 raw = inline_references(raw, self._referenced(schema.references, 0))
-            return WriterSchema(name, raw, parse(raw))
+            return WriterSchema.of(name, raw)
         except (PoisonEvent, CrmMaskerError):
             raise
         except Exception:

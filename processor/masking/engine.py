@@ -15,6 +15,7 @@ from processor.errors import PoisonEvent
 from processor.formats import connect_schema
 from processor.formats.envelope import ChangeEvent, parse_envelope, unwrap
 from processor.formats.envelope import connect_schema as schema_of
+from processor.formats.logical_types import RowTypes, of_connect_envelope
 from processor.masking.plan import FieldPlan
 from processor.rules.compiler import CompiledRules, TableRoute, ViewPlan
 
@@ -56,6 +57,10 @@ class MaskingEngine:
         self._shows_before = compiled.plans_showing_before()
         #: masked Connect schemas by (view topic, key or value, the source schema's JSON)
         self._schemas: dict[tuple[str, str, bytes], dict[str, Any]] = {}
+        #: the row types that a Connect schema names, by its JSON
+        self._connect_types: dict[bytes, RowTypes] = {}
+        #: plans as the row types of a schema read them, by (plan, types): (types, plan)
+        self._typed: dict[tuple[int, int], tuple[RowTypes, FieldPlan]] = {}
 
     def route(self, topic: str) -> TableRoute:
         route = self._routes.get(topic)
@@ -63,8 +68,10 @@ class MaskingEngine:
             raise PoisonEvent("unroutable", "no table in the rules reads this topic")
         return route
 
-    def process(self, topic: str, key: Any, value: Any) -> Outcome:
-        """Outputs for one input record (key and value already decoded from JSON)."""
+    def process(self, topic: str, key: Any, value: Any, types: RowTypes | None = None) -> Outcome:
+        """Outputs for one input record (key and value already decoded from JSON or Avro);
+        ``types``: the row's logical types as an Avro writer schema names them (a Connect
+        schema in the event names its own)."""
         route = self.route(topic)
         if value is None:
             # Debezium's own tombstone: ours follow the masked delete, so this one is skipped.
@@ -85,12 +92,14 @@ class MaskingEngine:
                     self._with_schema(view, event.schema, view.render(event, None, None))))
             return outcome
         row = event.row
+        if types is None and event.schema is not None:
+            types = self._types_of_connect(event.schema)
         key_schema = schema_of(key)
         key = unwrap(key)
         masked: dict[int, tuple[Any, Any, Any]] = {}
         outcome.action_counts = route.action_counts
         for view in route.views:
-            plan = view.plan
+            plan = view.plan if not types else self._plan_for(view.plan, types)
             done = masked.get(id(plan))
             if done is None:
                 before = (event.before if event.op == "d" or id(plan) in self._shows_before
@@ -115,6 +124,24 @@ class MaskingEngine:
         if event.op == "d" and outcome.records:
             outcome.deleted, outcome.deleted_key = True, outcome.records[0].key
         return outcome
+
+    def _types_of_connect(self, schema: dict[str, Any]) -> RowTypes:
+        text = orjson.dumps(schema)
+        found = self._connect_types.get(text)
+        if found is None:
+            if len(self._connect_types) > 10_000:
+                self._connect_types.clear()
+            found = self._connect_types[text] = of_connect_envelope(schema)
+        return found
+
+    def _plan_for(self, plan: FieldPlan, types: RowTypes) -> FieldPlan:
+        """``plan`` as a schema's logical types read it (cached while ``types`` lives)."""
+        found = self._typed.get((id(plan), id(types)))
+        if found is None or found[0] is not types:
+            if len(self._typed) > 10_000:
+                self._typed.clear()
+            found = self._typed[(id(plan), id(types))] = (types, plan.for_types(types))
+        return found[1]
 
     def _with_schema(self, view: ViewPlan, schema: dict[str, Any] | None,
                      value: dict[str, Any]) -> dict[str, Any]:

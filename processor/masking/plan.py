@@ -6,18 +6,27 @@ names can never reach it; such columns are reported back by name (schema drift).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from processor.errors import PoisonEvent
 from processor.formats.envelope import UNAVAILABLE_MARKERS
+from processor.formats.logical_types import LogicalType
 
 ApplyFn = Callable[[Any], Any]
 MISSING = object()
 #: what a column becomes: an Avro type name, None for "the input's type", ABSENT when dropped
 OutputType = str | None
 ABSENT = "absent"
+
+
+class Retypable(Protocol):
+    """An action that reads a value by the logical type that the source's schema names."""
+
+    def for_logical_type(self, logical: LogicalType) -> Retypable | None: ...
+
+    def apply(self, value: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,25 @@ class FieldPlan:
     #: published columns in rule order with the output types their actions can produce
     #: (two for a condition); masked Avro schemas are derived from them
     outputs: tuple[tuple[str, tuple[OutputType, ...]], ...] = ()
+    #: column → its action, where the action reads values by the source schema's logical type
+    retypable: dict[str, Retypable] = field(default_factory=dict)
+
+    def for_types(self, types: Mapping[str, LogicalType]) -> FieldPlan:
+        """This plan for rows whose schema names ``types``: a column whose schema says how
+        its value is encoded (milliseconds, a decimal's scale) is read as it says, whatever
+        encoding the rule declares. The same plan where nothing differs."""
+        changed: dict[str, ApplyFn] = {}
+        for column, action in self.retypable.items():
+            logical = types.get(column)
+            other = action.for_logical_type(logical) if logical is not None else None
+            if other is not None:
+                changed[column] = other.apply
+        if not changed:
+            return self
+        return replace(self, steps=tuple((name, changed.get(name, fn) if fn else fn, cond)
+                                         for name, fn, cond in self.steps),
+                       key_fields=tuple((name, changed.get(name, fn) if fn else fn)
+                                        for name, fn in self.key_fields))
 
     def mask_row(self, row: dict[str, Any], other: dict[str, Any] | None = None,
                  other_out: dict[str, Any] | None = None) -> dict[str, Any]:

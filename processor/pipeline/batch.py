@@ -223,7 +223,9 @@ class BatchHandler:
             if done is not None:
                 return done
         decoded = self.codec.decode(msg.key(), value, raw_headers)
-        outcome = self.engine.process(topic, decoded.key, decoded.value)
+        writer = decoded.value_writer
+        outcome = self.engine.process(topic, decoded.key, decoded.value,
+                                      writer.row_types if writer is not None else None)
         views, codec = self._views[topic], self.codec
         return outcome, [
             (out.topic, codec.encode_key(decoded, views[out.topic], out.key),

@@ -9,7 +9,7 @@ from processor.actions.base import Action, CompileContext
 from processor.actions.registry import compile_action
 from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
-from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType
+from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType, Retypable
 from processor.rules import ValidatedRules
 from processor.rules.model import ActionSpec, FieldRule, TableRules
 
@@ -64,17 +64,26 @@ class CompiledRules:
 ActionCache = dict[tuple[str, str, str], Action]
 
 
-def _compile(spec: ActionSpec, ctx: CompileContext,
-             cache: ActionCache | None = None) -> tuple[str, ApplyFn | None, OutputType]:
-    """The action's name, its apply function (None: drops the field) and its output type."""
+def _action(spec: ActionSpec, ctx: CompileContext, cache: ActionCache | None = None) -> Action:
     cache_key = (ctx.table, ctx.field, spec.model_dump_json())
     action = cache.get(cache_key) if cache is not None else None
     if action is None:
         action = compile_action(spec.action, spec.params, ctx)
         if cache is not None:
             cache[cache_key] = action
+    return action
+
+
+def _compile(spec: ActionSpec, ctx: CompileContext,
+             cache: ActionCache | None = None) -> tuple[str, ApplyFn | None, OutputType]:
+    """The action's name, its apply function (None: drops the field) and its output type."""
+    action = _action(spec, ctx, cache)
     output: OutputType = ABSENT if action.removes_field else action.output_type
     return spec.action, (None if action.removes_field else action.apply), output
+
+
+def _reads_logical_types(action: Action) -> bool:
+    return type(action).for_logical_type is not Action.for_logical_type
 
 
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
@@ -85,6 +94,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
     fns: dict[str, ApplyFn | None] = {}
     counts: Counter[str] = Counter()
     outputs: dict[str, tuple[OutputType, ...]] = {}
+    retypable: dict[str, Retypable] = {}
     for name, rule in table.fields.items():
         ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys)
         spec: ActionSpec = overrides.get(name, rule)
@@ -103,12 +113,15 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             steps.append((name, None, condition))
         elif fn is not None:
             steps.append((name, fn, None))
+            action = _action(spec, ctx, cache)
+            if _reads_logical_types(action):
+                retypable[name] = action
     key_fields = tuple((name, fns[name]) for name in table.key)
     published = tuple((name, outputs[name]) for name in table.fields
                       if any(out != ABSENT for out in outputs[name]))
     return FieldPlan(table=table_name, steps=tuple(steps), key_fields=key_fields,
                      known=frozenset(table.fields), action_counts=dict(counts),
-                     watched=tuple(watched), outputs=published)
+                     watched=tuple(watched), outputs=published, retypable=retypable)
 
 
 def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRules:

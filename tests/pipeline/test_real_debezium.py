@@ -4,7 +4,8 @@ masked under the rules (computed here from PostgreSQL, apart from the stream).
 
 The history: a snapshot, inserts, updates and deletes (the generator's, as SQL), a primary-key
 change, a large unchanged text under REPLICA IDENTITY DEFAULT and FULL, a truncate, an added
-column. Each variant is a connector setting that a deployment may choose.
+column, a type change (timestamp → timestamp(0): milliseconds from then on). Each variant is a
+connector setting that a deployment may choose.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from deploy import debezium
 from processor.avro.registry import client_from_options
 from processor.formats import debezium_types as dbz
 from processor.formats.envelope import UNAVAILABLE
+from processor.formats.logical_types import LogicalType
 from processor.generator import model
 from processor.generator.postgres import write_sql
 from processor.generator.stream import CrmStream
@@ -58,8 +60,9 @@ AVRO_SENTINEL = b"\x02" + bytes([0xFE, 0xD9, 0xC4, 0x09])
 LARGE_TEXT = "".join(random.Random(7).choices(string.ascii_letters + "  ", k=24_000))
 
 
-def history(db: str, stream_records: Any) -> dict[str, int]:
-    """The changes after the snapshot; returns the ids that the checks look at."""
+def history(db: str, stream_records: Any) -> dict[str, Any]:
+    """The changes after the snapshot; returns the ids that the checks look at, and the
+    contracts as they were before their type change."""
     import psycopg
 
     write_sql(stream_records, 270, db)
@@ -69,7 +72,7 @@ def history(db: str, stream_records: Any) -> dict[str, int]:
             assert row is not None
             return int(row[0])
 
-        ids = {"moved": one("SELECT min(id) FROM contacts"),
+        ids: dict[str, Any] = {"moved": one("SELECT min(id) FROM contacts"),
                "toast_default": one("SELECT max(id) FROM contacts"),
                "account": one("SELECT min(id) FROM accounts")}
         conn.execute("UPDATE contacts SET id = id + 1000000 WHERE id = %s", (ids["moved"],))
@@ -91,9 +94,19 @@ def history(db: str, stream_records: Any) -> dict[str, int]:
         # a column that no rule names: dropped, counted, logged by name
         conn.execute("ALTER TABLE accounts ADD COLUMN rating text")
         conn.execute("UPDATE accounts SET rating = 'A' WHERE id = %s", (ids["account"],))
+        # a type change: Debezium now sends signed_at in milliseconds (io.debezium.time.
+        # Timestamp), while the rule says microseconds; three contracts are signed again
+        contracts_before = rows(db, "contracts")
+        retyped = [r[0] for r in conn.execute(
+            "SELECT id FROM contracts ORDER BY id LIMIT 3").fetchall()]
+        conn.execute("ALTER TABLE contracts ALTER COLUMN signed_at TYPE timestamp(0)")
+        conn.execute("UPDATE contracts SET signed_at = '2026-05-05 10:11:12' WHERE id = ANY(%s)",
+                     (retyped,))
         conn.execute("INSERT INTO audit_log (id, user_id, action, object_type, record_count, "
                      "classification, occurred_at) VALUES (%s, 1, 'view', 'contact', 1, "
                      "'personal', now()::timestamp)", (SENTINEL_ID,))
+    ids["retyped"] = retyped
+    ids["contracts_before"] = contracts_before
     return ids
 
 
@@ -107,6 +120,17 @@ class Variant:
     truncates: bool = True  # ExtractNewRecordState drops truncate events
     wrapped: bool = False  # the JSON converter with schemas
     avro: bool = False  # Avro through the schema registry (Apicurio's converter)
+
+    @property
+    def typed(self) -> bool:
+        """Each event names its columns' types (the encoding follows a type change)."""
+        return self.wrapped or self.avro
+
+    @property
+    def refuses_retyped(self) -> bool:
+        """A timestamp(0) column sends milliseconds where the rule says microseconds: without
+        a schema to say so, each such event is a dead letter naming the column."""
+        return not (self.typed or self.millis)
 
 
 UNWRAP = {"transforms": "unwrap",
@@ -139,16 +163,18 @@ def avro_converters(registry_url: str) -> dict[str, str]:
     return out
 
 
-def debezium_json(table: str, row: dict[str, Any], variant: Variant) -> dict[str, Any]:
+def debezium_json(table: str, row: dict[str, Any], variant: Variant,
+                  millis: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A PostgreSQL row as Debezium's JSON converter encodes it under ``variant``: written
-    here from the column types and Debezium's documented mappings, not by Debezium."""
+    here from the column types and Debezium's documented mappings, not by Debezium.
+    ``millis``: timestamp(0..3) columns (milliseconds in every variant)."""
     out: dict[str, Any] = {}
     for column, value in row.items():
         if column not in model.TABLES[table]:
             out[column] = value
         elif isinstance(value, datetime):
             micros = dbz.datetime_to_micros(value.replace(tzinfo=dbz.EPOCH.tzinfo))
-            out[column] = micros // 1000 if variant.millis else micros
+            out[column] = micros // 1000 if variant.millis or column in millis else micros
         elif isinstance(value, date):
             out[column] = dbz.date_to_days(value)
         elif isinstance(value, Decimal):
@@ -160,15 +186,31 @@ def debezium_json(table: str, row: dict[str, Any], variant: Variant) -> dict[str
     return out
 
 
-def expected_views(db: str, ns: Namespace, variant: Variant) -> dict[str, dict[str, Any]]:
-    """view topic → masked key JSON → masked row: the final tables masked as a snapshot."""
+def expected_views(db: str, ns: Namespace, variant: Variant,
+                   ids: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """view topic → masked key JSON → masked row: the final tables masked as a snapshot.
+
+    The contracts are as they were before the type change (which rewrote every row, rounded
+    to seconds, without a change event), but for the three signed again: those as now, in
+    milliseconds, masked under the type their events named; without a schema their events
+    were dead letters and the views keep them as before."""
     engine = MaskingEngine(compile_rules(load_validated(ns.rules), demo_keys()))
+    retyped = LogicalType("io.debezium.time.Timestamp")
     views: dict[str, dict[str, Any]] = {}
     for table in model.TABLES:
-        for row in rows(db, table).values():
-            event = {"op": "r", "before": None, "after": debezium_json(table, row, variant),
+        final = rows(db, table)
+        table_rows = ids["contracts_before"] if table == "contracts" else final
+        for row_id, row in table_rows.items():
+            types = None
+            millis: frozenset[str] = frozenset()
+            if table == "contracts" and row_id in ids["retyped"] and not variant.refuses_retyped:
+                row, millis = final[row_id], frozenset({"signed_at"})
+                types = {"signed_at": retyped} if variant.typed else None
+            event = {"op": "r", "before": None,
+                     "after": debezium_json(table, row, variant, millis),
                      "source": {}, "ts_ms": None}
-            outcome = engine.process(f"{ns.source_prefix}{table}", {"id": row["id"]}, event)
+            outcome = engine.process(f"{ns.source_prefix}{table}", {"id": row["id"]}, event,
+                                     types)
             for record in outcome.records:
                 image = {k: v for k, v in (record.value.get("after") or record.value).items()
                          if not k.startswith("__")}
@@ -272,8 +314,13 @@ def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
 
 def check(result: dict[str, Any], variant: Variant) -> None:
     ns, db, records, log = result["ns"], result["db"], result["records"], result["log"]
-    assert not result["dlq"], [r.value for r in result["dlq"]]
-    views, expected = replayed_views(records), expected_views(db, ns, variant)
+    dead = [r.value for r in result["dlq"]]
+    if variant.refuses_retyped:  # the retyped contracts, each named, and nothing else
+        assert [(d["reason"], d["detail"]) for d in dead] == [
+            ("invalid_field_value", "contracts.signed_at")] * len(result["ids"]["retyped"])
+    else:
+        assert not dead, dead
+    views, expected = replayed_views(records), expected_views(db, ns, variant, result["ids"])
     audit = f"{ns.ns}.sec.audit.audit_log"
     if not variant.truncates:  # the SMT dropped the truncate: the view keeps the old rows
         assert len(views.pop(audit)) > len(expected.pop(audit))
