@@ -58,7 +58,18 @@ def main() -> None:
               default=None, help="Source Avro schemas (<table>-value.avsc, <table>-key.avsc): "
               "also warn when the masked schemas they imply are no longer compatible with the "
               "ones recorded in DIR/views/ (a field disappearing from a view, a type change).")
-def validate(rules_dir: Path, strict: bool, schemas_dir: Path | None) -> None:
+@click.option("--postgres", "postgres_url", metavar="URL",
+              help="The CRM's PostgreSQL (postgresql://user@host:port/db): also check every "
+                   "action against what Debezium sends for its column's type (money, uuid, "
+                   "json, enums, arrays, interval, timestamp(0) in milliseconds, a decimal's "
+                   "scale), and warn on columns without a rule.")
+@click.option("--connector", "connector_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="With --postgres: the Debezium connector's configuration "
+              "(JSON, as deploy/debezium/crm-postgres.json), for its time.precision.mode, "
+              "decimal.handling.mode, interval.handling.mode and converter; Debezium's "
+              "defaults without it.")
+def validate(rules_dir: Path, strict: bool, schemas_dir: Path | None, postgres_url: str | None,
+             connector_file: Path | None) -> None:
     """Check the rule set in RULES_DIR; exit 1 with every problem as file:line.
 
     The processor refuses to start on a rule set that this command rejects.
@@ -70,6 +81,16 @@ def validate(rules_dir: Path, strict: bool, schemas_dir: Path | None) -> None:
         from processor.avro.compat import check_compatibility
 
         problems = problems + check_compatibility(validated, schemas_dir)
+    if validated is not None and postgres_url:
+        from processor.formats.postgres_types import connector_settings, read_columns
+        from processor.rules.source_check import source_problems
+
+        connector = connector_settings(connector_file)
+        columns = read_columns(postgres_url, connector.settings)
+        found = source_problems(rules_dir, validated, columns, connector)
+        problems = problems + found
+        if any(p.severity == "error" for p in found):
+            validated = None
     for problem in problems:
         color = "red" if problem.severity == "error" else "yellow"
         click.secho(str(problem), fg=color, err=True)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from processor.formats.logical_types import LogicalType
+from processor.formats.postgres_types import ALL_KINDS, SourceColumn
 from processor.keys import KeyRing
 
 
@@ -42,6 +43,8 @@ class Action(ABC):
     removes_field: ClassVar[bool] = False
     #: the raw value can appear in the output (keep, mask with keep_* …); for validation/report
     reveals: ClassVar[str] = "nothing"  # "nothing" | "part" | "all"
+    #: the kinds of value (formats/postgres_types.py) that the action is defined for
+    reads: ClassVar[frozenset[str]] = ALL_KINDS
     #: the Avro type of the output: None keeps the input's type (keep, generalize), "string"
     #: for actions that write text, "null" for null; masked schemas are derived from it
     output_type: ClassVar[str | None] = "string"
@@ -59,6 +62,14 @@ class Action(ABC):
         the core calls ``apply``. The core hands any value it is not sure of back to ``apply``,
         so the Python class stays the definition of what the action does."""
         return None
+
+    def source_problem(self, column: SourceColumn, typed: bool) -> str | None:
+        """Why this action cannot take what Debezium sends for ``column`` (None: it can);
+        ``typed``: the events name their columns' types (see ``for_logical_type``)."""
+        if column.kind in self.reads:
+            return None
+        return (f"{self.name} reads {' or '.join(sorted(self.reads))} values, and Debezium "
+                f"sends {column.kind} for {column.pg_type}")
 
     def for_logical_type(self, logical: LogicalType) -> Action | None:
         """This action for a column whose source schema names ``logical``, where that changes

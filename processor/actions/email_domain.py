@@ -6,12 +6,14 @@ from typing import Any
 
 from processor.actions.base import Action
 from processor.actions.registry import register
+from processor.formats import postgres_types as pt
 
 
 @register
 class EmailDomain(Action):
     name = "email_domain"
     reveals = "part"
+    reads = frozenset({pt.TEXT})
 
     def apply(self, value: Any) -> Any:
         if not isinstance(value, str):

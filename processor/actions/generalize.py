@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import debezium_types as dbz
+from processor.formats import postgres_types as pt
 from processor.formats.logical_types import LogicalType
 
 Level = Literal["year", "month", "day", "hour", "bucket"]
@@ -176,6 +177,37 @@ class Generalize(Action):
         if type(out) is int and not INT64_MIN <= out <= INT64_MAX:
             raise ValueError("the generalised value is beyond 64 bits")
         return out
+
+    def source_problem(self, column: pt.SourceColumn, typed: bool) -> str | None:
+        """The rule's encoding against what Debezium sends: a date or timestamp of the same
+        unit, a number, a decimal of the same scale. Where the events name their types
+        (``typed``), the unit and the scale follow the schema and need not agree."""
+        p = self.params
+        assert isinstance(p, GeneralizeParams)
+        kind = column.kind
+        times = {pt.DATE, pt.MICRO_TS, pt.MILLI_TS, pt.ZONED_TS}
+        if p.encoding in DATE_ENCODINGS:
+            if kind == p.encoding or (typed and kind in times and p.encoding in times
+                                      and (kind == pt.DATE) == (p.encoding == pt.DATE)):
+                return None
+            if kind in times:
+                return (f"Debezium sends {column.pg_type} as {kind}, the rule reads "
+                        f"{p.encoding}: use encoding: {kind}")
+            return f"generalize to: {p.to} reads dates and timestamps; Debezium sends {kind}"
+        if p.encoding == "number" and kind in (pt.INTEGER, pt.FLOAT):
+            return None
+        if p.encoding == "decimal":
+            if kind in (pt.DECIMAL_STRING, pt.FLOAT, pt.INTEGER):
+                return None
+            if kind == pt.DECIMAL:
+                if typed or column.scale == p.scale:
+                    return None
+                return f"{column.pg_type} has scale {column.scale}: use scale: {column.scale}"
+        if kind == pt.DECIMAL:
+            return f"Debezium sends {column.pg_type} as decimal bytes: use encoding: decimal, " \
+                   f"scale: {column.scale}"
+        return (f"generalize to: bucket reads numbers; Debezium sends {kind} for "
+                f"{column.pg_type}")
 
     def for_logical_type(self, logical: LogicalType) -> Generalize | None:
         """The schema's encoding where it differs from the rule's (a column altered to

@@ -7,6 +7,7 @@ from typing import Any
 from processor.actions.base import Action, ActionParams, CompileContext
 from processor.actions.registry import register
 from processor.formats.json_types import TYPES, TypeName, checker
+from processor.formats.postgres_types import JSON_KINDS, SourceColumn
 
 
 class KeepParams(ActionParams):
@@ -31,6 +32,16 @@ class Keep(Action):
 
     def apply(self, value: Any) -> Any:
         return self._check(value)
+
+    def source_problem(self, column: SourceColumn, typed: bool) -> str | None:
+        """The declared ``type`` must take what Debezium writes (an array, a JSON object for
+        a numeric without scale): another kind would be a dead letter on every event."""
+        sent = JSON_KINDS.get(column.kind)
+        if sent is None or sent <= TYPES[self._type]:
+            return None
+        fitting = [name for name, kinds in TYPES.items() if sent <= kinds]
+        return (f"keep with type: {self._type} refuses the {'/'.join(sorted(sent))} that "
+                f"Debezium writes for {column.pg_type}: use type: {fitting[0]}")
 
     def native_spec(self) -> dict[str, Any]:
         return {"kind": "keep", "kinds": sorted(TYPES[self._type])}

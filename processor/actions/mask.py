@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
+from processor.formats import postgres_types as pt
 
 
 class MaskParams(ActionParams):
@@ -29,6 +30,7 @@ class Mask(Action):
     name = "mask"
     params_model = MaskParams
     reveals = "part"
+    reads = frozenset({pt.TEXT, pt.INTEGER})  # str(value): a list or decimal bytes would show
 
     def __init__(self, params: MaskParams, ctx: Any) -> None:
         super().__init__(params, ctx)

@@ -9,6 +9,7 @@ from pydantic import field_validator
 
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
+from processor.formats import postgres_types as pt
 from processor.pii.detectors import detector, detector_kinds, find_all
 
 CACHE_SIZE = 65_536
@@ -44,6 +45,7 @@ class Scrub(Action):
     name = "scrub"
     params_model = ScrubParams
     reveals = "part"
+    reads = frozenset({pt.TEXT})  # anything else would come out null
 
     def __init__(self, params: ScrubParams, ctx: Any) -> None:
         super().__init__(params, ctx)

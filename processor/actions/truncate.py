@@ -8,6 +8,7 @@ from pydantic import Field
 
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
+from processor.formats import postgres_types as pt
 
 
 class TruncateParams(ActionParams):
@@ -19,6 +20,7 @@ class Truncate(Action):
     name = "truncate"
     params_model = TruncateParams
     reveals = "part"
+    reads = frozenset({pt.TEXT, pt.INTEGER})
 
     def __init__(self, params: TruncateParams, ctx: Any) -> None:
         super().__init__(params, ctx)

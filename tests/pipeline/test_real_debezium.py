@@ -15,6 +15,7 @@ import random
 import signal
 import string
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -414,3 +415,73 @@ def test_the_views_end_as_the_crm_masked(cdc: CdcChain, kafka_bootstrap: str, tm
     variant = VARIANTS[name]
     registry = request.getfixturevalue("schema_registry_url") if variant.avro else None
     check(run_variant(cdc, kafka_bootstrap, tmp_path, variant, registry), variant)
+
+
+NEW_TYPES_SQL = """
+CREATE TYPE tier AS ENUM ('bronze', 'silver', 'gold');
+ALTER TABLE contacts ADD COLUMN loyalty money, ADD COLUMN external_id uuid,
+  ADD COLUMN prefs jsonb, ADD COLUMN tier tier, ADD COLUMN tags text[],
+  ADD COLUMN callback_after interval;
+"""
+NEW_TYPES_RULES = """
+      loyalty:
+        {class: personal, action: generalize, to: bucket, encoding: decimal, scale: 2, size: 100}
+      external_id:        {class: identifier, action: pseudonymize, domain: contact}
+      prefs:              {class: free_text,  action: scrub}
+      tier:               {class: business,   action: keep}
+      tags:               {class: business,   action: keep, type: array}
+      callback_after:     {class: personal,   action: drop}
+"""
+
+
+def test_the_other_postgres_types_are_masked_by_the_rules_that_validate_accepts(
+        cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path) -> None:
+    """money, uuid, jsonb, an enum, an array and an interval, through the real connector
+    under rules that `validate --postgres` accepts: no dead letter, each masked as its rule
+    says (money bucketed as a decimal, the uuid pseudonymised, the JSON scrubbed)."""
+    import psycopg
+
+    ns = Namespace(tmp_path).create()
+    contacts = ns.rules / "tables" / "contacts.yaml"
+    contacts.write_text(contacts.read_text().replace(
+        "      notes:", NEW_TYPES_RULES.strip("\n") + "\n      notes:", 1))
+    db = cdc.database()
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(NEW_TYPES_SQL)
+    validated = subprocess.run([sys.executable, "-m", "processor", "validate", str(ns.rules),
+                                "--strict", "--postgres", db], capture_output=True, text=True)
+    assert validated.returncode == 0, validated.stderr
+    write_sql(CrmStream(seed=3, users=4).events(60), 60, db)
+    uuid_text = "5f0c6b4e-8a51-4a8e-9a4e-0d6b0c9f1e21"
+    with psycopg.connect(db, autocommit=True) as conn:
+        target = conn.execute("SELECT max(id) FROM contacts").fetchone()
+        assert target is not None
+        conn.execute(
+            "UPDATE contacts SET loyalty = '1234.56', external_id = %s, prefs = %s, "
+            "tier = 'gold', tags = ARRAY['newsletter', 'b2c'], callback_after = '2 days' "
+            "WHERE id = %s",
+            (uuid_text, '{"contact": "anna.becker@example.org", "channel": "mail"}', target[0]))
+        conn.execute("INSERT INTO audit_log (id, user_id, action, object_type, record_count, "
+                     "classification, occurred_at) VALUES (%s, 1, 'view', 'contact', 1, "
+                     "'personal', now()::timestamp)", (SENTINEL_ID,))
+    connector = cdc.capture(db, ns.source_prefix.removesuffix(".public."))
+    try:
+        wait_for_sentinel(kafka_bootstrap, ns)
+    finally:
+        cdc.release(connector)
+    ns.topics(kafka_bootstrap)
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    log = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 0, log
+    assert not read_topics(kafka_bootstrap, [ns.dlq], idle_s=2)
+    records = read_topics(kafka_bootstrap, [f"{ns.ns}.bi.analytics.contacts"])
+    updated = [r.value for r in records if r.value and r.value.get("tier") == "gold"]
+    assert len(updated) == 1, log
+    row = updated[0]
+    assert dbz.decode_decimal(row["loyalty"], 2) == Decimal("1200.00")
+    assert row["external_id"].startswith("k2026a:") and uuid_text not in row["external_id"]
+    assert "anna.becker@example.org" not in row["prefs"] and '"channel": "mail"' in row["prefs"]
+    assert row["tags"] == ["newsletter", "b2c"]
+    assert "callback_after" not in row
+    raw = b"".join(r.raw for r in records)
+    assert uuid_text.encode() not in raw and b"anna.becker" not in raw
