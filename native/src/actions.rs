@@ -80,7 +80,16 @@ pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAc
             size: *size,
             integral: *integral,
         }),
-        ActionSpec::Scrub { detectors } => Box::new(Scrub::new(detectors, helpers)?),
+        ActionSpec::Scrub {
+            detectors,
+            defer_chars,
+            defer_pattern,
+        } => Box::new(Scrub::new(
+            detectors,
+            helpers,
+            defer_chars,
+            defer_pattern.as_deref(),
+        )?),
         ActionSpec::BucketDecimal { width_unscaled } => Box::new(BucketDecimal {
             width: i128::from(*width_unscaled),
         }),

@@ -8,7 +8,7 @@
 //! shadow text, see `turkish_i_as_long_s`); text with any other character goes to the Python
 //! action whole.
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use pyo3::prelude::*;
 use regex::Regex;
 use serde_json::Value;
@@ -55,6 +55,10 @@ impl Detector {
 
 pub struct Scrub {
     detectors: Vec<Detector>,
+    /// texts holding one of these, or a match of `defer_pattern`, are read normalised by
+    /// Python's detectors (`processor/pii/normalize.py`): the core leaves them to Python
+    defer_chars: HashSet<char>,
+    defer_pattern: Option<Regex>,
     /// scrubbed texts by text: an update carries the same text in its before and after image
     cache: HashMap<String, String>,
 }
@@ -62,7 +66,12 @@ pub struct Scrub {
 impl Scrub {
     /// None when a pattern does not compile here (Python regex syntax that `regex` lacks) or a
     /// confirm callback is missing: then the Python action does all the scrubbing.
-    pub fn new(specs: &[DetectorSpec], helpers: &[PyObject]) -> Option<Self> {
+    pub fn new(
+        specs: &[DetectorSpec],
+        helpers: &[PyObject],
+        defer_chars: &str,
+        defer_pattern: Option<&str>,
+    ) -> Option<Self> {
         let detectors = specs
             .iter()
             .map(|spec| {
@@ -84,8 +93,14 @@ impl Scrub {
                 })
             })
             .collect::<Option<Vec<_>>>()?;
+        let defer_pattern = match defer_pattern {
+            Some(pattern) => Some(Regex::new(&format!("(?i){pattern}")).ok()?),
+            None => None,
+        };
         Some(Self {
             detectors,
+            defer_chars: defer_chars.chars().collect(),
+            defer_pattern,
             cache: HashMap::new(),
         })
     }
@@ -105,6 +120,19 @@ impl Scrub {
     /// The scrubbed text, or None: a character outside `same_classes`, or a confirm that
     /// failed (the Python action then decides, and raises the same way if it must).
     fn scrub(&mut self, py: Python<'_>, text: &str) -> Option<String> {
+        if !text.is_ascii() && text.chars().any(|c| self.defer_chars.contains(&c)) {
+            return None;
+        }
+        if self
+            .defer_pattern
+            .as_ref()
+            .is_some_and(|p| p.is_match(text))
+        {
+            return None;
+        }
+        // a character that the patterns class otherwise than Python, or that normalisation
+        // turns into one they look for (＠ is @): Python decides, before any shortcut
+        let shadow = turkish_i_as_long_s(text)?;
         let digits = text.chars().filter(|c| c.is_numeric()).count();
         let active: Vec<usize> = self
             .detectors
@@ -121,7 +149,6 @@ impl Scrub {
         if active.is_empty() {
             return Some(text.to_owned());
         }
-        let shadow = turkish_i_as_long_s(text)?;
         let haystack = shadow.as_deref().unwrap_or(text);
         // (start, end, detector, asked) in bytes; Python sorts by characters, which orders
         // alike. A whole-match candidate goes in unasked, at the span it would have: it is

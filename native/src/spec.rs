@@ -119,6 +119,12 @@ pub enum ActionSpec {
     /// free-text scrubbing: the detectors' patterns run here, their Python `confirm` decides
     Scrub {
         detectors: Vec<DetectorSpec>,
+        /// characters that the detectors read normalised: a text holding one is Python's
+        #[serde(default)]
+        defer_chars: String,
+        /// obfuscations (`(at)` …) that the detectors read normalised: likewise
+        #[serde(default)]
+        defer_pattern: Option<String>,
     },
 }
 

@@ -11,8 +11,12 @@ from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
 from processor.pii.detectors import detector, detector_kinds, find_all
+from processor.pii.normalize import OBFUSCATED, characters_that_change
 
 CACHE_SIZE = 65_536
+#: the code points that the core's scrub admits besides ASCII (native/src/scrub.rs
+#: ``same_classes``): the ones among them that normalisation changes are left to Python
+CORE_RANGES = [(0x80, 0x17F), (0x2000, 0x206F), (0x20AC, 0x20AC)]
 
 
 class ScrubParams(ActionParams):
@@ -94,7 +98,10 @@ class Scrub(Action):
                 # the core remembers the answers itself: the validator, not the cached one
                 "confirm": found.confirm if found.validates else None, "whole": found.whole,
                 "replacement": self._replacements[kind]})
-        return {"kind": "scrub", "detectors": detectors}
+        return {"kind": "scrub", "detectors": detectors,
+                # texts that the detectors read normalised are Python's (pii/normalize.py)
+                "defer_chars": characters_that_change(CORE_RANGES),
+                "defer_pattern": OBFUSCATED}
 
     def measure(self) -> dict[str, Any]:
         return {"kinds": ", ".join(self._kinds)}

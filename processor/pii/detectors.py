@@ -16,8 +16,10 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.de import idnr
 
+from processor.pii.normalize import normalize
+
 Span = tuple[int, int]
-SEPARATORS = " -./"
+SEPARATORS = " -./"  # inside an IBAN, a card, a tax id
 #: confirmed candidates remembered per detector: the same IBAN or phone number turns up in
 #: many notes and in more than one view, and a validator call costs 5–25 µs
 CONFIRM_CACHE_SIZE = 65_536
@@ -146,7 +148,7 @@ IBAN_LENGTHS = {
 @register
 class IbanDetector(Detector):
     kind = "iban"
-    pattern = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+    pattern = re.compile(r"\b[A-Z]{2}\d{2}(?:[ .-]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
     min_digits = 2
     whole = False  # the pattern may run into the next word: confirm cuts the IBAN out
 
@@ -177,7 +179,7 @@ class TaxIdDetector(Detector):
     """German Steuer-Identifikationsnummer (11 digits with a check digit)."""
 
     kind = "tax_id"
-    pattern = re.compile(r"\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b")
+    pattern = re.compile(r"\b\d{2}[ /]?\d{3}[ /]?\d{3}[ /]?\d{3}\b")
     min_digits = 11
 
     def confirm(self, candidate: str) -> Span | None:
@@ -198,7 +200,9 @@ class PhoneDetector(Detector):
 
     kind = "phone"
     region = "DE"
-    pattern = re.compile(r"(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
+    #: a whole date is a candidate of its own (and no phone, as it is not valid), so that
+    #: the ``03.2026`` of ``12.03.2026`` is never read as a number written with a leading 0
+    pattern = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b|(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
     written_as_phone = re.compile(r"\(?(?:\+|0[1-9])")
     date_shape = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")
     min_digits = 2
@@ -219,11 +223,14 @@ class PhoneDetector(Detector):
 
 
 def find_all(text: str, kinds: list[str] | None = None) -> list[tuple[int, int, str]]:
-    """Non-overlapping findings (start, end, kind), earliest and then longest first."""
+    """Non-overlapping findings (start, end, kind) in ``text``, earliest and then longest
+    first; the detectors read the text normalised (pii/normalize.py), the spans are the
+    original's."""
+    read = normalize(text)
     spans = [
-        (start, end, kind)
+        (*read.span_in_original(start, end), kind)
         for kind in (kinds or detector_kinds())
-        for start, end in _DETECTORS[kind].find(text)
+        for start, end in _DETECTORS[kind].find(read.text)
     ]
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     chosen: list[tuple[int, int, str]] = []
