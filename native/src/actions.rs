@@ -84,11 +84,13 @@ pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAc
             detectors,
             defer_chars,
             defer_pattern,
+            names,
         } => Box::new(Scrub::new(
             detectors,
             helpers,
             defer_chars,
             defer_pattern.as_deref(),
+            names.as_ref(),
         )?),
         ActionSpec::BucketDecimal { width_unscaled } => Box::new(BucketDecimal {
             width: i128::from(*width_unscaled),

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use serde_json::Value;
 
 use crate::actions::{self, NativeAction};
+use crate::names::NameSet;
 use crate::json::{self, Member, Obj};
 use crate::pyjson;
 use crate::spec::{EngineSpec, PlanSpec, StepSpec};
@@ -83,6 +84,8 @@ struct Route {
     columns: Columns,
     views: Vec<View>,
     detected: bool,
+    /// positions of the columns that hold names of people (they feed the known names)
+    name_columns: Vec<usize>,
 }
 
 /// What one event produced.
@@ -124,6 +127,10 @@ pub struct Engine {
     source_fields: Fields,
     transaction_fields: Fields,
     defer_markers: Vec<memchr::memmem::Finder<'static>>,
+    /// the known names, shared with Python and the scrub actions
+    names: Option<Py<NameSet>>,
+    /// the names' generation that the actions' memos were filled under
+    names_generation: u64,
 }
 
 impl Engine {
@@ -173,12 +180,18 @@ impl Engine {
                 })
                 .collect();
             let detected = route.detected;
+            let name_columns = route
+                .name_columns
+                .iter()
+                .filter_map(|name| columns.get(name).copied())
+                .collect();
             routes.insert(
                 route.topic,
                 Route {
                     columns,
                     views,
                     detected,
+                    name_columns,
                 },
             );
         }
@@ -186,7 +199,17 @@ impl Engine {
             .into_iter()
             .collect::<Option<Vec<Plan>>>()
             .ok_or("a plan that no view uses")?;
+        let names = match spec.names {
+            Some(index) => Some(Python::with_gil(|py| {
+                let set = helpers.get(index).ok_or("unknown names helper")?;
+                let set = set.bind(py).downcast::<NameSet>().map_err(|_| "not a NameSet")?;
+                Ok::<_, String>(set.clone().unbind())
+            })?),
+            None => None,
+        };
         Ok(Self {
+            names,
+            names_generation: 0,
             routes,
             plans,
             actions,
@@ -269,6 +292,25 @@ impl Engine {
             after: after.map(|(slots, _)| slots),
             before: before.map(|(slots, _)| slots),
         };
+        if let Some(names) = &self.names {
+            let mut set = names.borrow_mut(py);
+            for slots in [rows.after.as_ref(), rows.before.as_ref()].into_iter().flatten() {
+                for &column in &route.name_columns {
+                    let Some(raw) = slots[column].filter(|raw| raw.starts_with('"')) else {
+                        continue;
+                    };
+                    let value: String = serde_json::from_str(raw).map_err(|_| Defer)?;
+                    set.add_value(&value).ok_or(Defer)?;
+                }
+            }
+            // a name learnt now must be found in texts that were masked before
+            if set.generation() != self.names_generation {
+                self.names_generation = set.generation();
+                for slot in &mut self.actions {
+                    slot.memo.clear();
+                }
+            }
+        }
         let mut masked: Vec<(usize, Masked)> = Vec::new();
         for (index, view) in route.views.iter().enumerate() {
             let at = match masked.iter().position(|m| m.0 == view.plan) {

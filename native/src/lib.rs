@@ -9,6 +9,7 @@ mod batch;
 mod civil;
 mod engine;
 mod json;
+mod names;
 mod pyjson;
 mod scrub;
 mod spec;
@@ -235,6 +236,7 @@ fn crm_masker_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         );
     }));
     m.add_class::<NativeEngine>()?;
+    m.add_class::<names::NameSet>()?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::actions::NativeAction;
 use crate::json;
+use crate::names::NameSet;
 use crate::spec::DetectorSpec;
 
 const CACHE_SIZE: usize = 65_536;
@@ -53,12 +54,19 @@ impl Detector {
     }
 }
 
+/// the detector index of a known name's finding
+const NAMES: usize = usize::MAX;
+
 pub struct Scrub {
     detectors: Vec<Detector>,
     /// texts holding one of these, or a match of `defer_pattern`, are read normalised by
     /// Python's detectors (`processor/pii/normalize.py`): the core leaves them to Python
     defer_chars: HashSet<char>,
     defer_pattern: Option<Regex>,
+    /// the known names and what a finding of one becomes
+    names: Option<(Py<NameSet>, String)>,
+    /// the names' generation that the cache was filled under
+    cache_generation: u64,
     /// scrubbed texts by text: an update carries the same text in its before and after image
     cache: HashMap<String, String>,
 }
@@ -71,6 +79,7 @@ impl Scrub {
         helpers: &[PyObject],
         defer_chars: &str,
         defer_pattern: Option<&str>,
+        names: Option<&(usize, String)>,
     ) -> Option<Self> {
         let detectors = specs
             .iter()
@@ -97,16 +106,32 @@ impl Scrub {
             Some(pattern) => Some(Regex::new(&format!("(?i){pattern}")).ok()?),
             None => None,
         };
+        let names = match names {
+            Some((index, replacement)) => Some(Python::with_gil(|py| {
+                let set = helpers.get(*index)?.bind(py).downcast::<NameSet>().ok()?;
+                Some((set.clone().unbind(), replacement.clone()))
+            })?),
+            None => None,
+        };
         Some(Self {
             detectors,
             defer_chars: defer_chars.chars().collect(),
             defer_pattern,
+            names,
+            cache_generation: 0,
             cache: HashMap::new(),
         })
     }
 
     /// The scrubbed text, from the cache or scrubbed and cached.
     fn scrubbed(&mut self, text: &str) -> Option<&str> {
+        if let Some((names, _)) = &self.names {
+            let generation = Python::with_gil(|py| names.borrow(py).generation());
+            if generation != self.cache_generation {
+                self.cache.clear();
+                self.cache_generation = generation;
+            }
+        }
         if !self.cache.contains_key(text) {
             let scrubbed = Python::with_gil(|py| self.scrub(py, text))?;
             if self.cache.len() >= CACHE_SIZE {
@@ -146,7 +171,12 @@ impl Scrub {
             })
             .map(|(index, _)| index)
             .collect();
-        if active.is_empty() {
+        // known names: found by the set (the words are cut from the text itself)
+        let named = match &self.names {
+            Some((names, _)) => names.borrow(py).find(text)?,
+            None => Vec::new(),
+        };
+        if active.is_empty() && named.is_empty() {
             return Some(text.to_owned());
         }
         let haystack = shadow.as_deref().unwrap_or(text);
@@ -174,6 +204,8 @@ impl Scrub {
                 spans.push((from + start, from + end, index, true));
             }
         }
+        // after every pattern detector, as Python lists the kinds
+        spans.extend(named.into_iter().map(|(start, end)| (start, end, NAMES, true)));
         if spans.is_empty() {
             return Some(text.to_owned());
         }
@@ -184,6 +216,13 @@ impl Scrub {
         for (start, end, index, asked) in spans {
             if start < last {
                 continue; // overlaps the finding before it
+            }
+            if index == NAMES {
+                let (_, replacement) = self.names.as_ref()?;
+                out.push_str(&text[last..start]);
+                out.push_str(replacement);
+                last = end;
+                continue;
             }
             let detector = &mut self.detectors[index];
             if !asked {

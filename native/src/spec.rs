@@ -19,6 +19,10 @@ pub struct EngineSpec {
     /// an unchanged TOAST column, which Python leaves out of the images)
     #[serde(default)]
     pub defer_markers: Vec<String>,
+    /// the known names' set (`NameSet`, index among the helpers): rows of routes with
+    /// `name_columns` add to it before they are masked
+    #[serde(default)]
+    pub names: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +34,9 @@ pub struct RouteSpec {
     /// hand back the unmasked row image too (the anomaly detectors read it)
     #[serde(default)]
     pub detected: bool,
+    /// columns whose values are names of people (the rules' `entity: name`)
+    #[serde(default)]
+    pub name_columns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -125,6 +132,9 @@ pub enum ActionSpec {
         /// obfuscations (`(at)` …) that the detectors read normalised: likewise
         #[serde(default)]
         defer_pattern: Option<String>,
+        /// known names: the `NameSet` (index among the helpers) and what a finding becomes
+        #[serde(default)]
+        names: Option<(usize, String)>,
     },
 }
 

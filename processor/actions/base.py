@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from processor.formats.logical_types import LogicalType
 from processor.formats.postgres_types import ALL_KINDS, SourceColumn
 from processor.keys import KeyRing
+from processor.pii.names import NameLexicon
 
 
 class ActionParams(BaseModel):
@@ -32,6 +33,8 @@ class CompileContext:
     field: str
     key_id: str
     keys: KeyRing | None  # None while only validating: no secrets needed to check rules
+    #: the CRM's known names (pii/names.py), when the rules mark name columns and keys are given
+    names: NameLexicon | None = None
 
 
 class Action(ABC):

@@ -11,6 +11,7 @@ from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
 from processor.pii.detectors import detector, detector_kinds, find_all
+from processor.pii.names import PyNameSet
 from processor.pii.normalize import OBFUSCATED, characters_that_change
 
 CACHE_SIZE = 65_536
@@ -55,14 +56,21 @@ class Scrub(Action):
         super().__init__(params, ctx)
         self._kinds = params.detect or detector_kinds()
         #: what each kind of finding becomes, for both engines
-        self._replacements = {kind: params.replacement.format(kind=kind.upper())
+        self._replacements = {kind: params.replacement.format(kind=detector(kind).label)
                               for kind in self._kinds}
-        # an update carries the same text in `before` and `after`: scrub it once
+        self._names = (ctx.names if any(not detector(k).by_pattern for k in self._kinds)
+                       else None)
+        # an update carries the same text in `before` and `after`: scrub it once (while no
+        # new name is learnt: a text seen before must then be searched for it)
         self._cache: dict[str, str] = {}
+        self._cache_generation = 0
 
     def apply(self, value: Any) -> Any:
         if not isinstance(value, str) or not value:
             return value if value is None or value == "" else None
+        if self._names is not None and self._names.generation != self._cache_generation:
+            self._cache.clear()
+            self._cache_generation = self._names.generation
         cached = self._cache.get(value)
         if cached is not None:
             return cached
@@ -73,7 +81,7 @@ class Scrub(Action):
         return scrubbed
 
     def _scrub(self, value: str) -> str:
-        findings = find_all(value, self._kinds)
+        findings = find_all(value, self._kinds, self._names)
         if not findings:
             return value
         parts, last = [], 0
@@ -89,6 +97,8 @@ class Scrub(Action):
         detectors = []
         for kind in self._kinds:
             found = detector(kind)
+            if not found.by_pattern:  # the known names: the core searches the name set
+                continue
             flags = found.pattern.flags & ~re.UNICODE
             if flags & ~re.IGNORECASE:
                 return None  # a flag the core does not mirror: Python scrubs
@@ -98,7 +108,13 @@ class Scrub(Action):
                 # the core remembers the answers itself: the validator, not the cached one
                 "confirm": found.confirm if found.validates else None, "whole": found.whole,
                 "replacement": self._replacements[kind]})
-        return {"kind": "scrub", "detectors": detectors,
+        names = None
+        if self._names is not None:
+            if isinstance(self._names.names, PyNameSet):
+                return None  # a set the core cannot read: Python scrubs
+            kind = next(k for k in self._kinds if not detector(k).by_pattern)
+            names = [self._names.names, self._replacements[kind]]
+        return {"kind": "scrub", "detectors": detectors, "names": names,
                 # texts that the detectors read normalised are Python's (pii/normalize.py)
                 "defer_chars": characters_that_change(CORE_RANGES),
                 "defer_pattern": OBFUSCATED}

@@ -92,6 +92,11 @@ class MaskingEngine:
                     self._with_schema(view, event.schema, view.render(event, None, None))))
             return outcome
         row = event.row
+        names = self.compiled.names
+        if names is not None and route.name_columns:  # learnt before this row is masked
+            for image in (event.after, event.before):
+                if image is not None:
+                    names.add(image.get(column) for column in route.name_columns)
         if types is None and event.schema is not None:
             types = self._types_of_connect(event.schema)
         key_schema = schema_of(key)

@@ -34,6 +34,7 @@ from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS, nati
 from processor.formats.views import FLAT_COLUMNS
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
+from processor.pii.names import PyNameSet
 from processor.pipeline.records import DEBEZIUM_KEY_HEADERS, Header
 from processor.rules.compiler import CompiledRules, TableRoute
 
@@ -131,9 +132,15 @@ class _SpecBuilder:
             self.callbacks.append(fn)
         return found
 
+    def helper(self, obj: Any) -> int:
+        """The index of a Python object that the core calls or reads (``helpers``)."""
+        index: int = self._helpers_by_index(obj)
+        return index
+
     def _helpers_by_index(self, spec: Any) -> Any:
         """The spec with each Python function in it replaced by its index in ``helpers``."""
-        if callable(spec):  # bound methods of one object compare equal: one index each
+        if callable(spec) or hasattr(spec, "contains_hash"):  # functions, the name set
+            # bound methods of one object compare equal: one index each
             if spec not in self._helper_index:
                 self._helper_index[spec] = len(self.helpers)
                 self.helpers.append(spec)
@@ -206,12 +213,17 @@ class NativeEngine:
             # a table's plans all know its columns: every column that a rule names
             columns = sorted(route.views[0].plan.known) if route.views else []
             routes.append({"topic": topic, "columns": columns, "views": views,
-                           "detected": topic in detected})
+                           "detected": topic in detected,
+                           "name_columns": list(route.name_columns)})
             self._routes[topic] = (route.table, route.action_counts)
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions,
                 "source_fields": native_fields(SOURCE_FIELDS),
                 "transaction_fields": native_fields(TRANSACTION_FIELDS),
-                "defer_markers": list(UNAVAILABLE_MARKERS)}
+                "defer_markers": list(UNAVAILABLE_MARKERS),
+                # the known names, which rows of name columns feed before they are masked
+                "names": (builder.helper(compiled.names.names)
+                          if compiled.names is not None
+                          and not isinstance(compiled.names.names, PyNameSet) else None)}
         # the spec carries the pseudonym keys: built, handed over, not kept
         self._core = core.NativeEngine(orjson.dumps(spec).decode(), builder.callbacks,
                                        builder.helpers)

@@ -16,6 +16,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.de import idnr
 
+from processor.pii.names import NameLexicon
 from processor.pii.normalize import normalize
 
 Span = tuple[int, int]
@@ -27,6 +28,10 @@ CONFIRM_CACHE_SIZE = 65_536
 
 class Detector:
     kind: ClassVar[str]
+    #: what a finding is called in the replacement (``[{kind}]``): the kind, upper-cased
+    label: ClassVar[str] = ""
+    #: found by ``pattern`` and ``confirm`` (else by the known names, see ``find_all``)
+    by_pattern: ClassVar[bool] = True
     #: candidates; every match is a finding unless ``confirm`` says otherwise
     pattern: ClassVar[re.Pattern[str]]
     #: a text without this substring cannot hold a finding (a shortcut, not a rule)
@@ -81,6 +86,7 @@ _DETECTORS: dict[str, Detector] = {}
 
 
 def register(cls: type[Detector]) -> type[Detector]:
+    cls.label = cls.label or cls.kind.upper()
     _DETECTORS[cls.kind] = cls()
     return cls
 
@@ -222,15 +228,77 @@ class PhoneDetector(Detector):
                 and phonenumbers.is_possible_number(number))
 
 
-def find_all(text: str, kinds: list[str] | None = None) -> list[tuple[int, int, str]]:
+#: name words after a salutation, title or kinship word (written for both regex engines:
+#: Latin-1 and Latin Extended-A letters by range, ſ included, as the core searches İ and ı as ſ)
+_UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ſ", "a-zß-öø-ÿĀ-ſ"
+_NAME_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?\b"
+_TRIGGERS = (r"Frau|Herrn?|Hr\.|Fr\.|Frl\.|Familie|Fam\.|Dr\.|Prof\.|Ehemann|Ehefrau|Gatte|"
+             r"Gattin|Mann|Sohn|Tochter|Mutter|Vater|Bruder|Schwester|Oma|Opa|Enkelin|Enkel|"
+             r"Schwiegersohn|Schwiegertochter|Kollegin|Kollege|Nachbarin|Nachbar|Betreuerin|"
+             r"Betreuer|Witwe|Witwer|Lebensgefährtin|Lebensgefährte|Partnerin|Partner")
+_TITLES = r"Dr\.|Prof\.|Dipl\.-Ing\.|med\.|rer\.|nat\."
+#: capitalised words that follow a salutation and are no name (German nouns are capitalised)
+_NOT_NAMES_TEXT = (
+    "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag Januar Februar März April Mai "
+    "Juni Juli August September Oktober November Dezember Termin Rückruf Rueckruf Anruf Vertrag "
+    "Angebot Kunde Kundin Tel Telefon Mail Email Brief Rechnung Kündigung Tarif Strom Gas Bitte "
+    "Danke Info Frage Wunsch Nachricht Ende Anfang Bescheid Zahlung Konto Adresse Umzug "
+    "Vollmacht Unterlagen Heute Morgen Gestern Doktor Professor Der Die Das Den Dem Des Ein "
+    "Eine Einen Und Oder Aber Sie Er Es Ihr Ihm Ihre Wir Hat Ist War Wird Kein Keine Nicht Noch "
+    "Schon Auch"
+)
+NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+
+
+@register
+class SalutationDetector(Detector):
+    """Names the CRM does not know, after a salutation, title or kinship word: the one or two
+    capitalised words that follow (the salutation stays: ``Frau [NAME]``)."""
+
+    kind = "salutation"
+    label = "NAME"
+    pattern = re.compile(rf"\b(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+{_NAME_WORD}"
+                         rf"(?:[ \t]+{_NAME_WORD})?")
+    whole = False  # confirm cuts the name out of the salutation
+    lead = re.compile(rf"(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+")
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None:
+            return None
+        words = candidate[m.end():].split()
+        if not words or words[0] in NOT_NAMES:
+            return None
+        end = m.end() + len(words[0])
+        if len(words) > 1 and words[1] not in NOT_NAMES:
+            end = len(candidate)
+        return m.end(), end
+
+
+@register
+class KnownNameDetector(Detector):
+    """Names of the CRM's own people (pii/names.py): found by the name set that the scrub
+    action is compiled with, not by a pattern of its own."""
+
+    kind = "name"
+    by_pattern = False
+    pattern = re.compile(r"(?!)")  # never: ``find_all`` asks the names
+
+    def find(self, text: str) -> Iterator[Span]:
+        return iter(())
+
+
+def find_all(text: str, kinds: list[str] | None = None,
+             names: NameLexicon | None = None) -> list[tuple[int, int, str]]:
     """Non-overlapping findings (start, end, kind) in ``text``, earliest and then longest
     first; the detectors read the text normalised (pii/normalize.py), the spans are the
-    original's."""
+    original's. ``names``: the CRM's known names, for the ``name`` kind."""
     read = normalize(text)
     spans = [
         (*read.span_in_original(start, end), kind)
         for kind in (kinds or detector_kinds())
-        for start, end in _DETECTORS[kind].find(read.text)
+        for start, end in (_DETECTORS[kind].find(read.text) if _DETECTORS[kind].by_pattern
+                           else names.find(read.text) if names is not None else ())
     ]
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     chosen: list[tuple[int, int, str]] = []

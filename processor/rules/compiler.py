@@ -10,6 +10,7 @@ from processor.actions.registry import compile_action
 from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
 from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType, Retypable
+from processor.pii.names import NameLexicon
 from processor.rules import ValidatedRules
 from processor.rules.model import ActionSpec, FieldRule, TableRules
 
@@ -33,12 +34,16 @@ class TableRoute:
     views: tuple[ViewPlan, ...]
     #: the action counts that a masked event of this table reports: its last distinct plan's
     action_counts: dict[str, int] = field(default_factory=dict)
+    #: columns whose values are names of people (``entity: name``): they feed ``names``
+    name_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class CompiledRules:
     validated: ValidatedRules
     routes: dict[str, TableRoute]  # by source topic
+    #: the CRM's known names, when some column is a name and keys were given
+    names: NameLexicon | None = None
 
     @property
     def dlq_topic(self) -> str:
@@ -88,7 +93,8 @@ def _reads_logical_types(action: Action) -> bool:
 
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
                        key_id: str, keys: KeyRing | None,
-                       cache: ActionCache | None = None) -> FieldPlan:
+                       cache: ActionCache | None = None,
+                       names: NameLexicon | None = None) -> FieldPlan:
     steps: list[tuple[str, ApplyFn | None, Conditional | None]] = []
     watched: list[str] = []
     fns: dict[str, ApplyFn | None] = {}
@@ -96,7 +102,8 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
     outputs: dict[str, tuple[OutputType, ...]] = {}
     retypable: dict[str, Retypable] = {}
     for name, rule in table.fields.items():
-        ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys)
+        ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys,
+                             names=names)
         spec: ActionSpec = overrides.get(name, rule)
         action_name, fn, output = _compile(spec, ctx, cache)
         outputs[name] = (output,)
@@ -130,6 +137,10 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
     rules = validated.rules
     routes: dict[str, TableRoute] = {}
     cache: ActionCache = {}
+    names = None
+    if keys is not None and any(rule.entity == "name" for table in rules.tables.values()
+                                for rule in table.fields.values()):
+        names = NameLexicon(keys.secret(rules.pseudonym_key_id))
     for table_name, table in rules.tables.items():
         plans: dict[frozenset[tuple[str, str]], FieldPlan] = {}
         views: list[ViewPlan] = []
@@ -143,10 +154,11 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
             signature = frozenset((k, v.model_dump_json()) for k, v in overrides.items())
             if signature not in plans:
                 plans[signature] = compile_field_plan(
-                    table_name, table, overrides, rules.pseudonym_key_id, keys, cache)
+                    table_name, table, overrides, rules.pseudonym_key_id, keys, cache, names)
             views.append(ViewPlan(view_name, view.topic.format(table=table_name), view.format,
                                   VIEW_FORMATS[view.format], plans[signature]))
         last_plan = list(plans.values())[-1] if plans else None
-        routes[table.topic] = TableRoute(table_name, table.topic, tuple(views),
-                                         last_plan.action_counts if last_plan else {})
-    return CompiledRules(validated, routes)
+        routes[table.topic] = TableRoute(
+            table_name, table.topic, tuple(views), last_plan.action_counts if last_plan else {},
+            tuple(name for name, rule in table.fields.items() if rule.entity == "name"))
+    return CompiledRules(validated, routes, names)

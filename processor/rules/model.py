@@ -85,6 +85,9 @@ class FieldRule(ActionSpec):
     when: Condition | None = None
     #: what happens when ``when`` does not hold (default: null)
     otherwise: ActionSpec | None = None
+    #: the column holds names of people: its values teach ``scrub`` the CRM's known names
+    #: (kept as keyed hashes of their tokens, never in clear)
+    entity: Literal["name"] | None = None
 
 
 class TableRules(Strict):

@@ -94,7 +94,7 @@ def test_german_text_is_scrubbed_in_the_core(edge_rules: Path, core: ModuleType,
     # the Turkish ı and İ too: Python's case-blind [A-Z] takes them, the core reads them as ſ
     turkish = "Herr Yılmaz, yılmaz69@posteo.de, İD89 3704 0044 0532 0130 00, ıban 0151 87107090"
     python = scrubbed(engine, turkish)
-    assert python.count("[") == 2 and "[EMAIL]" in python and "[PHONE]" in python
+    assert python == "Herr [NAME], [EMAIL], İD89 3704 0044 0532 0130 00, ıban [PHONE]"
     calls.clear()
     assert scrubbed(fast, turkish) == python
     assert calls == []
@@ -123,7 +123,7 @@ def test_any_text_scrubs_alike(edge_rules: Path, core: ModuleType,
     assert scrubbed(fast, text) == scrubbed(engine, text)
 
 
-@pytest.mark.parametrize("kind", detector_kinds())
+@pytest.mark.parametrize("kind", [k for k in detector_kinds() if detector(k).by_pattern])
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_every_match_has_what_the_core_may_skip_text_without(kind: str, data: st.DataObject
@@ -136,7 +136,8 @@ def test_every_match_has_what_the_core_may_skip_text_without(kind: str, data: st
     assert found.required is None or found.required in match
 
 
-@pytest.mark.parametrize("kind", [k for k in detector_kinds() if detector(k).whole])
+@pytest.mark.parametrize("kind", [k for k in detector_kinds()
+                                  if detector(k).whole and detector(k).by_pattern])
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_whole_match_detector_confirms_the_whole_match_or_nothing(

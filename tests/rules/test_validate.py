@@ -67,7 +67,7 @@ def test_special_category_never_reaches_a_view_and_join_keys_share_domains() -> 
 
 # case: (text in contacts.yaml, replacement, expected message, text on the reported line)
 BROKEN = {
-    "unknown action": ("first_name:         {class: personal,   action: drop}",
+    "unknown action": ("first_name:         {class: personal,   action: drop, entity: name}",
                        "first_name:         {class: personal,   action: pseudonymise}",
                        r"error: .*unknown action 'pseudonymise'.*did you mean 'pseudonymize'",
                        "first_name:"),
@@ -134,7 +134,7 @@ def test_personal_field_in_clear_is_a_warning_and_strict_fails(tmp_path: Path) -
     shutil.copytree(RULES, rules)
     contacts = rules / "tables" / "contacts.yaml"
     contacts.write_text(contacts.read_text().replace(
-        "first_name:         {class: personal,   action: drop}",
+        "first_name:         {class: personal,   action: drop, entity: name}",
         "first_name:         {class: personal,   action: keep}"))
     ok = CliRunner().invoke(main, ["validate", str(rules)])
     assert ok.exit_code == 0 and "warning" in ok.output and "in clear" in ok.output

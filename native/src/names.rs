@@ -1,0 +1,149 @@
+//! The CRM's known names as keyed token hashes (`processor/pii/names.py`), shared by both
+//! engines: Python builds the set with the folding table, the word pattern and the particles
+//! that its own `fold` uses, so a token hashes alike here and there.
+
+use hashbrown::{HashMap, HashSet};
+use hmac::{Hmac, Mac};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use regex::Regex;
+use sha2::Sha256;
+
+#[pyclass(module = "crm_masker_native")]
+pub struct NameSet {
+    mac: Hmac<Sha256>,
+    hashes: HashSet<u64>,
+    /// every non-ASCII character that the core may fold, and what it folds to
+    fold: HashMap<char, String>,
+    particles: HashSet<String>,
+    word: Regex,
+    min_token: usize,
+    /// how many hashes were new when added: a cache of scrubbed texts is valid for one
+    /// generation only (a name learnt later must be found in a text seen before)
+    #[pyo3(get)]
+    generation: u64,
+}
+
+#[pymethods]
+impl NameSet {
+    #[new]
+    fn py_new(
+        key: &[u8],
+        fold: std::collections::HashMap<char, String>,
+        particles: Vec<String>,
+        word: &str,
+        min_token: usize,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            mac: Hmac::new_from_slice(key).map_err(|_| PyValueError::new_err("bad key"))?,
+            hashes: HashSet::new(),
+            fold: fold.into_iter().collect(),
+            particles: particles.into_iter().collect(),
+            word: Regex::new(word).map_err(|_| PyValueError::new_err("bad word pattern"))?,
+            min_token,
+            generation: 0,
+        })
+    }
+
+    fn add_hashes(&mut self, hashes: Vec<u64>) {
+        for hash in hashes {
+            self.insert(hash);
+        }
+    }
+
+    fn contains_hash(&self, hash: u64) -> bool {
+        self.hashes.contains(&hash)
+    }
+
+    fn __len__(&self) -> usize {
+        self.hashes.len()
+    }
+}
+
+impl NameSet {
+    fn insert(&mut self, hash: u64) {
+        if self.hashes.insert(hash) {
+            self.generation += 1;
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The word folded as Python's `fold` does; None: a character the table does not hold.
+    fn folded(&self, word: &str) -> Option<String> {
+        if word.is_ascii() {
+            return Some(word.to_ascii_lowercase());
+        }
+        let mut out = String::with_capacity(word.len() + 2);
+        for c in word.chars() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push_str(self.fold.get(&c)?);
+            }
+        }
+        Some(out)
+    }
+
+    fn hash(&self, folded: &str) -> u64 {
+        let mut mac = self.mac.clone();
+        mac.update(folded.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(first)
+    }
+
+    fn counts(&self, folded: &str) -> bool {
+        folded.chars().count() >= self.min_token && !self.particles.contains(folded)
+    }
+
+    /// Add the tokens of a name column's value; None: a character the core cannot fold
+    /// (Python adds this one).
+    pub fn add_value(&mut self, value: &str) -> Option<()> {
+        let mut found = Vec::new();
+        for m in self.word.find_iter(value) {
+            let folded = self.folded(m.as_str())?;
+            if self.counts(&folded) {
+                found.push(self.hash(&folded));
+            }
+        }
+        for hash in found {
+            self.insert(hash);
+        }
+        Some(())
+    }
+
+    /// Byte spans of the capitalised words of `text` that are known names (or are one with
+    /// a possessive `s`); None: a word the core cannot fold.
+    pub fn find(&self, text: &str) -> Option<Vec<(usize, usize)>> {
+        let mut spans = Vec::new();
+        if self.hashes.is_empty() {
+            return Some(spans);
+        }
+        for m in self.word.find_iter(text) {
+            let word = m.as_str();
+            if !word.chars().next().is_some_and(char::is_uppercase)
+                || word.chars().count() < self.min_token
+            {
+                continue;
+            }
+            let folded = self.folded(word)?;
+            if self.particles.contains(&folded) {
+                continue;
+            }
+            let known = self.hashes.contains(&self.hash(&folded))
+                || (folded.chars().count() > 3
+                    && folded.ends_with('s')
+                    && self
+                        .hashes
+                        .contains(&self.hash(&folded[..folded.len() - 1])));
+            if known {
+                spans.push((m.start(), m.end()));
+            }
+        }
+        Some(spans)
+    }
+}

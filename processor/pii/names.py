@@ -1,0 +1,153 @@
+"""Names in free text: the CRM's own people, and names after a salutation.
+
+**Known people.** The columns that the rules mark ``entity: name`` (first and last names,
+a user's full name) feed a `NameSet`: each token of a name, case- and diacritic-folded
+(Müller, Mueller and MÜLLER are one token), kept only as a keyed hash (8 bytes of
+HMAC-SHA256 under a key derived from the pseudonym key), never in clear. A capitalised word of
+a free text whose fold is in the set is a name; so is one with a possessive ``s`` (Schmidts).
+Hyphenated double names are found part by part.
+
+**Unknown people** after a salutation, title or kinship word (Frau, Herr, Dr., Familie,
+Ehemann, Tochter …): the one or two capitalised words that follow (`SalutationDetector`).
+
+The native core keeps the same set (it is the core's `NameSet` when the core is installed, so
+rows that either engine masks feed both) and the folding table and word pattern travel in its
+spec: the two engines find the same names by construction.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import Any
+
+#: a word: letters only (digits and ``_`` end it, so do apostrophes and hyphens)
+WORD = re.compile(r"[^\W\d_]+")
+#: name particles that are ordinary words too (a capitalised "Von" starts many sentences)
+PARTICLES = frozenset({"von", "van", "de", "der", "den", "zu", "zur", "del", "la", "le", "di",
+                       "da", "dos", "du", "ten", "ter", "vom", "am", "im"})
+#: letters folded to more than a letter (German transliteration); other marks are dropped
+TRANSLITERATION = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
+MIN_TOKEN = 2
+HASH_BYTES = 8
+#: code points the core folds by the table in its spec (native/src/scrub.rs ``same_classes``)
+CORE_FOLD_RANGES = [(0x80, 0x17F)]
+
+
+@lru_cache(maxsize=8192)
+def fold_char(ch: str) -> str:
+    """One character as a name token reads it: lower case, umlauts transliterated, accents
+    dropped (é → e)."""
+    low = ch.lower()
+    out = []
+    for c in low:
+        c = TRANSLITERATION.get(c, c)
+        out.append("".join(d for d in unicodedata.normalize("NFKD", c)
+                           if not unicodedata.combining(d)))
+    return "".join(out)
+
+
+def fold(word: str) -> str:
+    return word.lower() if word.isascii() else "".join(fold_char(c) for c in word)
+
+
+def fold_table() -> dict[str, str]:
+    """Every non-ASCII character of the core's ranges and what it folds to (itself too: the
+    core folds no character that the table does not hold)."""
+    return {chr(c): fold_char(chr(c)) for lo, hi in CORE_FOLD_RANGES for c in range(lo, hi + 1)}
+
+
+def derive_key(pseudonym_key: bytes) -> bytes:
+    """The set's own key: the hashes of names are useless without the pseudonym key."""
+    return hmac.digest(pseudonym_key, b"crm-masker name tokens v1", "sha256")
+
+
+def token_hash(key: bytes, folded: str) -> int:
+    return int.from_bytes(hmac.digest(key, folded.encode("utf-8", "surrogatepass"),
+                                      "sha256")[:HASH_BYTES], "little")
+
+
+def name_tokens(value: str) -> Iterator[str]:
+    """The folded tokens of a name column's value that count as names."""
+    for word in WORD.findall(value):
+        folded = fold(word)
+        if len(folded) >= MIN_TOKEN and folded not in PARTICLES:
+            yield folded
+
+
+class PyNameSet:
+    """The set of token hashes in Python, for installations without the native core (the
+    core's ``NameSet`` has the same methods)."""
+
+    def __init__(self) -> None:
+        self._hashes: set[int] = set()
+        #: how many hashes were new when added (caches of scrubbed text hold for one)
+        self.generation = 0
+
+    def add_hashes(self, hashes: list[int]) -> None:
+        for h in hashes:
+            if h not in self._hashes:
+                self._hashes.add(h)
+                self.generation += 1
+
+    def contains_hash(self, h: int) -> bool:
+        return h in self._hashes
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
+def new_name_set(key: bytes) -> Any:
+    """The core's set when it is installed (both engines then share it, and the core folds
+    and hashes with what this module hands it), else Python's."""
+    try:
+        core = importlib.import_module("crm_masker_native")
+    except ImportError:
+        return PyNameSet()
+    return core.NameSet(key, fold_table(), sorted(PARTICLES), WORD.pattern, MIN_TOKEN)
+
+
+class NameLexicon:
+    """The CRM's known names, as a set of keyed token hashes, and the search in free text."""
+
+    def __init__(self, pseudonym_key: bytes) -> None:
+        self.key = derive_key(pseudonym_key)
+        self.names = new_name_set(self.key)
+
+    @property
+    def generation(self) -> int:
+        return int(self.names.generation)
+
+    def add(self, values: Iterable[Any]) -> None:
+        """The tokens of name columns' values (others than non-empty text are skipped)."""
+        hashes = [token_hash(self.key, token) for value in values
+                  if isinstance(value, str) and value for token in name_tokens(value)]
+        if hashes:
+            self.names.add_hashes(hashes)
+
+    def contains(self, folded: str) -> bool:
+        return bool(self.names.contains_hash(token_hash(self.key, folded)))
+
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
+        """Spans of capitalised words whose fold is a known name token (or is one with a
+        possessive ``s``)."""
+        if not len(self.names):
+            return
+        contains = self.contains
+        for m in WORD.finditer(text):
+            word = m.group(0)
+            if not word[0].isupper() or len(word) < MIN_TOKEN:
+                continue
+            folded = fold(word)
+            if folded in PARTICLES:
+                continue
+            if contains(folded) or (len(folded) > 3 and folded.endswith("s")
+                                    and contains(folded[:-1])):
+                yield m.start(), m.end()
+
+    def __len__(self) -> int:
+        return len(self.names)

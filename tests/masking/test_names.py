@@ -1,0 +1,104 @@
+"""Names in free text: the CRM's own people (learnt from the columns marked ``entity: name``,
+kept as keyed token hashes) and unknown people after a salutation, found alike by both
+engines."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import orjson
+import pytest
+
+from processor.pii.names import NameLexicon, PyNameSet, fold, name_tokens
+from tests.helpers import RULES, require_native_core
+from tests.masking.test_native_engine import assert_same, engines
+
+CONTACTS, USERS, ACTIVITIES = ("crm.public.contacts", "crm.public.users",
+                               "crm.public.activities")
+
+
+@pytest.fixture(scope="module")
+def core() -> ModuleType:
+    return require_native_core()
+
+
+def event(row: dict[str, Any], op: str = "c") -> bytes:
+    return orjson.dumps({"op": op, "before": None, "after": row, "source": {"ts_ms": 1},
+                         "ts_ms": 2})
+
+
+def contact(cid: int, first: str, last: str, notes: str | None = None) -> bytes:
+    return event({"id": cid, "first_name": first, "last_name": last, "notes": notes})
+
+
+def subject_of(fast: Any, text: str, aid: int) -> str:
+    got = fast.process(ACTIVITIES, orjson.dumps({"id": aid}),
+                       event({"id": aid, "contact_id": 1, "subject": text}))
+    assert got is not None, "the core left the event to Python"
+    value = orjson.loads(got[1][0][2])
+    return str((value.get("after") or value)["subject"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Rückruf Jürgen Müller-Lüdenscheidt", "Rückruf [NAME] [NAME]-[NAME]"),
+    ("MÜLLER hat angerufen, Mueller bestätigt", "[NAME] hat angerufen, [NAME] bestätigt"),
+    ("Müllers Vertrag ist da", "[NAME] Vertrag ist da"),
+    ("Juergen meldet sich", "[NAME] meldet sich"),
+    ("Frau Weber wegen Herrn Yılmaz", "Frau [NAME] wegen Herrn [NAME]"),
+    ("Ehemann Peter Schmidt (Tel. 030 1234567)", "Ehemann [NAME] (Tel. [PHONE])"),
+    ("ein müller ist kein Name in Kleinschreibung", "ein müller ist kein Name in Kleinschreibung"),
+    ("Von Montag an Zählerstand melden", "Von Montag an Zählerstand melden"),
+])
+def test_known_and_unknown_names_are_scrubbed_alike(core: ModuleType, text: str,
+                                                    expected: str) -> None:
+    engine, fast = engines(RULES, core)
+    assert assert_same(engine, fast, CONTACTS, b'{"id":1}',
+                       contact(1, "Jürgen", "Müller-Lüdenscheidt", "Jürgen Müller zog um"))
+    # (the contact's own notes already name him: learnt before the row is masked)
+    key, value = orjson.dumps({"id": 9}), event({"id": 9, "contact_id": 1, "subject": text})
+    assert assert_same(engine, fast, ACTIVITIES, key, value)
+    assert subject_of(fast, text, 9) == expected
+
+
+def test_a_contacts_own_notes_lose_its_name_in_the_same_event(core: ModuleType) -> None:
+    engine, fast = engines(RULES, core)
+    value = contact(3, "Anna", "Becker", "Anna Becker zieht nach Köln")
+    assert assert_same(engine, fast, CONTACTS, b'{"id":3}', value)
+    got = fast.process(CONTACTS, b'{"id":3}', value)
+    assert got is not None
+    assert b"Becker" not in b"".join(v or b"" for _, _, v in got[1])
+
+
+def test_a_text_seen_before_a_name_was_learnt_is_searched_again(core: ModuleType) -> None:
+    engine, fast = engines(RULES, core)
+    text = "Rückruf bei Frieda Kowalczyk"
+    assert subject_of(fast, text, 1) == text  # nobody knows her yet (no salutation)
+    assert_same(engine, fast, ACTIVITIES, b'{"id":1}',
+                event({"id": 1, "contact_id": 1, "subject": text}))
+    assert assert_same(engine, fast, USERS, b'{"id":5}',
+                       event({"id": 5, "username": "fk", "full_name": "Frieda Kowalczyk"}))
+    assert subject_of(fast, text, 2) == "Rückruf bei [NAME] [NAME]"
+    assert assert_same(engine, fast, ACTIVITIES, b'{"id":2}',
+                       event({"id": 2, "contact_id": 1, "subject": text}))
+
+
+def test_folding_and_tokens() -> None:
+    assert fold("MÜLLER") == fold("Müller") == fold("Mueller") == "mueller"
+    assert fold("Çelik") == "celik" and fold("Strauß") == "strauss"
+    assert list(name_tokens("Anna-Lena von der Heide")) == ["anna", "lena", "heide"]
+    assert list(name_tokens("J. R. Ewing")) == ["ewing"]
+
+
+def test_the_python_set_holds_hashes_only() -> None:
+    lexicon = NameLexicon(b"k" * 32)
+    lexicon.names = PyNameSet()
+    lexicon.add(["Anna Becker"])
+    assert lexicon.contains("becker") and not lexicon.contains("weber")
+    held = lexicon.names._hashes
+    assert len(held) == 2 and all(isinstance(h, int) for h in held)
+    # another key, other hashes: a set is useless without its key
+    other = NameLexicon(b"j" * 32)
+    other.names = PyNameSet()
+    other.add(["Anna Becker"])
+    assert not held & other.names._hashes
