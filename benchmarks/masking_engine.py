@@ -31,7 +31,9 @@ import json
 import os
 import pickle
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,9 +53,9 @@ from processor.generator.stream import CrmStream
 from processor.keys import load_keys
 from processor.masking import native
 from processor.masking.engine import MaskingEngine
-from processor.pii.detectors import forget_confirmed
+from processor.pii.detectors import detector, detector_kinds, forget_confirmed
 from processor.pipeline.records import H_SRC_OFFSET, H_SRC_PARTITION, H_SRC_TOPIC, policy_headers
-from processor.rules import load_validated
+from processor.rules import ValidatedRules, load_validated
 from processor.rules.compiler import compile_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +66,19 @@ Run = Callable[[list[Event]], int]
 Prepare = Callable[[], Run]
 CONSUME_BATCH = 500  # messages per consume() in `crm-masker run`
 MAX_BYTES = 1 << 20
+
+
+def rules_without_names(rules: Path) -> ValidatedRules:
+    """The rules with scrub's name detectors off (and no name columns): what the names cost."""
+    copy = Path(tempfile.mkdtemp(prefix="rules-no-names-")) / "rules"
+    shutil.copytree(rules, copy)
+    pattern_kinds = [k for k in detector_kinds()
+                     if detector(k).by_pattern and detector(k).label != "NAME"]
+    for path in copy.rglob("*.yaml"):
+        text = path.read_text().replace(", entity: name", "")
+        path.write_text(text.replace("action: scrub}", "action: scrub, detect: ["
+                                     + ", ".join(pattern_kinds) + "]}"))
+    return load_validated(copy)
 
 
 def make_events(n: int, seed: int) -> list[Event]:
@@ -129,7 +144,8 @@ class MaskedNative:
         if self.scrub:
             fast = native.NativeEngine(engine.compiled)
         else:
-            with mock.patch.object(Scrub, "native_spec", lambda _: {"kind": "keep"}):
+            with mock.patch.object(Scrub, "native_spec",
+                                   lambda _: {"kind": "keep", "kinds": ["null", "string"]}):
                 fast = native.NativeEngine(engine.compiled)
         fast.set_headers(policy_headers(engine.compiled.validated.version,
                                         engine.compiled.validated.sha256),
@@ -278,8 +294,15 @@ def main() -> None:
         forget_confirmed()  # the detectors' validator cache is global: each run starts cold
         return MaskingEngine(compile_rules(rules, keys))
 
-    def native_row(scrub: bool) -> Callable[[], Prepare]:
-        return lambda: MaskedNative(make_engine, as_messages(events), scrub=scrub)
+    def native_row(scrub: bool, names: bool = True) -> Callable[[], Prepare]:
+        engine = make_engine if names else make_engine_without_names
+        return lambda: MaskedNative(engine, as_messages(events), scrub=scrub)
+
+    without_names = rules_without_names(Path(args.rules))
+
+    def make_engine_without_names() -> MaskingEngine:
+        forget_confirmed()
+        return MaskingEngine(compile_rules(without_names, keys))
 
     registry = SchemaRegistry(client_from_options("mock://benchmark"))
 
@@ -291,6 +314,8 @@ def main() -> None:
         "ceiling (orjson decode+encode)": (lambda: lambda: ceiling, lambda: events),
         "masked (decode+mask+encode)": (lambda: masked(make_engine), lambda: events),
         **({"masked, native core": (native_row(True), lambda: events),
+            "native core without name detectors": (native_row(True, names=False),
+                                                   lambda: events),
             "bound: native, no scrub detectors": (native_row(False), lambda: events)}
            if core is not None else {}),
         "avro ceiling (fastavro dec+enc)": (lambda: lambda: avro_ceiling(registry),
@@ -324,6 +349,9 @@ def main() -> None:
         print(f"{'native core / Python engine':<34}"
               f"{rates['masked, native core'] / rates['masked (decode+mask+encode)']:>11.1f}x")
         print(f"events the core left to Python: {reports['masked, native core']['left']:,.0f}")
+        names_cost = 1 - rates["masked, native core"] / rates[
+            "native core without name detectors"]
+        print(f"{'cost of the name detectors':<34}{names_cost:>12.1%}")
     else:
         print("native core: not installed (`make install` builds it when cargo is there)")
     print(f"{'avro masked / avro ceiling':<34}{avro_ratio:>12.1%}")

@@ -2,20 +2,29 @@
 //! engines: Python builds the set with the folding table, the word pattern and the particles
 //! that its own `fold` uses, so a token hashes alike here and there.
 
+use blake2::digest::consts::U8;
+use blake2::digest::Mac;
+use blake2::Blake2bMac;
 use hashbrown::{HashMap, HashSet};
-use hmac::{Hmac, Mac};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use regex::Regex;
-use sha2::Sha256;
+
+/// keyed BLAKE2b with an 8-byte digest, as Python's `hashlib.blake2b(digest_size=8, key=…)`
+type TokenMac = Blake2bMac<U8>;
 
 #[pyclass(module = "crm_masker_native")]
 pub struct NameSet {
-    mac: Hmac<Sha256>,
+    mac: TokenMac,
     hashes: HashSet<u64>,
     /// every non-ASCII character that the core may fold, and what it folds to
     fold: HashMap<char, String>,
     particles: HashSet<String>,
+    /// a word after one of these (lower case) is a noun, not a name
+    not_before: HashSet<String>,
+    /// the longest particle and `not_before` word, in bytes (shortcuts)
+    longest_particle: usize,
+    longest_not_before: usize,
     word: Regex,
     min_token: usize,
     /// how many hashes were new when added: a cache of scrubbed texts is valid for one
@@ -31,14 +40,18 @@ impl NameSet {
         key: &[u8],
         fold: std::collections::HashMap<char, String>,
         particles: Vec<String>,
+        not_before: Vec<String>,
         word: &str,
         min_token: usize,
     ) -> PyResult<Self> {
         Ok(Self {
-            mac: Hmac::new_from_slice(key).map_err(|_| PyValueError::new_err("bad key"))?,
+            mac: TokenMac::new_from_slice(key).map_err(|_| PyValueError::new_err("bad key"))?,
             hashes: HashSet::new(),
             fold: fold.into_iter().collect(),
+            longest_particle: particles.iter().map(String::len).max().unwrap_or(0),
+            longest_not_before: not_before.iter().map(String::len).max().unwrap_or(0),
             particles: particles.into_iter().collect(),
+            not_before: not_before.into_iter().collect(),
             word: Regex::new(word).map_err(|_| PyValueError::new_err("bad word pattern"))?,
             min_token,
             generation: 0,
@@ -96,8 +109,28 @@ impl NameSet {
         u64::from_le_bytes(first)
     }
 
+    /// `hash(folded(word))` for an ASCII word, without building the folded string.
+    fn hash_ascii(&self, word: &str) -> u64 {
+        let mut mac = self.mac.clone();
+        let mut buf = [0u8; 64];
+        for chunk in word.as_bytes().chunks(64) {
+            let lower = &mut buf[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            mac.update(lower);
+        }
+        let digest = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(first)
+    }
+
     fn counts(&self, folded: &str) -> bool {
         folded.chars().count() >= self.min_token && !self.particles.contains(folded)
+    }
+
+    fn not_before_word(&self, word: &str) -> bool {
+        word.len() <= self.longest_not_before && self.not_before.contains(&word.to_lowercase())
     }
 
     /// Add the tokens of a name column's value; None: a character the core cannot fold
@@ -123,15 +156,28 @@ impl NameSet {
         if self.hashes.is_empty() {
             return Some(spans);
         }
+        let mut previous = "";
         for m in self.word.find_iter(text) {
             let word = m.as_str();
+            let after = std::mem::replace(&mut previous, word);
             if !word.chars().next().is_some_and(char::is_uppercase)
                 || word.chars().count() < self.min_token
             {
                 continue;
             }
+            if word.is_ascii() && word.len() > self.longest_particle && !word.ends_with(['s', 'S'])
+            {
+                // the common case, without allocating (no particle, no possessive)
+                if self.not_before_word(after) {
+                    continue;
+                }
+                if self.hashes.contains(&self.hash_ascii(word)) {
+                    spans.push((m.start(), m.end()));
+                }
+                continue;
+            }
             let folded = self.folded(word)?;
-            if self.particles.contains(&folded) {
+            if self.particles.contains(&folded) || self.not_before_word(after) {
                 continue;
             }
             let known = self.hashes.contains(&self.hash(&folded))

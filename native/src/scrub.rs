@@ -24,6 +24,7 @@ struct Detector {
     pattern: Regex,
     /// a text without it holds no finding
     required: Option<String>,
+    required_any: Option<Regex>,
     /// a finding has at least this many digits
     min_digits: usize,
     /// the Python `Detector.confirm` (None: every match is a finding)
@@ -94,6 +95,10 @@ impl Scrub {
                 Some(Detector {
                     pattern: Regex::new(&format!("{flags}{}", spec.pattern)).ok()?,
                     required: spec.required.clone(),
+                    required_any: match &spec.required_any {
+                        Some(p) => Some(Regex::new(p).ok()?),
+                        None => None,
+                    },
                     min_digits: spec.min_digits,
                     confirm,
                     confirmed: HashMap::new(),
@@ -155,9 +160,6 @@ impl Scrub {
         {
             return None;
         }
-        // a character that the patterns class otherwise than Python, or that normalisation
-        // turns into one they look for (＠ is @): Python decides, before any shortcut
-        let shadow = turkish_i_as_long_s(text)?;
         let digits = text.chars().filter(|c| c.is_numeric()).count();
         let active: Vec<usize> = self
             .detectors
@@ -169,6 +171,7 @@ impl Scrub {
                     .as_ref()
                     .is_none_or(|r| text.contains(r.as_str()))
             })
+            .filter(|(_, d)| d.required_any.as_ref().is_none_or(|r| r.is_match(text)))
             .map(|(index, _)| index)
             .collect();
         // known names: found by the set (the words are cut from the text itself)
@@ -179,6 +182,8 @@ impl Scrub {
         if active.is_empty() && named.is_empty() {
             return Some(text.to_owned());
         }
+        // a character that the patterns class otherwise than Python: Python decides
+        let shadow = turkish_i_as_long_s(text)?;
         let haystack = shadow.as_deref().unwrap_or(text);
         // (start, end, detector, asked) in bytes; Python sorts by characters, which orders
         // alike. A whole-match candidate goes in unasked, at the span it would have: it is

@@ -146,6 +146,10 @@ pub struct DetectorSpec {
     pub ignore_case: bool,
     /// a substring every finding needs (a shortcut)
     pub required: Option<String>,
+    /// a pattern that every text with a finding matches (a shortcut: one scan, then the
+    /// detector's own pattern)
+    #[serde(default)]
+    pub required_any: Option<String>,
     /// the digits every finding has at least (a shortcut)
     pub min_digits: usize,
     /// index of the detector's `confirm` among the helpers (None: every match is a finding)

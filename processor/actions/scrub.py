@@ -16,8 +16,9 @@ from processor.pii.normalize import OBFUSCATED, characters_that_change
 
 CACHE_SIZE = 65_536
 #: the code points that the core's scrub admits besides ASCII (native/src/scrub.rs
-#: ``same_classes``): the ones among them that normalisation changes are left to Python
-CORE_RANGES = [(0x80, 0x17F), (0x2000, 0x206F), (0x20AC, 0x20AC)]
+#: ``same_classes``), and the full-width forms (＠): the ones among them that normalisation
+#: changes are left to Python before anything else is looked at
+CORE_RANGES = [(0x80, 0x17F), (0x2000, 0x206F), (0x20AC, 0x20AC), (0xFF00, 0xFFEF)]
 
 
 class ScrubParams(ActionParams):
@@ -105,6 +106,8 @@ class Scrub(Action):
             detectors.append({
                 "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
                 "required": found.required, "min_digits": found.min_digits,
+                "required_any": (found.required_any.pattern if found.required_any is not None
+                                 else None),
                 # the core remembers the answers itself: the validator, not the cached one
                 "confirm": found.confirm if found.validates else None, "whole": found.whole,
                 "replacement": self._replacements[kind]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Callable
 from typing import Any
 
 from stdnum import iban as iban_mod
@@ -13,6 +14,14 @@ FIRST = ["Anna", "Lukas", "Marie", "Jonas", "Sophie", "Leon", "Emma", "Felix", "
          "Hannah", "Elias", "Lea", "Noah", "Lena", "Ben", "Jürgen", "Özlem", "Zoë", "Björn"]
 LAST = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
         "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Schröder", "Yılmaz"]
+#: people the CRM does not know (no contact, no user): none of these is in FIRST or LAST
+UNKNOWN_FIRST = ["Gertrud", "Wilfried", "Hildegard", "Reinhard", "Ursula", "Detlef", "Ingrid",
+                 "Horst", "Waltraud", "Günther", "Svetlana", "Mehmet", "Agnieszka", "Dieter"]
+UNKNOWN_LAST = ["Kowalczyk", "Brandstätter", "Nguyen", "Papadopoulos", "Hinrichsen",
+                "Oberländer", "Janßen", "Öztürk", "Lindqvist", "Grabowski", "Pfeiffer",
+                "Dąbrowski", "Wiesenthal", "Kühnel"]
+KIN = ["Ehemann", "Ehefrau", "Tochter", "Sohn", "Mutter", "Vater", "Bruder", "Schwester",
+       "Nachbarin", "Betreuer"]
 CITIES = [("10115", "Berlin", "30"), ("20095", "Hamburg", "40"), ("80331", "München", "89"),
           ("50667", "Köln", "221"), ("60311", "Frankfurt am Main", "69"),
           ("70173", "Stuttgart", "711"), ("40213", "Düsseldorf", "211"), ("04109", "Leipzig", "341")]
@@ -82,10 +91,15 @@ class RowFactory:
             "Lastschrift künftig von {iban} einziehen.",
             "Termin vereinbart, Unterlagen per Post.",
             "Hat Interesse an Depot, Rückfragen an {email} oder {mobile}.",
+            "{salutation} {last} ist umgezogen, neue Nummer {phone}.",
+            "{first} {last} bittet um Rückruf, {kin} {other} hat Vollmacht.",
+            "Rückruf {salutation} {last}: Vertrag läuft aus.",
         ]
         return rng.choice(templates).format(
             phone=phone(rng, area), email=self.email(first, last), iban=iban(rng),
-            mobile=mobile(rng))
+            mobile=mobile(rng), first=first, last=last,
+            salutation=rng.choice(["Frau", "Herr", "Herrn"]), kin=rng.choice(KIN),
+            other=f"{rng.choice(UNKNOWN_FIRST)} {rng.choice(UNKNOWN_LAST)}")
 
     def contact(self, id_: int, ts_ms: int, n_accounts: int, n_users: int) -> dict[str, Any]:
         rng = self.rng
@@ -138,12 +152,18 @@ class RowFactory:
             "signed_at": micros(ts_ms - rng.randrange(10**9)),
         }
 
-    def activity(self, id_: int, ts_ms: int, n_contacts: int, n_users: int) -> dict[str, Any]:
+    def activity(self, id_: int, ts_ms: int, n_contacts: int, n_users: int,
+                 contact: Callable[[int], dict[str, Any] | None] = lambda _: None
+                 ) -> dict[str, Any]:
+        """An activity about a contact; its text names that contact when it is live."""
         rng = self.rng
-        first, last = rng.choice(FIRST), rng.choice(LAST)
+        contact_id = rng.randrange(1, n_contacts + 1)
+        row = contact(contact_id)
+        first, last = ((row["first_name"], row["last_name"]) if row is not None
+                       else ("Kunde", "unbekannt"))  # a deleted contact: no name at hand
         area = rng.choice(CITIES)[2]
         return {
-            "id": id_, "contact_id": rng.randrange(1, n_contacts + 1),
+            "id": id_, "contact_id": contact_id,
             "user_id": rng.randrange(1, n_users + 1), "type": rng.choice(ACTIVITY_TYPES),
             "subject": rng.choice(["Rückruf", "Beratung", "Beschwerde", "Vertragsänderung",
                                    f"Anfrage von {self.email(first, last)}"]),

@@ -86,7 +86,8 @@ class CrmStream:
         elif table == "contracts":
             row = rows.contract(id_, self.ts_ms, n_contacts, n_accounts)
         elif table == "activities":
-            row = rows.activity(id_, self.ts_ms, n_contacts, self.n_users)
+            row = rows.activity(id_, self.ts_ms, n_contacts, self.n_users,
+                                self.live["contacts"].get)
         elif table == "users":
             row = rows.user(id_)
         else:

@@ -39,8 +39,14 @@ LABELS: dict[str, dict[str, str]] = {
         "f.justified_clear": "published in clear, justified: {detail}",
         "f.special_kept_out": "special category kept out of every view ({detail})",
         "f.not_published": "table is read but published in no view",
-        "f.scrub_best_effort": "free text is scrubbed of recognisable identifiers; names and "
-                               "other context can remain (best effort)",
+        "f.scrub_best_effort": "free text is scrubbed of e-mail addresses (also written "
+                               "obfuscated), phone numbers, IBANs, card numbers, tax ids, the "
+                               "names of the people the CRM holds (its name columns) and names "
+                               "after a salutation, title or kinship word; it cannot find a "
+                               "name of someone the CRM does not know written without one, a "
+                               "misspelt name, street addresses or identifying context (\"the "
+                               "mayor's wife\"): best effort, measured in "
+                               "benchmarks/scrub_quality.py",
     },
     "de": {
         "title": "Verzeichnis von Verarbeitungstätigkeiten (Art. 30 DSGVO)",
@@ -80,8 +86,15 @@ LABELS: dict[str, dict[str, str]] = {
         "f.justified_clear": "im Klartext veröffentlicht, begründet: {detail}",
         "f.special_kept_out": "besondere Kategorie aus allen Sichten ferngehalten ({detail})",
         "f.not_published": "Tabelle wird gelesen, aber in keiner Sicht veröffentlicht",
-        "f.scrub_best_effort": "Freitext wird um erkennbare Kennungen bereinigt; Namen und "
-                               "Kontext können verbleiben (nach bestem Vermögen)",
+        "f.scrub_best_effort": "Freitext wird bereinigt um E-Mail-Adressen (auch verschleiert "
+                               "geschrieben), Telefonnummern, IBANs, Kartennummern, "
+                               "Steuer-IDs, die Namen der im CRM geführten Personen (seine "
+                               "Namensspalten) und Namen nach Anrede, Titel oder "
+                               "Verwandtschaftswort; nicht erkannt werden Namen von Personen, "
+                               "die das CRM nicht kennt, ohne Anrede, falsch geschriebene "
+                               "Namen, Anschriften und identifizierender Kontext („die Frau "
+                               "des Bürgermeisters“): nach bestem Vermögen, gemessen in "
+                               "benchmarks/scrub_quality.py",
     },
 }
 LEVELS = {"de": {"year": "Jahr", "month": "Monat", "day": "Tag", "hour": "Stunde"}}

@@ -36,6 +36,8 @@ class Detector:
     pattern: ClassVar[re.Pattern[str]]
     #: a text without this substring cannot hold a finding (a shortcut, not a rule)
     required: ClassVar[str | None] = None
+    #: likewise, a text without a match of this pattern (the salutations: one scan for all)
+    required_any: ClassVar[re.Pattern[str] | None] = None
     #: the digits (`\d`) that every match of ``pattern`` holds at least (a shortcut for the core)
     min_digits: ClassVar[int] = 0
     #: ``confirm`` answers the whole match or None, never a narrower span: the core then asks
@@ -75,6 +77,8 @@ class Detector:
     def find(self, text: str) -> Iterator[Span]:
         """Spans (start, end) of confirmed findings in ``text``."""
         if self.required is not None and self.required not in text:
+            return
+        if self.required_any is not None and self.required_any.search(text) is None:
             return
         for m in self.matches(text):
             span = self.confirmed(m.group(0))
@@ -207,13 +211,17 @@ class PhoneDetector(Detector):
     kind = "phone"
     region = "DE"
     #: a whole date is a candidate of its own (and no phone, as it is not valid), so that
-    #: the ``03.2026`` of ``12.03.2026`` is never read as a number written with a leading 0
-    pattern = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b|(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
+    #: the ``03.2026`` of ``12.03.2026`` is never read as a number written with a leading 0;
+    #: so is a code (``V-0123456``, ``KD-4711``), which starts with a letter
+    pattern = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b|\b[A-Za-z]{1,4}-\d[\d-]*\d"
+                         r"|(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
     written_as_phone = re.compile(r"\(?(?:\+|0[1-9])")
     date_shape = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")
     min_digits = 2
 
     def confirm(self, candidate: str) -> Span | None:
+        if candidate[0].isalpha():  # a code: phonenumbers would read its letters as digits
+            return None
         try:
             number = phonenumbers.parse(candidate, self.region)
         except phonenumbers.NumberParseException:
@@ -250,29 +258,42 @@ _NOT_NAMES_TEXT = (
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
 
+_LEAD = rf"\b(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+"
+NOT_NAMES = NOT_NAMES | frozenset(re.sub(r"\\.", "", _TRIGGERS).split("|"))
+
+
 @register
 class SalutationDetector(Detector):
-    """Names the CRM does not know, after a salutation, title or kinship word: the one or two
-    capitalised words that follow (the salutation stays: ``Frau [NAME]``)."""
+    """Names the CRM does not know, after a salutation, title or kinship word: the
+    capitalised word that follows (the salutation stays: ``Frau [NAME]``)."""
 
     kind = "salutation"
     label = "NAME"
-    pattern = re.compile(rf"\b(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+{_NAME_WORD}"
-                         rf"(?:[ \t]+{_NAME_WORD})?")
+    pattern = re.compile(_LEAD + _NAME_WORD)
+    required_any = re.compile(_TRIGGERS)
     whole = False  # confirm cuts the name out of the salutation
-    lead = re.compile(rf"(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+")
+    lead = re.compile(_LEAD[2:])
+    words = 1
 
     def confirm(self, candidate: str) -> Span | None:
         m = self.lead.match(candidate)
         if m is None:
             return None
         words = candidate[m.end():].split()
-        if not words or words[0] in NOT_NAMES:
+        if len(words) != self.words or any(w in NOT_NAMES for w in words):
             return None
-        end = m.end() + len(words[0])
-        if len(words) > 1 and words[1] not in NOT_NAMES:
-            end = len(candidate)
-        return m.end(), end
+        return m.end(), len(candidate)
+
+
+@register
+class SalutationFullNameDetector(SalutationDetector):
+    """The same with a first and a last name (``Ehemann Peter Schmidt``); the first name
+    alone is the other detector's. Its own search, so a match that runs into the next
+    salutation (``Herr Becker Frau``) does not hide that salutation's name from the other."""
+
+    kind = "salutation_full_name"
+    pattern = re.compile(_LEAD + _NAME_WORD + r"[ \t]+" + _NAME_WORD)
+    words = 2
 
 
 @register

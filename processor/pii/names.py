@@ -2,8 +2,8 @@
 
 **Known people.** The columns that the rules mark ``entity: name`` (first and last names,
 a user's full name) feed a `NameSet`: each token of a name, case- and diacritic-folded
-(Müller, Mueller and MÜLLER are one token), kept only as a keyed hash (8 bytes of
-HMAC-SHA256 under a key derived from the pseudonym key), never in clear. A capitalised word of
+(Müller, Mueller and MÜLLER are one token), kept only as a keyed hash (8 bytes of keyed
+BLAKE2b under a key derived from the pseudonym key), never in clear. A capitalised word of
 a free text whose fold is in the set is a name; so is one with a possessive ``s`` (Schmidts).
 Hyphenated double names are found part by part.
 
@@ -17,6 +17,7 @@ spec: the two engines find the same names by construction.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import importlib
 import re
@@ -30,8 +31,11 @@ WORD = re.compile(r"[^\W\d_]+")
 #: name particles that are ordinary words too (a capitalised "Von" starts many sentences)
 PARTICLES = frozenset({"von", "van", "de", "der", "den", "zu", "zur", "del", "la", "le", "di",
                        "da", "dos", "du", "ten", "ter", "vom", "am", "im"})
+#: a word after one of these is a noun, not a name (``als Koch``, ``der Richter``)
+NOT_BEFORE_NAMES = frozenset({"der", "die", "das", "den", "dem", "des", "ein", "eine", "einen",
+                              "einem", "einer", "als", "im", "zum", "zur", "beim", "vom"})
 #: letters folded to more than a letter (German transliteration); other marks are dropped
-TRANSLITERATION = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}
+TRANSLITERATION = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ı": "i"}  # YILMAZ is Yılmaz
 MIN_TOKEN = 2
 HASH_BYTES = 8
 #: code points the core folds by the table in its spec (native/src/scrub.rs ``same_classes``)
@@ -67,8 +71,10 @@ def derive_key(pseudonym_key: bytes) -> bytes:
 
 
 def token_hash(key: bytes, folded: str) -> int:
-    return int.from_bytes(hmac.digest(key, folded.encode("utf-8", "surrogatepass"),
-                                      "sha256")[:HASH_BYTES], "little")
+    """Keyed BLAKE2b of the folded token, 8 bytes: one compression per word of a note (the
+    core hashes every capitalised word it reads)."""
+    return int.from_bytes(hashlib.blake2b(folded.encode("utf-8", "surrogatepass"),
+                                          digest_size=HASH_BYTES, key=key).digest(), "little")
 
 
 def name_tokens(value: str) -> Iterator[str]:
@@ -108,7 +114,8 @@ def new_name_set(key: bytes) -> Any:
         core = importlib.import_module("crm_masker_native")
     except ImportError:
         return PyNameSet()
-    return core.NameSet(key, fold_table(), sorted(PARTICLES), WORD.pattern, MIN_TOKEN)
+    return core.NameSet(key, fold_table(), sorted(PARTICLES), sorted(NOT_BEFORE_NAMES),
+                        WORD.pattern, MIN_TOKEN)
 
 
 class NameLexicon:
@@ -134,16 +141,18 @@ class NameLexicon:
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans of capitalised words whose fold is a known name token (or is one with a
-        possessive ``s``)."""
+        possessive ``s``), unless an article or ``als`` makes them a noun."""
         if not len(self.names):
             return
         contains = self.contains
+        previous = ""
         for m in WORD.finditer(text):
-            word = m.group(0)
+            word, after = m.group(0), previous
+            previous = word
             if not word[0].isupper() or len(word) < MIN_TOKEN:
                 continue
             folded = fold(word)
-            if folded in PARTICLES:
+            if folded in PARTICLES or after.lower() in NOT_BEFORE_NAMES:
                 continue
             if contains(folded) or (len(folded) > 3 and folded.endswith("s")
                                     and contains(folded[:-1])):

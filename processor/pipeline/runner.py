@@ -29,6 +29,7 @@ from processor.pipeline.anomaly_stage import AnomalyStage
 from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.batch import BatchHandler
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
+from processor.pipeline.known_names import restore_known_names
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
@@ -79,7 +80,8 @@ class Processor:
         self.audit = AuditTrail(rules.audit_topic, settings.transactional_id,
                                 validated.version, validated.sha256)
         self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit)
-        self.batch = BatchHandler(engine, self.native, RecordCodec(registry), self.producer,
+        self.codec = RecordCodec(registry)
+        self.batch = BatchHandler(engine, self.native, self.codec, self.producer,
                                   self.checkpoint, self.anomaly, rules.alert_topic,
                                   kafka_config.message_max_bytes(extra))
         self._log_engine()
@@ -110,6 +112,8 @@ class Processor:
             raise FatalKafkaError.of("init_transactions failed", exc.args[0]) from None
         self.health.broker_ok = True
         self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)
+        restore_known_names(self.engine.compiled, self.codec, self.settings.bootstrap,
+                            self.settings.kafka_options)
         if self.anomaly is not None:
             self.anomaly.check(self.consumer)
         topics = sorted(self.engine.compiled.routes)

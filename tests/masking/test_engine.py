@@ -231,7 +231,7 @@ def test_the_generators_notes_leave_no_contact_detail_in_any_view() -> None:
     seen: Counter[str] = Counter()
     leaked: Counter[str] = Counter()
     short_mobiles = 0
-    for record in CrmStream(seed=3).events(12_000):
+    for record in CrmStream(seed=3).events(40_000):
         row = (record.value or {}).get("after") or {}
         notes = row.get("notes")
         if not isinstance(notes, str) or not record.topic.endswith(".contacts"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import signal
 import string
 import subprocess
@@ -36,6 +37,7 @@ from processor.formats.envelope import UNAVAILABLE
 from processor.formats.logical_types import LogicalType
 from processor.generator import model
 from processor.generator.postgres import write_sql
+from processor.generator.rows import UNKNOWN_FIRST, UNKNOWN_LAST
 from processor.generator.stream import CrmStream
 from processor.masking.engine import MaskingEngine
 from processor.pipeline.records import H_UNAVAILABLE
@@ -342,6 +344,16 @@ def check(result: dict[str, Any], variant: Variant) -> None:
         for column in ("email", "phone", "iban", "tax_id", "last_name"):
             if contact[column] and len(contact[column]) > 5:
                 assert contact[column].encode() not in raw, column
+    # no name of the CRM's people, nor of the people its notes mention after a salutation
+    text = raw.decode("utf-8", "replace")
+    names = {token for table, columns in (("contacts", ("first_name", "last_name")),
+                                          ("users", ("full_name",)))
+             for row in rows(db, table).values() for column in columns
+             for token in re.findall(r"[^\W\d_]+", row[column] or "") if len(token) > 2}
+    names |= set(UNKNOWN_FIRST) | set(UNKNOWN_LAST)
+    assert len(names) > 30 and "[NAME]" in text  # the notes named people: all replaced
+    leaked = sorted(n for n in names if re.search(rf"\b{re.escape(n)}\b", text))
+    assert not leaked, leaked
     # the TOAST updates kept their notes in the views (the header said they were unavailable)
     unavailable = [r for r in records if H_UNAVAILABLE in r.headers]
     assert unavailable and all(r.headers[H_UNAVAILABLE] == b"notes" for r in unavailable)

@@ -1,0 +1,210 @@
+"""A labelled corpus of German CRM free text: notes and subjects as people write them, with the
+span of every name and identifier in them (the ground truth of `benchmarks/scrub_quality.py`).
+
+Known people are the CRM's contacts (their names are in its master data); unknown people are
+named only after a salutation, title or kinship word. Identifiers come plain and in the forms
+that copy-paste and obfuscation produce. Dates, amounts, contract and customer numbers,
+addresses, times and typos are text that no detector may take.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from processor.generator.rows import (
+    FIRST,
+    KIN,
+    LAST,
+    UNKNOWN_FIRST,
+    UNKNOWN_LAST,
+    iban,
+    mobile,
+    phone,
+    tax_id,
+)
+
+SALUTATIONS = ["Frau", "Herr", "Herrn", "Hr.", "Fr.", "Dr.", "Frau Dr.", "Herr Prof.", "Familie"]
+CARDS = ["4111 1111 1111 1111", "5500 0000 0000 0004", "4012888888881881", "3782 822463 10005"]
+#: text that looks like an identifier or a name to a careless detector, and is none
+DECOYS = ["am 12.03.2026", "bis 3.5.26", "Betrag 1.234,56 €", "89,90 EUR monatlich",
+          "Vertrag V-0123456", "Kundennr. KD-4711", "Hauptstraße 12, 10115 Berlin",
+          "um 14:30 Uhr", "Zählerstand 004512", "Rechnung 2026-0815", "Tarif Strom Basis 24",
+          "PLZ 80331", "Seite 2 von 3", "Version 1.2.3", "Raum 0.12"]
+TYPOS = ["Rüchruf", "Telefn", "Kunde hat angerfen", "Untrlagen", "bitte zurückrufn"]
+#: German words that are also surnames of the reference CRM (LAST): a capitalised noun is no
+#: name, and a detector that cannot tell loses precision here
+HOMONYMS = ["Arbeitet als Koch in Köln", "Der Richter hat entschieden", "Der Bauer liefert",
+            "Weber-Karde im Garten", "Wolf im Wald gesichtet", "Schneider hat die Hose gekürzt",
+            "Fischer am Hafen"]
+ZERO_WIDTH, NBSP, THIN = "\u200b", "\u00a0", "\u2009"
+
+
+@dataclass
+class Labelled:
+    """A text and its ground truth: (start, end, kind) of every name and identifier."""
+
+    text: str = ""
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def add(self, text: str, kind: str | None = None) -> Labelled:
+        if kind is not None:
+            self.spans.append((len(self.text), len(self.text) + len(text), kind))
+        self.text += text
+        return self
+
+
+Part = Callable[[random.Random, Labelled], None]
+
+
+def _umlaut_spelling(name: str, rng: random.Random) -> str:
+    """The name as people also write it: transliterated, upper case, or as it is."""
+    form = rng.random()
+    if form < 0.15:
+        return name.replace("ü", "ue").replace("ö", "oe").replace("ä", "ae").replace("ß", "ss")
+    if form < 0.22:
+        return name.upper()
+    return name
+
+
+def _phone(rng: random.Random) -> str:
+    number = phone(rng, rng.choice(["30", "40", "89", "221"])) if rng.random() < 0.6 \
+        else mobile(rng)
+    form = rng.random()
+    if form < 0.15:
+        return number.replace(" ", NBSP)
+    if form < 0.25:
+        return number.replace(" ", THIN)
+    if form < 0.32:
+        digits = number.replace(" ", "")
+        cut = rng.randrange(4, len(digits) - 2)
+        return digits[:cut] + ZERO_WIDTH + digits[cut:]
+    return number
+
+
+def _iban(rng: random.Random) -> str:
+    compact = iban(rng).replace(" ", "")
+    groups = [compact[i:i + 4] for i in range(0, len(compact), 4)]
+    return rng.choice([" ", " ", "", "-", ".", NBSP]).join(groups)
+
+
+def _email(rng: random.Random, first: str, last: str) -> str:
+    local = f"{first}.{last}".lower()
+    local = local.replace("ü", "ue").replace("ö", "oe").replace("ä", "ae").replace("ß", "ss")
+    domain = rng.choice(["web.de", "gmx.de", "posteo.de", "t-online.de", "firma.example"])
+    form = rng.random()
+    if form < 0.1:
+        return f"{local}(at){domain}"
+    if form < 0.18:
+        name, tld = domain.rsplit(".", 1)
+        return f"{local} [at] {name} [dot] {tld}"
+    if form < 0.24:
+        return f"{local}\uff20{domain}"
+    return f"{local}@{domain}"
+
+
+def _tax_id(rng: random.Random) -> str:
+    raw = tax_id(rng)
+    form = rng.random()
+    if form < 0.3:
+        return f"{raw[:2]}/{raw[2:5]}/{raw[5:8]}/{raw[8:]}"
+    if form < 0.6:
+        return f"{raw[:2]} {raw[2:5]} {raw[5:8]} {raw[8:]}"
+    return raw
+
+
+class CorpusWriter:
+    """Writes labelled notes about the given known people, by seed."""
+
+    def __init__(self, seed: int, known: list[tuple[str, str]]) -> None:
+        self.rng = random.Random(seed)
+        self.known = known
+
+    def _known_name(self, out: Labelled) -> None:
+        rng = self.rng
+        first, last = rng.choice(self.known)
+        form = rng.random()
+        if form < 0.35:
+            out.add(_umlaut_spelling(first, rng), "name_known").add(" ")
+            out.add(_umlaut_spelling(last, rng), "name_known")
+        elif form < 0.55:
+            out.add(rng.choice(["Frau", "Herr", "Herrn"]) + " ")
+            out.add(_umlaut_spelling(last, rng), "name_known")
+        elif form < 0.7:
+            out.add(_umlaut_spelling(last, rng) + "s", "name_known")  # possessive
+        elif form < 0.8:
+            other = rng.choice(self.known)[1]
+            out.add(last, "name_known").add("-").add(other, "name_known")
+        else:
+            out.add(_umlaut_spelling(first, rng), "name_known")
+
+    def _bare_unknown_name(self, out: Labelled) -> None:
+        """Someone the CRM does not know, named without a salutation: only a language model
+        could find this one (reported apart: ``name_unknown_bare``)."""
+        rng = self.rng
+        out.add(rng.choice(UNKNOWN_FIRST), "name_unknown_bare").add(" ")
+        out.add(rng.choice(UNKNOWN_LAST), "name_unknown_bare")
+
+    def _typo_name(self, out: Labelled) -> None:
+        """A known surname mistyped (two letters swapped): ``name_known_typo``."""
+        rng = self.rng
+        last = rng.choice(self.known)[1]
+        i = rng.randrange(1, len(last) - 1)
+        typo = last[:i] + last[i + 1] + last[i] + last[i + 2:]
+        out.add(rng.choice(["Frau ", "Herr ", ""]))
+        out.add(typo, "name_known_typo" if typo != last else "name_known")
+
+    def _unknown_name(self, out: Labelled) -> None:
+        rng = self.rng
+        first, last = rng.choice(UNKNOWN_FIRST), rng.choice(UNKNOWN_LAST)
+        if rng.random() < 0.5:
+            out.add(rng.choice(SALUTATIONS) + " ").add(last, "name_unknown")
+        else:
+            out.add(rng.choice(KIN) + " ").add(first, "name_unknown").add(" ")
+            out.add(last, "name_unknown")
+
+    def note(self) -> Labelled:
+        """One note: two to four sentences, each with its slots."""
+        rng, out = self.rng, Labelled()
+        sentences: list[Callable[[Labelled], None]] = [
+            lambda o: (o.add("Rückruf "), self._known_name(o), o.add(".")),
+            lambda o: (self._known_name(o), o.add(" bittet um Rückruf unter "),
+                       o.add(_phone(rng), "phone"), o.add(".")),
+            lambda o: (o.add("Neue Mailadresse: "),
+                       o.add(_email(rng, *rng.choice(self.known)), "email"),
+                       o.add(", bitte ändern.")),
+            lambda o: (o.add("Lastschrift künftig von "), o.add(_iban(rng), "iban"),
+                       o.add(" einziehen.")),
+            lambda o: (o.add("Steuer-ID "), o.add(_tax_id(rng), "tax_id"),
+                       o.add(" liegt vor.")),
+            lambda o: (o.add("Zahlt per Karte "), o.add(rng.choice(CARDS), "card"), o.add(".")),
+            lambda o: (self._unknown_name(o), o.add(" hat Vollmacht, Tel. "),
+                       o.add(_phone(rng), "phone"), o.add(".")),
+            lambda o: (o.add("Gespräch mit "), self._unknown_name(o),
+                       o.add(" wegen Umzug.")),
+            lambda o: (o.add("Termin " + rng.choice(DECOYS) + ", "),
+                       o.add(rng.choice(DECOYS) + ".")),
+            lambda o: (o.add(rng.choice(TYPOS) + ", "), o.add(rng.choice(DECOYS) + ".")),
+            lambda o: (o.add("Rückfrage von "), self._bare_unknown_name(o), o.add(".")),
+            lambda o: (o.add(rng.choice(HOMONYMS) + ".")),
+            lambda o: (o.add("Rückruf "), self._typo_name(o), o.add(".")),
+            lambda o: (o.add("Laut "), self._known_name(o),
+                       o.add(" ist die Kündigung " + rng.choice(DECOYS) + " eingegangen.")),
+        ]
+        for i in range(rng.randrange(2, 5)):
+            if i:
+                out.add(" ")
+            rng.choice(sentences)(out)
+        return out
+
+
+def known_people(seed: int, count: int) -> list[tuple[str, str]]:
+    """The contacts whose names the CRM knows (drawn from the generator's lists)."""
+    rng = random.Random(seed)
+    return [(rng.choice(FIRST), rng.choice(LAST)) for _ in range(count)]
+
+
+def corpus(seed: int, notes: int, known: list[tuple[str, str]]) -> list[Labelled]:
+    writer = CorpusWriter(seed, known)
+    return [writer.note() for _ in range(notes)]
