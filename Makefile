@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline fuzz clean
+.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -90,6 +90,15 @@ bench-venv: .venv-bench/.installed  ## a separate venv with faust-streaming, the
 
 bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c) faust on one broker, + latency
 	$(BIN)/python -m benchmarks.pipeline
+
+.venv-quality/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-quality
+	.venv-quality/bin/pip install -q --upgrade pip
+	.venv-quality/bin/pip install -q -e '.[quality-peer]'
+	touch $@
+
+bench-quality: install .venv-quality/.installed  ## scrub recall/precision per kind on a labelled German corpus, both engines and Presidio
+	$(BIN)/python -m benchmarks.scrub_quality
 
 clean:  ## remove the venv, caches and the local services
 	-bash deploy/local-cdc/connect.sh down
