@@ -55,7 +55,8 @@ class Labelled:
         return self
 
 
-Part = Callable[[random.Random, Labelled], None]
+#: a part of a sentence that writes itself into the note
+Writer = Callable[[Labelled], object]
 
 
 def _umlaut_spelling(name: str, rng: random.Random) -> str:
@@ -165,37 +166,43 @@ class CorpusWriter:
             out.add(last, "name_unknown")
 
     def note(self) -> Labelled:
-        """One note: two to four sentences, each with its slots."""
+        """One note: two to four sentences, each written part by part (a part is text, or
+        writes itself: a name, a labelled identifier, a randomly chosen piece of text)."""
         rng, out = self.rng, Labelled()
-        sentences: list[Callable[[Labelled], None]] = [
-            lambda o: (o.add("Rückruf "), self._known_name(o), o.add(".")),
-            lambda o: (self._known_name(o), o.add(" bittet um Rückruf unter "),
-                       o.add(_phone(rng), "phone"), o.add(".")),
-            lambda o: (o.add("Neue Mailadresse: "),
-                       o.add(_email(rng, *rng.choice(self.known)), "email"),
-                       o.add(", bitte ändern.")),
-            lambda o: (o.add("Lastschrift künftig von "), o.add(_iban(rng), "iban"),
-                       o.add(" einziehen.")),
-            lambda o: (o.add("Steuer-ID "), o.add(_tax_id(rng), "tax_id"),
-                       o.add(" liegt vor.")),
-            lambda o: (o.add("Zahlt per Karte "), o.add(rng.choice(CARDS), "card"), o.add(".")),
-            lambda o: (self._unknown_name(o), o.add(" hat Vollmacht, Tel. "),
-                       o.add(_phone(rng), "phone"), o.add(".")),
-            lambda o: (o.add("Gespräch mit "), self._unknown_name(o),
-                       o.add(" wegen Umzug.")),
-            lambda o: (o.add("Termin " + rng.choice(DECOYS) + ", "),
-                       o.add(rng.choice(DECOYS) + ".")),
-            lambda o: (o.add(rng.choice(TYPOS) + ", "), o.add(rng.choice(DECOYS) + ".")),
-            lambda o: (o.add("Rückfrage von "), self._bare_unknown_name(o), o.add(".")),
-            lambda o: (o.add(rng.choice(HOMONYMS) + ".")),
-            lambda o: (o.add("Rückruf "), self._typo_name(o), o.add(".")),
-            lambda o: (o.add("Laut "), self._known_name(o),
-                       o.add(" ist die Kündigung " + rng.choice(DECOYS) + " eingegangen.")),
+
+        def value(kind: str | None, make: Callable[[], str]) -> Writer:
+            return lambda o: o.add(make(), kind)
+
+        sentences: list[tuple[str | Writer, ...]] = [
+            ("Rückruf ", self._known_name, "."),
+            (self._known_name, " bittet um Rückruf unter ", value("phone", lambda: _phone(rng)),
+             "."),
+            ("Neue Mailadresse: ", value("email", lambda: _email(rng, *rng.choice(self.known))),
+             ", bitte ändern."),
+            ("Lastschrift künftig von ", value("iban", lambda: _iban(rng)), " einziehen."),
+            ("Steuer-ID ", value("tax_id", lambda: _tax_id(rng)), " liegt vor."),
+            ("Zahlt per Karte ", value("card", lambda: rng.choice(CARDS)), "."),
+            (self._unknown_name, " hat Vollmacht, Tel. ", value("phone", lambda: _phone(rng)),
+             "."),
+            ("Gespräch mit ", self._unknown_name, " wegen Umzug."),
+            ("Termin ", value(None, lambda: rng.choice(DECOYS)), ", ",
+             value(None, lambda: rng.choice(DECOYS)), "."),
+            (value(None, lambda: rng.choice(TYPOS)), ", ", value(None, lambda: rng.choice(DECOYS)),
+             "."),
+            ("Rückfrage von ", self._bare_unknown_name, "."),
+            (value(None, lambda: rng.choice(HOMONYMS)), "."),
+            ("Rückruf ", self._typo_name, "."),
+            ("Laut ", self._known_name, " ist die Kündigung ",
+             value(None, lambda: rng.choice(DECOYS)), " eingegangen."),
         ]
         for i in range(rng.randrange(2, 5)):
             if i:
                 out.add(" ")
-            rng.choice(sentences)(out)
+            for part in rng.choice(sentences):
+                if isinstance(part, str):
+                    out.add(part)
+                else:
+                    part(out)
         return out
 
 

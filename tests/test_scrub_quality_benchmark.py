@@ -1,0 +1,46 @@
+"""The quality benchmark's own parts: the corpus labels what it says it labels, and the
+scoring finds what a scrub replaced (its targets live in the benchmark, not here)."""
+
+from __future__ import annotations
+
+import re
+
+from benchmarks.scrub_quality import replaced, score
+from processor.generator.corpus import Labelled, corpus, known_people
+from processor.generator.rows import UNKNOWN_FIRST, UNKNOWN_LAST
+from processor.pii.names import fold
+
+
+def test_every_span_holds_what_its_kind_says() -> None:
+    known = known_people(5, 50)
+    tokens = {fold(t) for first, last in known for t in (first, last)}
+    unknown = set(UNKNOWN_FIRST) | set(UNKNOWN_LAST)
+    notes = corpus(5, 400, known)
+    kinds = set()
+    for note in notes:
+        for start, end, kind in note.spans:
+            text = note.text[start:end]
+            kinds.add(kind)
+            if kind == "name_known":
+                base = fold(text)
+                assert base in tokens or (base.endswith("s") and base[:-1] in tokens), text
+            elif kind in ("name_unknown", "name_unknown_bare"):
+                assert text in unknown, text
+            elif kind in ("phone", "iban", "tax_id", "card"):
+                assert len(re.findall(r"\d", text)) >= 7, (kind, text)
+            elif kind == "email":
+                assert re.search(r"@|\(at\)|\[at\]|＠", text), text
+    assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card"}
+
+
+def test_replaced_regions_are_found_even_where_a_replacement_shares_letters() -> None:
+    original = "Rückruf Nguyen, Tel. 030 1234567."
+    scrubbed = "Rückruf [NAME], Tel. [PHONE]."
+    assert replaced(original, scrubbed) == [(8, 14), (21, 32)]
+
+
+def test_score_counts_whole_spans_and_correct_regions() -> None:
+    note = Labelled().add("Frau ").add("Weber", "name_unknown").add(" am 12.03.2026")
+    result = score([note, note], [[(5, 10)], [(5, 8), (14, 24)]])
+    assert result["name_unknown"] == 0.5  # the second found only part of the name
+    assert result["precision"] == 2 / 3  # the date is no finding
