@@ -36,11 +36,12 @@ from typing import Any
 
 import orjson
 
+from benchmarks.masking_engine import rules_without_names
 from processor.generator.corpus import Labelled, corpus, known_people
 from processor.keys import load_keys
 from processor.masking import native
 from processor.masking.engine import MaskingEngine
-from processor.rules import load_validated
+from processor.rules import ValidatedRules, load_validated
 from processor.rules.compiler import compile_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,9 +96,10 @@ class EngineScrub:
     """Notes scrubbed as activities' subjects by one engine, after the known people's contact
     rows (``native``: the core, as `crm-masker run` uses it)."""
 
-    def __init__(self, rules: Path, use_native: bool, known: list[tuple[str, str]]) -> None:
-        compiled = compile_rules(load_validated(rules),
-                                 load_keys(REPO / "deploy/keys/demo-keys.yaml"))
+    def __init__(self, rules: Path | ValidatedRules, use_native: bool,
+                 known: list[tuple[str, str]]) -> None:
+        validated = rules if isinstance(rules, ValidatedRules) else load_validated(rules)
+        compiled = compile_rules(validated, load_keys(REPO / "deploy/keys/demo-keys.yaml"))
         self.python = MaskingEngine(compiled)
         self.core = native.NativeEngine(compiled, native.load_core()) if use_native else None
         for i, (first, last) in enumerate(known, 1):
@@ -151,11 +153,14 @@ def main() -> None:
     notes = corpus(args.seed, args.notes, known)
     texts = [n.text for n in notes]
     rows: dict[str, dict[str, Any]] = {}
-    engines = {"crm-masker, Python engine": False}
+    rules: Path | ValidatedRules = Path(args.rules)
+    engines = {"crm-masker, Python engine": (rules, False)}
     if native.load_core() is not None:
-        engines["crm-masker, native core"] = True
-    for name, use_native in engines.items():
-        scrubbed, rate = timed(EngineScrub(Path(args.rules), use_native, known), texts)
+        engines["crm-masker, native core"] = (rules, True)
+        # the same without the name detectors: what finding names costs
+        engines["native core, no name detectors"] = (rules_without_names(Path(args.rules)), True)
+    for name, (rule_set, use_native) in engines.items():
+        scrubbed, rate = timed(EngineScrub(rule_set, use_native, known), texts)
         rows[name] = {**score(notes, [replaced(t, s) for t, s in zip(texts, scrubbed,
                                                                       strict=True)]),
                       "texts_per_s": rate}
@@ -179,6 +184,10 @@ def main() -> None:
         cells = "".join(f"{row[k]:>{width[k]}.4f}" if row[k] is not None
                         else f"{'—':>{width[k]}}" for k in columns)
         print(f"{name:<34}{cells}{row['texts_per_s']:>10,.0f}")
+    if "native core, no name detectors" in rows:
+        cost = 1 - (rows["crm-masker, native core"]["texts_per_s"]
+                    / rows["native core, no name detectors"]["texts_per_s"])
+        print(f"cost of the name detectors in the native core: {cost:.1%} of texts/s")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"notes": len(notes), "known_people": len(known),

@@ -13,8 +13,8 @@ use pyo3::prelude::*;
 use serde_json::Value;
 
 use crate::actions::{self, NativeAction};
-use crate::names::NameSet;
 use crate::json::{self, Member, Obj};
+use crate::names::NameSet;
 use crate::pyjson;
 use crate::spec::{EngineSpec, PlanSpec, StepSpec};
 
@@ -202,7 +202,10 @@ impl Engine {
         let names = match spec.names {
             Some(index) => Some(Python::with_gil(|py| {
                 let set = helpers.get(index).ok_or("unknown names helper")?;
-                let set = set.bind(py).downcast::<NameSet>().map_err(|_| "not a NameSet")?;
+                let set = set
+                    .bind(py)
+                    .downcast::<NameSet>()
+                    .map_err(|_| "not a NameSet")?;
                 Ok::<_, String>(set.clone().unbind())
             })?),
             None => None,
@@ -294,7 +297,10 @@ impl Engine {
         };
         if let Some(names) = &self.names {
             let mut set = names.borrow_mut(py);
-            for slots in [rows.after.as_ref(), rows.before.as_ref()].into_iter().flatten() {
+            for slots in [rows.after.as_ref(), rows.before.as_ref()]
+                .into_iter()
+                .flatten()
+            {
                 for &column in &route.name_columns {
                     let Some(raw) = slots[column].filter(|raw| raw.starts_with('"')) else {
                         continue;

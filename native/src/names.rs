@@ -5,6 +5,8 @@
 use blake2::digest::consts::U8;
 use blake2::digest::Mac;
 use blake2::Blake2bMac;
+use std::hash::BuildHasher;
+
 use hashbrown::{HashMap, HashSet};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -31,7 +33,15 @@ pub struct NameSet {
     /// generation only (a name learnt later must be found in a text seen before)
     #[pyo3(get)]
     generation: u64,
+    /// a prefilter over the folded tokens that this set folded itself, under a random seed
+    /// of this process: a word whose bit is clear is no known token, without the keyed hash
+    /// (most capitalised words of German text are nouns). Tokens that only Python could fold
+    /// need no bit: a text with such a word is left to Python.
+    seen: Vec<u64>,
+    seed: hashbrown::DefaultHashBuilder,
 }
+
+const SEEN_BITS: u64 = 1 << 20;
 
 #[pymethods]
 impl NameSet {
@@ -55,7 +65,18 @@ impl NameSet {
             word: Regex::new(word).map_err(|_| PyValueError::new_err("bad word pattern"))?,
             min_token,
             generation: 0,
+            seen: vec![0; (SEEN_BITS / 64) as usize],
+            seed: hashbrown::DefaultHashBuilder::default(),
         })
+    }
+
+    /// Add the tokens of names' values; the values with a character this set cannot fold
+    /// come back (Python adds their tokens' hashes with `add_hashes`).
+    fn add_values(&mut self, values: Vec<String>) -> Vec<String> {
+        values
+            .into_iter()
+            .filter(|value| self.add_value(value).is_none())
+            .collect()
     }
 
     fn add_hashes(&mut self, hashes: Vec<u64>) {
@@ -133,20 +154,34 @@ impl NameSet {
         word.len() <= self.longest_not_before && self.not_before.contains(&word.to_lowercase())
     }
 
-    /// Add the tokens of a name column's value; None: a character the core cannot fold
-    /// (Python adds this one).
+    /// Add the tokens of a name column's value; None: a token this set cannot fold (Python
+    /// adds that one; the others are added here, with their prefilter bits).
     pub fn add_value(&mut self, value: &str) -> Option<()> {
         let mut found = Vec::new();
+        let mut complete = true;
         for m in self.word.find_iter(value) {
-            let folded = self.folded(m.as_str())?;
-            if self.counts(&folded) {
-                found.push(self.hash(&folded));
+            match self.folded(m.as_str()) {
+                Some(folded) if self.counts(&folded) => found.push(folded),
+                Some(_) => {}
+                None => complete = false,
             }
         }
-        for hash in found {
-            self.insert(hash);
+        for folded in found {
+            let bit = self.bit(folded.as_bytes());
+            self.seen[(bit / 64) as usize] |= 1 << (bit % 64);
+            self.insert(self.hash(&folded));
         }
-        Some(())
+        complete.then_some(())
+    }
+
+    fn bit(&self, folded: &[u8]) -> u64 {
+        self.seed.hash_one(folded) % SEEN_BITS
+    }
+
+    /// Whether the folded token may be known: its prefilter bit, then its keyed hash.
+    fn known(&self, folded: &[u8], hash: impl FnOnce() -> u64) -> bool {
+        let bit = self.bit(folded);
+        self.seen[(bit / 64) as usize] & (1 << (bit % 64)) != 0 && self.hashes.contains(&hash())
     }
 
     /// Byte spans of the capitalised words of `text` that are known names (or are one with
@@ -165,13 +200,20 @@ impl NameSet {
             {
                 continue;
             }
-            if word.is_ascii() && word.len() > self.longest_particle && !word.ends_with(['s', 'S'])
+            if word.is_ascii()
+                && word.len() > self.longest_particle
+                && word.len() <= 64
+                && !word.ends_with(['s', 'S'])
             {
                 // the common case, without allocating (no particle, no possessive)
                 if self.not_before_word(after) {
                     continue;
                 }
-                if self.hashes.contains(&self.hash_ascii(word)) {
+                let mut buf = [0u8; 64];
+                let folded = &mut buf[..word.len()];
+                folded.copy_from_slice(word.as_bytes());
+                folded.make_ascii_lowercase();
+                if self.known(folded, || self.hash_ascii(word)) {
                     spans.push((m.start(), m.end()));
                 }
                 continue;
@@ -180,12 +222,11 @@ impl NameSet {
             if self.particles.contains(&folded) || self.not_before_word(after) {
                 continue;
             }
-            let known = self.hashes.contains(&self.hash(&folded))
+            let stem = &folded[..folded.len() - 1];
+            let known = self.known(folded.as_bytes(), || self.hash(&folded))
                 || (folded.chars().count() > 3
                     && folded.ends_with('s')
-                    && self
-                        .hashes
-                        .contains(&self.hash(&folded[..folded.len() - 1])));
+                    && self.known(stem.as_bytes(), || self.hash(stem)));
             if known {
                 spans.push((m.start(), m.end()));
             }

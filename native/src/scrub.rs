@@ -210,7 +210,11 @@ impl Scrub {
             }
         }
         // after every pattern detector, as Python lists the kinds
-        spans.extend(named.into_iter().map(|(start, end)| (start, end, NAMES, true)));
+        spans.extend(
+            named
+                .into_iter()
+                .map(|(start, end)| (start, end, NAMES, true)),
+        );
         if spans.is_empty() {
             return Some(text.to_owned());
         }

@@ -130,9 +130,15 @@ class NameLexicon:
         return int(self.names.generation)
 
     def add(self, values: Iterable[Any]) -> None:
-        """The tokens of name columns' values (others than non-empty text are skipped)."""
-        hashes = [token_hash(self.key, token) for value in values
-                  if isinstance(value, str) and value for token in name_tokens(value)]
+        """The tokens of name columns' values (others than non-empty text are skipped). The
+        core's set folds and hashes what it can itself (and keeps its prefilter); the rest,
+        and Python's set, get the hashes made here."""
+        texts = [value for value in values if isinstance(value, str) and value]
+        if not texts:
+            return
+        if hasattr(self.names, "add_values"):
+            texts = self.names.add_values(texts)
+        hashes = [token_hash(self.key, token) for text in texts for token in name_tokens(text)]
         if hashes:
             self.names.add_hashes(hashes)
 

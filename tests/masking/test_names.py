@@ -10,8 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
+from processor.masking.engine import MaskingEngine
+from processor.masking.native import NativeEngine
 from processor.pii.names import NameLexicon, PyNameSet, fold, name_tokens
-from tests.helpers import RULES, require_native_core
+from processor.rules import load_validated
+from processor.rules.compiler import compile_rules
+from tests.helpers import RULES, demo_keys, require_native_core
 from tests.masking.test_native_engine import assert_same, engines
 
 CONTACTS, USERS, ACTIVITIES = ("crm.public.contacts", "crm.public.users",
@@ -102,3 +106,20 @@ def test_the_python_set_holds_hashes_only() -> None:
     other.names = PyNameSet()
     other.add(["Anna Becker"])
     assert not held & other.names._hashes
+
+
+def test_a_name_with_letters_the_core_cannot_fold_is_learnt_whole(core: ModuleType) -> None:
+    """As `run` has them: both engines on one compiled rule set, one name set. Γιάννης is
+    Python's to fold (the core leaves the row, and any text naming him, to Python); Müller of
+    the same row is still found by the core in a text it scrubs itself."""
+    compiled = compile_rules(load_validated(RULES), demo_keys())
+    engine, fast = MaskingEngine(compiled), NativeEngine(compiled, core)
+    value = contact(4, "Γιάννης", "Müller")
+    assert fast.process(CONTACTS, b'{"id":4}', value) is None  # the row is Python's
+    engine.process(CONTACTS, {"id": 4}, orjson.loads(value))
+    assert subject_of(fast, "Rückruf Müller.", 3) == "Rückruf [NAME]."
+    # a text naming him: the core hands it to the Python scrub, which folds Γιάννης
+    assert subject_of(fast, "Γιάννης ruft an", 5) == "[NAME] ruft an"
+    greek = event({"id": 6, "contact_id": 4, "subject": "Γιάννης ruft an"})
+    masked = engine.process(ACTIVITIES, {"id": 6}, orjson.loads(greek)).records[0].value
+    assert masked["subject"] == "[NAME] ruft an"
