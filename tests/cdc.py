@@ -19,12 +19,31 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deploy import debezium
 from tests.broker import REPO, _up
 
 CDC = REPO / "deploy" / "local-cdc"
+#: columns of the types that a CRM adds over the years: money, uuid, jsonb, an enum, an array,
+#: an interval
+NEW_TYPES_SQL = """
+CREATE TYPE tier AS ENUM ('bronze', 'silver', 'gold');
+ALTER TABLE contacts ADD COLUMN loyalty money, ADD COLUMN external_id uuid,
+  ADD COLUMN prefs jsonb, ADD COLUMN tier tier, ADD COLUMN tags text[],
+  ADD COLUMN callback_after interval;
+"""
+#: a rule for each that `validate --postgres` accepts
+NEW_TYPES_RULES = {
+    "loyalty": "{class: personal, action: generalize, to: bucket, encoding: decimal, scale: 2, "
+               "size: 100}",
+    "external_id": "{class: identifier, action: pseudonymize, domain: contact}",
+    "prefs": "{class: free_text, action: scrub}",
+    "tier": "{class: business, action: keep}",
+    "tags": "{class: business, action: keep, type: array}",
+    "callback_after": "{class: personal, action: drop}",
+}
 SCHEMA_SQL = CDC / "schema.sql"
 CONNECTOR = REPO / "deploy" / "debezium" / "crm-postgres.json"
 
@@ -94,6 +113,13 @@ def cdc_chain(bootstrap: str) -> Iterator[CdcChain]:
     finally:
         subprocess.run(["bash", str(CDC / "postgres.sh"), "down"], env=pg_env, check=False,
                        capture_output=True)
+
+
+def add_contact_rules(rules: Path, fields: dict[str, str]) -> None:
+    """Rules for more columns of the contacts table, in a copy of the rule set."""
+    contacts = rules / "tables" / "contacts.yaml"
+    lines = "".join(f"      {name}: {rule}\n" for name, rule in fields.items())
+    contacts.write_text(contacts.read_text().replace("      notes:", lines + "      notes:", 1))
 
 
 def rows(database_url: str, table: str) -> dict[Any, dict[str, Any]]:

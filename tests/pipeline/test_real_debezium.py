@@ -43,7 +43,7 @@ from processor.masking.engine import MaskingEngine
 from processor.pipeline.records import H_UNAVAILABLE
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
-from tests.cdc import CdcChain, rows
+from tests.cdc import NEW_TYPES_RULES, NEW_TYPES_SQL, CdcChain, add_contact_rules, rows
 from tests.helpers import as_debezium_json, demo_keys, read_avro
 from tests.pipeline.harness import (
     Namespace,
@@ -429,23 +429,6 @@ def test_the_views_end_as_the_crm_masked(cdc: CdcChain, kafka_bootstrap: str, tm
     check(run_variant(cdc, kafka_bootstrap, tmp_path, variant, registry), variant)
 
 
-NEW_TYPES_SQL = """
-CREATE TYPE tier AS ENUM ('bronze', 'silver', 'gold');
-ALTER TABLE contacts ADD COLUMN loyalty money, ADD COLUMN external_id uuid,
-  ADD COLUMN prefs jsonb, ADD COLUMN tier tier, ADD COLUMN tags text[],
-  ADD COLUMN callback_after interval;
-"""
-NEW_TYPES_RULES = """
-      loyalty:
-        {class: personal, action: generalize, to: bucket, encoding: decimal, scale: 2, size: 100}
-      external_id:        {class: identifier, action: pseudonymize, domain: contact}
-      prefs:              {class: free_text,  action: scrub}
-      tier:               {class: business,   action: keep}
-      tags:               {class: business,   action: keep, type: array}
-      callback_after:     {class: personal,   action: drop}
-"""
-
-
 def test_the_other_postgres_types_are_masked_by_the_rules_that_validate_accepts(
         cdc: CdcChain, kafka_bootstrap: str, tmp_path: Path) -> None:
     """money, uuid, jsonb, an enum, an array and an interval, through the real connector
@@ -454,9 +437,7 @@ def test_the_other_postgres_types_are_masked_by_the_rules_that_validate_accepts(
     import psycopg
 
     ns = Namespace(tmp_path).create()
-    contacts = ns.rules / "tables" / "contacts.yaml"
-    contacts.write_text(contacts.read_text().replace(
-        "      notes:", NEW_TYPES_RULES.strip("\n") + "\n      notes:", 1))
+    add_contact_rules(ns.rules, NEW_TYPES_RULES)
     db = cdc.database()
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute(NEW_TYPES_SQL)

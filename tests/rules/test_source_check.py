@@ -13,30 +13,23 @@ from click.testing import CliRunner
 
 from processor.cli import main
 from processor.formats import postgres_types as pt
-from tests.cdc import CdcChain
+from tests.cdc import NEW_TYPES_RULES, NEW_TYPES_SQL, CdcChain, add_contact_rules
 from tests.helpers import RULES
 from tests.pipeline.harness import cli
 
 pytestmark = pytest.mark.kafka  # the session's PostgreSQL comes with the CDC chain
 
-EXTRA_COLUMNS = """
-CREATE TYPE tier AS ENUM ('bronze', 'silver', 'gold');
-ALTER TABLE contacts ADD COLUMN loyalty money, ADD COLUMN external_id uuid,
-  ADD COLUMN prefs jsonb, ADD COLUMN tier tier, ADD COLUMN tags text[], ADD COLUMN labels text[],
-  ADD COLUMN callback_after interval, ADD COLUMN unruled text;
+#: besides the new types: an array that is scrubbed and one kept as a scalar, an interval
+#: bucketed as a number, a column without a rule, a type change and a decimal's new scale
+EXTRA_COLUMNS = NEW_TYPES_SQL + """
+ALTER TABLE contacts ADD COLUMN labels text[], ADD COLUMN unruled text;
 ALTER TABLE contracts ALTER COLUMN signed_at TYPE timestamp(0);
 ALTER TABLE contacts ALTER COLUMN lifetime_value TYPE numeric(12, 3);
 """
-EXTRA_RULES = """
-      loyalty:
-        {class: personal, action: generalize, to: bucket, encoding: decimal, scale: 2, size: 100}
-      external_id:        {class: identifier, action: pseudonymize, domain: contact}
-      prefs:              {class: free_text,  action: scrub}
-      tier:               {class: business,   action: keep}
-      tags:               {class: free_text,  action: scrub}
-      labels:             {class: business,   action: keep}
-      callback_after:     {class: personal,   action: generalize, to: bucket, encoding: number, size: 3600}
-"""
+EXTRA_RULES = {**NEW_TYPES_RULES, "tags": "{class: free_text, action: scrub}",
+               "labels": "{class: business, action: keep}",
+               "callback_after": "{class: personal, action: generalize, to: bucket, "
+                                 "encoding: number, size: 3600}"}
 
 
 @pytest.fixture
@@ -52,10 +45,7 @@ def crm_with_new_types(cdc: CdcChain) -> str:
 def rules_with_new_types(tmp_path: Path) -> Path:
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
-    contacts = rules / "tables" / "contacts.yaml"
-    text = contacts.read_text()
-    anchor = "      notes:"
-    contacts.write_text(text.replace(anchor, EXTRA_RULES.strip("\n") + "\n" + anchor, 1))
+    add_contact_rules(rules, EXTRA_RULES)
     return rules
 
 
