@@ -9,12 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+import orjson
 import pytest
 
 from processor.masking.engine import MaskingEngine
 from processor.masking.native import NativeEngine
-from tests.helpers import require_native_core
-from tests.masking.test_native_engine import _edge_engines
+from tests.helpers import RULES, require_native_core
+from tests.masking.test_names import ACTIVITIES, CONTACTS, contact, subject_of
+from tests.masking.test_native_engine import _edge_engines, engines
 from tests.masking.test_native_engine import edge_rules as edge_rules
 from tests.masking.test_native_scrub import scrubbed
 
@@ -60,3 +62,39 @@ def test_scrub_time_grows_linearly(name: str, edge_rules: Path, core: ModuleType
         small = cost(lambda text: scrubbed(eng, text), make(N))  # noqa: B023 (used at once)
         large = cost(lambda text: scrubbed(eng, text), make(4 * N))  # noqa: B023
         assert large < 8 * small + 0.005, (label, name, small, large)
+
+
+#: adversarial text for the name detectors: known names, salutations, capitalised words
+NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "known_names": lambda n: "Müller Schmidts " * (n // 16),
+    "salutations": lambda n: "Frau Herr Dr. " * (n // 14),
+    "salutation_names": lambda n: "Frau Ab Cd " * (n // 11),
+    "capitalised_words": lambda n: "Abcdefgh " * (n // 9),
+    "one_long_word": lambda n: "A" + "b" * n,
+}
+
+
+@pytest.mark.parametrize("name", NAMES_ADVERSARIAL)
+def test_name_detection_time_grows_linearly(name: str, core: ModuleType) -> None:
+    """The same for the names: the reference rules, which know two people."""
+    engine, fast = engines(RULES, core)
+    for eng in (engine, fast):
+        assert (eng.process(CONTACTS, {"id": 1}, orjson.loads(contact(1, "Anna", "Müller")))
+                if isinstance(eng, MaskingEngine)
+                else eng.process(CONTACTS, b'{"id":1}', contact(1, "Anna", "Müller")))
+    make = NAMES_ADVERSARIAL[name]
+    python_subject = _python_subject(engine)
+    for label, scrub in (("python", python_subject),
+                         ("native", lambda text: subject_of(fast, text, 2))):
+        small = cost(scrub, make(N))
+        large = cost(scrub, make(4 * N))
+        assert large < 8 * small + 0.005, (label, name, small, large)
+
+
+def _python_subject(engine: MaskingEngine) -> Callable[[str], object]:
+    def scrub(text: str) -> object:
+        value = {"op": "c", "before": None, "after": {"id": 2, "subject": text},
+                 "source": {"ts_ms": 1}, "ts_ms": 2}
+        return engine.process(ACTIVITIES, {"id": 2}, value).records[0].value["subject"]
+    return scrub
+
