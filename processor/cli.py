@@ -285,14 +285,13 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
     View topics get cleanup.policy=compact,delete with retention.ms from the table's retention;
     the DLQ gets dlq_retention. Existing topics are compared and differences reported.
     """
-    from confluent_kafka.admin import AdminClient
-
+    from processor import kafka_client
     from processor.pipeline.kafka_config import client_options
     from processor.pipeline.topics import desired_topics, ensure_topics
     from processor.rules import load_validated
 
     rules = load_validated(rules_dir).rules
-    admin = AdminClient({"bootstrap.servers": bootstrap, **client_options(kafka_options)})
+    admin = kafka_client.admin(bootstrap, client_options(kafka_options))
     report = ensure_topics(admin, desired_topics(rules, partitions), create=not check,
                            replication_factor=replication_factor)
     for name in report.created:

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import click
 import orjson
-from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Producer
+from confluent_kafka.admin import NewTopic
 
+from processor import kafka_client
 from processor.errors import CrmMaskerError
 from processor.generator import model
 from processor.generator.stream import TOPIC_PREFIX, GeneratedRecord
@@ -23,16 +24,13 @@ if TYPE_CHECKING:
 
 def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],
                          prefix: str = TOPIC_PREFIX) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, **extra})
-    try:
-        existing = admin.list_topics(timeout=30).topics
-    except KafkaException as exc:
-        raise CrmMaskerError(f"cannot reach Kafka at {bootstrap}: {exc.args[0].str()}") from None
+    admin = kafka_client.admin(bootstrap, extra)
+    existing = admin.topics()
     wanted = [t for t in model.TABLES if prefix + t not in existing]
     if wanted:
         new = [NewTopic(prefix + t, 1 if t in model.SINGLE_PARTITION_TABLES else partitions, -1)
                for t in wanted]
-        for future in admin.create_topics(new).values():
+        for future in admin.client.create_topics(new).values():
             future.result(30)
 
 

@@ -2,7 +2,7 @@
 
 Security and other client settings pass through unchanged: ``--kafka-option KEY=VALUE`` or
 environment variables ``CRM_MASKER_KAFKA_<KEY>`` (``CRM_MASKER_KAFKA_SECURITY_PROTOCOL=SASL_SSL``
-→ ``security.protocol``).
+→ ``security.protocol``; ``__`` for an underscore: ``CRM_MASKER_KAFKA_LOG__LEVEL`` → ``log_level``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from processor.errors import CrmMaskerError
+from processor.kafka_client import KAFKA_LOG
 
 ENV_PREFIX = "CRM_MASKER_KAFKA_"
 MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes
@@ -19,9 +20,16 @@ MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes
 
 def client_options(pairs: Iterable[str] = (), environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Pass-through librdkafka settings from the environment, then from KEY=VALUE options."""
-    options = {name[len(ENV_PREFIX):].lower().replace("_", "."): value
-               for name, value in environ.items() if name.startswith(ENV_PREFIX)}
+    options = {setting_of(name): value for name, value in environ.items()
+               if name.startswith(ENV_PREFIX)}
     return {**options, **key_values(pairs, "--kafka-option")}
+
+
+def setting_of(variable: str) -> str:
+    """``CRM_MASKER_KAFKA_SECURITY_PROTOCOL`` → ``security.protocol``; a double underscore
+    is an underscore (``CRM_MASKER_KAFKA_LOG__LEVEL`` → ``log_level``)."""
+    return variable[len(ENV_PREFIX):].lower().replace("__", "\0").replace("_", ".").replace(
+        "\0", "_")
 
 
 def key_values(pairs: Iterable[str], option: str) -> dict[str, str]:
@@ -75,6 +83,7 @@ def consumer_config(bootstrap: str, group_id: str, instance_id: str,
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "range",
         **extra,
+        "logger": KAFKA_LOG,
     }
 
 
@@ -91,6 +100,7 @@ def producer_config(bootstrap: str, transactional_id: str, extra: Mapping[str, s
         "partitioner": "murmur2_random",      # same partitions as Java clients for the same key
         "transaction.timeout.ms": 60_000,
         **extra,
+        "logger": KAFKA_LOG,
     }
 
 

@@ -17,6 +17,7 @@ from types import FrameType
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
+from processor import kafka_client
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.errors import CrmMaskerError
@@ -270,13 +271,7 @@ def install_signal_handlers(processor: Processor) -> None:
 
 def check_topics_exist(bootstrap: str, topics: list[str], extra: dict[str, str]) -> None:
     """Refuse to start when an output topic is missing; say how to create it."""
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": bootstrap, **extra})
-    try:
-        existing = set(admin.list_topics(timeout=30).topics)
-    except KafkaException as exc:
-        raise CrmMaskerError(f"cannot reach Kafka at {bootstrap}: {exc.args[0].str()}") from None
+    existing = set(kafka_client.admin(bootstrap, extra).topics())
     missing = [t for t in topics if t not in existing]
     if missing:
         raise CrmMaskerError(

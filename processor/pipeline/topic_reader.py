@@ -10,11 +10,14 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from processor import kafka_client
+
 
 def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consumer:
     """A consumer that only assigns partitions and never commits offsets."""
     return Consumer({"bootstrap.servers": bootstrap, "group.id": f"crm-masker-reader-{name}",
-                     "enable.auto.commit": False, "isolation.level": "read_committed", **extra})
+                     "enable.auto.commit": False, "isolation.level": "read_committed", **extra,
+                     "logger": kafka_client.KAFKA_LOG})
 
 
 def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
@@ -51,6 +54,7 @@ def read_partition(consumer: Consumer, topic: str, partition: int, start: int, e
 def read_all(bootstrap: str, topic: str, extra: dict[str, str],
              timeout_s: float = 30.0) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """Every committed record of ``topic`` as (location, decoded JSON or None), in log order."""
+    kafka_client.check_reachable(bootstrap, extra)
     consumer = committed_reader(bootstrap, topic, extra)
     try:
         for pid in partitions_of(consumer, topic, timeout_s):

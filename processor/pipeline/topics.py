@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import ConfigResource, NewTopic
 
-from processor.errors import CrmMaskerError
+from processor.kafka_client import Admin
 from processor.rules.model import RuleSet, duration_ms
 
 
@@ -50,17 +50,14 @@ class TopicReport:
     problems: list[str] = field(default_factory=list)
 
 
-def ensure_topics(admin: AdminClient, specs: list[TopicSpec], create: bool,
+def ensure_topics(admin: Admin, specs: list[TopicSpec], create: bool,
                   replication_factor: int = -1) -> TopicReport:
     """Create missing topics (when ``create``), and compare existing ones with the specs."""
     report = TopicReport()
-    try:
-        existing = admin.list_topics(timeout=30).topics
-    except KafkaException as exc:
-        raise CrmMaskerError(f"cannot reach Kafka: {exc.args[0].str()}") from None
+    existing = admin.topics()
     missing = [s for s in specs if s.name not in existing]
     if missing and create:
-        futures = admin.create_topics([NewTopic(s.name, num_partitions=s.partitions,
+        futures = admin.client.create_topics([NewTopic(s.name, num_partitions=s.partitions,
                                                 replication_factor=replication_factor,
                                                 config=s.config) for s in missing])
         for name, future in futures.items():
@@ -74,7 +71,7 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec], create: bool,
     present = [s for s in specs if s.name in existing]
     if present:
         resources = [ConfigResource(ConfigResource.Type.TOPIC, s.name) for s in present]
-        configs = admin.describe_configs(resources)
+        configs = admin.client.describe_configs(resources)
         for spec, resource in zip(present, resources, strict=True):
             actual = configs[resource].result(30)
             diffs = [f"{k}={actual[k].value} (want {v})" for k, v in spec.config.items()
