@@ -47,8 +47,20 @@ def keyring(keys_file: Path | None, allow_demo: bool) -> KeyRing:
 @click.group(context_settings={"help_option_names": ["-h", "--help"],
                                "show_default": True})
 @click.version_option(__version__, prog_name="crm-masker")
-def main() -> None:
+@click.option("--log-level", envvar="CRM_MASKER_LOG_LEVEL", default="info",
+              type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Lowest level logged (librdkafka's own log from warning up, all at debug).")
+@click.option("--log-format", envvar="CRM_MASKER_LOG_FORMAT", default="text",
+              type=click.Choice(["text", "json"]),
+              help="text for people; json: one object per line with stable keys (ts, level, "
+                   "logger, worker, message) for log pipelines.")
+@click.pass_context
+def main(ctx: click.Context, log_level: str, log_format: str) -> None:
     """crm-masker: GDPR masking of CRM change events (Debezium on Kafka) for real-time BI."""
+    from processor.observability import logs
+
+    logs.configure(log_level, log_format)
+    ctx.obj = {"log_level": log_level, "log_format": log_format}
 
 
 @main.command()
@@ -264,8 +276,10 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
         commit_when_drained=commit_when_drained, exit_when_idle_s=exit_when_idle,
         kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
         schema_registry_options=registry_options, engine=engine)
+    logging_of = click.get_current_context().find_root().obj or {}
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None,
-                      metrics_host=metrics_host)
+                      metrics_host=metrics_host, log_level=logging_of.get("log_level", "info"),
+                      log_format=logging_of.get("log_format", "text"))
     sys.exit(run_workers(spec, workers))
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from processor.errors import CrmMaskerError
 from processor.keys import KeyRing
 from processor.masking.engine import MaskingEngine
-from processor.observability import metrics
+from processor.observability import logs, metrics
 from processor.observability.http import DEFAULT_HOST, Health, serve
 from processor.pipeline.checkpoint import FatalKafkaError
 from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
@@ -35,12 +35,13 @@ class WorkerSpec:
     metrics_port: int | None
     index: int = 0
     metrics_host: str = DEFAULT_HOST
+    log_level: str = "info"
+    log_format: str = "text"
 
 
 def run_worker(spec: WorkerSpec) -> int:
     """Run one processor until stopped; returns the process exit code."""
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s %(levelname)s [worker {spec.index}] %(name)s: %(message)s")
+    logs.configure(spec.log_level, spec.log_format, spec.index)
     validated = load_validated(spec.rules_dir)
     compiled = compile_rules(validated, spec.keys)
     metrics.RULESET.info({"version": validated.version, "sha256": validated.sha256,
