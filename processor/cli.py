@@ -6,6 +6,7 @@ Every option can also be given as an environment variable ``CRM_MASKER_<OPTION>`
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -61,6 +62,8 @@ def main(ctx: click.Context, log_level: str, log_format: str) -> None:
 
     logs.configure(log_level, log_format)
     ctx.obj = {"log_level": log_level, "log_format": log_format}
+    if os.environ.get("NO_COLOR"):  # no-color.org: no colours, whatever the terminal
+        ctx.color = False
 
 
 @main.command()
@@ -411,7 +414,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
     click.echo(f"generated {written} records (seed {seed})", err=True)
 
 
-@main.command()
+@main.command(short_help="The record of processing activities (Art. 30 GDPR).")
 @RULES_OPTION
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md")
 @click.option("--lang", type=click.Choice(["en", "de"]), default="en",
@@ -513,7 +516,7 @@ def audit_verify(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...]
     click.echo("chain intact")
 
 
-@audit.command("erasures")
+@audit.command("erasures", short_help="List propagated deletes (Art. 17 GDPR).")
 @RULES_OPTION
 @BOOTSTRAP_OPTION
 @KAFKA_OPTION
@@ -548,8 +551,24 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
     click.echo(f"{found} propagated delete(s)", err=True)
 
 
+def _envvars(command: click.Command, path: tuple[str, ...] = ()) -> None:
+    """Every option has an environment variable, named in ``--help``: its own (shared by the
+    commands that take it, as CRM_MASKER_BOOTSTRAP_SERVERS), else CRM_MASKER_<COMMAND>_<OPTION>
+    after its flag (``generate --events`` → CRM_MASKER_GENERATE_EVENTS)."""
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name in ("help", "version"):
+            continue
+        if not param.envvar:
+            flag = max(param.opts, key=len).lstrip("-").upper().replace("-", "_")
+            param.envvar = "_".join(("CRM_MASKER", *path, flag))
+        param.show_envvar = True
+    for name, sub in getattr(command, "commands", {}).items():
+        _envvars(sub, (*path, name.upper().replace("-", "_")))
+
+
 def run_cli() -> None:
     """Entry point with error handling: known errors print a message, not a traceback."""
+    _envvars(main)
     try:
         main(standalone_mode=True)
     except RuleSetInvalid as exc:
