@@ -121,25 +121,9 @@ impl NameSet {
         Some(out)
     }
 
-    fn hash(&self, folded: &str) -> u64 {
+    fn hash(&self, folded: &[u8]) -> u64 {
         let mut mac = self.mac.clone();
-        mac.update(folded.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_le_bytes(first)
-    }
-
-    /// `hash(folded(word))` for an ASCII word, without building the folded string.
-    fn hash_ascii(&self, word: &str) -> u64 {
-        let mut mac = self.mac.clone();
-        let mut buf = [0u8; 64];
-        for chunk in word.as_bytes().chunks(64) {
-            let lower = &mut buf[..chunk.len()];
-            lower.copy_from_slice(chunk);
-            lower.make_ascii_lowercase();
-            mac.update(lower);
-        }
+        mac.update(folded);
         let digest = mac.finalize().into_bytes();
         let mut first = [0u8; 8];
         first.copy_from_slice(&digest[..8]);
@@ -169,7 +153,7 @@ impl NameSet {
         for folded in found {
             let bit = self.bit(folded.as_bytes());
             self.seen[(bit / 64) as usize] |= 1 << (bit % 64);
-            self.insert(self.hash(&folded));
+            self.insert(self.hash(folded.as_bytes()));
         }
         complete.then_some(())
     }
@@ -178,10 +162,11 @@ impl NameSet {
         self.seed.hash_one(folded) % SEEN_BITS
     }
 
-    /// Whether the folded token may be known: its prefilter bit, then its keyed hash.
-    fn known(&self, folded: &[u8], hash: impl FnOnce() -> u64) -> bool {
+    /// Whether the folded token is known: its prefilter bit, then its keyed hash.
+    fn known(&self, folded: &[u8]) -> bool {
         let bit = self.bit(folded);
-        self.seen[(bit / 64) as usize] & (1 << (bit % 64)) != 0 && self.hashes.contains(&hash())
+        self.seen[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+            && self.hashes.contains(&self.hash(folded))
     }
 
     /// Byte spans of the capitalised words of `text` that are known names (or are one with
@@ -213,7 +198,7 @@ impl NameSet {
                 let folded = &mut buf[..word.len()];
                 folded.copy_from_slice(word.as_bytes());
                 folded.make_ascii_lowercase();
-                if self.known(folded, || self.hash_ascii(word)) {
+                if self.known(folded) {
                     spans.push((m.start(), m.end()));
                 }
                 continue;
@@ -222,11 +207,12 @@ impl NameSet {
             if self.particles.contains(&folded) || self.not_before_word(after) {
                 continue;
             }
-            let stem = &folded[..folded.len() - 1];
-            let known = self.known(folded.as_bytes(), || self.hash(&folded))
-                || (folded.chars().count() > 3
-                    && folded.ends_with('s')
-                    && self.known(stem.as_bytes(), || self.hash(stem)));
+            // a possessive: the fold less its final s (never cut inside another letter)
+            let stem = folded
+                .strip_suffix('s')
+                .filter(|_| folded.chars().count() > 3);
+            let known = self.known(folded.as_bytes())
+                || stem.is_some_and(|stem| self.known(stem.as_bytes()));
             if known {
                 spans.push((m.start(), m.end()));
             }
