@@ -210,13 +210,13 @@ class PhoneDetector(Detector):
 
     kind = "phone"
     region = "DE"
+    date_shape = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")
     #: a whole date is a candidate of its own (and no phone, as it is not valid), so that
     #: the ``03.2026`` of ``12.03.2026`` is never read as a number written with a leading 0;
     #: so is a code (``V-0123456``, ``KD-4711``), which starts with a letter
-    pattern = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b|\b[A-Za-z]{1,4}-\d[\d-]*\d"
+    pattern = re.compile(date_shape.pattern + r"|\b[A-Za-z]{1,4}-\d[\d-]*\d"
                          r"|(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d")
     written_as_phone = re.compile(r"\(?(?:\+|0[1-9])")
-    date_shape = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")
     min_digits = 2
 
     def confirm(self, candidate: str) -> Span | None:
@@ -255,11 +255,11 @@ _NOT_NAMES_TEXT = (
     "Eine Einen Und Oder Aber Sie Er Es Ihr Ihm Ihre Wir Hat Ist War Wird Kein Keine Nicht Noch "
     "Schon Auch"
 )
-NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
-
-
-_LEAD = rf"\b(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+"
-NOT_NAMES = NOT_NAMES | frozenset(re.sub(r"\\.", "", _TRIGGERS).split("|"))
+#: … nor is a salutation or kinship word itself (``Herr Becker Frau``)
+NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(
+    re.sub(r"\\.", "", _TRIGGERS).split("|"))
+#: a salutation, kinship word or title and the titles after it, up to the name
+_SALUTATION = rf"(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+"
 
 
 @register
@@ -269,10 +269,10 @@ class SalutationDetector(Detector):
 
     kind = "salutation"
     label = "NAME"
-    pattern = re.compile(_LEAD + _NAME_WORD)
+    pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD)
     required_any = re.compile(_TRIGGERS)
     whole = False  # confirm cuts the name out of the salutation
-    lead = re.compile(_LEAD[2:])
+    lead = re.compile(_SALUTATION)
     words = 1
 
     def confirm(self, candidate: str) -> Span | None:
@@ -292,7 +292,7 @@ class SalutationFullNameDetector(SalutationDetector):
     salutation (``Herr Becker Frau``) does not hide that salutation's name from the other."""
 
     kind = "salutation_full_name"
-    pattern = re.compile(_LEAD + _NAME_WORD + r"[ \t]+" + _NAME_WORD)
+    pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD)
     words = 2
 
 
