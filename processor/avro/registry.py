@@ -4,19 +4,22 @@ parsed once) and registration of the masked schemas under the view topics' subje
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from processor.avro import derive
 from processor.avro.wire import SchemaRef
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.logical_types import RowTypes, of_avro_record
 from processor.pipeline.kafka_config import key_values
 
+Found = TypeVar("Found")
 #: subject-level error codes of the Confluent API: the schema is not compatible / invalid
 INCOMPATIBLE, INVALID = 409, 422
 
@@ -39,13 +42,10 @@ class WriterSchema:
 
 def _row_or_self(schema: Any) -> Any:
     """An envelope's row record, or the record itself (an unwrapped row, a key)."""
-    for f in schema.get("fields", []) if isinstance(schema, dict) else ():
-        if isinstance(f, dict) and f.get("name") in ("before", "after"):
-            branches = f["type"] if isinstance(f["type"], list) else [f["type"]]
-            for branch in branches:
-                if isinstance(branch, dict) and branch.get("type") == "record":
-                    return branch
-    return schema
+    try:
+        return derive.row_record(schema)
+    except PoisonEvent:
+        return schema
 
 
 def without_logical_types(schema: Any) -> Any:
@@ -117,50 +117,47 @@ class SchemaRegistry:
         return found
 
     def _fetch(self, ref: SchemaRef, name: int | str) -> WriterSchema:
-        try:
-            if ref.id is not None:
-                schema = self.client.get_schema(ref.id)
-            else:
-                schema = self.client.get_schema_by_guid(str(ref.guid))
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                raise PoisonEvent("unknown_schema_id",
-                                  f"schema {name} is not in the registry") from None
-            raise _stop(exc) from None
-        except Exception as exc:
-            raise _stop(exc) from None
+        call = (partial(self.client.get_schema, ref.id) if ref.id is not None
+                else partial(self.client.get_schema_by_guid, str(ref.guid)))
+        schema = self._lookup(call, f"schema {name} is not in the registry")
         if (schema.schema_type or "AVRO") != "AVRO":
             raise PoisonEvent("not_avro_schema", f"schema {name} is {schema.schema_type}")
         try:
-            raw = json.loads(schema.schema_str or "")
-            if schema.references:
-                raw = inline_references(raw, self._referenced(schema.references, 0))
-            return WriterSchema.of(name, raw)
+            return WriterSchema.of(name, self._standalone(schema, 0))
         except (PoisonEvent, CrmMaskerError):
             raise
         except Exception:
             raise PoisonEvent("bad_schema", f"schema {name} does not parse") from None
 
-    def _referenced(self, references: list[Any], depth: int) -> dict[str, Any]:
-        """Full name → definition of every schema that ``references`` name, theirs included."""
+    @staticmethod
+    def _lookup(call: Callable[[], Found], missing: str) -> Found:
+        """A registry call: a schema it does not have is the record's fault (a dead letter);
+        any other failure stops the processor."""
+        try:
+            return call()
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise PoisonEvent("unknown_schema_id", missing) from None
+            raise _stop(exc) from None
+        except Exception as exc:
+            raise _stop(exc) from None
+
+    def _standalone(self, schema: Schema, depth: int) -> Any:
+        """The schema's JSON with every schema it refers to (theirs included) inlined."""
+        text = json.loads(schema.schema_str or "")
+        if not schema.references:
+            return text
         if depth > MAX_REFERENCE_DEPTH:
             raise PoisonEvent("bad_schema", "schema references nest too deep")
         named: dict[str, Any] = {}
-        for ref in references:
-            try:
-                found = self.client.get_version(ref.subject, ref.version).schema
-            except SchemaRegistryError as exc:
-                if exc.http_status_code == 404:
-                    raise PoisonEvent("unknown_schema_id", "a referenced schema is not in the "
-                                      "registry") from None
-                raise _stop(exc) from None
-            except Exception as exc:
-                raise _stop(exc) from None
-            text = json.loads(found.schema_str or "")
-            if found.references:
-                text = inline_references(text, self._referenced(found.references, depth + 1))
-            named[ref.name] = text
-        return named
+        for ref in schema.references:
+            subject, version = ref.subject, ref.version
+            if subject is None or version is None:
+                raise PoisonEvent("bad_schema", "a schema reference without subject or version")
+            found = self._lookup(partial(self.client.get_version, subject, version),
+                                 "a referenced schema is not in the registry")
+            named[str(ref.name)] = self._standalone(found.schema, depth + 1)
+        return inline_references(text, named)
 
     def register(self, subject: str, schema: dict[str, Any]) -> int:
         """The id of ``schema`` under ``subject``, registering it once per process."""
