@@ -69,22 +69,17 @@ class CompiledRules:
 ActionCache = dict[tuple[str, str, str], Action]
 
 
-def _action(spec: ActionSpec, ctx: CompileContext, cache: ActionCache | None = None) -> Action:
+def _compile(spec: ActionSpec, ctx: CompileContext,
+             cache: ActionCache | None = None) -> tuple[Action, ApplyFn | None, OutputType]:
+    """The action, its apply function (None: drops the field) and its output type."""
     cache_key = (ctx.table, ctx.field, spec.model_dump_json())
     action = cache.get(cache_key) if cache is not None else None
     if action is None:
         action = compile_action(spec.action, spec.params, ctx)
         if cache is not None:
             cache[cache_key] = action
-    return action
-
-
-def _compile(spec: ActionSpec, ctx: CompileContext,
-             cache: ActionCache | None = None) -> tuple[str, ApplyFn | None, OutputType]:
-    """The action's name, its apply function (None: drops the field) and its output type."""
-    action = _action(spec, ctx, cache)
     output: OutputType = ABSENT if action.removes_field else action.output_type
-    return spec.action, (None if action.removes_field else action.apply), output
+    return action, (None if action.removes_field else action.apply), output
 
 
 def _reads_logical_types(action: Action) -> bool:
@@ -105,11 +100,11 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys,
                              names=names)
         spec: ActionSpec = overrides.get(name, rule)
-        action_name, fn, output = _compile(spec, ctx, cache)
+        action, fn, output = _compile(spec, ctx, cache)
         outputs[name] = (output,)
-        counts[action_name] += 1
+        counts[spec.action] += 1
         fns[name] = fn
-        if action_name in WATCHED_ACTIONS or (isinstance(spec, FieldRule) and spec.when is not None):
+        if spec.action in WATCHED_ACTIONS or (isinstance(spec, FieldRule) and spec.when is not None):
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
             _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
@@ -120,7 +115,6 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             steps.append((name, None, condition))
         elif fn is not None:
             steps.append((name, fn, None))
-            action = _action(spec, ctx, cache)
             if _reads_logical_types(action):
                 retypable[name] = action
     key_fields = tuple((name, fns[name]) for name in table.key)
