@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 from typing import cast
 
-from confluent_kafka import TopicPartition
-
 from processor.avro.codec import Headers, RecordCodec
 from processor.errors import PoisonEvent
 from processor.formats.envelope import parse_envelope
-from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition
+from processor.pipeline.topic_reader import committed_ranges, committed_reader, read_partition
 from processor.rules.compiler import CompiledRules
 
 log = logging.getLogger("crm_masker")
@@ -34,14 +32,10 @@ def restore_known_names(compiled: CompiledRules, codec: RecordCodec, bootstrap: 
                 continue
             topic = route.source_topic
             try:
-                partitions = partitions_of(reader, topic, timeout_s)
+                ranges = list(committed_ranges(reader, topic, timeout_s))
             except RuntimeError:
                 continue  # not created yet: its rows teach the names as they come
-            for pid in partitions:
-                low, high = reader.get_watermark_offsets(TopicPartition(topic, pid),
-                                                         timeout=timeout_s)
-                if high <= low:
-                    continue
+            for pid, low, high in ranges:
                 try:
                     for msg in read_partition(reader, topic, pid, low, high, timeout_s):
                         try:

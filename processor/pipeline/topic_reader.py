@@ -51,15 +51,23 @@ def read_partition(consumer: Consumer, topic: str, partition: int, start: int, e
     raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
 
 
+def committed_ranges(consumer: Consumer, topic: str,
+                     timeout_s: float) -> Iterator[tuple[int, int, int]]:
+    """(partition, first offset, end offset) of each partition of ``topic`` that holds
+    records; RuntimeError when the topic does not exist."""
+    for pid in partitions_of(consumer, topic, timeout_s):
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid), timeout=timeout_s)
+        if high > low:
+            yield pid, low, high
+
+
 def read_all(bootstrap: str, topic: str, extra: dict[str, str],
              timeout_s: float = 30.0) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """Every committed record of ``topic`` as (location, decoded JSON or None), in log order."""
     kafka_client.check_reachable(bootstrap, extra)
     consumer = committed_reader(bootstrap, topic, extra)
     try:
-        for pid in partitions_of(consumer, topic, timeout_s):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid),
-                                                       timeout=timeout_s)
+        for pid, low, high in committed_ranges(consumer, topic, timeout_s):
             for msg in read_partition(consumer, topic, pid, low, high, timeout_s):
                 value = msg.value()
                 if value is None:
