@@ -78,7 +78,7 @@ def truncate_key(plan: FieldPlan, envelope: Any, ns: str) -> dict[str, Any]:
     for column, _ in plan.key_fields:
         if column in source:
             field = _field(column, source[column], outputs.get(column, (None,)))
-            field["type"] = ["null", *[t for t in _non_null(field["type"])[1]]]
+            field["type"] = ["null", *_non_null(field["type"])[1]]
             fields.append({**field, "default": None})
     return {"type": "record", "name": "Key", "namespace": ns, "fields": fields}
 

@@ -37,6 +37,8 @@ JSON_KINDS = {TEXT: {"string"}, INTEGER: {"integer"}, FLOAT: {"float", "integer"
               MICRO_TS: {"integer"}, MILLI_TS: {"integer"}, ZONED_TS: {"string"},
               TIME: {"integer"}, DECIMAL: {"string"}, DECIMAL_STRING: {"string"},
               VARIABLE_DECIMAL: {"object"}, INTERVAL: {"integer"}}
+#: every kind (``other``: a type this module does not map)
+ALL_KINDS = frozenset(JSON_KINDS) | {OTHER}
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def kind_of(udt: str, typtype: str, is_array: bool, precision: int | None, scale
 
 COLUMNS_SQL = """
 SELECT c.table_schema, c.table_name, c.column_name, c.udt_name, t.typtype, c.data_type = 'ARRAY',
-       c.datetime_precision, c.numeric_precision, c.numeric_scale,
+       c.datetime_precision, c.numeric_scale,
        format_type(a.atttypid, a.atttypmod)
 FROM information_schema.columns c
 JOIN pg_catalog.pg_namespace n ON n.nspname = c.table_schema
@@ -146,12 +148,9 @@ def read_columns(url: str, settings: dict[str, str]
     except psycopg.Error as exc:  # the message names host and database, never a password
         raise CrmMaskerError(f"cannot read the CRM's columns: {type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    for schema, table, column, udt, typtype, is_array, dt_precision, _, scale, shown in found:
+    for schema, table, column, udt, typtype, is_array, dt_precision, scale, shown in found:
         kind, kind_scale = kind_of(udt, typtype, bool(is_array), dt_precision, scale, settings)
         out.setdefault((schema, table), {})[column] = SourceColumn(table, column, shown, kind,
                                                                    kind_scale)
     return out
 
-
-ALL_KINDS = frozenset({TEXT, INTEGER, FLOAT, BOOLEAN, BYTES, ARRAY, DATE, MICRO_TS, MILLI_TS,
-                       ZONED_TS, TIME, DECIMAL, DECIMAL_STRING, VARIABLE_DECIMAL, INTERVAL, OTHER})
