@@ -24,7 +24,8 @@ struct Detector {
     pattern: Regex,
     /// a text without it holds no finding
     required: Option<String>,
-    required_any: Option<Regex>,
+    /// the gate (index into `Scrub::gates`) that a text with a finding passes
+    required_any: Option<usize>,
     /// a finding has at least this many digits
     min_digits: usize,
     /// the Python `Detector.confirm` (None: every match is a finding)
@@ -60,6 +61,8 @@ const NAMES: usize = usize::MAX;
 
 pub struct Scrub {
     detectors: Vec<Detector>,
+    /// the distinct `required_any` patterns: each scanned once per text
+    gates: Vec<Regex>,
     /// texts holding one of these, or a match of `defer_pattern`, are read normalised by
     /// Python's detectors (`processor/pii/normalize.py`): the core leaves them to Python
     defer_chars: HashSet<char>,
@@ -82,6 +85,8 @@ impl Scrub {
         defer_pattern: Option<&str>,
         names: Option<&(usize, String)>,
     ) -> Option<Self> {
+        // detectors that share a gate (the two salutation detectors) share its scan
+        let mut gates: Vec<Regex> = Vec::new();
         let detectors = specs
             .iter()
             .map(|spec| {
@@ -96,7 +101,13 @@ impl Scrub {
                     pattern: Regex::new(&format!("{flags}{}", spec.pattern)).ok()?,
                     required: spec.required.clone(),
                     required_any: match &spec.required_any {
-                        Some(p) => Some(Regex::new(p).ok()?),
+                        Some(p) => Some(match gates.iter().position(|g| g.as_str() == p) {
+                            Some(shared) => shared,
+                            None => {
+                                gates.push(Regex::new(p).ok()?);
+                                gates.len() - 1
+                            }
+                        }),
                         None => None,
                     },
                     min_digits: spec.min_digits,
@@ -120,6 +131,7 @@ impl Scrub {
         };
         Some(Self {
             detectors,
+            gates,
             defer_chars: defer_chars.chars().collect(),
             defer_pattern,
             names,
@@ -161,6 +173,7 @@ impl Scrub {
             return None;
         }
         let digits = text.chars().filter(|c| c.is_numeric()).count();
+        let passed: Vec<bool> = self.gates.iter().map(|g| g.is_match(text)).collect();
         let active: Vec<usize> = self
             .detectors
             .iter()
@@ -171,7 +184,7 @@ impl Scrub {
                     .as_ref()
                     .is_none_or(|r| text.contains(r.as_str()))
             })
-            .filter(|(_, d)| d.required_any.as_ref().is_none_or(|r| r.is_match(text)))
+            .filter(|(_, d)| d.required_any.is_none_or(|gate| passed[gate]))
             .map(|(index, _)| index)
             .collect();
         // known names: found by the set (the words are cut from the text itself)
