@@ -24,6 +24,10 @@ from processor.errors import CrmMaskerError
 
 #: librdkafka's log, through Python logging (its own level follows the logger's)
 KAFKA_LOG = logging.getLogger("crm_masker.kafka")
+#: the preflight's librdkafka log, dropped: its errors are collected and said in one line
+PREFLIGHT_LOG = logging.getLogger("crm_masker.kafka.preflight")
+PREFLIGHT_LOG.propagate = False
+PREFLIGHT_LOG.addHandler(logging.NullHandler())
 #: the settings people pass most (security, identity, sizes): candidates for a guess
 COMMON_SETTINGS = (
     "security.protocol", "sasl.mechanism", "sasl.mechanisms", "sasl.username", "sasl.password",
@@ -100,12 +104,9 @@ def admin(bootstrap: str, extra: Mapping[str, str]) -> Admin:
     """An admin client whose connection errors are collected (not logged: the one line that
     ``topics`` raises says what went wrong)."""
     errors: list[KafkaError] = []
-    quiet = logging.getLogger("crm_masker.kafka.preflight")
-    quiet.propagate = False
-    quiet.addHandler(logging.NullHandler())
     try:
         settings: dict[str, Any] = {"bootstrap.servers": bootstrap, **extra,
-                                    "error_cb": errors.append, "logger": quiet}
+                                    "error_cb": errors.append, "logger": PREFLIGHT_LOG}
         client = AdminClient(settings)
     except KafkaException as exc:
         raise setting_error(exc) from None
