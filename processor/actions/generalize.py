@@ -220,7 +220,9 @@ class Generalize(Action):
         if encoding is None:
             return None
         scale_text = logical.parameter("scale") if encoding == "decimal" else None
-        scale = int(scale_text) if scale_text and scale_text.isdigit() else p.scale
+        # an ASCII number only: str.isdigit() also takes "²", which int() refuses
+        scale = (int(scale_text) if scale_text and scale_text.isascii() and scale_text.isdigit()
+                 else p.scale)
         if encoding == p.encoding and scale == p.scale:
             return None
         try:

@@ -99,3 +99,13 @@ def test_a_decimal_scale_from_the_schema_replaces_the_rules() -> None:
 def test_a_connect_envelope_names_its_rows_types() -> None:
     types = of_connect_envelope(wrapped(contract(0), "io.debezium.time.Timestamp")["schema"])
     assert types == {"signed_at": LogicalType("io.debezium.time.Timestamp")}
+
+
+@pytest.mark.parametrize("scale", ["²", "-1", "", "x"])
+def test_a_scale_that_is_no_number_leaves_the_rules(scale: str) -> None:
+    """A schema is input too: a decimal's scale that is no plain number (a crafted schema)
+    keeps the rule's scale instead of failing the event outside the masking."""
+    plan = engine().route("crm.public.contacts").views[0].plan
+    odd = {"lifetime_value": LogicalType("org.apache.kafka.connect.data.Decimal",
+                                         (("scale", scale),))}
+    assert plan.for_types(odd) is plan
