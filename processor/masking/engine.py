@@ -50,6 +50,26 @@ class Outcome:
     unavailable: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceSchema:
+    """The Kafka Connect schema of an event's key or value, and its JSON: the key of the
+    caches of what the schema implies, written once per event."""
+
+    part: str  # "key" or "value"
+    schema: dict[str, Any]
+    text: bytes
+
+    @classmethod
+    def of(cls, part: str, schema: dict[str, Any] | None) -> SourceSchema | None:
+        if schema is None:
+            return None
+        try:
+            return cls(part, schema, orjson.dumps(schema))
+        except orjson.JSONEncodeError:  # deeper than orjson writes: no schema a view can carry
+            raise PoisonEvent("unsupported_schema", f"the Connect schema of the {part}"
+                              ) from None
+
+
 class MaskingEngine:
     def __init__(self, compiled: CompiledRules) -> None:
         self.compiled = compiled
@@ -81,15 +101,16 @@ class MaskingEngine:
         outcome = Outcome(route.table, op=event.op, event=event,
                           source_ts_ms=ts_ms if type(ts_ms) is int and -2**63 <= ts_ms < 2**63
                           else None)
+        value_schema = SourceSchema.of("value", event.schema)
         if event.op == "t":  # every view forgets the table's rows: a masked truncate
             outcome.action_counts = route.action_counts
             for view in route.views:
                 key = view.plan.truncate_key()
-                if event.schema is not None and key is not None:
+                if value_schema is not None and key is not None:
                     key = {"schema": connect_schema.truncate_key(view.plan), "payload": key}
                 outcome.records.append(OutputRecord(
                     view.topic, key,
-                    self._with_schema(view, event.schema, view.render(event, None, None))))
+                    self._with_schema(view, value_schema, view.render(event, None, None))))
             return outcome
         row = event.row
         names = self.compiled.names
@@ -97,9 +118,9 @@ class MaskingEngine:
             for image in (event.after, event.before):
                 if image is not None:
                     names.add(image.get(column) for column in route.name_columns)
-        if types is None and event.schema is not None:
-            types = self._types_of_connect(event.schema)
-        key_schema = schema_of(key)
+        if types is None and value_schema is not None:
+            types = self._types_of_connect(value_schema)
+        key_schema = SourceSchema.of("key", schema_of(key))
         key = unwrap(key)
         masked: dict[int, tuple[Any, Any, Any]] = {}
         outcome.action_counts = route.action_counts
@@ -120,23 +141,22 @@ class MaskingEngine:
                     outcome.masked_rows.append((plan, image))
             masked_key, before, after = done
             if key_schema is not None and masked_key is not None:
-                masked_key = self._wrapped(view, "key", key_schema, masked_key)
+                masked_key = self._wrapped(view, key_schema, masked_key)
             outcome.records.append(OutputRecord(
                 view.topic, masked_key,
-                self._with_schema(view, event.schema, view.render(event, before, after))))
+                self._with_schema(view, value_schema, view.render(event, before, after))))
             if event.op == "d" and masked_key is not None:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
         if event.op == "d" and outcome.records:
             outcome.deleted, outcome.deleted_key = True, outcome.records[0].key
         return outcome
 
-    def _types_of_connect(self, schema: dict[str, Any]) -> RowTypes:
-        text = orjson.dumps(schema)
-        found = self._connect_types.get(text)
+    def _types_of_connect(self, source: SourceSchema) -> RowTypes:
+        found = self._connect_types.get(source.text)
         if found is None:
             if len(self._connect_types) > 10_000:
                 self._connect_types.clear()
-            found = self._connect_types[text] = of_connect_envelope(schema)
+            found = self._connect_types[source.text] = of_connect_envelope(source.schema)
         return found
 
     def _plan_for(self, plan: FieldPlan, types: RowTypes) -> FieldPlan:
@@ -148,24 +168,25 @@ class MaskingEngine:
             found = self._typed[(id(plan), id(types))] = (types, plan.for_types(types))
         return found[1]
 
-    def _with_schema(self, view: ViewPlan, schema: dict[str, Any] | None,
+    def _with_schema(self, view: ViewPlan, source: SourceSchema | None,
                      value: dict[str, Any]) -> dict[str, Any]:
-        return value if schema is None else self._wrapped(view, "value", schema, value)
+        return value if source is None else self._wrapped(view, source, value)
 
-    def _wrapped(self, view: ViewPlan, part: str, schema: dict[str, Any],
-                 payload: Any) -> dict[str, Any]:
+    def _wrapped(self, view: ViewPlan, source: SourceSchema, payload: Any) -> dict[str, Any]:
         """``payload`` as the JSON converter with schemas writes it, under the masked schema
-        that ``schema`` (the source's) and the view's rules imply."""
+        that ``source`` and the view's rules imply."""
+        part = source.part
         try:
-            cache_key = (view.topic, part, orjson.dumps(schema))
+            cache_key = (view.topic, part, source.text)
             masked = self._schemas.get(cache_key)
             if masked is None:
                 if len(self._schemas) > 10_000:
                     self._schemas.clear()
                 name = f"crm_masker.{view.view}.{view.plan.table}"
                 masked = self._schemas[cache_key] = (
-                    connect_schema.masked_key(view.plan, schema) if part == "key"
-                    else connect_schema.VALUE_SCHEMAS[view.format](view.plan, schema, name))
+                    connect_schema.masked_key(view.plan, source.schema) if part == "key"
+                    else connect_schema.VALUE_SCHEMAS[view.format](view.plan, source.schema,
+                                                                   name))
         except Exception:  # a schema that is not Kafka Connect's: its part, never its text
             raise PoisonEvent("unsupported_schema", f"the Connect schema of the {part}") from None
         return {"schema": masked, "payload": payload}

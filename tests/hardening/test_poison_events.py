@@ -92,6 +92,16 @@ def test_a_deeply_nested_kept_column_is_a_dead_letter(engine: str, levels: int) 
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("levels", [255, 1_000])
+def test_a_deeply_nested_connect_schema_is_a_dead_letter(engine: str, levels: int) -> None:
+    """A schema-wrapped event whose schema nests deeper than a view's JSON can carry."""
+    schema = {"type": "struct", "fields": [{"field": "after", "type": "struct", "doc": DEEP,
+                                            "fields": [{"field": "id", "type": "int64"}]}]}
+    line = with_deep({"schema": schema, "payload": {"op": "c", "after": {"id": 1}}}, levels)
+    assert dlq_reason(line, engine) == "unsupported_schema"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("levels", [255, 1_000])
 def test_a_deeply_nested_key_is_a_dead_letter(engine: str, levels: int) -> None:
     line = with_deep({"op": "c", "after": {"id": 1}}, levels, key={"id": DEEP})
     assert dlq_reason(line, engine) == "invalid_key"
