@@ -1,6 +1,7 @@
 """The command line: parse options, call into the package, map errors to exit codes.
 
-Every option can also be given as an environment variable ``CRM_MASKER_<OPTION>``.
+Every option can also be given as an environment variable (named in ``--help``) or in the
+``--config`` file; the precedence is flag > environment > file > default.
 """
 
 from __future__ import annotations
@@ -45,9 +46,22 @@ def keyring(keys_file: Path | None, allow_demo: bool) -> KeyRing:
     return keys
 
 
+def _load_config(ctx: click.Context, _: click.Parameter, path: Path | None) -> None:
+    """Eager, so that the file is click's default_map before any other option is read."""
+    if path is not None:
+        from processor.config_file import load_default_map
+
+        ctx.default_map = load_default_map(path, main)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"],
                                "show_default": True})
 @click.version_option(__version__, prog_name="crm-masker")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="CRM_MASKER_CONFIG", is_eager=True, expose_value=False,
+              callback=_load_config, metavar="FILE",
+              help="YAML file with options for every command (keys: the long flags; a section "
+                   "per command); a flag beats its environment variable, which beats the file.")
 @click.option("--log-level", envvar="CRM_MASKER_LOG_LEVEL", default="info",
               type=click.Choice(["debug", "info", "warning", "error"]),
               help="Lowest level logged (librdkafka's own log from warning up, all at debug).")

@@ -18,7 +18,7 @@ def compose() -> dict[str, Any]:
 
 
 LONG_RUNNING = ("postgres", "connect", "kafka", "schema-registry", "processor", "prometheus",
-                "alertmanager", "grafana")
+                "alertmanager", "alert-receiver", "grafana")
 
 
 def test_compose_has_the_full_stack_with_healthchecks_and_pinned_images() -> None:
@@ -146,11 +146,54 @@ def test_grafana_dashboard_queries_only_exported_metrics() -> None:
         assert any(wanted in m for m in used), wanted
 
 
+ALERTMANAGER = REPO / "deploy/alertmanager/alertmanager.yml"
+
+
 def test_alertmanager_config_passes_amtool() -> None:
     import subprocess
 
     amtool = require_tool("amtool")
-    result = subprocess.run([amtool, "check-config", str(REPO / "deploy/alertmanager/alertmanager.yml")],
+    result = subprocess.run([amtool, "check-config", str(ALERTMANAGER)],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
-    assert "3 receivers" in result.stdout
+    assert "4 receivers" in result.stdout
+
+
+def routed(**labels: str) -> set[str]:
+    """The receivers that the shipped Alertmanager route picks for these labels (amtool)."""
+    import subprocess
+
+    result = subprocess.run([require_tool("amtool"), "config", "routes", "test",
+                             f"--config.file={ALERTMANAGER}",
+                             *(f"{k}={v}" for k, v in labels.items())],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return set(result.stdout.strip().split(","))
+
+
+def test_incidents_reach_security_and_the_dpo_and_outages_the_pager() -> None:
+    rules = yaml.safe_load((REPO / "deploy/prometheus/rules/crm-masker.yml").read_text())
+    by_name = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+    access = by_name["CrmMaskerAccessAnomaly"]["labels"]
+    assert "severity" not in access  # the detector's own severity label is kept
+    for severity in ("low", "medium", "high", "critical"):
+        assert routed(alertname="CrmMaskerAccessAnomaly", severity=severity, **access) == \
+            {"security"}
+    leak = by_name["CrmMaskerPersonalDataSuspected"]["labels"]
+    assert routed(alertname="CrmMaskerPersonalDataSuspected", **leak) == {"security", "privacy"}
+    down = by_name["CrmMaskerDown"]["labels"]
+    assert routed(alertname="CrmMaskerDown", **down) == {"ops-pager"}
+    lag = by_name["CrmMaskerEndToEndLagHigh"]["labels"]
+    assert routed(alertname="CrmMaskerEndToEndLagHigh", **lag) == {"ops"}
+
+
+def test_every_receiver_is_the_sample_receiver_that_compose_runs() -> None:
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    services = compose()["services"]
+    for receiver in config["receivers"]:
+        for hook in receiver["webhook_configs"]:
+            host = re.match(r"http://([\w-]+):(\d+)/", hook["url"])
+            assert host and host[1] in services, hook["url"]
+            assert services[host[1]]["command"] == ["--port", host[2]]
+    mounted = services["alert-receiver"]["volumes"]
+    assert "./deploy/alert_receiver.py:/app/deploy/alert_receiver.py:ro" in mounted

@@ -1,4 +1,5 @@
-"""A real Prometheus scrapes the real processor with the project's own config and rules."""
+"""A real Prometheus scrapes the real processor with the project's own config and rules, and
+a real Alertmanager with the shipped routes delivers to the sample receiver of compose."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ pytestmark = pytest.mark.kafka
 REPO = Path(__file__).resolve().parents[1]
 
 
-def prometheus_config(tmp_path: Path, target: str) -> Path:
-    """The shipped prometheus.yml, pointed at the test's processor and evaluated every second."""
+def prometheus_config(tmp_path: Path, target: str, alertmanager: str) -> Path:
+    """The shipped prometheus.yml, pointed at the test's processor and Alertmanager and
+    evaluated every second."""
     config = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = [str(REPO / "deploy/prometheus/rules" / "*.yml")]
-    config.pop("alerting")
+    (managers,) = config["alerting"]["alertmanagers"]
+    managers["static_configs"] = [{"targets": [alertmanager]}]
     (job,) = config["scrape_configs"]
     job["static_configs"] = [{"targets": [target]}]
     path = tmp_path / "prometheus.yml"
@@ -38,15 +41,50 @@ def query(base: str, expr: str) -> list[dict]:  # type: ignore[type-arg]
     return json.loads(body)["data"]["result"] if status == 200 else []
 
 
+def alertmanager_config(tmp_path: Path, receiver: str) -> Path:
+    """The shipped alertmanager.yml with the sample receiver's address of the test."""
+    text = (REPO / "deploy/alertmanager/alertmanager.yml").read_text()
+    assert "http://alert-receiver:8080/" in text
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(text.replace("http://alert-receiver:8080/", f"{receiver}/"))
+    return path
+
+
+def notifications(receiver: str) -> list[dict]:  # type: ignore[type-arg]
+    status, body = http_get(f"{receiver}/notifications")
+    return json.loads(body) if status == 200 else []
+
+
+def start_alerting(tmp_path: Path, started: list[subprocess.Popen[bytes]]) -> tuple[str, str]:
+    """The sample receiver (deploy/alert_receiver.py) and the real Alertmanager routing to it;
+    their addresses."""
+    receiver_port, manager_port = free_port(), free_port()
+    receiver = f"http://127.0.0.1:{receiver_port}"
+    started.append(subprocess.Popen(
+        [sys.executable, str(REPO / "deploy/alert_receiver.py"), "--host", "127.0.0.1",
+         "--port", str(receiver_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    started.append(subprocess.Popen(
+        [require_tool("prometheus-alertmanager"),
+         f"--config.file={alertmanager_config(tmp_path, receiver)}",
+         f"--storage.path={tmp_path / 'alertmanager'}",
+         f"--web.listen-address=127.0.0.1:{manager_port}", "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(lambda: http_get(f"{receiver}/healthz")[0] == 200, timeout=30)
+    wait_for(lambda: http_get(f"http://127.0.0.1:{manager_port}/-/ready")[0] == 200, timeout=60)
+    return receiver, f"127.0.0.1:{manager_port}"
+
+
 @pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[Callable[[int], str]]:
-    """Start the real Prometheus with the shipped config and rules against a processor port."""
+def prometheus(tmp_path: Path) -> Iterator[Callable[[int], tuple[str, str]]]:
+    """Start the real Prometheus with the shipped config and rules against a processor port,
+    and Alertmanager with the sample receiver; the addresses of Prometheus and the receiver."""
     prometheus = require_tool("prometheus")
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(metrics_port: int) -> str:
+    def start(metrics_port: int) -> tuple[str, str]:
         port = free_port()
-        config = prometheus_config(tmp_path, f"127.0.0.1:{metrics_port}")
+        receiver, alertmanager = start_alerting(tmp_path, started)
+        config = prometheus_config(tmp_path, f"127.0.0.1:{metrics_port}", alertmanager)
         started.append(subprocess.Popen(
             [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{port}"],
@@ -55,7 +93,7 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[int], str]]:
         wait_for(lambda: http_get(f"{base}/-/ready")[0] == 200, timeout=60)
         wait_for(lambda: [r["value"][1] for r in query(base, 'up{job="crm-masker"}')] == ["1"],
                  timeout=60)
-        return base
+        return base, receiver
 
     yield start
     for proc in started:
@@ -70,8 +108,15 @@ def firing(base: str, alertname: str, **labels: str) -> bool:
                and all(a["labels"].get(k) == v for k, v in labels.items()) for a in alerts)
 
 
+def delivered(receiver: str, receiver_name: str, alertname: str, **labels: str) -> bool:
+    return any(n["receiver"] == receiver_name and n["alertname"] == alertname
+               and n["status"] == "firing" and all(n.get(k) == v for k, v in labels.items())
+               for n in notifications(receiver))
+
+
 def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
-        kafka_bootstrap: str, tmp_path: Path, prometheus: Callable[[int], str]) -> None:
+        kafka_bootstrap: str, tmp_path: Path,
+        prometheus: Callable[[int], tuple[str, str]]) -> None:
     ns = Namespace(tmp_path).create()
     ruleset = ns.rules / "ruleset.yaml"
     ruleset.write_text(ruleset.read_text() + "leak_watch_sample: 1.0\n")
@@ -83,7 +128,7 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
     metrics_port = free_port()
     processor = start_processor(ns, kafka_bootstrap, metrics_port=metrics_port)
     try:
-        base = prometheus(metrics_port)
+        base, receiver = prometheus(metrics_port)
         ns.generate(kafka_bootstrap, 3000, 1, "--rate", "1000")
         try:
             wait_for(lambda: firing(base, "CrmMaskerPersonalDataSuspected", table="users"),
@@ -95,18 +140,26 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
         rules = json.loads(http_get(f"{base}/api/v1/rules")[1])["data"]["groups"]
         assert {r["name"] for g in rules for r in g["rules"]} >= {
             "CrmMaskerDown", "CrmMaskerPersonalDataSuspected", "CrmMaskerAccessAnomaly"}
+        # Alertmanager routes the leak to security and to the data-protection officer
+        for name in ("security", "privacy"):
+            wait_for(lambda name=name: delivered(receiver, name, "CrmMaskerPersonalDataSuspected",
+                                                 table="users", severity="critical"), timeout=60)
+        assert not any(n["receiver"] in ("ops", "ops-pager", "pager")
+                       and n["alertname"] == "CrmMaskerPersonalDataSuspected"
+                       for n in notifications(receiver))
     finally:
         stop(processor)
 
 
 def test_an_injected_mass_export_fires_its_alert_in_prometheus(
-        kafka_bootstrap: str, tmp_path: Path, prometheus: Callable[[int], str]) -> None:
+        kafka_bootstrap: str, tmp_path: Path,
+        prometheus: Callable[[int], tuple[str, str]]) -> None:
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
     metrics_port = free_port()
     processor = start_processor(ns, kafka_bootstrap, metrics_port=metrics_port)
     try:
-        base = prometheus(metrics_port)
+        base, receiver = prometheus(metrics_port)
         result = subprocess.run(
             [sys.executable, "-m", "processor", "generate", "--scenario", "access-days",
              "--users", "60", "--bootstrap-servers", kafka_bootstrap, "--topic-prefix",
@@ -115,6 +168,9 @@ def test_an_injected_mass_export_fires_its_alert_in_prometheus(
         wait_for(lambda: firing(base, "CrmMaskerAccessAnomaly", detector="sales_mass_export"),
                  timeout=90)
         assert not firing(base, "CrmMaskerPersonalDataSuspected")
+        # the security team is notified, with the detector's own severity
+        wait_for(lambda: delivered(receiver, "security", "CrmMaskerAccessAnomaly",
+                                   detector="sales_mass_export", severity="high"), timeout=60)
         # who did it is on the alert topic for the security team, never in a metric label
         actors = {r.value["actor"] for r in read_topics(kafka_bootstrap, [f"{ns.ns}.crm.alerts"])}
         assert actors
