@@ -38,7 +38,7 @@ def notifications(receiver: str, payload: dict[str, Any]) -> list[dict[str, Any]
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= MAX_BODY:
             self.send_error(400, "a webhook JSON body of at most 1 MiB")
@@ -54,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path not in ("/notifications", "/healthz"):
             self.send_error(404)
             return
@@ -65,7 +65,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per alert above, not one per request
 
 
