@@ -142,8 +142,29 @@ def test_grafana_dashboard_queries_only_exported_metrics() -> None:
     used = {m for e in exprs for m in re.findall(r"\bcrm_masker_\w+", e)}
     assert used and used <= exported_metric_names(), used - exported_metric_names()
     for wanted in ("events_consumed", "consumer_lag", "dlq", "fields_masked", "end_to_end_lag",
-                   "anomalies", "access_records"):
+                   "anomalies", "access_records", "events_skipped", "last_commit_timestamp",
+                   "leak_watch_rows"):
         assert any(wanted in m for m in used), wanted
+
+
+def test_grafana_dashboard_has_datasource_and_instance_variables() -> None:
+    import json
+
+    dashboard = json.loads((REPO / "deploy/grafana/dashboards/crm-masker.json").read_text())
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert variables["instance"]["multi"] and variables["instance"]["includeAll"]
+    assert "label_values(" in variables["instance"]["definition"]
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == "${datasource}", panel["title"]
+            # every selector of the processor's metrics is scoped to the chosen instances
+            for selector in re.findall(r"\bcrm_masker_\w+(\{[^}]*\})?", target["expr"]):
+                assert 'instance=~"$instance"' in selector, target["expr"]
 
 
 ALERTMANAGER = REPO / "deploy/alertmanager/alertmanager.yml"

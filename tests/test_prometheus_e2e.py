@@ -108,6 +108,25 @@ def firing(base: str, alertname: str, **labels: str) -> bool:
                and all(a["labels"].get(k) == v for k, v in labels.items()) for a in alerts)
 
 
+def assert_dashboard_queries_answer(base: str) -> None:
+    """Every query of the shipped Grafana dashboard is valid PromQL for the real Prometheus, and
+    the throughput, commit and leak-watch panels show the running processor."""
+    dashboard = json.loads((REPO / "deploy/grafana/dashboards/crm-masker.json").read_text())
+    answered = {}
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            expr = target["expr"].replace("$instance", ".*")
+            status, body = http_get(f"{base}/api/v1/query?query={urllib.parse.quote(expr)}")
+            assert status == 200 and json.loads(body)["status"] == "success", (expr, body)
+            answered[panel["title"]] = json.loads(body)["data"]["result"]
+    for title in ("Input events/s by topic", "Leak watch: rows inspected/s by table",
+                  "Seconds since the last committed transaction, by instance", "Rule set"):
+        wait_for(lambda title=title: query(base, next(
+            t["expr"].replace("$instance", ".*") for p in dashboard["panels"]
+            if p["title"] == title for t in p["targets"])) != [], timeout=30)
+    assert len(answered) == len(dashboard["panels"])
+
+
 def delivered(receiver: str, receiver_name: str, alertname: str, **labels: str) -> bool:
     return any(n["receiver"] == receiver_name and n["alertname"] == alertname
                and n["status"] == "firing" and all(n.get(k) == v for k, v in labels.items())
@@ -140,6 +159,7 @@ def test_prometheus_sees_the_processor_up_and_a_leak_alert_firing(
         rules = json.loads(http_get(f"{base}/api/v1/rules")[1])["data"]["groups"]
         assert {r["name"] for g in rules for r in g["rules"]} >= {
             "CrmMaskerDown", "CrmMaskerPersonalDataSuspected", "CrmMaskerAccessAnomaly"}
+        assert_dashboard_queries_answer(base)
         # Alertmanager routes the leak to security and to the data-protection officer
         for name in ("security", "privacy"):
             wait_for(lambda name=name: delivered(receiver, name, "CrmMaskerPersonalDataSuspected",
