@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down chart schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ registry-up:  ## start a local schema registry (Apicurio, Maven Central jars) an
 
 registry-down:  ## stop the local schema registry
 	@bash deploy/schema-registry/registry.sh down
+
+chart: install  ## the Helm chart (deploy/kubernetes/): helm lint, helm template | kubeconform
+	@bash deploy/deps.sh test
+	$(BIN)/python -m deploy.kubernetes.check_chart
 
 schemas: install  ## record the masked Avro schemas that the rules imply (schemas/views/)
 	$(BIN)/crm-masker schemas --rules rules --schemas schemas

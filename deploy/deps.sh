@@ -26,6 +26,48 @@ esac
 
 log() { echo "deps: $*" >&2; }
 
+# Tools that `make test` builds from Go sources (pinned; Go from the machine, 1.24+), into
+# .cache/go-bin/: helm and kubeconform check the Helm chart (deploy/kubernetes/).
+go_tools=(helm.sh/helm/v4/cmd/helm@v4.3.2 github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0)
+go_bin="$here/../.cache/go-bin"
+
+# go_build: build the Go tools that are missing or of another version; in the background, so
+# that the compile overlaps the apt and Maven steps (go_wait collects it)
+go_pid=""
+go_build() {
+  local todo=() module name
+  for module in "${go_tools[@]}"; do
+    name=${module%@*}; name=${name##*/}
+    [[ -x $go_bin/$name && $(cat "$go_bin/$name.version" 2>/dev/null) == "$module" ]] \
+      || todo+=("$module")
+  done
+  ((${#todo[@]})) || return 0
+  if ((dry_run)); then
+    log "would run: GOBIN=.cache/go-bin go install ${todo[*]}"
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    log "missing for make test: go (1.24+, https://go.dev/dl/), to build ${todo[*]}"
+    exit 2
+  fi
+  mkdir -p "$go_bin"
+  log "building ${todo[*]##*/} with $(go version | cut -d' ' -f3) (once; about two minutes)"
+  (
+    for module in "${todo[@]}"; do
+      name=${module%@*}; name=${name##*/}
+      GOBIN=$go_bin GOFLAGS=-mod=mod go install "$module" >"$go_bin/$name.log" 2>&1 \
+        || { echo "deps: go install $module failed; see $go_bin/$name.log" >&2; exit 1; }
+      echo "$module" >"$go_bin/$name.version"
+    done
+  ) &
+  go_pid=$!
+}
+go_wait() {
+  [[ -n $go_pid ]] || return 0
+  wait "$go_pid" || exit 2
+}
+[[ $target == test ]] && go_build
+
 own_services=0
 if [[ $target == test && -n ${KAFKA_BOOTSTRAP_SERVERS:-} && -n ${SCHEMA_REGISTRY_URL:-}
       && -n ${KAFKA_CONNECT_URL:-} && -n ${CRM_POSTGRES_URL:-} ]]; then
@@ -103,4 +145,5 @@ else
     fi
   done
 fi
+go_wait
 ((dry_run)) || log "everything that make $target needs is here"

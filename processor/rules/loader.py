@@ -85,11 +85,15 @@ def _index(node: yaml.Node, loc: Loc, file: str, out: dict[Loc, tuple[str, int]]
 
 
 def rule_files(path: Path) -> list[Path]:
+    """The rule files under ``path``; hidden files and directories are left out, since a
+    Kubernetes ConfigMap volume holds every file twice (``..data/`` and a dated ``..2026_…/``
+    beside the links) and editors leave ``.#name.yaml`` behind."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise RuleSetInvalid([Problem(str(path), 1, "(rules)", "no such file or directory")])
-    files = sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+    files = sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise RuleSetInvalid([Problem(str(path), 1, "(rules)", "no *.yaml rule files here")])
     return files
