@@ -148,7 +148,7 @@ def test_prometheus_scrapes_as_the_alert_rules_expect(rendered: str) -> None:
     monitor = objects(rendered)["PodMonitor"]
     labels = objects(rendered)["StatefulSet"]["spec"]["template"]["metadata"]["labels"]
     job = labels[monitor["spec"]["jobLabel"]]
-    assert 'up{job="%s"}' % job in ALERT_RULES.read_text()
+    assert f'up{{job="{job}"}}' in ALERT_RULES.read_text()
     assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
     policy = objects(rendered)["NetworkPolicy"]["spec"]
     assert policy["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 9108}]
