@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down chart schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,11 @@ registry-down:  ## stop the local schema registry
 chart: install  ## the Helm chart (deploy/kubernetes/): helm lint, helm template | kubeconform
 	@bash deploy/deps.sh test
 	$(BIN)/python -m deploy.kubernetes.check_chart
+
+RECORD_DATE ?= 2026-12-06
+record: install  ## the example Art. 30 record of the reference CRM (docs/record-of-processing.*.md)
+	$(BIN)/crm-masker report --rules rules --lang de --date $(RECORD_DATE) --output docs/record-of-processing.de.md
+	$(BIN)/crm-masker report --rules rules --lang en --date $(RECORD_DATE) --output docs/record-of-processing.en.md
 
 schemas: install  ## record the masked Avro schemas that the rules imply (schemas/views/)
 	$(BIN)/crm-masker schemas --rules rules --schemas schemas

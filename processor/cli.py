@@ -6,6 +6,7 @@ Every option can also be given as an environment variable (named in ``--help``) 
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import os
 import sys
@@ -435,18 +436,26 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
               help="Language of the labels (de: Verzeichnis von Verarbeitungstätigkeiten).")
 @click.option("--output", "output_file", type=click.File("w", encoding="utf-8"), default="-",
               help="Where the report goes; - for stdout.")
-def report(rules_dir: Path, fmt: str, lang: str, output_file: TextIO) -> None:
+@click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              metavar="YYYY-MM-DD", help="The record's date (\"Stand\"). Default: today.")
+def report(rules_dir: Path, fmt: str, lang: str, output_file: TextIO,
+           as_of: datetime.datetime | None) -> None:
     """The record of processing activities (Art. 30 GDPR) and data-flow inventory.
 
-    Generated from the rule set that the processor enforces: per table the purposes, legal
-    basis, data subjects, categories of data, recipients (views and their readers), retention,
-    the measure applied to each field in each view, special categories, and findings.
+    Generated from the rule set that the processor enforces, one section per processing
+    activity (a purpose of the rules) with Art. 30(1)(a)–(g): controller, purpose, legal basis
+    (with the interest pursued for Art. 6(1)(f) and the Art. 9(2) exception for special
+    categories), data subjects, categories of data, recipients (views and their readers),
+    transfers to third countries, time limits for erasure, measures; then processors, the
+    technical and organisational measures (Art. 32), the measure applied to each field in each
+    view, the data-flow inventory and findings. The record's own texts come from `record:` in
+    the rules (in English and German: {en: …, de: …}).
     """
     from processor.governance.render import render_html, render_markdown
     from processor.governance.report import build_report
     from processor.rules import load_validated
 
-    built = build_report(load_validated(rules_dir))
+    built = build_report(load_validated(rules_dir), as_of.date() if as_of else None)
     output_file.write(render_html(built, lang) if fmt == "html" else render_markdown(built, lang))
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from processor.formats.logical_types import LogicalType
 from processor.formats.postgres_types import ALL_KINDS, SourceColumn
+from processor.i18n import Localized
 from processor.keys import KeyRing
 from processor.pii.names import NameLexicon
 
@@ -79,7 +80,12 @@ class Action(ABC):
         how the value is read (a generalize's encoding); None: the compiled action applies."""
         return None
 
-    def measure(self) -> dict[str, Any]:
-        """The parameters that the record of processing activities shows for this action; the
-        report words them per language under the action's name."""
-        return {}
+    #: the action finds what its detectors find, no more (scrub): the record says so
+    best_effort: ClassVar[bool] = False
+    #: what the record of processing activities says the action does (fixed wording)
+    described: ClassVar[Localized] = Localized("", "")
+
+    def measure(self) -> Localized:
+        """What the record of processing activities says this action does, in each language:
+        the action words its own parameters, so the record cannot drift from it."""
+        return self.described

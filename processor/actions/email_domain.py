@@ -7,12 +7,14 @@ from typing import Any
 from processor.actions.base import Action
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
+from processor.i18n import Localized
 
 
 @register
 class EmailDomain(Action):
     name = "email_domain"
     reveals = "part"
+    described = Localized("reduced to the e-mail domain", "auf die E-Mail-Domain reduziert")
     reads = frozenset({pt.TEXT})
 
     def apply(self, value: Any) -> Any:

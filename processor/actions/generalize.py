@@ -19,8 +19,11 @@ from processor.actions.registry import register
 from processor.formats import debezium_types as dbz
 from processor.formats import postgres_types as pt
 from processor.formats.logical_types import LogicalType
+from processor.i18n import Localized
 
 Level = Literal["year", "month", "day", "hour", "bucket"]
+#: the time levels as the German record names them ("vergröbert auf Jahr")
+LEVELS = {"year": "Jahr", "month": "Monat", "day": "Tag", "hour": "Stunde"}
 Encoding = Literal[
     "date", "micro_timestamp", "milli_timestamp", "iso_date", "iso_timestamp", "number", "decimal"
 ]
@@ -250,5 +253,8 @@ class Generalize(Action):
                 return {"kind": "bucket_decimal", "width_unscaled": int(width)}
         return None  # ISO strings: Python's date parsing decides
 
-    def measure(self) -> dict[str, Any]:
-        return {"level": self._level, "size": f"{self._size:g}" if self._size else ""}
+    def measure(self) -> Localized:
+        if self._level == "bucket":
+            return Localized(f"generalised to classes of width {self._size:g}",
+                             f"vergröbert auf Klassen der Breite {self._size:g}")
+        return Localized(f"generalised to the {self._level}", f"vergröbert auf {LEVELS[self._level]}")

@@ -8,6 +8,7 @@ from processor.actions.base import Action, ActionParams, CompileContext
 from processor.actions.registry import register
 from processor.formats.json_types import TYPES, TypeName, checker
 from processor.formats.postgres_types import JSON_KINDS, SourceColumn
+from processor.i18n import Localized
 
 
 class KeepParams(ActionParams):
@@ -23,6 +24,7 @@ class Keep(Action):
     name = "keep"
     output_type = None
     reveals = "all"
+    described = Localized("published unchanged", "unverändert veröffentlicht")
     params_model = KeepParams
 
     def __init__(self, params: KeepParams, ctx: CompileContext) -> None:
@@ -53,6 +55,7 @@ class Drop(Action):
 
     name = "drop"
     removes_field = True
+    described = Localized("removed", "entfernt")
 
     def apply(self, value: Any) -> Any:  # never called: the plan omits the field
         return None
@@ -64,6 +67,7 @@ class Null(Action):
 
     name = "null"
     output_type = "null"
+    described = Localized("replaced by null", "durch null ersetzt")
 
     def apply(self, value: Any) -> Any:
         return None

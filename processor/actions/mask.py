@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
+from processor.i18n import Localized
 
 
 class MaskParams(ActionParams):
@@ -56,5 +57,15 @@ class Mask(Action):
         return {"kind": "mask", "first": self._first, "last": self._last, "char": self._char,
                 "fixed": self._fixed}
 
-    def measure(self) -> dict[str, Any]:
-        return {"first": self._first, "last": self._last}
+    def measure(self) -> Localized:
+        first, last = self._first, self._last
+        if not first and not last:
+            return Localized("masked completely", "vollständig maskiert")
+        if not first:
+            return Localized(f"masked, only the last {last} characters shown",
+                             f"maskiert, nur die letzten {last} Zeichen sichtbar")
+        if not last:
+            return Localized(f"masked, only the first {first} characters shown",
+                             f"maskiert, nur die ersten {first} Zeichen sichtbar")
+        return Localized(f"masked, the first {first} and the last {last} characters shown",
+                         f"maskiert, die ersten {first} und die letzten {last} Zeichen sichtbar")

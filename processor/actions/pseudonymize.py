@@ -16,6 +16,7 @@ import orjson
 from processor.actions.base import Action, ActionParams, CompileContext
 from processor.actions.registry import register
 from processor.errors import KeyFileError, PoisonEvent
+from processor.i18n import Localized
 
 DERIVATION_LABEL = b"crm-masker/pseudonym/v1/"
 CACHE_SIZE = 65_536
@@ -94,8 +95,11 @@ class Pseudonymize(Action):
         return {"kind": "pseudonymize", "key_hex": self._key.hex(), "prefix": self._prefix,
                 "length": self._length, "normalize": self._normalize}
 
-    def measure(self) -> dict[str, Any]:
-        return {"key_id": self.ctx.key_id, "domain": self._domain}
+    def measure(self) -> Localized:
+        return Localized(
+            f"pseudonymised (HMAC-SHA256, key `{self.ctx.key_id}`, domain `{self._domain}`)",
+            f"pseudonymisiert (HMAC-SHA256, Schlüssel `{self.ctx.key_id}`, "
+            f"Domäne `{self._domain}`)")
 
 
 _NORMALIZERS: dict[str, Callable[[str], str]] = {

@@ -6,6 +6,7 @@ from typing import Any
 
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
+from processor.i18n import Localized
 
 
 class RedactParams(ActionParams):
@@ -17,6 +18,7 @@ class RedactParams(ActionParams):
 class Redact(Action):
     name = "redact"
     params_model = RedactParams
+    described = Localized("replaced by a constant", "durch eine Konstante ersetzt")
 
     def __init__(self, params: RedactParams, ctx: Any) -> None:
         super().__init__(params, ctx)

@@ -10,6 +10,7 @@ from pydantic import field_validator
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
+from processor.i18n import Localized
 from processor.pii.detectors import detector, detector_kinds, find_all
 from processor.pii.names import PyNameSet
 from processor.pii.normalize import OBFUSCATED, characters_that_change
@@ -49,6 +50,7 @@ class ScrubParams(ActionParams):
 @register
 class Scrub(Action):
     name = "scrub"
+    best_effort = True
     params_model = ScrubParams
     reveals = "part"
     reads = frozenset({pt.TEXT})  # anything else would come out null
@@ -122,6 +124,8 @@ class Scrub(Action):
                 "defer_chars": characters_that_change(CORE_RANGES),
                 "defer_pattern": OBFUSCATED}
 
-    def measure(self) -> dict[str, Any]:
-        # what a reader knows the findings as (the two salutation detectors are both names)
-        return {"kinds": ", ".join(dict.fromkeys(detector(k).label.lower() for k in self._kinds))}
+    def measure(self) -> Localized:
+        # the two salutation detectors find the same thing: say it once
+        shown = list(dict.fromkeys(detector(k).shown_as for k in self._kinds))
+        return Localized("free text scrubbed of " + ", ".join(s.en for s in shown),
+                         "Freitext bereinigt um " + ", ".join(s.de for s in shown))

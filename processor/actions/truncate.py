@@ -9,6 +9,7 @@ from pydantic import Field
 from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
+from processor.i18n import Localized
 
 
 class TruncateParams(ActionParams):
@@ -35,5 +36,6 @@ class Truncate(Action):
     def native_spec(self) -> dict[str, Any]:
         return {"kind": "truncate", "keep": self._keep}
 
-    def measure(self) -> dict[str, Any]:
-        return {"keep": self._keep}
+    def measure(self) -> Localized:
+        return Localized(f"truncated to the first {self._keep} characters",
+                         f"auf die ersten {self._keep} Zeichen gekürzt")

@@ -1,88 +1,357 @@
-"""Render the record of processing activities as Markdown or as one self-contained HTML page."""
+"""Render the record of processing activities as Markdown or as one self-contained HTML page.
+
+``document`` lays the record out once, in blocks (headings, fields, tables, lists); the two
+writers only format blocks, so that both formats always say the same.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from html import escape
+from typing import Any
+
+import isodate
 
 from processor.governance.labels import LABELS
-from processor.governance.report import LEGAL_BASIS_ARTICLE, Report, TableEntry
+from processor.governance.report import Finding, Measure, Report, TableEntry
+from processor.i18n import text
 
 CLASSES = ("identifier", "personal", "special", "free_text", "business", "technical")
 
 
-def md(text: str) -> str:
+class Code(str):
+    """An identifier of the rules (a table, field, topic, view): printed as code, never
+    translated."""
+
+
+Inline = str | Code | list[str | Code]
+
+
+@dataclass
+class Heading:
+    level: int
+    text: Inline
+    anchor: str = ""
+
+
+@dataclass
+class Para:
+    text: Inline
+    css: str = ""
+
+
+@dataclass
+class Label:
+    """The label of the list that follows (Art. 30(1)(b) … (g))."""
+
+    text: str
+
+
+@dataclass
+class Fields:
+    """Label: value lines (a definition list)."""
+
+    items: Sequence[tuple[str, Inline]]
+
+
+@dataclass
+class Bullets:
+    items: Sequence[Inline]
+
+
+@dataclass
+class Grid:
+    header: list[Inline]
+    rows: list[list[Inline]]
+
+
+@dataclass
+class Section:
+    """A part that printing starts on a new page (one per table in annex A)."""
+
+    anchor: str
+    blocks: list[Any] = field(default_factory=list)
+
+
+def document(report: Report, lang: str) -> list[Any]:
+    t = LABELS[lang]
+    out: list[Any] = [Heading(1, t["title"]), Para(t["status"].format(
+        date=report.date.strftime(t["date"]), version=report.version, sha=report.sha256[:16]),
+        css="meta")]
+    out += _controller(report, t)
+    for n, activity in enumerate(report.activities, start=1):
+        heading: Inline = [t["activity"].format(n=n, name=text(activity.name, lang)), " (",
+                           Code(activity.purpose), ")"]
+        if activity.purpose not in report.record.purposes:
+            heading = [t["activity"].format(n=n, name=""), Code(activity.purpose)]
+        out += [Heading(2, heading, f"activity-{activity.purpose}")]
+        out += _activity(report, activity.purpose, activity.tables, activity.description, t,
+                         lang)
+    out += _processors(report, t, lang)
+    out += _measures(report, t, lang)
+    out += [Heading(2, t["annex_a"], "annex-a")]
+    out += [_annex_table(table, t, lang) for table in report.tables]
+    out += [Heading(2, t["annex_b"], "annex-b"), Para(t["flow_intro"]),
+            Bullets([[Code(table.topic), " → ", Code(r.topic), " (", Code(r.view), "): ",
+                      *_codes(f.name for f in table.fields if not f.measures[r.view].removes)]
+                     for table in report.tables for r in table.recipients])]
+    findings = _findings(report, t, lang)
+    out += [Heading(2, t["findings"], "findings"), Bullets(findings) if findings
+            else Para(t["no_findings"])]
+    return out
+
+
+def _controller(report: Report, t: dict[str, str]) -> list[Any]:
+    c = report.controller
+    return [Heading(2, t["controller_section"], "controller"), Fields([
+        (t["controller"], c.name or t["not_stated"]),
+        (t["address"], c.address or t["not_stated"]),
+        (t["contact"], c.contact or t["not_stated"]),
+        (t["dpo"], c.dpo or t["not_stated"]),
+        (t["representative"], c.representative or t["none"]),
+        (t["joint"], ", ".join(c.joint_controllers) or t["none"])])]
+
+
+def _activity(report: Report, purpose: str, tables: list[TableEntry], description: Any,
+              t: dict[str, str], lang: str) -> list[Any]:
+    record, views = report.record, report.rules.views
+    subjects = list(dict.fromkeys(s for table in tables for s in table.data_subjects))
+    bases = []
+    for table in tables:
+        line: list[str | Code] = [Code(table.name), ": ", t[f"basis.{table.legal_basis}"]]
+        if table.legal_basis == "legitimate_interests":
+            line += ["; ", t["interest"].format(text=text(table.legitimate_interest, lang))
+                     if table.legitimate_interest else t["interest_missing"]]
+        bases.append(line)
+    categories = []
+    for table in tables:
+        line = [Code(table.name)]
+        if table.description:
+            line += [" (", text(table.description, lang), ")"]
+        groups = [[t[f"class.{c}"], " (", *_codes(table.fields_of(c)), ")"]
+                  for c in CLASSES if c != "special" and table.fields_of(c)]
+        line.append(": ")
+        for i, group in enumerate(groups):
+            line += (["; "] if i else []) + group
+        categories.append(line)
+    special = [[Code(f"{table.name}.{f.name}"), ": ",
+                t["special_line"].format(exception=t[f"art9.{f.art9_exception}"])
+                if f.art9_exception else t["art9_missing"]]
+               for table in tables for f in table.fields if f.field_class == "special"]
+    by_view: dict[str, list[Any]] = {}
+    for table in tables:
+        for r in table.recipients:
+            if views[r.view].purposes is None or purpose in (views[r.view].purposes or ()):
+                by_view.setdefault(r.view, [r]).append(Code(r.topic))
+    recipients: list[Inline] = []
+    for view, (first, *topics) in by_view.items():
+        said: list[str | Code] = [Code(view)]
+        if first.description:
+            said += [" (", text(first.description, lang), ")"]
+        readers = _names(first.readers, record.recipients, lang) or [t["not_stated"]]
+        said += [": ", *readers, " ← ", *_codes(topics)]
+        recipients.append(said)
+    transfers: list[Inline]
+    if record.third_country_transfers is None:
+        transfers = [t["transfers_not_stated"]]
+    elif not record.third_country_transfers:
+        transfers = [t["none"]]
+    else:
+        transfers = [[f"{x.recipient} ({x.country}): {t['safeguard.' + x.safeguard]}",
+                      *([". ", text(x.description, lang)] if x.description else [])]
+                     for x in record.third_country_transfers]
+    erasure = [[Code(table.name), ": ", _retention(table, t, lang)] for table in tables]
+    blocks: list[Any] = [Label(t["purpose"]), Para(text(description, lang) or t["not_stated"])]
+    points: tuple[tuple[str, Sequence[Inline]], ...] = ((t["legal_basis"], bases),
+                         (t["subjects"], [_names([s], record.data_subjects, lang)
+                                          for s in subjects] or [t["not_stated"]]),
+                         (t["categories"], categories),
+                         (t["special"], special or [t["none"]]),
+                         (t["recipients"], [t["recipients_intro"], *recipients]),
+                         (t["transfers"], transfers),
+                         (t["erasure"], erasure),
+                         (t["toms_ref"], [t["toms_ref_text"]]))
+    for label, items in points:
+        blocks += [Label(label), Bullets(items)]
+    return blocks
+
+
+def _retention(table: TableEntry, t: dict[str, str], lang: str) -> str:
+    words = _duration_words(table.retention, t)
+    if table.retention_start:
+        return t["retention_from"].format(duration=words,
+                                          start=text(table.retention_start, lang))
+    return t["retention_no_start"].format(duration=words)
+
+
+def _duration_words(iso: str, t: dict[str, str]) -> str:
+    """P10Y → "10 years" / "10 Jahre"; the ISO text where it has other parts."""
+    duration = isodate.parse_duration(iso)
+    parts = []
+    tdelta = getattr(duration, "tdelta", duration)
+    amounts = (("years", int(getattr(duration, "years", 0))),
+               ("months", int(getattr(duration, "months", 0))), ("days", tdelta.days),
+               ("hours", tdelta.seconds // 3600))
+    for unit, amount in amounts:
+        if amount:
+            one, many = t[f"unit.{unit}"].split("|")
+            parts.append(f"{amount} {one if amount == 1 else many}")
+    return ", ".join(parts) or iso
+
+
+def _processors(report: Report, t: dict[str, str], lang: str) -> list[Any]:
+    processors = report.record.processors
+    blocks: list[Any] = [Heading(2, t["processors"], "processors")]
+    if not processors:
+        return [*blocks, Para(t["none"])]
+    return [*blocks, Grid([t["processor_name"], t["service"], t["country"], t["agreement"]],
+                          [[p.name, text(p.service, lang), p.country,
+                            text(p.agreement, lang) or t["not_stated"]] for p in processors])]
+
+
+def _measures(report: Report, t: dict[str, str], lang: str) -> list[Any]:
+    rules = report.rules
+    enforced = [t["tom.pseudonymisation"].format(key_id=report.key_id), t["tom.minimisation"]]
+    if any(table.fields_of("special") for table in report.tables):
+        enforced.append(t["tom.special"])
+    if any(m.best_effort for table in report.tables for f in table.fields
+           for m in f.measures.values()):
+        enforced.append(t["tom.free_text"])
+    enforced.append(t["tom.access"])
+    enforced.append(t["tom.integrity"].format(
+        audit_topic=rules.audit_topic,
+        audit_retention=_duration_words(rules.audit_retention, t)))
+    if rules.leak_watch_sample > 0:
+        enforced.append(t["tom.leak_watch"].format(share=f"{rules.leak_watch_sample:.0%}"
+                                                   .replace("%", " %")))
+    enforced.append(t["tom.dead_letters"].format(dlq_topic=rules.dlq_topic,
+                                                 dlq_retention=_duration_words(rules.dlq_retention,
+                                                                               t)))
+    enforced.append(t["tom.erasure"])
+    if rules.anomaly is not None and rules.anomaly.detectors:
+        enforced.append(t["tom.anomaly"].format(detectors=", ".join(rules.anomaly.detectors)))
+    general = [text(m, lang) for m in report.record.measures]
+    return [Heading(2, t["toms"], "measures"),
+            Label(t["toms_general"]), Bullets(general or [t["not_stated"]]),
+            Label(t["toms_enforced"]), Bullets(enforced)]
+
+
+def _annex_table(table: TableEntry, t: dict[str, str], lang: str) -> Section:
+    views = [r.view for r in table.recipients]
+    rows = []
+    for f in table.fields:
+        cls: list[str | Code] = [t["class." + f.field_class]]
+        if f.justification:
+            cls += [f" ({t['justification']}: {text(f.justification, lang)})"]
+        rows.append([Code(f.name), cls, *(_measure(f.measures[v], t, lang) for v in views)])
+    fields: list[tuple[str, Inline]] = [(t["source"], Code(table.topic))]
+    if table.description:
+        fields.append((t["description"], text(table.description, lang)))
+    return Section(f"table-{table.name}", [
+        Heading(3, [t["annex_table"], " ", Code(table.name)]), Fields(fields),
+        Grid([t["field"], t["class"], *(Code(v) for v in views)], rows)])
+
+
+def _measure(measure: Measure, t: dict[str, str], lang: str) -> Inline:
+    return _marked(_measure_text(measure, t, lang))
+
+
+def _measure_text(measure: Measure, t: dict[str, str], lang: str) -> str:
+    """The measure as text with `identifiers` marked (see Localized)."""
+    said = measure.text(lang)
+    if measure.condition is None or measure.otherwise is None:
+        return said
+    field_name, test, value = measure.condition
+    if test == "not_null":
+        condition = t["test.not_null"].format(field=f"`{field_name}`")
+    else:
+        shown = t["true" if value else "false"] if isinstance(value, bool) else repr(value)
+        condition = t["test.equals"].format(field=f"`{field_name}`", value=shown)
+    return t["m.when"].format(then=said, test=condition,
+                              otherwise=_measure_text(measure.otherwise, t, lang))
+
+
+def _marked(said: str) -> Inline:
+    """A text with `identifiers`: its plain parts and its code parts."""
+    return [Code(part) if i % 2 else part for i, part in enumerate(said.split("`")) if part]
+
+
+def _findings(report: Report, t: dict[str, str], lang: str) -> list[Inline]:
+    found = list(report.findings)
+    untranslated = report.untranslated(lang)
+    if untranslated:
+        found.append(Finding("info", "", "", "untranslated", ", ".join(untranslated)))
+    out: list[Inline] = []
+    for f in found:
+        where = f"{f.table}.{f.field}" if f.field else f.table
+        line: list[str | Code] = [t[f"severity.{f.severity}"], " "]
+        if where:
+            line += [Code(where), ": "]
+        out.append([*line, t[f"f.{f.code}"].format(detail=text(f.detail, lang))])
+    return out
+
+
+def _names(ids: Iterable[str], named: dict[str, Any], lang: str) -> list[str | Code]:
+    """Identifiers of the rules in words where the record names them, else as code."""
+    out: list[str | Code] = []
+    for i, name in enumerate(ids):
+        out += ([", "] if i else []) + [text(named[name], lang) if name in named else Code(name)]
+    return out
+
+
+def _codes(names: Iterable[str]) -> list[str | Code]:
+    out: list[str | Code] = []
+    for name in names:
+        out += [", ", Code(name)] if out else [Code(name)]
+    return out
+
+
+# ---- Markdown ----------------------------------------------------------------------------
+
+def md(value: str) -> str:
     """Rule text (descriptions, justifications, names) as inline Markdown: raw HTML shown as
     text, and no ``|`` or line break that would end a table cell or row."""
-    return (escape(str(text), quote=False).replace("|", "\\|").replace("\r", " ")
+    return (escape(str(value), quote=False).replace("|", "\\|").replace("\r", " ")
             .replace("\n", " "))
 
 
-def code(text: str) -> str:
+def code(value: str) -> str:
     """A name in a Markdown code span: a backtick would end it, a ``|`` the table cell."""
-    return "`" + str(text).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+    return "`" + str(value).replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
 
 
-def _basis(table: TableEntry) -> str:
-    return f"{table.legal_basis} ({LEGAL_BASIS_ARTICLE[table.legal_basis]})"
+def _md_inline(value: Inline) -> str:
+    parts = value if isinstance(value, list) else [value]
+    return "".join(code(p) if isinstance(p, Code) else md(p) for p in parts)
 
 
-def _categories(table: TableEntry, t: dict[str, str]) -> list[tuple[str, str]]:
-    return [(t[f"class.{c}"], ", ".join(table.fields_of(c))) for c in CLASSES if table.fields_of(c)]
-
-
-def _finding_text(report: Report, lang: str) -> list[tuple[str, str, str]]:
-    t = LABELS[lang]
-    return [(t[f"severity.{f.severity}"], f"{f.table}.{f.field}" if f.field else f.table,
-             t[f"f.{f.code}"].format(detail=f.detail)) for f in report.findings]
+def _md_block(block: Any) -> list[str]:
+    if isinstance(block, Heading):
+        return ["#" * block.level + " " + _md_inline(block.text), ""]
+    if isinstance(block, Para):
+        return [_md_inline(block.text), ""]
+    if isinstance(block, Label):
+        return [f"**{md(block.text)}:**", ""]
+    if isinstance(block, Fields):
+        return [f"- **{md(k)}:** {_md_inline(v)}" for k, v in block.items] + [""]
+    if isinstance(block, Bullets):
+        return [f"- {_md_inline(item)}" for item in block.items] + [""]
+    if isinstance(block, Grid):
+        return ["| " + " | ".join(map(_md_inline, block.header)) + " |",
+                "|" + "---|" * len(block.header),
+                *("| " + " | ".join(map(_md_inline, row)) + " |" for row in block.rows), ""]
+    if isinstance(block, Section):
+        return [line for inner in block.blocks for line in _md_block(inner)]
+    raise TypeError(type(block).__name__)
 
 
 def render_markdown(report: Report, lang: str = "en") -> str:
-    t = LABELS[lang]
-    out = [f"# {t['title']}", "", t["generated"].format(version=md(report.version),
-                                                         sha=report.sha256[:16]), ""]
-    c = report.controller
-    out += [f"- **{t['controller']}:** {md(c.get('name', ''))}", f"- **{t['contact']}:** "
-            f"{md(c.get('contact', ''))}", f"- **{t['dpo']}:** {md(c.get('dpo', ''))}", "",
-            t["tom"].format(key_id=md(report.key_id)), ""]
-    for table in report.tables:
-        out += [f"## {t['table']} {code(table.name)}", "",
-                f"- **{t['source']}:** {code(table.topic)}",
-                f"- **{t['description']}:** {md(table.description)}",
-                f"- **{t['subjects']}:** {md(', '.join(table.data_subjects))}",
-                f"- **{t['purposes']}:** {md(', '.join(table.purposes))}",
-                f"- **{t['legal_basis']}:** {_basis(table)}",
-                f"- **{t['retention']}:** {md(table.retention)}",
-                f"- **{t['special']}:** "
-                f"{md(', '.join(table.fields_of('special'))) or t['special_none']}",
-                "", f"**{t['categories']}:**", ""]
-        out += [f"- {name}: {md(fields)}" for name, fields in _categories(table, t)]
-        out += ["", f"**{t['recipients']}:**", "",
-                f"| {t['view']} | {t['topic']} | {t['format']} | {t['readers']} |",
-                "|---|---|---|---|"]
-        out += [f"| {md(r.view)} | {code(r.topic)} | {md(r.format)} | {md(', '.join(r.readers))} |"
-                for r in table.recipients]
-        views = [r.view for r in table.recipients]
-        out += ["", f"**{t['measures']}:**", "",
-                f"| {t['field']} | {t['class']} | " + " | ".join(map(md, views)) + " |",
-                "|---|---|" + "---|" * len(views)]
-        for f in table.fields:
-            cells = [md(f.measures[v].text(lang)) for v in views]
-            note = f" ({t['justification']}: {md(f.justification)})" if f.justification else ""
-            out.append(f"| {code(f.name)} | {t['class.' + f.field_class]}{note} | "
-                       + " | ".join(cells) + " |")
-        out.append("")
-    out += [f"## {t['flow']}", "", t["flow_intro"], ""]
-    for table in report.tables:
-        for r in table.recipients:
-            kept = [f.name for f in table.fields if f.measures[r.view].action != "drop"]
-            out.append(f"- {code(table.topic)} → {code(r.topic)} ({md(r.view)}): "
-                       f"{md(', '.join(kept))}")
-    out += ["", f"## {t['findings']}", ""]
-    findings = _finding_text(report, lang)
-    out += [f"- **{sev}** {code(where)}: {md(text)}" for sev, where, text in findings] \
-        or [t["no_findings"]]
-    return "\n".join(out) + "\n"
+    lines = [line for block in document(report, lang) for line in _md_block(block)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
+
+# ---- HTML --------------------------------------------------------------------------------
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;color:#1b1f23;max-width:1100px;margin:2em auto;padding:0 1em}
@@ -90,62 +359,46 @@ h1{font-size:1.6em;border-bottom:2px solid #1b1f23}h2{font-size:1.25em;margin-to
 table{border-collapse:collapse;width:100%;margin:.5em 0 1em}th,td{border:1px solid #c8ccd0;
 padding:3px 6px;text-align:left;vertical-align:top}th{background:#eef1f4}code{font-size:.92em}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}
-.warning{color:#a4260b;font-weight:600}.info{color:#3c5a78}.meta{color:#57606a}
+p.label{font-weight:600;margin:.8em 0 .2em}ul{margin-top:.2em}.meta{color:#57606a}
 @media print{body{margin:0;max-width:none;font-size:10pt}section.table{break-before:page}
 th{background:#eee!important;-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
+def _html_inline(value: Inline) -> str:
+    parts = value if isinstance(value, list) else [value]
+    return "".join(f"<code>{escape(p)}</code>" if isinstance(p, Code) else escape(p)
+                   for p in parts)
+
+
+def _html_block(block: Any) -> str:
+    if isinstance(block, Heading):
+        anchor = f" id='{escape(block.anchor)}'" if block.anchor else ""
+        return f"<h{block.level}{anchor}>{_html_inline(block.text)}</h{block.level}>"
+    if isinstance(block, Para):
+        css = f" class='{block.css}'" if block.css else ""
+        return f"<p{css}>{_html_inline(block.text)}</p>"
+    if isinstance(block, Label):
+        return f"<p class='label'>{escape(block.text)}:</p>"
+    if isinstance(block, Fields):
+        return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{_html_inline(v)}</dd>"
+                                for k, v in block.items) + "</dl>"
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{_html_inline(i)}</li>" for i in block.items) + "</ul>"
+    if isinstance(block, Grid):
+        head = "".join(f"<th>{_html_inline(h)}</th>" for h in block.header)
+        rows = "".join("<tr>" + "".join(f"<td>{_html_inline(c)}</td>" for c in row) + "</tr>"
+                       for row in block.rows)
+        return f"<table><tr>{head}</tr>{rows}</table>"
+    if isinstance(block, Section):
+        return (f"<section class='table' id='{escape(block.anchor)}'>"
+                + "".join(map(_html_block, block.blocks)) + "</section>")
+    raise TypeError(type(block).__name__)
+
+
 def render_html(report: Report, lang: str = "en") -> str:
     t = LABELS[lang]
-    e = escape
-    parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
-             f"<title>{e(t['title'])}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{e(t['title'])}</h1>",
-             "<p class='meta'>"
-             f"{e(t['generated'].format(version=report.version, sha=report.sha256[:16]))}</p>"]
-    c = report.controller
-    parts.append("<dl>" + "".join(f"<dt>{e(t[k])}</dt><dd>{e(c.get(f, ''))}</dd>" for k, f in
-                                  (("controller", "name"), ("contact", "contact"), ("dpo", "dpo")))
-                 + "</dl>")
-    parts.append(f"<p>{e(t['tom'].format(key_id=report.key_id))}</p>")
-    for table in report.tables:
-        views = [r.view for r in table.recipients]
-        rows = [(t["source"], f"<code>{e(table.topic)}</code>"),
-                (t["description"], e(table.description)),
-                (t["subjects"], e(", ".join(table.data_subjects))),
-                (t["purposes"], e(", ".join(table.purposes))),
-                (t["legal_basis"], e(_basis(table))), (t["retention"], e(table.retention)),
-                (t["special"], e(", ".join(table.fields_of("special")) or t["special_none"]))]
-        rows += [(f"{t['categories']}: {name}", e(fields)) for name, fields in _categories(table, t)]
-        parts.append(f"<section class='table' id='table-{e(table.name)}'>"
-                     f"<h2>{e(t['table'])} <code>{e(table.name)}</code></h2><dl>"
-                     + "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>")
-        parts.append(f"<h3>{e(t['recipients'])}</h3><table><tr><th>{e(t['view'])}</th>"
-                     f"<th>{e(t['topic'])}</th><th>{e(t['format'])}</th><th>{e(t['readers'])}"
-                     "</th></tr>" + "".join(
-                         f"<tr><td>{e(r.view)}</td><td><code>{e(r.topic)}</code></td>"
-                         f"<td>{e(r.format)}</td><td>{e(', '.join(r.readers))}</td></tr>"
-                         for r in table.recipients) + "</table>")
-        header = "".join(f"<th>{e(v)}</th>" for v in views)
-        body = "".join(
-            f"<tr><td><code>{e(f.name)}</code></td><td>{e(t['class.' + f.field_class])}"
-            + (f"<br><small>{e(t['justification'])}: {e(f.justification)}</small>"
-               if f.justification else "") + "</td>"
-            + "".join(f"<td>{e(f.measures[v].text(lang))}</td>" for v in views) + "</tr>"
-            for f in table.fields)
-        parts.append(f"<h3>{e(t['measures'])}</h3><table><tr><th>{e(t['field'])}</th>"
-                     f"<th>{e(t['class'])}</th>{header}</tr>{body}</table></section>")
-    parts.append(f"<section><h2>{e(t['flow'])}</h2><p>{e(t['flow_intro'])}</p><ul>")
-    for table in report.tables:
-        for r in table.recipients:
-            kept = [f.name for f in table.fields if f.measures[r.view].action != "drop"]
-            parts.append(f"<li><code>{e(table.topic)}</code> → <code>{e(r.topic)}</code> "
-                         f"({e(r.view)}): {e(', '.join(kept))}</li>")
-    parts.append(f"</ul></section><section><h2>{e(t['findings'])}</h2><ul>")
-    findings = _finding_text(report, lang)
-    parts += [f"<li><span class='{'warning' if sev == t['severity.warning'] else 'info'}'>"
-              f"{e(sev)}</span> <code>{e(where)}</code>: {e(text)}</li>"
-              for sev, where, text in findings] or [f"<li>{e(t['no_findings'])}</li>"]
-    parts.append("</ul></section></body></html>")
-    return "\n".join(parts) + "\n"
+    body = [_html_block(b) for b in document(report, lang)]
+    return "\n".join([f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+                      f"<title>{escape(t['title'])}</title><style>{STYLE}</style></head><body>",
+                      *body, "</body></html>"]) + "\n"

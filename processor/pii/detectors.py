@@ -16,6 +16,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.de import idnr
 
+from processor.i18n import Localized
 from processor.pii.names import NameLexicon
 from processor.pii.normalize import normalize
 
@@ -30,6 +31,8 @@ class Detector:
     kind: ClassVar[str]
     #: what a finding is called in the replacement (``[{kind}]``): the kind, upper-cased
     label: ClassVar[str] = ""
+    #: what the record of processing activities calls the findings (plural, per language)
+    shown_as: ClassVar[Localized]
     #: found by ``pattern`` and ``confirm`` (else by the known names, see ``find_all``)
     by_pattern: ClassVar[bool] = True
     #: candidates; every match is a finding unless ``confirm`` says otherwise
@@ -122,6 +125,8 @@ def _compact(candidate: str) -> tuple[str, list[int]]:
 @register
 class EmailDetector(Detector):
     kind = "email"
+    shown_as = Localized("e-mail addresses (also written obfuscated)",
+                         "E-Mail-Adressen (auch verschleiert geschrieben)")
     pattern = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
     required = "@"
     local_char = re.compile(r"[\w.%+'-]")
@@ -158,6 +163,7 @@ IBAN_LENGTHS = {
 @register
 class IbanDetector(Detector):
     kind = "iban"
+    shown_as = Localized("IBANs", "IBANs")
     pattern = re.compile(r"\b[A-Z]{2}\d{2}(?:[ .-]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
     min_digits = 2
     whole = False  # the pattern may run into the next word: confirm cuts the IBAN out
@@ -176,6 +182,7 @@ class IbanDetector(Detector):
 @register
 class CardDetector(Detector):
     kind = "card"
+    shown_as = Localized("payment card numbers", "Kartennummern")
     pattern = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
     min_digits = 13
 
@@ -189,6 +196,7 @@ class TaxIdDetector(Detector):
     """German Steuer-Identifikationsnummer (11 digits with a check digit)."""
 
     kind = "tax_id"
+    shown_as = Localized("tax identification numbers", "Steuer-Identifikationsnummern")
     pattern = re.compile(r"\b\d{2}[ /]?\d{3}[ /]?\d{3}[ /]?\d{3}\b")
     min_digits = 11
 
@@ -209,6 +217,7 @@ class PhoneDetector(Detector):
     """
 
     kind = "phone"
+    shown_as = Localized("phone numbers", "Telefonnummern")
     region = "DE"
     date_shape = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")
     #: a whole date is a candidate of its own (and no phone, as it is not valid), so that
@@ -269,6 +278,8 @@ class SalutationDetector(Detector):
 
     kind = "salutation"
     label = "NAME"
+    shown_as = Localized("names after a salutation, title or kinship word",
+                         "Namen nach Anrede, Titel oder Verwandtschaftswort")
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD)
     required_any = re.compile(_TRIGGERS)
     whole = False  # confirm cuts the name out of the salutation
@@ -292,6 +303,8 @@ class SalutationFullNameDetector(SalutationDetector):
     salutation (``Herr Becker Frau``) does not hide that salutation's name from the other."""
 
     kind = "salutation_full_name"
+    shown_as = Localized("names after a salutation, title or kinship word",
+                         "Namen nach Anrede, Titel oder Verwandtschaftswort")
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD)
     words = 2
 
@@ -302,6 +315,8 @@ class KnownNameDetector(Detector):
     action is compiled with, not by a pattern of its own."""
 
     kind = "name"
+    shown_as = Localized("the names of the people that the CRM holds",
+                         "Namen der im CRM geführten Personen")
     by_pattern = False
     pattern = re.compile(r"(?!)")  # never: ``find_all`` asks the names
 

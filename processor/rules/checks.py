@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from processor.actions.registry import action_class, action_names, validate_params
 from processor.errors import Problem
 from processor.rules.loader import LoadedRules, Loc
-from processor.rules.model import PERSONAL_CLASSES, ActionSpec, FieldRule, RuleSet
+from processor.rules.model import PERSONAL_CLASSES, ActionSpec, FieldRule, RuleSet, TableRules
 
 SPECIAL_ALLOWED = frozenset({"drop", "null"})
 KEY_ALLOWED = frozenset({"keep", "pseudonymize"})
@@ -83,8 +83,18 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                 f"topic {table.topic!r} is also the source of table "
                 f"{source_topics[table.topic]!r}", "one table per source topic"))
         source_topics[table.topic] = table_name
+        problems += _record_problems(loaded, rules, tloc, table)
         for field_name, rule in table.fields.items():
             floc: Loc = (*tloc, "fields", field_name)
+            if rule.field_class == "special" and rule.art9_exception is None:
+                problems.append(loaded.problem(floc,
+                    "special category (Art. 9 GDPR) read without an exception of Art. 9(2)",
+                    "name it for the record: art9_exception: explicit_consent, "
+                    "employment_social_security, legal_claims …", severity="warning"))
+            elif rule.field_class != "special" and rule.art9_exception is not None:
+                problems.append(loaded.problem((*floc, "art9_exception"),
+                    f"art9_exception on a {rule.field_class} field",
+                    "only special categories (class: special) need one", severity="warning"))
             problems += _action_problems(loaded, floc, rule, domains)
             if rule.otherwise is not None:
                 problems += _action_problems(loaded, (*floc, "otherwise"), rule.otherwise, domains)
@@ -119,6 +129,17 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     view_topics: set[str] = set()
     for view_name, view in rules.views.items():
         vloc: Loc = ("views", view_name)
+        for i, reader in enumerate(view.readers):
+            if rules.record.recipients and reader not in rules.record.recipients:
+                problems.append(loaded.problem((*vloc, "readers", i),
+                    f"reader {reader!r} has no entry under record.recipients",
+                    _close(reader, sorted(rules.record.recipients))
+                    or "add it to record.recipients", severity="warning"))
+        all_purposes = {p for t in rules.tables.values() for p in t.purposes}
+        for i, purpose in enumerate(view.purposes or ()):
+            if purpose not in all_purposes:
+                problems.append(loaded.problem((*vloc, "purposes", i),
+                    f"unknown purpose {purpose!r}", _close(purpose, sorted(all_purposes))))
         for i, table_name in enumerate(view.tables or []):
             if table_name not in rules.tables:
                 problems.append(loaded.problem((*vloc, "tables", i),
@@ -150,12 +171,38 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                     f"key column {target!r} needs a deterministic action, not {spec.action!r}",
                     "use pseudonymize or keep"))
         for table_name in filter(view.publishes, rules.tables):
+            served = set(view.purposes or ()) & set(rules.tables[table_name].purposes)
+            if view.purposes is not None and not served:
+                problems.append(loaded.problem((*vloc, "purposes"),
+                    f"view {view_name!r} publishes {table_name!r} for none of the table's "
+                    f"purposes ({', '.join(rules.tables[table_name].purposes)})",
+                    "purpose limitation (Art. 5(1)(b) GDPR): add the purpose to the table, or "
+                    "leave the table out of the view", severity="warning"))
             topic = view.topic.format(table=table_name)
             if topic in source_topics or topic in view_topics or topic == rules.dlq_topic:
                 problems.append(loaded.problem((*vloc, "topic"),
                     f"output topic {topic!r} collides with another input or output topic",
                     "give each view its own topic prefix"))
             view_topics.add(topic)
+    return problems
+
+
+def _record_problems(loaded: LoadedRules, rules: RuleSet, tloc: Loc,
+                     table: TableRules) -> list[Problem]:
+    """What the record of processing activities of this table would lack or not name."""
+    problems: list[Problem] = []
+    if table.legal_basis == "legitimate_interests" and not table.legitimate_interest:
+        problems.append(loaded.problem((*tloc, "legal_basis"),
+            "legitimate interests (Art. 6(1)(f) GDPR) without the interest pursued",
+            "state it for the record: legitimate_interest: …", severity="warning"))
+    record = rules.record
+    for key, named in (("purposes", record.purposes), ("data_subjects", record.data_subjects)):
+        for i, name in enumerate(getattr(table, key)):
+            if named and name not in named:
+                problems.append(loaded.problem((*tloc, key, i),
+                    f"{name!r} has no entry under record.{key}",
+                    _close(name, sorted(named)) or f"add it to record.{key}",
+                    severity="warning"))
     return problems
 
 

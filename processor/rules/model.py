@@ -8,6 +8,7 @@ import isodate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from processor.anomaly.config import AnomalyRules
+from processor.i18n import Text
 
 FieldClass = Literal["identifier", "personal", "special", "free_text", "business", "technical"]
 LegalBasis = Literal[
@@ -15,6 +16,17 @@ LegalBasis = Literal[
     "legitimate_interests",
 ]
 ViewFormat = Literal["debezium", "flat"]
+#: the exceptions of Art. 9(2)(a)–(j) GDPR that allow processing a special category
+Art9Exception = Literal[
+    "explicit_consent", "employment_social_security", "vital_interests", "not_for_profit_body",
+    "made_public_by_subject", "legal_claims", "substantial_public_interest", "health_care",
+    "public_health", "archiving_research_statistics",
+]
+#: safeguards for a transfer to a third country (Art. 45–49 GDPR)
+TransferSafeguard = Literal[
+    "adequacy_decision", "standard_contractual_clauses", "binding_corporate_rules",
+    "derogation",
+]
 PERSONAL_CLASSES = frozenset({"identifier", "personal", "special", "free_text"})
 
 
@@ -79,9 +91,11 @@ class FieldRule(ActionSpec):
     """What happens to one column: its class (for the record) and its action."""
 
     field_class: FieldClass = Field(alias="class")
-    description: str = ""
+    description: Text = ""
     #: why a personal field may be published in clear (silences the warning, goes in the report)
-    justification: str = ""
+    justification: Text = ""
+    #: for a special category (Art. 9): the exception of Art. 9(2) that allows reading it
+    art9_exception: Art9Exception | None = None
     when: Condition | None = None
     #: what happens when ``when`` does not hold (default: null)
     otherwise: ActionSpec | None = None
@@ -97,7 +111,11 @@ class TableRules(Strict):
     purposes: list[str] = Field(min_length=1)
     retention: str
     data_subjects: list[str] = Field(default_factory=list)
-    description: str = ""
+    description: Text = ""
+    #: the interest pursued, where legal_basis is legitimate_interests (Art. 6(1)(f))
+    legitimate_interest: Text = ""
+    #: the event from which retention counts (end of the contract, of the relationship …)
+    retention_start: Text = ""
     fields: dict[str, FieldRule] = Field(min_length=1)
 
     @field_validator("retention")
@@ -113,9 +131,12 @@ class TableRules(Strict):
 class ViewRules(Strict):
     topic: str = Field(min_length=1)
     format: ViewFormat = "flat"
-    description: str = ""
+    description: Text = ""
     #: CRM roles or teams allowed to read the view (for the record and the ACLs)
     readers: list[str] = Field(default_factory=list)
+    #: the purposes the view serves (default: every purpose of the tables it publishes); the
+    #: record lists the view as a recipient only under these
+    purposes: list[str] | None = None
     #: tables published in this view (default: all)
     tables: list[str] | None = None
     #: ``table.field`` → action spec that replaces the table's rule in this view
@@ -141,8 +162,54 @@ class Controller(Strict):
     """The controller named in the record of processing activities (Art. 30(1)(a))."""
 
     name: str = ""
+    address: str = ""
     contact: str = ""
     dpo: str = ""
+    #: the representative in the Union (Art. 27), for a controller outside it
+    representative: str = ""
+    joint_controllers: list[str] = Field(default_factory=list)
+
+
+class Purpose(Strict):
+    """A purpose of processing: one processing activity of the record (Art. 30(1)(b))."""
+
+    name: Text
+    description: Text = ""
+
+
+class DataProcessor(Strict):
+    """A processor (Auftragsverarbeiter, Art. 28) that handles the data on the controller's
+    behalf: a hosting or Kafka provider, a BI service."""
+
+    name: str
+    service: Text
+    country: str = Field(min_length=2)
+    agreement: Text = ""  # the data-processing agreement (date, reference)
+
+
+class Transfer(Strict):
+    """A transfer to a third country or an international organisation (Art. 30(1)(e))."""
+
+    recipient: str
+    country: str
+    safeguard: TransferSafeguard
+    description: Text = ""
+
+
+class Record(Strict):
+    """What the record of processing activities needs beyond the masking rules: the names
+    of the rules' identifiers in words, processors, transfers and organisational measures."""
+
+    purposes: dict[str, Purpose] = Field(default_factory=dict)
+    data_subjects: dict[str, Text] = Field(default_factory=dict)
+    #: the views' readers (roles, teams) as the record names them
+    recipients: dict[str, Text] = Field(default_factory=dict)
+    processors: list[DataProcessor] = Field(default_factory=list)
+    #: [] says "none"; left out, the record says that it is not stated
+    third_country_transfers: list[Transfer] | None = None
+    #: technical and organisational measures outside crm-masker (Art. 32): access control,
+    #: backups, training …; crm-masker adds its own
+    measures: list[Text] = Field(default_factory=list)
 
 
 class RuleSet(Strict):
@@ -159,6 +226,7 @@ class RuleSet(Strict):
     audit_retention: str = "P10Y"
     max_event_bytes: int = Field(1_048_576, gt=0)
     controller: Controller = Field(default_factory=Controller)
+    record: Record = Field(default_factory=Record)
     tables: dict[str, TableRules] = Field(min_length=1)
     views: dict[str, ViewRules] = Field(min_length=1)
     #: access/export anomaly detection (processor.anomaly)

@@ -19,14 +19,17 @@ RULES = REPO / "rules"
 
 
 def report(rules: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["report", "--rules", str(rules), *args])
+    result = CliRunner().invoke(main, ["report", "--rules", str(rules), "--date", "2026-12-06",
+                                       *args])
     assert result.exit_code == 0, result.output
     return result.output
 
 
 def section(md: str, table: str) -> str:
-    start = md.index(f"`{table}`\n")
-    end = md.find("\n## ", start)
+    """A table's part of annex A (its measures per field and view)."""
+    start = md.index(f"### Table `{table}`") if "### Table" in md \
+        else md.index(f"### Tabelle `{table}`")
+    end = md.find("\n##", start + 4)
     return md[start:end]
 
 
@@ -38,8 +41,10 @@ def test_report_covers_every_table_and_field_of_the_reference_model() -> None:
         text = section(md, table)
         for column in columns:
             assert f"| `{column}` |" in text, (table, column)
-        assert "Art. 6(1)" in text and "crm.public." + table in text
-    assert "contacts.health_notes`: special category kept out of every view (drop)" in md
+        assert "crm.public." + table in text
+    assert "`contacts.health_notes`: special category, read and published in no view" in md
+    assert ("`contacts.health_notes`: read under explicit consent (Art. 9(2)(a) GDPR); "
+            "published in no view") in md
 
 
 def test_report_changes_when_a_rule_changes(tmp_path: Path) -> None:
@@ -47,29 +52,32 @@ def test_report_changes_when_a_rule_changes(tmp_path: Path) -> None:
     shutil.copytree(RULES, rules)
     before = report(rules)
     phone = re.search(r"\| `phone` \|.*", section(before, "contacts"))
-    assert phone and "masked (first 0 / last 2 characters shown)" in phone.group(0)
+    assert phone and "masked, only the last 2 characters shown" in phone.group(0)
 
     contacts = rules / "tables" / "contacts.yaml"
     text = contacts.read_text()
     text = text.replace("phone:              {class: personal,   action: mask, keep_last: 2}",
                         "phone:              {class: personal,   action: drop}")
-    text = text.replace("        justification: ISO country code only; thousands of customers "
-                        "share each value\n", "")
+    text = re.sub(r"        justification:\n          en: ISO country code only[^\n]*\n"
+                  r"          de: [^\n]*\n", "", text)
     contacts.write_text(text)
     after = report(rules)
     phone = re.search(r"\| `phone` \|.*", section(after, "contacts"))
     assert phone and "masked" not in phone.group(0) and "| removed |" in phone.group(0)
-    assert ("**warning** `contacts.country`: personal field published in clear in view(s): "
+    assert ("warning `contacts.country`: personal field published in clear in view(s): "
             "analytics, sales_ops") in after
-    assert "**warning** `contacts.country`" not in before
-    assert "**note** `contacts.country`: published in clear, justified: ISO country code" in before
+    assert "warning `contacts.country`" not in before
+    assert "note `contacts.country`: published in clear, justified: ISO country code" in before
 
 
 def test_german_labels() -> None:
     md = report(RULES, "--lang", "de")
-    assert md.startswith("# Verzeichnis von Verarbeitungstätigkeiten (Art. 30 DSGVO)")
-    assert "pseudonymisiert (HMAC-SHA256, Schlüssel k2026a, Domäne contact)" in md
+    assert md.startswith("# Verzeichnis von Verarbeitungstätigkeiten (Art. 30 Abs. 1 DSGVO)")
+    assert "pseudonymisiert (HMAC-SHA256, Schlüssel `k2026a`, Domäne `contact`)" in md
     assert "vergröbert auf Jahr" in md and "Rechtsgrundlage" in md
+    assert "Vertrag (Art. 6 Abs. 1 lit. b DSGVO)" in md
+    assert "maskiert, nur die letzten 2 Zeichen sichtbar" in md
+    assert "wenn `consent_marketing` = wahr, sonst durch null ersetzt" in md
 
 
 def test_html_is_one_self_contained_page() -> None:
@@ -77,6 +85,7 @@ def test_html_is_one_self_contained_page() -> None:
     assert html.startswith("<!doctype html>") and "@media print" in html
     assert not re.search(r"(src|href)=['\"]?https?:", html)
     assert html.count("<section class='table'") == 6
+    assert "<h2 id='activity-analytics'>" in html and "<code>analytics</code>" in html
 
 
 def _png_facts(data: bytes) -> tuple[int, int, int]:

@@ -126,8 +126,8 @@ def test_rule_text_cannot_break_the_markdown_report(tmp_path: pytest.TempPathFac
     shutil.copytree(RULES, rules)
     contacts = rules / "tables" / "contacts.yaml"
     contacts.write_text(contacts.read_text().replace(
-        "justification: BI must honour consent (purpose limitation); a yes/no flag",
-        'justification: "a | b <script>alert(1)</script>"'))
+        "en: BI must honour consent (purpose limitation); a yes/no flag",
+        'en: "a | b <script>alert(1)</script>"'))
     text = render_markdown(build_report(load_validated(rules)))
     row = next(line for line in text.splitlines() if line.startswith("| `consent_marketing`"))
     header = next(line for line in text.splitlines() if line.startswith("| Field |")
