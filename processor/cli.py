@@ -336,6 +336,76 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
         sys.exit(1)
 
 
+@main.command(short_help="Least-privilege Kafka ACLs from the rules: print, apply, check.")
+@RULES_OPTION
+@click.option("--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS",
+              default=None, help="The broker (with --apply and --check), as an admin principal "
+                                 "(--kafka-option sasl.username=… or CRM_MASKER_KAFKA_*).")
+@KAFKA_OPTION
+@click.option("--print", "mode", flag_value="print", default=True,
+              help="Show the ACLs that the rules imply, as a table for review (no broker).")
+@click.option("--apply", "mode", flag_value="apply",
+              help="Create the missing ACLs on the broker; then report what still differs.")
+@click.option("--check", "mode", flag_value="check",
+              help="Compare with the broker's ACLs: every grant missing, and every grant on the "
+                   "rules' topics, groups or transactional ids that the rules do not imply "
+                   "(a raw topic opened to a reader, another view …); exit 1 on any.")
+@click.option("--prune", is_flag=True,
+              help="With --apply: also delete the grants on the rules' resources that the rules "
+                   "do not imply.")
+def acls(rules_dir: Path, bootstrap: str | None, kafka_options: tuple[str, ...], mode: str,
+         prune: bool) -> None:
+    """Least-privilege Kafka ACLs derived from the rules' `access` section.
+
+    The processor may read the source topics and its group and write the views, dead letters,
+    alerts and audit trail under its transactional ids; each view's readers may read exactly
+    that view's topics (consumer groups named after them); the security team the alert topic,
+    auditors the audit topic; nobody else anything on these topics. The broker needs an
+    authorizer (allow.everyone.if.no.acl.found=false) and an admin principal for this command.
+    """
+    from processor import kafka_client
+    from processor.access import broker
+    from processor.access.grants import desired_grants, drift
+    from processor.pipeline.kafka_config import client_options
+    from processor.rules import load_validated
+
+    rules = load_validated(rules_dir).rules
+    try:
+        wanted = desired_grants(rules)
+    except ValueError as exc:
+        fail(str(exc))
+    if mode == "print":
+        width = max(len(g.principal) for g in wanted)
+        for g in wanted:
+            name = g.name + ("*" if g.pattern == "prefixed" else "")
+            click.echo(f"{g.principal:<{width}}  {g.operation.upper():<16} {g.resource:<16} "
+                       f"{name:<32} {g.why}")
+        click.echo(f"{len(wanted)} ACLs for {len({g.principal for g in wanted})} principals "
+                   "(* = prefix)", err=True)
+        return
+    if bootstrap is None:
+        fail(f"--{mode} needs --bootstrap-servers")
+    assert bootstrap is not None
+    admin = kafka_client.admin(bootstrap, client_options(kafka_options))
+    found = drift(rules, broker.broker_grants(admin))
+    if mode == "apply":
+        broker.create(admin, found.missing)
+        click.echo(f"created {len(found.missing)} ACL(s)")
+        if prune:
+            broker.delete(admin, found.extra)
+            click.echo(f"deleted {len(found.extra)} ACL(s) that the rules do not imply")
+        found = drift(rules, broker.broker_grants(admin))
+    for grant in found.missing:
+        click.secho(f"missing  {grant}  ({grant.why})", fg="red", err=True)
+    for grant in found.extra:
+        click.secho(f"extra    {grant}: not implied by the rules", fg="red", err=True)
+    click.echo(f"{len(wanted) - len(found.missing)} of {len(wanted)} ACLs in place, "
+               f"{len(found.extra)} beyond the rules; {found.unrelated} binding(s) on other "
+               "resources not judged")
+    if not found.clean:
+        sys.exit(1)
+
+
 @main.command()
 @KAFKA_OPTION
 @click.option("--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS",

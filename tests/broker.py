@@ -92,3 +92,36 @@ def schema_registry() -> Iterator[str]:
     finally:
         subprocess.run(["bash", str(REGISTRY_SH), "down"], env=env, check=False,
                        capture_output=True)
+
+
+class SecureBroker:
+    """The secured local broker (``kafka.sh up --secure``): SASL_SSL with ACLs."""
+
+    def __init__(self, bootstrap: str, state: Path) -> None:
+        self.bootstrap, self.state = bootstrap, state
+
+    def settings(self, user: str) -> dict[str, str]:
+        """librdkafka settings that authenticate as ``user`` (admin is the super user)."""
+        lines = (self.state / "credentials" / f"{user}.properties").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if line)
+
+    def options(self, user: str) -> list[str]:
+        """The same as ``--kafka-option KEY=VALUE`` arguments of the CLI."""
+        return [arg for key, value in self.settings(user).items()
+                for arg in ("--kafka-option", f"{key}={value}")]
+
+    def passwords(self) -> list[str]:
+        return [p.read_text().strip() for p in (self.state / "credentials").glob("*.password")]
+
+
+@contextmanager
+def secure_broker() -> Iterator[SecureBroker]:
+    """A private secured broker for the session (its own state dir, CA and users)."""
+    state = Path(tempfile.mkdtemp(prefix="crm-masker-kafka-secure-"))
+    env = {**os.environ, "KAFKA_STATE_DIR": str(state)}
+    address = _up(KAFKA_SH, env, "--secure")
+    try:
+        yield SecureBroker(address, state)
+    finally:
+        subprocess.run(["bash", str(KAFKA_SH), "down", "--secure"], env=env, check=False,
+                       capture_output=True)

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import processor.avro  # noqa: F401  (first: imports the schema registry client without authlib's notice)
-from tests.broker import kafka_broker, schema_registry
+from tests.broker import SecureBroker, kafka_broker, schema_registry, secure_broker
 from tests.cdc import CdcChain, cdc_chain
 
 
@@ -18,6 +18,13 @@ from tests.cdc import CdcChain, cdc_chain
 def kafka_bootstrap() -> Iterator[str]:
     with kafka_broker() as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def secured_kafka() -> Iterator[SecureBroker]:
+    """A second, secured broker (SASL_SSL, ACLs, SCRAM users), once per session."""
+    with secure_broker() as broker:
+        yield broker
 
 
 @pytest.fixture(scope="session")

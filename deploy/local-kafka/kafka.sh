@@ -6,9 +6,19 @@
 #   kafka.sh down     stop the broker and remove its data directory
 #   kafka.sh status   print the bootstrap address, exit 1 when no broker runs
 #   kafka.sh fetch    only download the jars into the cache
+#   kafka.sh up|down|status --secure
+#                     the secured broker, beside the plain one: SASL_SSL only (SCRAM-SHA-512,
+#                     TLS with a CA and broker certificate made here by openssl), KRaft's
+#                     StandardAuthorizer with allow.everyone.if.no.acl.found=false, the super
+#                     user admin, and one SCRAM user per name in KAFKA_SCRAM_USERS. Random
+#                     passwords; the CA, the passwords and a librdkafka properties file per user
+#                     are in $KAFKA_STATE_DIR/tls/ and credentials/ (mode 0600, never printed).
 #
 # Environment:
-#   KAFKA_STATE_DIR   where pid, port, config, data and log live   (default: .cache/local-kafka/run)
+#   KAFKA_STATE_DIR   where pid, port, config, data and log live   (default: .cache/local-kafka/run,
+#                     with --secure .cache/local-kafka/secure)
+#   KAFKA_SCRAM_USERS the users of the secured broker (default: crm-masker bi_analyst sales
+#                     marketing security auditor)
 #   KAFKA_LIB_DIR     where the jars are cached                     (default: .cache/local-kafka/lib-<pom hash>)
 #   KAFKA_HEAP_OPTS   JVM heap                                      (default: -Xms256m -Xmx1g)
 #   KAFKA_START_TIMEOUT seconds to wait for the broker to answer    (default: 90)
@@ -19,7 +29,14 @@ repo=$(cd "$here/../.." && pwd)
 pom="$here/pom.xml"
 pom_hash=$(sha256sum "$pom" | cut -c1-12)
 lib_dir=${KAFKA_LIB_DIR:-$repo/.cache/local-kafka/lib-$pom_hash}
-state_dir=${KAFKA_STATE_DIR:-$repo/.cache/local-kafka/run}
+secure=0
+[[ ${2:-} == --secure ]] && secure=1
+if ((secure)); then
+  state_dir=${KAFKA_STATE_DIR:-$repo/.cache/local-kafka/secure}
+else
+  state_dir=${KAFKA_STATE_DIR:-$repo/.cache/local-kafka/run}
+fi
+scram_users=${KAFKA_SCRAM_USERS:-crm-masker bi_analyst sales marketing security auditor}
 heap_opts=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
 timeout=${KAFKA_START_TIMEOUT:-90}
 
@@ -36,17 +53,94 @@ broker_ready() { grep -q "Kafka Server started" "$state_dir/broker.log" 2>/dev/n
 
 bootstrap() { echo "127.0.0.1:$(cat "$state_dir/port")"; }
 
-write_config() {
+# make_tls: a CA and a broker certificate for 127.0.0.1/localhost (30 days), PEM, in tls/
+make_tls() {
+  local tls=$state_dir/tls
+  command -v openssl >/dev/null || { log "openssl is needed for --secure: apt-get install openssl"; exit 2; }
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+        -subj "/CN=crm-masker local CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr \
+        -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' > ext.cnf
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+        -extfile ext.cnf -out broker.crt 2>/dev/null
+    # Kafka's PEM key store: the PKCS#8 key, then the chain
+    cat broker.key broker.crt ca.pem > broker.pem
+    rm -f broker.csr ca.key ext.cnf ca.srl
+    chmod 600 broker.key broker.pem
+  ) || { log "making the TLS certificates failed"; exit 1; }
+}
+
+# make_credentials: a random password per SCRAM user (and admin), and for each a librdkafka
+# properties file; the passwords never reach stdout or the log
+make_credentials() {
+  local creds=$state_dir/credentials user
+  mkdir -p "$creds"
+  chmod 700 "$creds"
+  for user in admin $scram_users; do
+    (umask 077; python3 -c 'import secrets; print(secrets.token_hex(16))' > "$creds/$user.password")
+    (umask 077; cat > "$creds/$user.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.username=$user
+sasl.password=$(cat "$creds/$user.password")
+ssl.ca.location=$state_dir/tls/ca.pem
+PROPS
+    )
+  done
+}
+
+# the listener part of server.properties: plain, or SASL_SSL with ACLs
+listener_config() {
   local port=$1 cport=$2
-  cat > "$state_dir/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$cport
+  if ((secure)); then
+    local admin_pw
+    admin_pw=$(cat "$state_dir/credentials/admin.password")
+    cat <<PROPS
+listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=SASL_SSL://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+# SCRAM credentials live in the metadata log, which the controller cannot read before it runs:
+# its own listener uses PLAIN with a static admin user
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+ssl.keystore.type=PEM
+ssl.keystore.location=$state_dir/tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$state_dir/tls/ca.pem
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+PROPS
+  else
+    cat <<PROPS
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+PROPS
+  fi
+}
+
+write_config() {
+  local port=$1 cport=$2
+  (umask 077; {
+    printf 'process.roles=broker,controller\nnode.id=1\n'
+    printf 'controller.quorum.bootstrap.servers=127.0.0.1:%s\n' "$cport"
+    listener_config "$port" "$cport"
+  } > "$state_dir/server.properties")
+  cat >> "$state_dir/server.properties" <<PROPS
 log.dirs=$state_dir/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -90,6 +184,15 @@ up() {
   local port cport cluster_id pid
   port=$(free_port); cport=$(free_port)
   while [[ "$cport" == "$port" ]]; do cport=$(free_port); done
+  local scram=()
+  if ((secure)); then
+    make_tls
+    make_credentials
+    local user
+    for user in admin $scram_users; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(cat "$state_dir/credentials/$user.password")]")
+    done
+  fi
   write_config "$port" "$cport"
   echo "$port" > "$state_dir/port"
   local jvm=(java $heap_opts -XX:+UseG1GC -Djava.awt.headless=true
@@ -98,12 +201,14 @@ up() {
   # format step then took it for an option ("--cluster-id: expected one argument")
   cluster_id=$("${jvm[@]}" kafka.tools.StorageTool random-uuid)
   "${jvm[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
-      -c "$state_dir/server.properties" > "$state_dir/format.log" 2>&1 \
+      -c "$state_dir/server.properties" "${scram[@]}" > "$state_dir/format.log" 2>&1 \
       || { log "formatting the storage failed:"; cat "$state_dir/format.log" >&2; exit 1; }
   nohup "${jvm[@]}" kafka.Kafka "$state_dir/server.properties" > "$state_dir/stdout.log" 2>&1 &
   pid=$!
   echo "$pid" > "$state_dir/pid"
   wait_until_ready broker "$pid" "$state_dir/stdout.log $state_dir/broker.log" broker_ready "$port"
+  ((secure)) && log "secured: SASL_SSL (SCRAM-SHA-512) with ACLs; CA $state_dir/tls/ca.pem," \
+                    "client settings per user in $state_dir/credentials/<user>.properties"
   bootstrap
 }
 
@@ -114,5 +219,5 @@ case "${1:-}" in
     if running_pid >/dev/null && port_open "$(cat "$state_dir/port")"; then bootstrap
     else log "no broker running"; exit 1; fi ;;
   fetch) fetch_jars ;;
-  *) echo "usage: $0 up|down|status|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|fetch [--secure]" >&2; exit 2 ;;
 esac

@@ -18,6 +18,7 @@ from types import FrameType
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
 from processor import kafka_client
+from processor.access.preflight import DENIED, NotAuthorized, principal
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
 from processor.errors import CrmMaskerError
@@ -110,6 +111,12 @@ class Processor:
         try:
             self.producer.init_transactions(60)
         except KafkaException as exc:
+            if exc.args[0].code() in DENIED:
+                raise NotAuthorized(
+                    f"{principal(self.settings.kafka_options)} may not use the transactional id "
+                    f"{self.settings.transactional_id} ({exc.args[0].name()}): an admin grants "
+                    "it with `crm-masker acls --apply` (WRITE on the rules' "
+                    "access.transactional_id_prefix)") from None
             raise FatalKafkaError.of("init_transactions failed", exc.args[0]) from None
         self.health.broker_ok = True
         self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)

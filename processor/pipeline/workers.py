@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from processor import kafka_client
+from processor.access.preflight import check_authorized
 from processor.errors import CrmMaskerError
 from processor.keys import KeyRing
 from processor.masking.engine import MaskingEngine
@@ -50,6 +52,13 @@ def run_worker(spec: WorkerSpec) -> int:
              validated.version, validated.sha256, validated.rules.pseudonym_key_id,
              len(compiled.routes))
     rules = validated.rules
+    outputs = [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
+               *([rules.alert_topic] if rules.anomaly else [])]
+    needs = {**{topic: {"WRITE"} for topic in outputs},
+             **{topic: {"READ", "DESCRIBE"} for topic in compiled.routes}}
+    needs[rules.audit_topic] = {"READ", "WRITE"}  # the audit chain goes on after a restart
+    check_authorized(kafka_client.admin(spec.settings.bootstrap, spec.settings.kafka_options),
+                     needs, spec.settings.group_id, spec.settings.kafka_options)
     check_topics_exist(spec.settings.bootstrap,
                        [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
                         *([rules.alert_topic] if rules.anomaly else [])],

@@ -206,6 +206,33 @@ def _record_problems(loaded: LoadedRules, rules: RuleSet, tloc: Loc,
     return problems
 
 
+def access_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
+    """Every role that reads something has a principal; the processor is nobody's reader."""
+    access = rules.access
+    if access is None:
+        return []
+    problems: list[Problem] = []
+    roles = sorted(access.principals)
+    for view_name, view in rules.views.items():
+        for i, reader in enumerate(view.readers):
+            if reader not in access.principals:
+                problems.append(loaded.problem(("views", view_name, "readers", i),
+                    f"reader {reader!r} has no principal under access.principals",
+                    _close(reader, roles) if roles else "add it: access.principals"))
+    for key in ("alert_readers", "audit_readers"):
+        for i, reader in enumerate(getattr(access, key)):
+            if reader not in access.principals:
+                problems.append(loaded.problem(("access", key, i),
+                    f"{reader!r} has no principal under access.principals",
+                    _close(reader, roles) if roles else "add it: access.principals"))
+    for role, principal in access.principals.items():
+        if principal == access.processor:
+            problems.append(loaded.problem(("access", "principals", role),
+                f"{role!r} is the processor's principal {principal!r}",
+                "give readers principals of their own: the processor reads the raw topics"))
+    return problems
+
+
 def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     from processor.anomaly.base import detector_kinds, param_errors
 
@@ -269,5 +296,6 @@ def check(loaded: LoadedRules) -> tuple[RuleSet | None, list[Problem]]:
         rules = RuleSet.model_validate(loaded.data)
     except ValidationError as exc:
         return None, schema_problems(loaded, exc) + parameter_problems(loaded)
-    return rules, semantic_problems(loaded, rules) + anomaly_problems(loaded, rules)
+    return rules, (semantic_problems(loaded, rules) + anomaly_problems(loaded, rules)
+                   + access_problems(loaded, rules))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import isodate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -170,6 +170,29 @@ class Controller(Strict):
     joint_controllers: list[str] = Field(default_factory=list)
 
 
+#: a Kafka principal, as the broker's authorizer names it
+Principal = Annotated[str, Field(pattern=r"^(User|Group):[^\s:*][^\s]*$")]
+
+
+class AccessRules(Strict):
+    """Who may read and write what on the broker: the processor, the views' readers, the
+    security team (alerts) and auditors (audit trail), as Kafka principals. ``crm-masker acls``
+    derives the least-privilege ACLs from this and the topics of the rules."""
+
+    processor: Principal
+    #: the processor's consumer group and the prefix of its transactional ids
+    processor_group: str = Field("crm-masker", min_length=1)
+    transactional_id_prefix: str = Field("crm-masker", min_length=1)
+    #: the rules' readers (views: readers, and the roles below) → their principals
+    principals: dict[str, Principal] = Field(default_factory=dict)
+    #: readers of the alert topic (who did what: the security team only)
+    alert_readers: list[str] = Field(default_factory=list)
+    #: readers of the audit topic
+    audit_readers: list[str] = Field(default_factory=list)
+    #: who writes the source topics (the CDC connector's principal): expected, not drift
+    source_writers: list[Principal] = Field(default_factory=list)
+
+
 class Purpose(Strict):
     """A purpose of processing: one processing activity of the record (Art. 30(1)(b))."""
 
@@ -227,6 +250,7 @@ class RuleSet(Strict):
     max_event_bytes: int = Field(1_048_576, gt=0)
     controller: Controller = Field(default_factory=Controller)
     record: Record = Field(default_factory=Record)
+    access: AccessRules | None = None
     tables: dict[str, TableRules] = Field(min_length=1)
     views: dict[str, ViewRules] = Field(min_length=1)
     #: access/export anomaly detection (processor.anomaly)
