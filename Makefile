@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo demo-down kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down compose-secrets kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,13 @@ test:  ## prerequisites (deps), lint, the native core's unit tests, then every t
 	@if command -v cargo >/dev/null 2>&1; then \
 	  cd native && PYO3_PYTHON=$(CURDIR)/$(BIN)/python cargo test --release --quiet; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+compose-secrets: install  ## the secrets that docker compose reads from ./secrets/ (a fresh pseudonym key, Grafana's password)
+	@mkdir -p secrets && chmod 700 secrets
+	@test -f secrets/crm-masker-keys.yaml || $(BIN)/crm-masker keys new --output secrets/crm-masker-keys.yaml \
+	  --key-id $$($(BIN)/python -c "from processor.rules import load_validated; print(load_validated('rules').rules.pseudonym_key_id)")
+	@test -f secrets/grafana-admin-password || (umask 077; $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(18))' > secrets/grafana-admin-password)
+	@echo "secrets/ is ready for docker compose (never commit it; back the key up)"
 
 demo-down:  ## stop what make demo started (Kafka Connect, PostgreSQL, the broker) and delete their data
 	-bash deploy/local-cdc/connect.sh down

@@ -42,8 +42,9 @@ def keyring(keys_file: Path | None, allow_demo: bool) -> KeyRing:
     keys = load_keys(keys_file)
     if keys.demo and not allow_demo:
         raise KeyFileError(
-            f"{keys.source or '$CRM_MASKER_KEYS'} holds a demo key; its secret is public. Use "
-            "your own key file, or pass --allow-demo-keys for demos and tests")
+            f"{keys.source or '$CRM_MASKER_KEYS'} holds a demo key; its secret is public. Make "
+            "a key file of your own with `crm-masker keys new --output FILE`, or pass "
+            "--allow-demo-keys for demos and tests")
     return keys
 
 
@@ -508,8 +509,14 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
               help="Where the report goes; - for stdout.")
 @click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               metavar="YYYY-MM-DD", help="The record's date (\"Stand\"). Default: today.")
+@click.option("--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS",
+              default=None, help="Also check the broker's ACLs against the rules' access "
+                                 "section (as `acls --check`, with a principal that may list "
+                                 "ACLs) and the connection's security; the record says so.")
+@KAFKA_OPTION
 def report(rules_dir: Path, fmt: str, lang: str, output_file: TextIO,
-           as_of: datetime.datetime | None) -> None:
+           as_of: datetime.datetime | None, bootstrap: str | None,
+           kafka_options: tuple[str, ...]) -> None:
     """The record of processing activities (Art. 30 GDPR) and data-flow inventory.
 
     Generated from the rule set that the processor enforces, one section per processing
@@ -525,7 +532,12 @@ def report(rules_dir: Path, fmt: str, lang: str, output_file: TextIO,
     from processor.governance.report import build_report
     from processor.rules import load_validated
 
-    built = build_report(load_validated(rules_dir), as_of.date() if as_of else None)
+    validated = load_validated(rules_dir)
+    built = build_report(validated, as_of.date() if as_of else None)
+    if bootstrap is not None:
+        from processor.access.broker import enforcement
+
+        built.enforcement = enforcement(validated.rules, bootstrap, kafka_options, built.date)
     output_file.write(render_html(built, lang) if fmt == "html" else render_markdown(built, lang))
 
 
@@ -563,6 +575,32 @@ def scan(bootstrap: str, kafka_options: tuple[str, ...], topics: tuple[str, ...]
         suspected += sum(found.values())
     if suspected:
         sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Pseudonym key files."""
+
+
+@keys.command("new")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The key file to write (mode 0600; never overwritten).")
+@click.option("--key-id", default=None,
+              help="Id of the new key (default: k<year><letter>, the next one free).")
+@click.option("--add", is_flag=True,
+              help="Add the new key to the existing file (rotation): the old keys stay, so "
+                   "pseudonyms made with them can still be matched.")
+def keys_new(output_file: Path, key_id: str | None, add: bool) -> None:
+    """Write a fresh random pseudonym key (32 bytes) with a new key id.
+
+    The secret is never printed. Point the rules' `pseudonym_key_id` at the new id to mask with
+    it, and `run --keys FILE` (or CRM_MASKER_KEYS_FILE) at the file.
+    """
+    from processor.keys import write_new_key
+
+    made = write_new_key(output_file, key_id, add)
+    click.echo(f"{output_file}: new key {made} (mode 0600); set `pseudonym_key_id: {made}` in "
+               "the rules to mask with it")
 
 
 @main.group()

@@ -74,9 +74,7 @@ def _decode_secret(key_id: str, text: object, source: str) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise KeyFileError(
             f"{source}: key {key_id!r} is shorter than {MIN_SECRET_BYTES} bytes; "
-            "generate one with `python -c \"import secrets; print('base64:' + "
-            "__import__('base64').b64encode(secrets.token_bytes(32)).decode())\"`"
-        )
+            "make a key file with `crm-masker keys new --output FILE`")
     return secret
 
 
@@ -105,7 +103,9 @@ def load_keys(path: str | Path | None) -> KeyRing:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+            raise KeyFileError(f"cannot read key file {path}: {exc.strerror}; make one with "
+                               "`crm-masker keys new --output FILE` (docker compose: `make "
+                               "compose-secrets`)") from None
         except UnicodeDecodeError:
             raise KeyFileError(f"key file {path} is not UTF-8 text (YAML or JSON)") from None
         return parse_keys(text, str(path))
@@ -113,5 +113,56 @@ def load_keys(path: str | Path | None) -> KeyRing:
     if env:
         return parse_keys(env, f"${ENV_KEYS}")
     raise KeyFileError(
-        f"no pseudonym keys: pass --keys FILE (or CRM_MASKER_KEYS_FILE) or set ${ENV_KEYS}"
-    )
+        f"no pseudonym keys: pass --keys FILE (or CRM_MASKER_KEYS_FILE) or set ${ENV_KEYS}; "
+        "make a key file with `crm-masker keys new --output FILE`")
+
+
+def new_key_id(existing: list[str]) -> str:
+    """``k`` + the year + a letter: k2026a, then k2026b … (as the rules' key ids read)."""
+    import datetime as dt
+    import string
+
+    year = dt.date.today().year
+    for letter in string.ascii_lowercase:
+        if f"k{year}{letter}" not in existing:
+            return f"k{year}{letter}"
+    raise KeyFileError(f"26 key ids of {year} are taken; give one with --key-id")
+
+
+def write_new_key(path: Path, key_id: str | None = None, add: bool = False) -> str:
+    """A fresh random key (32 bytes from the OS) in ``path``, readable by its owner only;
+    ``add``: into an existing key file (rotation), else a new file. Returns the key id."""
+    import secrets
+
+    ring = load_keys(path) if add else None
+    if ring is not None and ring.demo:
+        raise KeyFileError(f"{path} holds a public demo key: start a key file of your own")
+    existing = ring.key_ids if ring is not None else []
+    key_id = key_id or new_key_id(existing)
+    if key_id in existing:
+        raise KeyFileError(f"{path} has a key {key_id!r} already; a key id names one secret")
+    if not key_id.replace("-", "").replace("_", "").isalnum():
+        raise KeyFileError(f"key id {key_id!r}: letters, digits, - and _ only")
+    encoded = "base64:" + base64.b64encode(secrets.token_bytes(MIN_SECRET_BYTES)).decode()
+    lines = ["# crm-masker pseudonym keys: keep this file secret and backed up; a lost key makes",
+             "# the pseudonyms under it unmatchable, a leaked one makes them reversible by",
+             "# guessing. `pseudonym_key_id` in the rules picks the key that masks.", "keys:"]
+    lines += [f'  {k}: "{_encode(ring.secrets[k])}"' for k in existing] if ring else []
+    lines.append(f'  {key_id}: "{encoded}"')
+    text = "\n".join(lines) + "\n"
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if add else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise KeyFileError(f"{path} exists; add a key to it with --add, or choose another "
+                           "file") from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot write {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
+    return key_id
+
+
+def _encode(secret: bytes) -> str:
+    return "base64:" + base64.b64encode(secret).decode()

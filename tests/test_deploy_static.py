@@ -101,7 +101,7 @@ def test_processor_and_avro_generator_use_the_registrys_confluent_api() -> None:
         assert services[name]["environment"]["CRM_MASKER_SCHEMA_REGISTRY_URL"] == url
         assert services[name]["depends_on"]["schema-registry"]["condition"] == "service_healthy"
     assert "avro" in services["generator-avro"]["command"]
-    port = services["schema-registry"]["ports"][0].split(":")[1]
+    port = services["schema-registry"]["ports"][0].split(":")[-1]  # 127.0.0.1:HOST:CONTAINER
     assert f":{port}/" in url
 
 
@@ -117,7 +117,26 @@ def test_no_secret_in_compose_and_keys_come_from_a_mounted_file() -> None:
     assert "base64:" not in text and "hex:" not in text
     processor = compose()["services"]["processor"]
     key_path = processor["environment"]["CRM_MASKER_KEYS_FILE"]
-    assert any(str(v).endswith(f":{key_path}:ro") for v in processor["volumes"])
+    mounts = [str(v).rsplit(":", 2) for v in processor["volumes"]]
+    assert any(key_path.startswith(target + "/") and mode == "ro" for _, target, mode in mounts)
+
+
+def test_compose_is_secure_by_default() -> None:
+    """No demo key, no port on every interface, no anonymous Grafana, secrets from files."""
+    doc = compose()
+    text = (REPO / "docker-compose.yml").read_text()
+    assert "demo-keys" not in text and "ALLOW_DEMO_KEYS" not in text
+    for name, service in doc["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+        assert "--allow-demo-keys" not in service.get("command", []), name
+    grafana = doc["services"]["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"].startswith("/run/secrets/")
+    assert doc["secrets"]["grafana-admin-password"]["file"].endswith("/grafana-admin-password")
+    makefile = (REPO / "Makefile").read_text()
+    assert "crm-masker keys new --output secrets/crm-masker-keys.yaml" in makefile
+    assert "/secrets/" in (REPO / ".gitignore").read_text().splitlines()
 
 
 def test_dockerfile_is_pinned_and_runs_as_non_root() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,9 +16,11 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from processor.access.grants import CLUSTER, Grant
+from processor.access.grants import CLUSTER, Grant, desired_grants, drift
 from processor.errors import CrmMaskerError
+from processor.governance.report import Enforcement
 from processor.kafka_client import Admin, connect_timeout
+from processor.rules.model import RuleSet
 
 #: librdkafka calls the cluster resource BROKER (Kafka's CLUSTER, code 4)
 RESOURCE_TYPES = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP,
@@ -87,3 +90,17 @@ def delete(admin: Admin, grants: Iterable[Grant]) -> None:
             for g in grants]
     if todo:
         _result(admin, admin.client.delete_acls(todo), "delete ACLs")
+
+
+def enforcement(rules: RuleSet, bootstrap: str, kafka_options: Iterable[str],
+                checked: dt.date) -> Enforcement:
+    """The broker's ACLs against the rules', for the record (``report --bootstrap-servers``)."""
+    from processor import kafka_client
+    from processor.pipeline.kafka_config import client_options
+
+    settings = client_options(kafka_options)
+    found = drift(rules, broker_grants(kafka_client.admin(bootstrap, settings)))
+    wanted = len(desired_grants(rules))
+    return Enforcement(checked, wanted - len(found.missing), wanted, len(found.extra),
+                       settings.get("security.protocol", "PLAINTEXT").upper(),
+                       settings.get("sasl.mechanism", ""))

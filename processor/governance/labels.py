@@ -102,6 +102,18 @@ LABELS: dict[str, dict[str, str]] = {
         "tom.access":
             "Need to know: each view is a Kafka topic of its own with the readers named above; "
             "the Kafka broker's access control lists are to enforce them.",
+        "tom.access_rules":
+            "Need to know: each view is a Kafka topic of its own, readable only by the readers "
+            "named above, each a principal of its own; `crm-masker acls` derives the "
+            "least-privilege access control lists of the broker from the rules (no reader may "
+            "read the raw topics, only the security team the alerts).",
+        "tom.access_checked":
+            "Checked against the broker on {date}: {in_place} of {wanted} access control "
+            "entries in place, {beyond} beyond the rules.",
+        "tom.transport":
+            "Connections to the broker: {protocol}{mechanism} (checked on {date}).",
+        "recipients_enforced": "enforced by the broker's access control lists: {in_place} of "
+                               "{wanted} in place, {beyond} beyond the rules (checked on {date})",
         "tom.integrity":
             "Integrity and accountability (Art. 5(2), Art. 32(1)(b) GDPR): each batch is "
             "written exactly once, in one Kafka transaction, with an audit record that is "
@@ -254,6 +266,20 @@ LABELS: dict[str, dict[str, str]] = {
             "Kenntnis nur soweit erforderlich: jede Sicht ist ein eigenes Kafka-Topic mit den "
             "oben genannten Lesern; die Zugriffskontrolllisten des Kafka-Brokers sollen das "
             "durchsetzen.",
+        "tom.access_rules":
+            "Kenntnis nur soweit erforderlich: jede Sicht ist ein eigenes Kafka-Topic, lesbar "
+            "nur für die oben genannten Leser mit je eigener Kennung; `crm-masker acls` leitet "
+            "die Zugriffskontrolllisten des Brokers nach dem Prinzip der geringsten Rechte aus "
+            "dem Regelwerk ab (kein Leser darf die Rohdaten lesen, nur die "
+            "Informationssicherheit die Alarme).",
+        "tom.access_checked":
+            "Am Broker geprüft am {date}: {in_place} von {wanted} Einträgen der "
+            "Zugriffskontrolllisten vorhanden, {beyond} über das Regelwerk hinaus.",
+        "tom.transport":
+            "Verbindungen zum Broker: {protocol}{mechanism} (geprüft am {date}).",
+        "recipients_enforced": "durchgesetzt durch die Zugriffskontrolllisten des Brokers: "
+                               "{in_place} von {wanted} vorhanden, {beyond} über das Regelwerk "
+                               "hinaus (geprüft am {date})",
         "tom.integrity":
             "Integrität und Rechenschaftspflicht (Art. 5 Abs. 2, Art. 32 Abs. 1 lit. b DSGVO): "
             "jeder Stapel wird genau einmal in einer Kafka-Transaktion geschrieben, mit einem "

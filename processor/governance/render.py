@@ -168,13 +168,23 @@ def _activity(report: Report, purpose: str, tables: list[TableEntry], descriptio
                                           for s in subjects] or [t["not_stated"]]),
                          (t["categories"], categories),
                          (t["special"], special or [t["none"]]),
-                         (t["recipients"], [t["recipients_intro"], *recipients]),
+                         (t["recipients"], [t["recipients_intro"], *recipients,
+                                            *_enforced(report, t)]),
                          (t["transfers"], transfers),
                          (t["erasure"], erasure),
                          (t["toms_ref"], [t["toms_ref_text"]]))
     for label, items in points:
         blocks += [Label(label), Bullets(items)]
     return blocks
+
+
+def _enforced(report: Report, t: dict[str, str]) -> list[Inline]:
+    found = report.enforcement
+    if found is None:
+        return []
+    return [t["recipients_enforced"].format(in_place=found.in_place, wanted=found.wanted,
+                                            beyond=found.beyond,
+                                            date=found.checked.strftime(t["date"]))]
 
 
 def _retention(table: TableEntry, t: dict[str, str], lang: str) -> str:
@@ -218,7 +228,21 @@ def _measures(report: Report, t: dict[str, str], lang: str) -> list[Any]:
     if any(m.best_effort for table in report.tables for f in table.fields
            for m in f.measures.values()):
         enforced.append(t["tom.free_text"])
-    enforced.append(t["tom.access"])
+    enforcement = report.enforcement
+    if report.rules.access is None:
+        enforced.append(t["tom.access"])
+    else:
+        checked = ""
+        if enforcement is not None:
+            checked = " " + t["tom.access_checked"].format(
+                date=enforcement.checked.strftime(t["date"]), in_place=enforcement.in_place,
+                wanted=enforcement.wanted, beyond=enforcement.beyond)
+        enforced.append(t["tom.access_rules"] + checked)
+    if enforcement is not None:
+        mechanism = f", {enforcement.mechanism}" if enforcement.mechanism else ""
+        enforced.append(t["tom.transport"].format(
+            protocol=enforcement.protocol, mechanism=mechanism,
+            date=enforcement.checked.strftime(t["date"])))
     enforced.append(t["tom.integrity"].format(
         audit_topic=rules.audit_topic,
         audit_retention=_duration_words(rules.audit_retention, t)))
@@ -234,7 +258,7 @@ def _measures(report: Report, t: dict[str, str], lang: str) -> list[Any]:
     general = [text(m, lang) for m in report.record.measures]
     return [Heading(2, t["toms"], "measures"),
             Label(t["toms_general"]), Bullets(general or [t["not_stated"]]),
-            Label(t["toms_enforced"]), Bullets(enforced)]
+            Label(t["toms_enforced"]), Bullets([_marked(said) for said in enforced])]
 
 
 def _annex_table(table: TableEntry, t: dict[str, str], lang: str) -> Section:

@@ -99,6 +99,19 @@ class Finding:
     detail: Any = ""  # a name list, or a text of the rules (one per language)
 
 
+@dataclass(frozen=True)
+class Enforcement:
+    """The broker's ACLs compared with the rules' (``report --bootstrap-servers``)."""
+
+    checked: dt.date
+    in_place: int
+    wanted: int
+    beyond: int
+    #: how the record's own connection went: SASL_SSL, SSL, PLAINTEXT …; and the mechanism
+    protocol: str
+    mechanism: str = ""
+
+
 @dataclass
 class Report:
     version: str
@@ -113,6 +126,7 @@ class Report:
     findings: list[Finding]
     #: (where, text) of every free text of the rules, for the translation check
     texts: list[tuple[str, Any]]
+    enforcement: Enforcement | None = None
 
     def untranslated(self, lang: str) -> list[str]:
         return [where for where, value in self.texts if not translated(value, lang)]

@@ -188,3 +188,21 @@ def test_no_secret_in_any_output_or_help(processed: SecureBroker) -> None:
         assert high == low  # nothing was dead-lettered on the way
     finally:
         offsets.close()
+
+
+def test_the_record_says_how_access_is_enforced(processed: SecureBroker) -> None:
+    from processor.access.grants import desired_grants
+    from processor.rules import load_validated
+    from tests.governance.test_record_for_a_dpo import english_words, proper_names
+
+    wanted = len(desired_grants(load_validated(RULES).rules))
+    done = cli("report", "--rules", str(RULES), "--lang", "de", "--date", "2026-12-06",
+               "--bootstrap-servers", processed.bootstrap, *processed.options("admin"))
+    assert done.returncode == 0, done.stderr
+    assert (f"durchgesetzt durch die Zugriffskontrolllisten des Brokers: {wanted} von {wanted} "
+            "vorhanden, 0 über das Regelwerk hinaus (geprüft am 06.12.2026)") in done.stdout
+    assert "Verbindungen zum Broker: SASL_SSL, SCRAM-SHA-512 (geprüft am 06.12.2026)" in done.stdout
+    assert english_words(done.stdout, proper_names()) == set()
+    english = cli("report", "--rules", str(RULES), "--bootstrap-servers", processed.bootstrap,
+                  *processed.options("admin"))
+    assert f"{wanted} of {wanted} in place, 0 beyond the rules" in english.stdout
