@@ -125,3 +125,16 @@ def secure_broker() -> Iterator[SecureBroker]:
     finally:
         subprocess.run(["bash", str(KAFKA_SH), "down", "--secure"], env=env, check=False,
                        capture_output=True)
+
+
+@contextmanager
+def tls_schema_registry() -> Iterator[tuple[str, Path]]:
+    """The local registry over HTTPS only (``registry.sh up --tls``): its URL and its CA."""
+    state = Path(tempfile.mkdtemp(prefix="crm-masker-registry-tls-"))
+    env = {**os.environ, "REGISTRY_STATE_DIR": str(state)}
+    address = _up(REGISTRY_SH, env, "--tls")
+    try:
+        yield address, state / "tls" / "ca.pem"
+    finally:
+        subprocess.run(["bash", str(REGISTRY_SH), "down", "--tls"], env=env, check=False,
+                       capture_output=True)

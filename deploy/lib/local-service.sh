@@ -58,3 +58,26 @@ fetch_jars() {
   rm -rf "$lib_dir"
   mv "$lib_dir.tmp" "$lib_dir"
 }
+
+# make_tls DIR NAME: a CA (DIR/ca.pem) and a certificate for 127.0.0.1 and localhost signed by it
+# (DIR/NAME.crt, its PKCS#8 key DIR/NAME.key, both with the chain in DIR/NAME.pem), 30 days;
+# the CA's key is deleted at once: nothing else can ever be signed with it
+make_tls() {
+  local tls=$1 name=$2
+  command -v openssl >/dev/null || { log "openssl is needed for TLS: apt-get install openssl"; exit 2; }
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+        -subj "/CN=crm-masker local CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' > ext.cnf
+    openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+        -extfile ext.cnf -out "$name.crt" 2>/dev/null
+    cat "$name.key" "$name.crt" ca.pem > "$name.pem"
+    rm -f "$name.csr" ca.key ext.cnf ca.srl
+    chmod 600 "$name.key" "$name.pem"
+  ) || { log "making the TLS certificates failed"; exit 1; }
+}

@@ -53,28 +53,6 @@ broker_ready() { grep -q "Kafka Server started" "$state_dir/broker.log" 2>/dev/n
 
 bootstrap() { echo "127.0.0.1:$(cat "$state_dir/port")"; }
 
-# make_tls: a CA and a broker certificate for 127.0.0.1/localhost (30 days), PEM, in tls/
-make_tls() {
-  local tls=$state_dir/tls
-  command -v openssl >/dev/null || { log "openssl is needed for --secure: apt-get install openssl"; exit 2; }
-  mkdir -p "$tls"
-  (
-    cd "$tls"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
-        -subj "/CN=crm-masker local CA" -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr \
-        -subj "/CN=localhost" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' > ext.cnf
-    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
-        -extfile ext.cnf -out broker.crt 2>/dev/null
-    # Kafka's PEM key store: the PKCS#8 key, then the chain
-    cat broker.key broker.crt ca.pem > broker.pem
-    rm -f broker.csr ca.key ext.cnf ca.srl
-    chmod 600 broker.key broker.pem
-  ) || { log "making the TLS certificates failed"; exit 1; }
-}
-
 # make_credentials: a random password per SCRAM user (and admin), and for each a librdkafka
 # properties file; the passwords never reach stdout or the log
 make_credentials() {
@@ -186,7 +164,7 @@ up() {
   while [[ "$cport" == "$port" ]]; do cport=$(free_port); done
   local scram=()
   if ((secure)); then
-    make_tls
+    make_tls "$state_dir/tls" broker
     make_credentials
     local user
     for user in admin $scram_users; do

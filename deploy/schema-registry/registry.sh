@@ -6,9 +6,15 @@
 #   registry.sh down     stop it and remove its state directory
 #   registry.sh status   print the URL, exit 1 when none runs
 #   registry.sh fetch    only build the runnable jar into the cache
+#   registry.sh up|down|status --tls
+#                        a second one, HTTPS only, with a certificate from a CA made here by
+#                        openssl; clients trust $REGISTRY_STATE_DIR/tls/ca.pem (the registry
+#                        client's ssl.ca.location). Apicurio 2.4's own authentication needs an
+#                        OIDC server (Keycloak), so basic auth is not tried locally.
 #
 # Environment:
-#   REGISTRY_STATE_DIR   pid, port and log                 (default: .cache/schema-registry/run)
+#   REGISTRY_STATE_DIR   pid, port and log                 (default: .cache/schema-registry/run,
+#                        with --tls .cache/schema-registry/https)
 #   REGISTRY_BUILD_DIR   the built registry                (default: .cache/schema-registry/build-<pom hash>)
 #   REGISTRY_HEAP_OPTS   JVM heap                          (default: -Xms128m -Xmx512m)
 #   REGISTRY_START_TIMEOUT seconds to wait for the API     (default: 120)
@@ -19,7 +25,13 @@ repo=$(cd "$here/../.." && pwd)
 pom="$here/pom.xml"
 pom_hash=$( (cat "$pom" "$0") | sha256sum | cut -c1-12)
 build_dir=${REGISTRY_BUILD_DIR:-$repo/.cache/schema-registry/build-$pom_hash}
-state_dir=${REGISTRY_STATE_DIR:-$repo/.cache/schema-registry/run}
+tls=0
+[[ ${2:-} == --tls ]] && tls=1
+if ((tls)); then
+  state_dir=${REGISTRY_STATE_DIR:-$repo/.cache/schema-registry/https}
+else
+  state_dir=${REGISTRY_STATE_DIR:-$repo/.cache/schema-registry/run}
+fi
 heap_opts=${REGISTRY_HEAP_OPTS:--Xms128m -Xmx512m}
 timeout=${REGISTRY_START_TIMEOUT:-120}
 api=/apis/ccompat/v7
@@ -54,9 +66,17 @@ PROPS
   mv "$build_dir.tmp" "$build_dir"
 }
 
-url() { echo "http://127.0.0.1:$(cat "$state_dir/port")$api"; }
+url() {
+  if ((tls)); then echo "https://127.0.0.1:$(cat "$state_dir/port")$api"
+  else echo "http://127.0.0.1:$(cat "$state_dir/port")$api"; fi
+}
 
-answers() { python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$(url)/subjects" 2>/dev/null; }
+answers() {
+  python3 -c "import ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2]) if sys.argv[2] else None
+urllib.request.urlopen(sys.argv[1], timeout=2, context=context)" \
+      "$(url)/subjects" "$( ((tls)) && echo "$state_dir/tls/ca.pem")" 2>/dev/null
+}
 
 up() {
   if running_pid >/dev/null && answers; then
@@ -71,12 +91,21 @@ up() {
   local port pid
   port=$(free_port)
   echo "$port" > "$state_dir/port"
+  local listen=(-Dquarkus.http.port="$port")
+  if ((tls)); then  # HTTPS only, with a certificate from a CA made here (tls/ca.pem)
+    make_tls "$state_dir/tls" registry
+    listen=(-Dquarkus.http.port=0 -Dquarkus.http.ssl-port="$port"
+            -Dquarkus.http.ssl.certificate.files="$state_dir/tls/registry.crt"
+            -Dquarkus.http.ssl.certificate.key-files="$state_dir/tls/registry.key"
+            -Dquarkus.http.insecure-requests=disabled)
+  fi
   # shellcheck disable=SC2086
-  nohup java $heap_opts -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" \
+  nohup java $heap_opts -Dquarkus.http.host=127.0.0.1 "${listen[@]}" \
       -Dquarkus.profile=prod -jar "$(runner)" > "$state_dir/registry.log" 2>&1 &
   pid=$!
   echo "$pid" > "$state_dir/pid"
   wait_until_ready registry "$pid" "$state_dir/registry.log" answers
+  ((tls)) && log "HTTPS only; clients trust $state_dir/tls/ca.pem (ssl.ca.location)"
   url
 }
 
@@ -87,5 +116,5 @@ case "${1:-}" in
     if running_pid >/dev/null && answers; then url
     else log "no registry running"; exit 1; fi ;;
   fetch) build ;;
-  *) echo "usage: $0 up|down|status|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|fetch [--tls]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@ parsed once) and registration of the masked schemas under the view topics' subje
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -100,7 +101,27 @@ def _stop(exc: Exception) -> CrmMaskerError:
     TLS …): the processor stops rather than dead-letters, and the input is read again."""
     if isinstance(exc, SchemaRegistryError):
         return CrmMaskerError(f"schema registry: {exc.http_status_code} {exc.error_message}")
-    return CrmMaskerError(f"schema registry unreachable: {type(exc).__name__}")
+    return CrmMaskerError(f"schema registry unreachable: {_cause(exc)}")
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong, in words that carry no URL (it may hold credentials): a TLS failure
+    with its reason and what to do, a refused connection, else the exception's type."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return (f"TLS: the registry's certificate is not trusted ({seen.verify_message}); "
+                    "give its CA with --schema-registry-option ssl.ca.location=FILE")
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS: {seen.reason or type(seen).__name__}"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:  # httpx keeps the SSL error as text only
+        return ("TLS: the registry's certificate is not trusted (certificate verify failed); "
+                "give its CA with --schema-registry-option ssl.ca.location=FILE")
+    return type(exc).__name__
 
 
 class SchemaRegistry:

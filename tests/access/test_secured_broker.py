@@ -66,7 +66,7 @@ def read(kafka: SecureBroker, user: str, topic: str, group: str,
     try:
         consumer.subscribe([topic])
         count, deadline, quiet = 0, time.monotonic() + timeout_s, 0
-        while time.monotonic() < deadline and quiet < 6:
+        while time.monotonic() < deadline and quiet < 3:
             msg = consumer.poll(0.5)
             if msg is None:
                 quiet += count > 0
