@@ -213,18 +213,16 @@ def access_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
         return []
     problems: list[Problem] = []
     roles = sorted(access.principals)
-    for view_name, view in rules.views.items():
-        for i, reader in enumerate(view.readers):
-            if reader not in access.principals:
-                problems.append(loaded.problem(("views", view_name, "readers", i),
-                    f"reader {reader!r} has no principal under access.principals",
-                    _close(reader, roles) if roles else "add it: access.principals"))
-    for key in ("alert_readers", "audit_readers"):
-        for i, reader in enumerate(getattr(access, key)):
-            if reader not in access.principals:
-                problems.append(loaded.problem(("access", key, i),
-                    f"{reader!r} has no principal under access.principals",
-                    _close(reader, roles) if roles else "add it: access.principals"))
+    readers: list[tuple[Loc, str]] = [
+        (("views", view_name, "readers", i), reader)
+        for view_name, view in rules.views.items() for i, reader in enumerate(view.readers)]
+    readers += [(("access", key, i), reader) for key in ("alert_readers", "audit_readers")
+                for i, reader in enumerate(getattr(access, key))]
+    for loc, reader in readers:
+        if reader not in access.principals:
+            problems.append(loaded.problem(loc,
+                f"reader {reader!r} has no principal under access.principals",
+                _close(reader, roles) if roles else "add it: access.principals"))
     for role, principal in access.principals.items():
         if principal == access.processor:
             problems.append(loaded.problem(("access", "principals", role),
