@@ -22,6 +22,10 @@ class DetectorParams(BaseModel):
 class Detector(ABC):
     kind: ClassVar[str]
     params_model: ClassVar[type[DetectorParams]] = DetectorParams
+    #: counts events into event-time windows that the watermark closes: an event later than
+    #: ``allowed_lateness`` has no open window left and is not counted (it is in a metric);
+    #: the other detectors judge each event on its own, late ones too
+    windowed: ClassVar[bool] = False
 
     def __init__(self, name: str, severity: str, params: DetectorParams,
                  lateness: timedelta) -> None:

@@ -47,6 +47,8 @@ class VolumeThreshold(Detector):
     """More than ``threshold`` records by one actor (of the given roles) within a window."""
 
     kind = "volume_threshold"
+    windowed = True
+    windowed = True
     params_model = VolumeParams
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -114,6 +116,7 @@ class AdaptiveBaseline(Detector):
     """
 
     kind = "adaptive_baseline"
+    windowed = True
     params_model = BaselineParams
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,9 @@ class AnomalyEngine:
         self.watermark_ms = 0
         self._tick = -1
         self.late = 0
+        #: detector names that could not count the last access event (it came too late for
+        #: their windows); empty when it was on time
+        self.missed: list[str] = []
         #: (role, action, records) of the last on-time access event, for the volume metric;
         #: role and action as metric labels (``OTHER_LABEL`` unless the rules declare them)
         self.last_access: tuple[str, str, int] | None = None
@@ -47,6 +50,7 @@ class AnomalyEngine:
     def on_row(self, table: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
         """One CDC change (row = the after image, or the before image of a delete)."""
         self.last_access = None
+        self.missed = []
         if row is None:
             return []
         users = self.rules.users
@@ -59,16 +63,20 @@ class AnomalyEngine:
         if table != self.rules.access_log.table or op not in ("c", "r"):
             return []
         event = self._read_access(row)
-        if event.ts_ms < self.watermark_ms - self.lateness_ms:
-            self.late += 1  # too late for its window: counted, not windowed
-            return []
-        self.watermark_ms = max(self.watermark_ms, event.ts_ms)
         actor = self.users.get(event.actor)
         role = actor.role if actor else UNKNOWN_ROLE
         self.last_access = (role if role in self._label_roles else OTHER_LABEL,
                             event.action if event.action in self._label_actions else OTHER_LABEL,
                             event.records)
-        alerts = [a for d in self.detectors_for(event.action) for a in d.observe(event, actor)]
+        watching = self.detectors_for(event.action)
+        if event.ts_ms < self.watermark_ms - self.lateness_ms:
+            # later than allowed_lateness: the detectors that judge one event still do; the
+            # windowed ones have closed its window and cannot count it (a metric says so)
+            self.late += 1
+            self.missed = [d.name for d in watching if d.windowed]
+            return [a for d in watching if not d.windowed for a in d.observe(event, actor)]
+        self.watermark_ms = max(self.watermark_ms, event.ts_ms)
+        alerts = [a for d in watching for a in d.observe(event, actor)]
         tick = self.watermark_ms // TICK_MS
         if tick != self._tick:  # close windows once per minute of event time, not per event
             self._tick = tick

@@ -56,6 +56,8 @@ class TransactionFacts:
     pii_suspected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     anomalies: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, severity)
     access_records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, action)
+    #: late access events that a windowed detector could not count, by detector
+    late_missed: Counter[str] = field(default_factory=Counter)
 
     def count_masked(self, action_counts: dict[str, int], events: int = 1) -> None:
         """``events`` events masked with a plan whose columns use these actions."""

@@ -95,6 +95,10 @@ LEAK_WATCH_ROWS = Counter(f"{PREFIX}_leak_watch_rows_total",
 ANOMALIES = Counter(f"{PREFIX}_anomalies_total",
                     "Anomaly alerts raised, by detector and severity (never by actor).",
                     ["detector", "severity"])
+ANOMALY_LATE_EVENTS = Counter(f"{PREFIX}_anomaly_late_events_total",
+                              "Access events later than allowed_lateness that a windowed "
+                              "detector could not count, by detector (the per-event detectors "
+                              "judge them).", ["detector"])
 ACCESS_RECORDS = Counter(f"{PREFIX}_access_records_total",
                          "Records touched by access-log events (views, exports …), by role and "
                          "action.", ["role", "action"])

@@ -140,9 +140,12 @@ class BatchHandler:
         assert self.anomaly is not None
         facts = self.checkpoint.facts
         alerts = self.anomaly.on_row(topic, op, row)
-        volume = self.anomaly.engine.last_access
+        engine = self.anomaly.engine
+        volume = engine.last_access
         if volume is not None:
             facts.access_records[(volume[0], volume[1])] += volume[2]
+        for name in engine.missed:
+            facts.late_missed[name] += 1
         if not alerts:
             return
         lineage = Lineage(topic, partition, offset)

@@ -69,6 +69,10 @@ def flush_metrics(facts: TransactionFacts) -> None:
         metrics.ANOMALIES.labels(detector, severity).inc(count)
     for (role, action), count in facts.access_records.items():
         metrics.ACCESS_RECORDS.labels(role, action).inc(count)
+    for detector, count in facts.late_missed.items():
+        metrics.ANOMALY_LATE_EVENTS.labels(detector).inc(count)
+        log.warning("%d access event(s) came later than allowed_lateness: detector %s could "
+                    "not count them (its windows had closed)", count, detector)
 
 
 class Checkpoint:

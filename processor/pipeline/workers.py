@@ -91,6 +91,7 @@ def _zero_labelled_counters(compiled: CompiledRules) -> None:
     anomaly = compiled.validated.rules.anomaly
     for name, spec in (anomaly.detectors.items() if anomaly else ()):
         metrics.ANOMALIES.labels(name, spec.severity)
+        metrics.ANOMALY_LATE_EVENTS.labels(name)
     for route in compiled.routes.values():
         for column in {c for view in route.views for c in view.plan.watched}:
             for kind in detector_kinds():

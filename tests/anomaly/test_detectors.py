@@ -76,8 +76,23 @@ def test_late_events_are_counted_not_windowed() -> None:
     user(e, 7, "sales")
     access(e, 7, "2026-11-02T11:00:00")
     assert access(e, 7, "2026-11-02T10:54:00", count=5000) == []  # 6 min late > 5 min lateness
-    assert e.late == 1
+    assert e.late == 1 and e.missed == ["mass"]  # the windowed detector says what it missed
     assert access(e, 7, "2026-11-02T10:56:00", count=2500) != []  # 4 min late: still counted
+    assert e.missed == []
+
+
+def test_detectors_that_judge_one_event_judge_late_ones_too() -> None:
+    """An audit log replicated hours late still raises the per-event alerts: an inactive
+    account, an export at night; only the windowed volume detector cannot count it."""
+    e = engine(mass=VOLUME,
+               inactive={"type": "inactive_account", "severity": "critical", "grace": "PT10M"})
+    user(e, 7, "sales")
+    user(e, 9, active=False, deactivated="2026-11-01T00:00:00")
+    access(e, 7, "2026-11-02T15:00:00")  # the watermark moves on
+    [alert] = access(e, 9, "2026-11-02T10:00:00", action="view")  # 5 hours late
+    assert alert.detector == "inactive" and e.late == 1
+    assert access(e, 7, "2026-11-02T10:00:00", count=9000) == []  # too late for its window
+    assert e.missed == ["mass"] and e.late == 2
 
 
 def test_inactive_account_before_and_after_the_access() -> None:
