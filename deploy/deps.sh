@@ -27,36 +27,44 @@ esac
 log() { echo "deps: $*" >&2; }
 
 # Tools that `make test` builds from Go sources (pinned; Go from the machine, 1.24+), into
-# .cache/go-bin/: helm and kubeconform check the Helm chart (deploy/kubernetes/).
-go_tools=(helm.sh/helm/v4/cmd/helm@v4.3.2 github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0)
+# .cache/go-bin/: helm and kubeconform check the Helm chart (deploy/kubernetes/), docker-compose
+# renders docker-compose.yml (`config` needs no Docker engine). NAME MODULE@VERSION PACKAGE.
+go_tools=("helm helm.sh/helm/v4@v4.3.2 helm.sh/helm/v4/cmd/helm"
+          "kubeconform github.com/yannh/kubeconform@v0.7.0 github.com/yannh/kubeconform/cmd/kubeconform"
+          "docker-compose github.com/docker/compose/v5@v5.6.0 github.com/docker/compose/v5/cmd")
 go_bin="$here/../.cache/go-bin"
 
 # go_build: build the Go tools that are missing or of another version; in the background, so
 # that the compile overlaps the apt and Maven steps (go_wait collects it)
 go_pid=""
 go_build() {
-  local todo=() module name
-  for module in "${go_tools[@]}"; do
-    name=${module%@*}; name=${name##*/}
+  local todo=() tool name module package
+  for tool in "${go_tools[@]}"; do
+    read -r name module package <<<"$tool"
     [[ -x $go_bin/$name && $(cat "$go_bin/$name.version" 2>/dev/null) == "$module" ]] \
-      || todo+=("$module")
+      || todo+=("$tool")
   done
   ((${#todo[@]})) || return 0
   if ((dry_run)); then
-    log "would run: GOBIN=.cache/go-bin go install ${todo[*]}"
+    for tool in "${todo[@]}"; do log "would build with go: $tool (into .cache/go-bin)"; done
     return 0
   fi
   if ! command -v go >/dev/null 2>&1; then
-    log "missing for make test: go (1.24+, https://go.dev/dl/), to build ${todo[*]}"
+    log "missing for make test: go (1.24+, https://go.dev/dl/), to build the tools above"
     exit 2
   fi
   mkdir -p "$go_bin"
-  log "building ${todo[*]##*/} with $(go version | cut -d' ' -f3) (once; about two minutes)"
+  log "building ${#todo[@]} tool(s) with $(go version | cut -d' ' -f3) (once; a few minutes)"
   (
-    for module in "${todo[@]}"; do
-      name=${module%@*}; name=${name##*/}
-      GOBIN=$go_bin GOFLAGS=-mod=mod go install "$module" >"$go_bin/$name.log" 2>&1 \
-        || { echo "deps: go install $module failed; see $go_bin/$name.log" >&2; exit 1; }
+    # each in a module of its own: `go install pkg@version` refuses modules whose go.mod has
+    # exclude or replace directives (docker compose has them)
+    for tool in "${todo[@]}"; do
+      read -r name module package <<<"$tool"
+      work=$(mktemp -d)
+      ( cd "$work" && go mod init tools >/dev/null 2>&1 && GOFLAGS=-mod=mod go get "$module" \
+          && GOFLAGS=-mod=mod go build -o "$go_bin/$name" "$package" ) >"$go_bin/$name.log" 2>&1 \
+        || { echo "deps: building $name ($module) failed; see $go_bin/$name.log" >&2; exit 1; }
+      rm -rf "$work"
       echo "$module" >"$go_bin/$name.version"
     done
   ) &

@@ -237,3 +237,38 @@ def test_every_receiver_is_the_sample_receiver_that_compose_runs() -> None:
             assert services[host[1]]["command"] == ["--port", host[2]]
     mounted = services["alert-receiver"]["volumes"]
     assert "./deploy/alert_receiver.py:/app/deploy/alert_receiver.py:ro" in mounted
+
+
+def test_docker_compose_config_of_the_default_profile(tmp_path: Path) -> None:
+    """The real `docker compose config` (no engine needed) renders the stack: the default
+    profile has no demo key, publishes nothing beyond 127.0.0.1, and needs the secrets."""
+    import json
+    import subprocess
+
+    from tests.helpers import go_tool
+
+    compose_bin = go_tool("docker-compose")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "CRM_MASKER_SECRETS_DIR": str(tmp_path / "secrets")}
+    done = subprocess.run([compose_bin, "-f", str(REPO / "docker-compose.yml"), "config",
+                           "--format", "json"], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rendered = json.loads(done.stdout)
+    services = rendered["services"]
+    assert "generator" not in services and "generator-avro" not in services  # profiles
+    assert "processor" in services and "alert-receiver" in services
+    text = done.stdout
+    assert "demo-keys" not in text and "allow-demo-keys" not in text
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.get("host_ip") == "127.0.0.1", (name, port)
+        assert "ALLOW_DEMO_KEYS" not in json.dumps(service.get("environment", {})), name
+    mounts = services["processor"]["volumes"]
+    assert any(m["source"] == str(tmp_path / "secrets") and m["read_only"] for m in mounts)
+    assert rendered["secrets"]["grafana-admin-password"]["file"] == \
+        str(tmp_path / "secrets" / "grafana-admin-password")
+    demo = subprocess.run([compose_bin, "-f", str(REPO / "docker-compose.yml"), "--profile",
+                           "demo", "config", "--services"], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=60)
+    assert demo.returncode == 0 and "generator" in demo.stdout.split()

@@ -40,6 +40,7 @@ def _allowed(operations: list[AclOperation] | None, wanted: str) -> bool:
 
 def missing_grants(admin: Admin, topics: Mapping[str, set[str]], group: str) -> list[str]:
     """What of ``topics`` (name → operations) and READ on ``group`` is not allowed."""
+    admin.topics()  # an unreachable broker: one line with its cause, before anything else
     missing: list[str] = []
     wait = connect_timeout() * 3
     found = admin.client.describe_topics(TopicCollection(sorted(topics)),
@@ -48,6 +49,8 @@ def missing_grants(admin: Admin, topics: Mapping[str, set[str]], group: str) -> 
     for name, future in found.items():
         try:
             operations = future.result(timeout=wait).authorized_operations
+        except TimeoutError:
+            continue  # no answer about this topic: the run finds out for itself
         except KafkaException as exc:
             err = exc.args[0]
             if err.code() not in DENIED:
@@ -60,6 +63,8 @@ def missing_grants(admin: Admin, topics: Mapping[str, set[str]], group: str) -> 
                                                       request_timeout=wait)
     try:
         operations = described[group].result(timeout=wait).authorized_operations
+    except TimeoutError:
+        operations = None
     except KafkaException as exc:
         operations = [] if exc.args[0].code() in DENIED else None
     if not _allowed(operations, "READ"):
