@@ -49,6 +49,9 @@ go_build() {
     for tool in "${todo[@]}"; do log "would build with go: $tool (into .cache/go-bin)"; done
     return 0
   fi
+  if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+    export PATH="/usr/local/go/bin:$PATH"  # the official tarball's place, not always on PATH
+  fi
   if ! command -v go >/dev/null 2>&1; then
     log "missing for make test: go (1.24+, https://go.dev/dl/), to build the tools above"
     exit 2
