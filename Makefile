@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo demo-down compose-secrets kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,12 @@ kafka-down:  ## stop the local Kafka and delete its data
 
 kafka-status:  ## print the local Kafka's address, if it runs
 	@bash $(KAFKA) status
+
+cluster-up:  ## a local 3-broker Kafka cluster (replication 3, min.insync.replicas 2); prints the bootstrap list
+	@bash deploy/local-kafka/cluster.sh up
+
+cluster-down:  ## stop the local 3-broker cluster and delete its data
+	@bash deploy/local-kafka/cluster.sh down
 
 registry-up:  ## start a local schema registry (Apicurio, Maven Central jars) and print its URL
 	@bash deploy/schema-registry/registry.sh up

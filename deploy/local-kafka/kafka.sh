@@ -19,6 +19,10 @@
 #                     with --secure .cache/local-kafka/secure)
 #   KAFKA_SCRAM_USERS the users of the secured broker (default: crm-masker bi_analyst sales
 #                     marketing security auditor)
+#   One node of a cluster (cluster.sh sets these): KAFKA_NODE_ID, KAFKA_PORT,
+#   KAFKA_CONTROLLER_PORT, KAFKA_QUORUM_VOTERS (id@host:port,…), KAFKA_CLUSTER_ID and
+#   KAFKA_REPLICATION (replicas of internal and new topics; min.insync.replicas 2 when > 1).
+#   kafka.sh restart  start a stopped (or killed) node again on its data, without formatting
 #   KAFKA_LIB_DIR     where the jars are cached                     (default: .cache/local-kafka/lib-<pom hash>)
 #   KAFKA_HEAP_OPTS   JVM heap                                      (default: -Xms256m -Xmx1g)
 #   KAFKA_START_TIMEOUT seconds to wait for the broker to answer    (default: 90)
@@ -38,6 +42,11 @@ else
 fi
 scram_users=${KAFKA_SCRAM_USERS:-crm-masker bi_analyst sales marketing security auditor}
 heap_opts=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
+node_id=${KAFKA_NODE_ID:-1}
+voters=${KAFKA_QUORUM_VOTERS:-}
+replication=${KAFKA_REPLICATION:-1}
+min_isr=1
+((replication > 1)) && min_isr=2
 timeout=${KAFKA_START_TIMEOUT:-90}
 
 # shellcheck source=../lib/local-service.sh
@@ -110,22 +119,29 @@ PROPS
 write_config() {
   local port=$1 cport=$2
   (umask 077; {
-    printf 'process.roles=broker,controller\nnode.id=1\n'
-    printf 'controller.quorum.bootstrap.servers=127.0.0.1:%s\n' "$cport"
+    printf 'process.roles=broker,controller\nnode.id=%s\n' "$node_id"
+    if [[ -n $voters ]]; then
+      printf 'controller.quorum.voters=%s\n' "$voters"
+    else
+      printf 'controller.quorum.bootstrap.servers=127.0.0.1:%s\n' "$cport"
+    fi
     listener_config "$port" "$cport"
   } > "$state_dir/server.properties")
   cat >> "$state_dir/server.properties" <<PROPS
 log.dirs=$state_dir/data
 num.partitions=1
 auto.create.topics.enable=false
-# A single broker: internal topics with one replica, or init_transactions hangs.
-offsets.topic.replication.factor=1
+# A single broker: internal topics with one replica, or init_transactions hangs; a cluster:
+# three replicas, two in sync for a write to count.
+default.replication.factor=$replication
+min.insync.replicas=$min_isr
+offsets.topic.replication.factor=$replication
 offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$replication
+transaction.state.log.min.isr=$min_isr
 transaction.state.log.num.partitions=10
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor=$replication
+share.coordinator.state.topic.min.isr=$min_isr
 group.initial.rebalance.delay.ms=0
 log.retention.check.interval.ms=60000
 PROPS
@@ -145,6 +161,27 @@ logger.org.level = WARN
 PROPS
 }
 
+jvm=(java $heap_opts -XX:+UseG1GC -Djava.awt.headless=true
+     "-Dlog4j2.configurationFile=$state_dir/log4j2.properties" -cp "$lib_dir/*")
+
+# start: run the formatted node in $state_dir and wait until it serves
+start() {
+  local pid
+  nohup "${jvm[@]}" kafka.Kafka "$state_dir/server.properties" > "$state_dir/stdout.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$state_dir/pid"
+  wait_until_ready broker "$pid" "$state_dir/stdout.log $state_dir/broker.log" broker_ready \
+      "$(cat "$state_dir/port")"
+}
+
+restart() {
+  [[ -f $state_dir/server.properties ]] || { log "no node in $state_dir to restart"; exit 1; }
+  if running_pid >/dev/null; then log "already running (pid $(cat "$state_dir/pid"))"; return; fi
+  : > "$state_dir/broker.log"  # "Kafka Server started" must be this start's
+  start
+  bootstrap
+}
+
 up() {
   if running_pid >/dev/null && port_open "$(cat "$state_dir/port")"; then
     log "broker already running (pid $(cat "$state_dir/pid"))"
@@ -155,8 +192,8 @@ up() {
   fetch_jars
   down_quiet
   mkdir -p "$state_dir"
-  local port cport cluster_id pid
-  port=$(free_port); cport=$(free_port)
+  local port cport cluster_id
+  port=${KAFKA_PORT:-$(free_port)}; cport=${KAFKA_CONTROLLER_PORT:-$(free_port)}
   while [[ "$cport" == "$port" ]]; do cport=$(free_port); done
   local scram=()
   if ((secure)); then
@@ -169,18 +206,15 @@ up() {
   fi
   write_config "$port" "$cport"
   echo "$port" > "$state_dir/port"
-  local jvm=(java $heap_opts -XX:+UseG1GC -Djava.awt.headless=true
-             "-Dlog4j2.configurationFile=$state_dir/log4j2.properties" -cp "$lib_dir/*")
   # Kafka's own generator: a base64 id of our own began with "-" one time in 64, and the
   # format step then took it for an option ("--cluster-id: expected one argument")
-  cluster_id=$("${jvm[@]}" kafka.tools.StorageTool random-uuid)
-  "${jvm[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+  cluster_id=${KAFKA_CLUSTER_ID:-$("${jvm[@]}" kafka.tools.StorageTool random-uuid)}
+  local quorum=(--standalone)
+  [[ -n $voters ]] && quorum=()  # a static quorum: every node knows the voters
+  "${jvm[@]}" kafka.tools.StorageTool format "${quorum[@]}" -t "$cluster_id" \
       -c "$state_dir/server.properties" "${scram[@]}" > "$state_dir/format.log" 2>&1 \
       || { log "formatting the storage failed:"; cat "$state_dir/format.log" >&2; exit 1; }
-  nohup "${jvm[@]}" kafka.Kafka "$state_dir/server.properties" > "$state_dir/stdout.log" 2>&1 &
-  pid=$!
-  echo "$pid" > "$state_dir/pid"
-  wait_until_ready broker "$pid" "$state_dir/stdout.log $state_dir/broker.log" broker_ready "$port"
+  start
   ((secure)) && log "secured: SASL_SSL (SCRAM-SHA-512) with ACLs; CA $state_dir/tls/ca.pem," \
                     "client settings per user in $state_dir/credentials/<user>.properties"
   bootstrap
@@ -188,10 +222,11 @@ up() {
 
 case "${1:-}" in
   up) up ;;
+  restart) restart ;;
   down) down_quiet; log "broker stopped, $state_dir removed" ;;
   status)
     if running_pid >/dev/null && port_open "$(cat "$state_dir/port")"; then bootstrap
     else log "no broker running"; exit 1; fi ;;
   fetch) fetch_jars ;;
-  *) echo "usage: $0 up|down|status|fetch [--secure]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|restart|fetch [--secure]" >&2; exit 2 ;;
 esac
