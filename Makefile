@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,13 @@ demo:  ## the whole chain locally: PostgreSQL, Debezium, Kafka, the processor, a
 	@bash deploy/deps.sh demo
 	@$(MAKE) --no-print-directory install
 	@bash deploy/demo.sh
+
+CHAOS_EVENTS ?= 200000
+CHAOS_KILLS ?= 8
+chaos: install  ## exactly once on the 3-broker cluster under rotating SIGKILLs of brokers and the processor (CHAOS_EVENTS, CHAOS_KILLS)
+	@bash deploy/deps.sh test
+	CRM_MASKER_CHAOS_EVENTS=$(CHAOS_EVENTS) CRM_MASKER_CHAOS_KILLS=$(CHAOS_KILLS) \
+	  $(BIN)/pytest tests/test_kafka_cluster.py -s -q -p no:cacheprovider
 
 FUZZ_SECONDS ?= 600
 fuzz: install  ## fuzz the decoders, both engines, the scrub and the rule loader (FUZZ_SECONDS=600)
