@@ -16,8 +16,10 @@ from processor import kafka_client
 def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consumer:
     """A consumer that only assigns partitions and never commits offsets."""
     return Consumer({"bootstrap.servers": bootstrap, "group.id": f"crm-masker-reader-{name}",
-                     "enable.auto.commit": False, "isolation.level": "read_committed", **extra,
-                     "logger": kafka_client.KAFKA_LOG})
+                     "enable.auto.commit": False, "isolation.level": "read_committed",
+                     # it reads ranges one partition after the other: a fetch that waits at the
+                     # end of one (500 ms by default) holds up the next
+                     "fetch.wait.max.ms": 20, **extra, "logger": kafka_client.KAFKA_LOG})
 
 
 def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
@@ -34,7 +36,9 @@ def read_partition(consumer: Consumer, topic: str, partition: int, start: int, e
     consumer.assign([TopicPartition(topic, partition, start)])
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        msg = consumer.poll(0.5)
+        # short polls: a partition that ends in transaction markers is done when a poll
+        # comes back empty at the end position, and a long one cost 0.5 s per partition
+        msg = consumer.poll(0.1)
         if msg is None:
             if consumer.position([TopicPartition(topic, partition)])[0].offset >= end:
                 return
