@@ -11,23 +11,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline.harness import (
-    Namespace,
-    actual_outputs,
-    cli,
-    expected_outputs,
-    lineage,
-    output_topics,
-    read_topics,
-    start_processor,
-    stop,
-)
+from tests.pipeline.harness import Namespace, assert_exactly_once, start_processor, stop
 
 pytestmark = pytest.mark.kafka
 EVENTS = int(os.environ.get("CRM_MASKER_CHAOS_EVENTS", "20000"))
@@ -98,19 +87,8 @@ def test_a_broker_and_the_processor_killed_mid_run_lose_and_double_nothing(
     final_log = final.communicate(timeout=300)[0].decode()
     assert final.returncode == 0, final_log
 
-    expected = expected_outputs(jsonl, ns)
-    assert sum(expected.values()) > EVENTS
-    records = read_topics(bootstrap, output_topics(ns), expect=sum(expected.values()))
-    per_lineage = Counter((lineage(r), r.topic, r.value is None) for r in records)
-    duplicates = {k: n for k, n in per_lineage.items() if n > 1}
-    assert not duplicates, f"{len(duplicates)} inputs published twice"
-    actual = actual_outputs(records)
-    assert actual == expected, (f"missing {sum((expected - actual).values())}, extra "
-                                f"{sum((actual - expected).values())}; log:\n{log[-3000:]}")
-    audit = cli("audit", "verify", "--rules", str(ns.rules), "--bootstrap-servers", bootstrap,
-                check=False)
-    assert audit.returncode == 0 and "chain intact" in audit.stdout, audit.stdout + audit.stderr
-    assert f"inputs {EVENTS}," in audit.stdout, audit.stdout
-    print(f"\nchaos: {EVENTS} inputs, {sum(expected.values())} outputs, kills: "
+    outputs = assert_exactly_once(ns, bootstrap, jsonl, EVENTS, log)
+    assert outputs > EVENTS
+    print(f"\nchaos: {EVENTS} inputs, {outputs} outputs, kills: "
           f"{', '.join(killed)}; 0 lost, 0 duplicated, audit chain intact; "
           f"{time.monotonic() - started:.0f} s")

@@ -164,6 +164,28 @@ def actual_outputs(records: list[Read]) -> Counter[tuple[str, bytes, bytes]]:
     return Counter(_canon({"topic": r.topic, "key": r.key, "value": r.value}) for r in records)
 
 
+def assert_exactly_once(ns: Namespace, bootstrap: str, jsonl: Path, inputs: int,
+                        log: str = "") -> int:
+    """Every input's outputs published once, by lineage, equal to what the engine makes of
+    the same input offline, and the audit chain intact and counting ``inputs``; returns the
+    number of outputs."""
+    expected = expected_outputs(jsonl, ns)
+    records = read_topics(bootstrap, output_topics(ns), expect=sum(expected.values()))
+    per_lineage = Counter((lineage(r), r.topic, r.value is None) for r in records)
+    duplicates = {k: n for k, n in per_lineage.items() if n > 1}
+    assert not duplicates, f"{len(duplicates)} inputs published twice"
+    actual = actual_outputs(records)
+    assert actual == expected, (f"missing {sum((expected - actual).values())}, extra "
+                                f"{sum((actual - expected).values())}; log:\n{log[-3000:]}")
+    # restarted producers continued the audit chain from their last committed record, and it
+    # accounts for every input exactly once
+    audit = cli("audit", "verify", "--rules", str(ns.rules), "--bootstrap-servers", bootstrap,
+                check=False)
+    assert audit.returncode == 0 and "chain intact" in audit.stdout, audit.stdout + audit.stderr
+    assert f"inputs {inputs}," in audit.stdout, audit.stdout
+    return sum(expected.values())
+
+
 def output_topics(ns: Namespace) -> list[str]:
     from processor.pipeline.topics import desired_topics
     from processor.rules import load_validated

@@ -23,7 +23,7 @@ from tests.pipeline.harness import (
     Namespace,
     Read,
     actual_outputs,
-    cli,
+    assert_exactly_once,
     crash_and_finish,
     expected_outputs,
     leaked,
@@ -146,20 +146,7 @@ def test_sigkill_three_times_still_yields_each_output_exactly_once(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     crash_and_finish(ns, kafka_bootstrap, generator, seed=5)
 
-    expected = expected_outputs(jsonl, ns)
-    records = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()))
-    per_lineage = Counter((lineage(r), r.topic, r.value is None) for r in records)
-    duplicates = {k: n for k, n in per_lineage.items() if n > 1}
-    assert not duplicates, f"{len(duplicates)} inputs published twice"
-    actual = actual_outputs(records)
-    assert actual == expected, (f"missing {sum((expected - actual).values())}, "
-                                f"extra {sum((actual - expected).values())}")
-    # the audit chain survived the kills: restarted producers continued it from the last
-    # committed record, and it accounts for every input exactly once
-    audit = cli("audit", "verify", "--rules", str(ns.rules), "--bootstrap-servers",
-                kafka_bootstrap, check=False)
-    assert audit.returncode == 0 and "chain intact" in audit.stdout, audit.stdout + audit.stderr
-    assert "inputs 50000," in audit.stdout, audit.stdout
+    assert_exactly_once(ns, kafka_bootstrap, jsonl, 50000)
 
 
 def _envelope(op: str, after: Any) -> bytes:
