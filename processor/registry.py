@@ -1,12 +1,14 @@
 """Plug-in classes by name (masking actions, anomaly detectors): one registry type for both.
 
 Each plug-in class carries a pydantic ``params_model``; the registry loads the built-in modules
-on first use (importing them runs their ``@register``) and checks parameters once.
+on first use (importing them runs their ``@register``) and checks parameters once. A registry
+of a package finds its modules itself: a new plug-in is a new file, listed nowhere else.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +20,8 @@ T = TypeVar("T", bound=type[Any])
 
 class Registry(Generic[T]):
     def __init__(self, what: str, name_of: Callable[[T], str], modules: list[str]) -> None:
+        """``modules``: module names, or ``["package.*"]`` for every module of the package
+        except ``base`` and ``registry``."""
         self.what = what
         self._name_of = name_of
         self._modules = modules
@@ -53,4 +57,10 @@ class Registry(Generic[T]):
         if not self._loaded:
             self._loaded = True
             for module in self._modules:
-                importlib.import_module(module)
+                if module.endswith(".*"):
+                    package = importlib.import_module(module[:-2])
+                    for found in pkgutil.iter_modules(package.__path__):
+                        if found.name not in ("base", "registry"):
+                            importlib.import_module(f"{package.__name__}.{found.name}")
+                else:
+                    importlib.import_module(module)

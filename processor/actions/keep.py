@@ -47,30 +47,3 @@ class Keep(Action):
 
     def native_spec(self) -> dict[str, Any]:
         return {"kind": "keep", "kinds": sorted(TYPES[self._type])}
-
-
-@register
-class Drop(Action):
-    """Leave the field out of the output entirely."""
-
-    name = "drop"
-    removes_field = True
-    described = Localized("removed", "entfernt")
-
-    def apply(self, value: Any) -> Any:  # never called: the plan omits the field
-        return None
-
-
-@register
-class Null(Action):
-    """Keep the column but always publish null (stable schemas for BI tools)."""
-
-    name = "null"
-    output_type = "null"
-    described = Localized("replaced by null", "durch null ersetzt")
-
-    def apply(self, value: Any) -> Any:
-        return None
-
-    def native_spec(self) -> dict[str, Any]:
-        return {"kind": "null"}
