@@ -80,6 +80,13 @@ class Action(ABC):
         how the value is read (a generalize's encoding); None: the compiled action applies."""
         return None
 
+    #: may mask a special category (Art. 9): nothing of the value can reach a view
+    safe_for_special: ClassVar[bool] = False
+    #: deterministic and unique enough for a key column (deletes and compaction need the same
+    #: key for the same row)
+    stable_for_keys: ClassVar[bool] = False
+    #: the leak watch inspects its outputs (what it publishes can still look like PII)
+    watched: ClassVar[bool] = False
     #: the action finds what its detectors find, no more (scrub): the record says so
     best_effort: ClassVar[bool] = False
     #: what the record of processing activities says the action does (fixed wording)

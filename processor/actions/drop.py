@@ -15,6 +15,7 @@ class Drop(Action):
 
     name = "drop"
     removes_field = True
+    safe_for_special = True
     described = Localized("removed", "entfernt")
 
     def apply(self, value: Any) -> Any:  # never called: the plan omits the field

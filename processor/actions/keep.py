@@ -24,6 +24,8 @@ class Keep(Action):
     name = "keep"
     output_type = None
     reveals = "all"
+    stable_for_keys = True
+    watched = True
     described = Localized("published unchanged", "unverändert veröffentlicht")
     params_model = KeepParams
 

@@ -31,6 +31,7 @@ class Mask(Action):
     name = "mask"
     params_model = MaskParams
     reveals = "part"
+    watched = True
     reads = frozenset({pt.TEXT, pt.INTEGER})  # str(value): a list or decimal bytes would show
 
     def __init__(self, params: MaskParams, ctx: Any) -> None:

@@ -15,6 +15,7 @@ class Null(Action):
 
     name = "null"
     output_type = "null"
+    safe_for_special = True
     described = Localized("replaced by null", "durch null ersetzt")
 
     def apply(self, value: Any) -> Any:

@@ -54,6 +54,7 @@ def canonical_bytes(value: Any) -> bytes:
 @register
 class Pseudonymize(Action):
     name = "pseudonymize"
+    stable_for_keys = True
     params_model = PseudonymizeParams
 
     def __init__(self, params: PseudonymizeParams, ctx: CompileContext) -> None:

@@ -21,6 +21,7 @@ class Truncate(Action):
     name = "truncate"
     params_model = TruncateParams
     reveals = "part"
+    watched = True
     reads = frozenset({pt.TEXT, pt.INTEGER})
 
     def __init__(self, params: TruncateParams, ctx: Any) -> None:

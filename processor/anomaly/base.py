@@ -26,6 +26,8 @@ class Detector(ABC):
     #: ``allowed_lateness`` has no open window left and is not counted (it is in a metric);
     #: the other detectors judge each event on its own, late ones too
     windowed: ClassVar[bool] = False
+    #: judges accesses by the users table's rows: `anomaly.users` must map it
+    needs_users: ClassVar[bool] = False
 
     def __init__(self, name: str, severity: str, params: DetectorParams,
                  lateness: timedelta) -> None:

@@ -183,6 +183,7 @@ class InactiveAccount(Detector):
     """Any access by a user whose row is inactive (at the access time) or unknown."""
 
     kind = "inactive_account"
+    needs_users = True
     params_model = InactiveParams
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]

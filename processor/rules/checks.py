@@ -16,9 +16,6 @@ from processor.errors import Problem
 from processor.rules.loader import LoadedRules, Loc
 from processor.rules.model import PERSONAL_CLASSES, ActionSpec, FieldRule, RuleSet, TableRules
 
-SPECIAL_ALLOWED = frozenset({"drop", "null"})
-KEY_ALLOWED = frozenset({"keep", "pseudonymize"})
-
 _HINTS = {
     "legal_basis": "one of consent, contract, legal_obligation, vital_interests, public_task, "
                    "legitimate_interests (Art. 6(1) GDPR)",
@@ -63,13 +60,31 @@ def _action_problems(loaded: LoadedRules, loc: Loc, spec: ActionSpec,
                              f"parameters of {spec.action}: "
                              f"{', '.join(action_class(spec.action).params_model.model_fields) or 'none'}")
     domain = params.get("domain")
-    if spec.action == "pseudonymize" and isinstance(domain, str) and domain not in domains:
+    takes_domain = "domain" in action_class(spec.action).params_model.model_fields
+    if takes_domain and isinstance(domain, str) and domain not in domains:
         yield loaded.problem((*loc, "domain"), f"unknown pseudonym domain {domain!r}",
                              f"declare it under `domains:` ({_close(domain, sorted(domains))})")
 
 
 def _publishes(spec: ActionSpec) -> bool:
-    return not action_class(spec.action).removes_field and spec.action != "null"
+    cls = action_class(spec.action)
+    return not cls.removes_field and cls.output_type != "null"
+
+
+def _special_ok(action: str) -> bool:
+    return action_class(action).safe_for_special
+
+
+def _key_ok(action: str) -> bool:
+    return action_class(action).stable_for_keys
+
+
+def _special_choices() -> str:
+    return " or ".join(n for n in action_names() if _special_ok(n))
+
+
+def _key_choices() -> str:
+    return " or ".join(n for n in action_names() if _key_ok(n))
 
 
 def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
@@ -106,10 +121,10 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                 continue
             if rule.field_class == "special":
                 for spec in filter(None, [rule, rule.otherwise]):
-                    if spec.action in action_names() and spec.action not in SPECIAL_ALLOWED:
+                    if spec.action in action_names() and not _special_ok(spec.action):
                         problems.append(loaded.problem((*floc, "action"),
                             f"special-category field (Art. 9) would be published by "
-                            f"{spec.action!r}", "special categories may only be dropped or nulled"))
+                            f"{spec.action!r}", f"special categories take only {_special_choices()}"))
             elif rule.field_class in PERSONAL_CLASSES and not rule.justification \
                     and action_class(rule.action).reveals == "all":
                 problems.append(loaded.problem((*floc, "action"),
@@ -121,7 +136,8 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
             if key_rule is None:
                 problems.append(loaded.problem((*tloc, "key"),
                     f"key column {key_field!r} has no rule", "add a rule for it under fields"))
-            elif key_rule.action not in KEY_ALLOWED or key_rule.when is not None:
+            elif key_rule.action not in action_names() or not _key_ok(key_rule.action) \
+                    or key_rule.when is not None:
                 problems.append(loaded.problem(("tables", table_name, "fields", key_field, "action"),
                     f"key column {key_field!r} needs a deterministic action, not {key_rule.action!r}",
                     "use pseudonymize (or keep for non-personal keys) so that deletes and "
@@ -156,20 +172,20 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
             if spec.action not in action_names():
                 continue
             field_class = target_table.fields[field_name].field_class
-            if field_class == "special" and spec.action not in SPECIAL_ALLOWED:
+            if field_class == "special" and not _special_ok(spec.action):
                 problems.append(loaded.problem(oloc,
                     f"view would publish the special-category field {target!r} (Art. 9)",
-                    "special categories may only be dropped or nulled"))
+                    f"special categories take only {_special_choices()}"))
             elif field_class in PERSONAL_CLASSES and _publishes(spec) \
                     and action_class(spec.action).reveals == "all":
                 problems.append(loaded.problem(oloc,
                     f"view {view_name!r} publishes the {field_class} field {target!r} in clear",
                     "make sure the readers of this view may see it (legal basis, purpose)",
                     severity="warning"))
-            if field_name in target_table.key and spec.action not in KEY_ALLOWED:
+            if field_name in target_table.key and not _key_ok(spec.action):
                 problems.append(loaded.problem(oloc,
                     f"key column {target!r} needs a deterministic action, not {spec.action!r}",
-                    "use pseudonymize or keep"))
+                    f"use {_key_choices()}"))
         for table_name in filter(view.publishes, rules.tables):
             served = set(view.purposes or ()) & set(rules.tables[table_name].purposes)
             if view.purposes is not None and not served:
@@ -232,7 +248,7 @@ def access_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
 
 
 def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
-    from processor.anomaly.base import detector_kinds, param_errors
+    from processor.anomaly.base import detector_class, detector_kinds, param_errors
 
     anomaly = rules.anomaly
     if anomaly is None:
@@ -259,8 +275,8 @@ def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
             continue
         for param_loc, message in param_errors(spec.type, spec.params):
             problems.append(loaded.problem((*dloc, *param_loc), f"{spec.type}: {message}"))
-        if spec.type == "inactive_account" and anomaly.users is None:
-            problems.append(loaded.problem(dloc, "inactive_account needs `anomaly.users`",
+        if detector_class(spec.type).needs_users and anomaly.users is None:
+            problems.append(loaded.problem(dloc, f"{spec.type} needs `anomaly.users`",
                                            "name the users table and its columns"))
     return problems
 

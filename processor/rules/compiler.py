@@ -14,9 +14,6 @@ from processor.pii.names import NameLexicon
 from processor.rules import ValidatedRules
 from processor.rules.model import ActionSpec, FieldRule, TableRules
 
-#: actions whose output can still hold what the input held (the leak watch looks there)
-WATCHED_ACTIONS = frozenset({"keep", "mask", "truncate"})
-
 
 @dataclass(frozen=True)
 class ViewPlan:
@@ -104,7 +101,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         outputs[name] = (output,)
         counts[spec.action] += 1
         fns[name] = fn
-        if spec.action in WATCHED_ACTIONS or (isinstance(spec, FieldRule) and spec.when is not None):
+        if type(action).watched or (isinstance(spec, FieldRule) and spec.when is not None):
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
             _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
