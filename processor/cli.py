@@ -400,7 +400,7 @@ def acls(rules_dir: Path, bootstrap: str | None, kafka_options: tuple[str, ...],
         click.secho(f"missing  {grant}  ({grant.why})", fg="red", err=True)
     for grant in found.extra:
         click.secho(f"extra    {grant}: not implied by the rules", fg="red", err=True)
-    click.echo(f"{len(wanted) - len(found.missing)} of {len(wanted)} ACLs in place, "
+    click.echo(f"{found.wanted - len(found.missing)} of {found.wanted} ACLs in place, "
                f"{len(found.extra)} beyond the rules; {found.unrelated} binding(s) on other "
                "resources not judged")
     if not found.clean:

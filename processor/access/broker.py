@@ -16,7 +16,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from processor.access.grants import CLUSTER, Grant, desired_grants, drift
+from processor.access.grants import CLUSTER, Grant, drift
 from processor.errors import CrmMaskerError
 from processor.governance.report import Enforcement
 from processor.kafka_client import Admin, connect_timeout
@@ -100,7 +100,6 @@ def enforcement(rules: RuleSet, bootstrap: str, kafka_options: Iterable[str],
 
     settings = client_options(kafka_options)
     found = drift(rules, broker_grants(kafka_client.admin(bootstrap, settings)))
-    wanted = len(desired_grants(rules))
-    return Enforcement(checked, wanted - len(found.missing), wanted, len(found.extra),
+    return Enforcement(checked, found.wanted - len(found.missing), found.wanted, len(found.extra),
                        settings.get("security.protocol", "PLAINTEXT").upper(),
                        settings.get("sasl.mechanism", ""))

@@ -65,6 +65,21 @@ class RuleResources:
         return False
 
 
+def processor_topics(rules: RuleSet) -> list[tuple[list[str], tuple[str, ...], str]]:
+    """What the processor does on which topics, and why: the one list that its ACLs
+    (``desired_grants``) and its own check at start-up (``access.preflight``) both read."""
+    sources = [t.topic for t in rules.tables.values()]
+    views = [view.topic.format(table=table) for view in rules.views.values()
+             for table in rules.tables if view.publishes(table)]
+    outputs = [*views, rules.dlq_topic, rules.audit_topic,
+               *([rules.alert_topic] if rules.anomaly is not None else [])]
+    return [(sources, ("read", "describe"), "the processor reads the CRM's changes"),
+            (outputs, ("write", "describe"),
+             "the processor publishes views, dead letters, alerts, the audit trail"),
+            ([rules.audit_topic], ("read",),
+             "the processor continues its audit chain after a restart")]
+
+
 def group_prefix(view_topic: str) -> str:
     """A view's readers' consumer groups: named after its topics (``bi.analytics.`` …)."""
     return view_topic.split("{table}")[0]
@@ -100,12 +115,9 @@ def desired_grants(rules: RuleSet) -> list[Grant]:
         grants.extend(Grant(principal, resource, name, pattern, op, why)
                       for name in names for op in operations)
 
-    allow(me, TOPIC, res.sources, ("read", "describe"), "the processor reads the CRM's changes")
+    for topics, operations, why in processor_topics(rules):
+        allow(me, TOPIC, topics, operations, why)
     allow(me, GROUP, res.groups, ("read",), "the processor's consumer group and offsets")
-    allow(me, TOPIC, res.outputs, ("write", "describe"),
-          "the processor publishes views, dead letters, alerts, the audit trail")
-    allow(me, TOPIC, [rules.audit_topic], ("read",),
-          "the processor continues its audit chain after a restart")
     allow(me, TRANSACTIONAL_ID, [access.transactional_id_prefix], ("write", "describe"),
           "the processor's transactions (exactly once)", PREFIXED)
     allow(me, CLUSTER, [CLUSTER_NAME], ("idempotent_write",), "the processor's producer")
@@ -131,6 +143,8 @@ def desired_grants(rules: RuleSet) -> list[Grant]:
 
 @dataclass
 class Drift:
+    #: how many grants the rules imply
+    wanted: int
     missing: list[Grant]
     extra: list[Grant]
     #: bindings on resources the rules do not concern (Connect's own topics …): not judged
@@ -147,4 +161,5 @@ def drift(rules: RuleSet, found: Iterable[Grant]) -> Drift:
     resources = RuleResources(rules)
     found = set(found)
     related = {g for g in found if resources.concerns(g.resource, g.name, g.pattern)}
-    return Drift(sorted(desired - found), sorted(related - desired), len(found - related))
+    return Drift(len(desired), sorted(desired - found), sorted(related - desired),
+                 len(found - related))

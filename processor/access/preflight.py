@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AclOperation
 
+from processor.access.grants import processor_topics
 from processor.errors import CrmMaskerError
 from processor.kafka_client import Admin, connect_timeout
+from processor.rules.model import RuleSet
 
 DENIED = frozenset({KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED,
                     KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
@@ -72,10 +74,18 @@ def missing_grants(admin: Admin, topics: Mapping[str, set[str]], group: str) -> 
     return missing
 
 
-def check_authorized(admin: Admin, topics: Mapping[str, set[str]], group: str,
-                     extra: Mapping[str, str]) -> None:
+def processor_needs(rules: RuleSet) -> dict[str, set[str]]:
+    """Topic → the operations the processor needs on it (as ``acls`` grants them)."""
+    needs: dict[str, set[str]] = {}
+    for topics, operations, _ in processor_topics(rules):
+        for topic in topics:
+            needs.setdefault(topic, set()).update(op.upper() for op in operations)
+    return needs
+
+
+def check_authorized(admin: Admin, rules: RuleSet, group: str, extra: Mapping[str, str]) -> None:
     """NotAuthorized, in one line, when the principal lacks a grant that the processor needs."""
-    missing = missing_grants(admin, topics, group)
+    missing = missing_grants(admin, processor_needs(rules), group)
     if missing:
         raise NotAuthorized(
             f"{principal(extra)} may not {'; '.join(missing)}: the broker's ACLs lack what "

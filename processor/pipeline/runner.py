@@ -276,11 +276,11 @@ def install_signal_handlers(processor: Processor) -> None:
     signal.signal(signal.SIGINT, processor.request_stop)
 
 
-def check_topics_exist(bootstrap: str, topics: list[str], extra: dict[str, str]) -> None:
+def check_topics_exist(admin: kafka_client.Admin, topics: list[str]) -> None:
     """Refuse to start when an output topic is missing; say how to create it."""
-    existing = set(kafka_client.admin(bootstrap, extra).topics())
+    existing = set(admin.topics())
     missing = [t for t in topics if t not in existing]
     if missing:
         raise CrmMaskerError(
             f"missing output topic(s): {', '.join(missing)}; create them with "
-            f"`crm-masker topics --rules RULES --bootstrap-servers {bootstrap}`")
+            f"`crm-masker topics --rules RULES --bootstrap-servers {admin.bootstrap}`")

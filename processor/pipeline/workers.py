@@ -52,17 +52,10 @@ def run_worker(spec: WorkerSpec) -> int:
              validated.version, validated.sha256, validated.rules.pseudonym_key_id,
              len(compiled.routes))
     rules = validated.rules
-    outputs = [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
-               *([rules.alert_topic] if rules.anomaly else [])]
-    needs = {**{topic: {"WRITE"} for topic in outputs},
-             **{topic: {"READ", "DESCRIBE"} for topic in compiled.routes}}
-    needs[rules.audit_topic] = {"READ", "WRITE"}  # the audit chain goes on after a restart
-    check_authorized(kafka_client.admin(spec.settings.bootstrap, spec.settings.kafka_options),
-                     needs, spec.settings.group_id, spec.settings.kafka_options)
-    check_topics_exist(spec.settings.bootstrap,
-                       [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
-                        *([rules.alert_topic] if rules.anomaly else [])],
-                       spec.settings.kafka_options)
+    admin = kafka_client.admin(spec.settings.bootstrap, spec.settings.kafka_options)
+    check_authorized(admin, rules, spec.settings.group_id, spec.settings.kafka_options)
+    check_topics_exist(admin, [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
+                               *([rules.alert_topic] if rules.anomaly else [])])
     _zero_labelled_counters(compiled)
     health = Health()
     if spec.metrics_port is not None:
