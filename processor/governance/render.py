@@ -142,7 +142,8 @@ def _activity(report: Report, purpose: str, tables: list[TableEntry], descriptio
     by_view: dict[str, list[Any]] = {}
     for table in tables:
         for r in table.recipients:
-            if views[r.view].purposes is None or purpose in (views[r.view].purposes or ()):
+            served = views[r.view].purposes
+            if served is None or purpose in served:
                 by_view.setdefault(r.view, [r]).append(Code(r.topic))
     recipients: list[Inline] = []
     for view, (first, *topics) in by_view.items():

@@ -7,7 +7,7 @@ Every problem carries file, line, the key path and a hint. Errors stop the proce
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from pydantic import ValidationError
 
@@ -64,6 +64,17 @@ def _action_problems(loaded: LoadedRules, loc: Loc, spec: ActionSpec,
     if takes_domain and isinstance(domain, str) and domain not in domains:
         yield loaded.problem((*loc, "domain"), f"unknown pseudonym domain {domain!r}",
                              f"declare it under `domains:` ({_close(domain, sorted(domains))})")
+
+
+def _unknown(loaded: LoadedRules, named: Iterable[tuple[Loc, str]], known: Collection[str],
+             message: str, add_to: str, severity: str = "error") -> list[Problem]:
+    """A problem for each (location, name) whose name is not in ``known``; ``message`` is a
+    format of ``name``, the hint a guess among ``known`` (or where to add it)."""
+    choices = sorted(known)
+    return [loaded.problem(loc, message.format(name=name),
+                           _close(name, choices) if choices else f"add it to {add_to}",
+                           severity=severity)
+            for loc, name in named if name not in known]
 
 
 def _publishes(spec: ActionSpec) -> bool:
@@ -143,19 +154,18 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                     "use pseudonymize (or keep for non-personal keys) so that deletes and "
                     "compaction work"))
     view_topics: set[str] = set()
+    all_purposes = {p for t in rules.tables.values() for p in t.purposes}
     for view_name, view in rules.views.items():
         vloc: Loc = ("views", view_name)
-        for i, reader in enumerate(view.readers):
-            if rules.record.recipients and reader not in rules.record.recipients:
-                problems.append(loaded.problem((*vloc, "readers", i),
-                    f"reader {reader!r} has no entry under record.recipients",
-                    _close(reader, sorted(rules.record.recipients))
-                    or "add it to record.recipients", severity="warning"))
-        all_purposes = {p for t in rules.tables.values() for p in t.purposes}
-        for i, purpose in enumerate(view.purposes or ()):
-            if purpose not in all_purposes:
-                problems.append(loaded.problem((*vloc, "purposes", i),
-                    f"unknown purpose {purpose!r}", _close(purpose, sorted(all_purposes))))
+        if rules.record.recipients:
+            problems += _unknown(loaded, (((*vloc, "readers", i), r)
+                                          for i, r in enumerate(view.readers)),
+                                 rules.record.recipients,
+                                 "reader {name!r} has no entry under record.recipients",
+                                 "record.recipients", severity="warning")
+        problems += _unknown(loaded, (((*vloc, "purposes", i), p)
+                                      for i, p in enumerate(view.purposes or ())),
+                             all_purposes, "unknown purpose {name!r}", "the tables' purposes")
         for i, table_name in enumerate(view.tables or []):
             if table_name not in rules.tables:
                 problems.append(loaded.problem((*vloc, "tables", i),
@@ -213,12 +223,11 @@ def _record_problems(loaded: LoadedRules, rules: RuleSet, tloc: Loc,
             "state it for the record: legitimate_interest: …", severity="warning"))
     record = rules.record
     for key, named in (("purposes", record.purposes), ("data_subjects", record.data_subjects)):
-        for i, name in enumerate(getattr(table, key)):
-            if named and name not in named:
-                problems.append(loaded.problem((*tloc, key, i),
-                    f"{name!r} has no entry under record.{key}",
-                    _close(name, sorted(named)) or f"add it to record.{key}",
-                    severity="warning"))
+        if named:
+            problems += _unknown(loaded, (((*tloc, key, i), name)
+                                          for i, name in enumerate(getattr(table, key))),
+                                 named, f"{{name!r}} has no entry under record.{key}",
+                                 f"record.{key}", severity="warning")
     return problems
 
 
@@ -227,18 +236,14 @@ def access_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     access = rules.access
     if access is None:
         return []
-    problems: list[Problem] = []
-    roles = sorted(access.principals)
     readers: list[tuple[Loc, str]] = [
         (("views", view_name, "readers", i), reader)
         for view_name, view in rules.views.items() for i, reader in enumerate(view.readers)]
     readers += [(("access", key, i), reader) for key in ("alert_readers", "audit_readers")
                 for i, reader in enumerate(getattr(access, key))]
-    for loc, reader in readers:
-        if reader not in access.principals:
-            problems.append(loaded.problem(loc,
-                f"reader {reader!r} has no principal under access.principals",
-                _close(reader, roles) if roles else "add it: access.principals"))
+    problems = _unknown(loaded, readers, access.principals,
+                        "reader {name!r} has no principal under access.principals",
+                        "access.principals")
     for role, principal in access.principals.items():
         if principal == access.processor:
             problems.append(loaded.problem(("access", "principals", role),
