@@ -118,8 +118,6 @@ class Report:
     sha256: str
     key_id: str
     date: dt.date
-    controller: Controller
-    record: Record
     rules: RuleSet
     tables: list[TableEntry]
     activities: list[Activity]
@@ -127,6 +125,14 @@ class Report:
     #: (where, text) of every free text of the rules, for the translation check
     texts: list[tuple[str, Any]]
     enforcement: Enforcement | None = None
+
+    @property
+    def controller(self) -> Controller:
+        return self.rules.controller
+
+    @property
+    def record(self) -> Record:
+        return self.rules.record
 
     def untranslated(self, lang: str) -> list[str]:
         return [where for where, value in self.texts if not translated(value, lang)]
@@ -169,19 +175,18 @@ def build_report(validated: ValidatedRules, date: dt.date | None = None) -> Repo
         for entry in entries:
             findings += _field_findings(table_name, entry)
     findings += _record_findings(rules)
-    activities = [Activity(purpose, _purpose_name(rules, purpose),
-                           rules.record.purposes[purpose].description
-                           if purpose in rules.record.purposes else "",
-                           [t for t in tables if purpose in t.purposes])
-                  for purpose in dict.fromkeys(p for t in rules.tables.values() for p in t.purposes)]
-    return Report(validated.version, validated.sha256, key_id, date or dt.date.today(),
-                  rules.controller, rules.record, rules, tables, activities, findings,
-                  _texts(rules))
+    activities = [_activity(rules, purpose, tables) for purpose in
+                  dict.fromkeys(p for t in rules.tables.values() for p in t.purposes)]
+    return Report(validated.version, validated.sha256, key_id, date or dt.date.today(), rules,
+                  tables, activities, findings, _texts(rules))
 
 
-def _purpose_name(rules: RuleSet, purpose: str) -> Any:
+def _activity(rules: RuleSet, purpose: str, tables: list[TableEntry]) -> Activity:
+    """A purpose with its name and description from the record (the id where it has none)."""
     known = rules.record.purposes.get(purpose)
-    return known.name if known is not None else purpose
+    return Activity(purpose, known.name if known is not None else purpose,
+                    known.description if known is not None else "",
+                    [t for t in tables if purpose in t.purposes])
 
 
 def _field_entry(table_name: str, table: TableRules, name: str, rule: FieldRule,
