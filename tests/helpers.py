@@ -146,13 +146,11 @@ def as_debezium_json(value: Any) -> Any:
 def go_tool(name: str) -> str:
     """A tool that deploy/deps.sh builds from Go sources into .cache/go-bin/ (helm,
     kubeconform, docker-compose); a missing one fails the test and says how to get it."""
-    import shutil
-
     import pytest
 
-    built = Path(__file__).resolve().parents[1] / ".cache" / "go-bin" / name
-    found = str(built) if built.exists() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is missing: run `make deps` (it builds {name} with Go into "
-                    ".cache/go-bin/)")
-    return found
+    from deploy.kubernetes.check_chart import tool
+
+    try:
+        return tool(name)
+    except SystemExit as missing:
+        pytest.fail(str(missing))
