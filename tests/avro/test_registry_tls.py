@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker import tls_schema_registry
-from tests.pipeline.harness import Namespace, read_topics
+from tests.pipeline.harness import Namespace, cli, read_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -25,11 +23,6 @@ def https_registry() -> Iterator[tuple[str, Path]]:
         yield registry
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "processor", *args], capture_output=True,
-                          text=True, timeout=300)
-
-
 def test_avro_through_a_registry_that_speaks_https_only(
         https_registry: tuple[str, Path], kafka_bootstrap: str, tmp_path: Path) -> None:
     url, ca = https_registry
@@ -38,12 +31,12 @@ def test_avro_through_a_registry_that_speaks_https_only(
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
     done = cli("generate", "--events", "300", "--format", "avro", "--bootstrap-servers",
-               kafka_bootstrap, "--topic-prefix", ns.source_prefix, *trusted)
+               kafka_bootstrap, "--topic-prefix", ns.source_prefix, *trusted, check=False)
     assert done.returncode == 0, done.stderr
     done = cli("run", "--rules", str(ns.rules), "--bootstrap-servers", kafka_bootstrap,
                "--keys", "deploy/keys/demo-keys.yaml", "--allow-demo-keys", "--group-id",
                ns.ns, "--transactional-id", f"{ns.ns}-tx", "--exit-when-idle", "3",
-               "--metrics-port", "-1", *trusted)
+               "--metrics-port", "-1", *trusted, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     views = read_topics(kafka_bootstrap, [f"{ns.ns}.bi.analytics.contacts"], decode=bytes)
     assert views and all(r.value is None or r.value[:1] == b"\0" for r in views)  # Avro frames
@@ -57,7 +50,7 @@ def test_an_untrusted_registry_certificate_is_one_clear_line(
         https_registry: tuple[str, Path], tmp_path: Path) -> None:
     url, _ = https_registry
     done = cli("generate", "--events", "5", "--format", "avro", "--output",
-               str(tmp_path / "x.jsonl"), "--schema-registry-url", url)
+               str(tmp_path / "x.jsonl"), "--schema-registry-url", url, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: schema registry unreachable: TLS: the registry's certificate is not trusted "
