@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import faust
 import orjson
@@ -38,7 +39,8 @@ def report(result: dict[str, object], code: int, datadir: str) -> None:
 
 def main() -> None:
     bootstrap, app_id, rules, keys, *topics = sys.argv[1:]
-    engine = MaskingEngine(compile_rules(load_validated(rules), load_keys(keys)))
+    engine = MaskingEngine(compile_rules(load_validated(rules), load_keys(keys),
+                                         load_keys(Path(keys).with_name("demo-kek.yaml"))))
     # faust keeps its tables under datadir, "<app_id>-data" in the working directory by default
     datadir = tempfile.mkdtemp(prefix="crm-masker-faust-")
     app = faust.App(app_id, datadir=datadir, broker=f"kafka://{bootstrap}", value_serializer="raw",

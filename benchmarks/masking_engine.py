@@ -295,10 +295,11 @@ def main() -> None:
     events = make_events(args.events, args.seed)
     rules = load_validated(args.rules)
     keys = load_keys(REPO / "deploy/keys/demo-keys.yaml")
+    keks = load_keys(REPO / "deploy/keys/demo-kek.yaml")
 
     def make_engine() -> MaskingEngine:
         forget_confirmed()  # the detectors' validator cache is global: each run starts cold
-        return MaskingEngine(compile_rules(rules, keys))
+        return MaskingEngine(compile_rules(rules, keys, keks))
 
     def native_row(scrub: bool, names: bool = True) -> Callable[[], Prepare]:
         engine = make_engine if names else make_engine_without_names
@@ -308,7 +309,7 @@ def main() -> None:
 
     def make_engine_without_names() -> MaskingEngine:
         forget_confirmed()
-        return MaskingEngine(compile_rules(without_names, keys))
+        return MaskingEngine(compile_rules(without_names, keys, keks))
 
     registry = SchemaRegistry(client_from_options("mock://benchmark"))
 

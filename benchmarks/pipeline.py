@@ -46,7 +46,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from benchmarks.broker_cpu import BrokerCpu
 from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
-from tests.helpers import DEMO_KEYS
+from tests.helpers import DEMO_KEK, DEMO_KEYS
 from tests.pipeline.harness import Namespace, output_topics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,8 @@ def run_passthrough(ns: Namespace, bootstrap: str, shaped: bool = False,
 
 def masker_cmd(ns: Namespace, bootstrap: str, group: str) -> list[str]:
     return [sys.executable, "-m", "processor", "run", "--rules", str(ns.rules), "--keys",
-            str(DEMO_KEYS), "--allow-demo-keys", "--bootstrap-servers", bootstrap, "--group-id",
+            str(DEMO_KEYS), "--kek-file", str(DEMO_KEK), "--allow-demo-keys",
+            "--bootstrap-servers", bootstrap, "--group-id",
             group, "--transactional-id", f"{group}-tx", "--metrics-port", "-1"]
 
 

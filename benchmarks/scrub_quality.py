@@ -99,7 +99,8 @@ class EngineScrub:
     def __init__(self, rules: Path | ValidatedRules, use_native: bool,
                  known: list[tuple[str, str]]) -> None:
         validated = rules if isinstance(rules, ValidatedRules) else load_validated(rules)
-        compiled = compile_rules(validated, load_keys(REPO / "deploy/keys/demo-keys.yaml"))
+        compiled = compile_rules(validated, load_keys(REPO / "deploy/keys/demo-keys.yaml"),
+                                 load_keys(REPO / "deploy/keys/demo-kek.yaml"))
         self.python = MaskingEngine(compiled)
         self.core = native.NativeEngine(compiled, native.load_core()) if use_native else None
         for i, (first, last) in enumerate(known, 1):

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 events=${DEMO_EVENTS:-20000}
-keys=(--keys deploy/keys/demo-keys.yaml --allow-demo-keys)
+keys=(--keys deploy/keys/demo-keys.yaml --kek-file deploy/keys/demo-kek.yaml --allow-demo-keys)
 
 bootstrap=$(bash deploy/local-kafka/kafka.sh up)
 echo "== 1. Kafka broker at $bootstrap"

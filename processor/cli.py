@@ -16,37 +16,20 @@ from typing import BinaryIO, TextIO
 import click
 
 from processor import __version__
-from processor.errors import CrmMaskerError, KeyFileError, RuleSetInvalid
-from processor.keys import KeyRing, load_keys
-
-RULES_OPTION = click.option(
-    "--rules", "rules_dir", type=click.Path(exists=True, path_type=Path), default=Path("rules"),
-    show_default=True, envvar="CRM_MASKER_RULES",
-    help="Rule directory (every *.yaml in it) or a single rule file.")
-KEYS_OPTION = click.option(
-    "--keys", "keys_file", type=click.Path(path_type=Path), default=None,
-    envvar="CRM_MASKER_KEYS_FILE",
-    help="Pseudonym key file (YAML: keys: {KEY_ID: SECRET}). Default: $CRM_MASKER_KEYS.")
-DEMO_KEYS_OPTION = click.option(
-    "--allow-demo-keys", is_flag=True, default=False, envvar="CRM_MASKER_ALLOW_DEMO_KEYS",
-    help="Accept the public demo keys (deploy/keys/demo-keys.yaml, or any file marked "
-         "`demo: true`): for demos and tests only.")
-
-
-def fail(message: str, code: int = 2) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
-
-
-def keyring(keys_file: Path | None, allow_demo: bool) -> KeyRing:
-    keys = load_keys(keys_file)
-    if keys.demo and not allow_demo:
-        raise KeyFileError(
-            f"{keys.source or '$CRM_MASKER_KEYS'} holds a demo key; its secret is public. Make "
-            "a key file of your own with `crm-masker keys new --output FILE`, or pass "
-            "--allow-demo-keys for demos and tests")
-    return keys
-
+from processor.cli_options import (
+    BOOTSTRAP_OPTION,
+    DEMO_KEYS_OPTION,
+    KAFKA_OPTION,
+    KEK_OPTION,
+    KEYS_OPTION,
+    REGISTRY_OPTION,
+    REGISTRY_URL_OPTION,
+    RULES_OPTION,
+    fail,
+    kek_ring,
+    keyring,
+)
+from processor.errors import CrmMaskerError, RuleSetInvalid
 
 def _load_config(ctx: click.Context, _: click.Parameter, path: Path | None) -> None:
     """Eager, so that the file is click's default_map before any other option is read."""
@@ -177,6 +160,7 @@ def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool
 @main.command()
 @RULES_OPTION
 @KEYS_OPTION
+@KEK_OPTION
 @DEMO_KEYS_OPTION
 @click.option("--input", "input_file", type=click.File("rb"), default="-", show_default=True,
               help="JSON lines {topic, key, value}; - for stdin.")
@@ -186,13 +170,14 @@ def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool
               type=click.Choice(["auto", "native", "python"]),
               help="Masking engine, as for `run`: the native core where it takes an event "
                    "(auto: when installed), else the Python engine.")
-def mask(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool,
+def mask(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_demo_keys: bool,
          input_file: BinaryIO, output_file: BinaryIO, engine: str) -> None:
     """Mask JSON lines offline, exactly as `run` would mask them on Kafka.
 
     Reads {"topic": ..., "key": ..., "value": ...} per line (value: a Debezium envelope) and
     writes one such line per output record; records that cannot be processed go to the DLQ
-    topic with the reason and the input line number. A summary goes to stderr.
+    topic with the reason and the input line number. A summary goes to stderr. Values that
+    the rules encrypt get data keys that live in memory only: offline, nothing can reveal them.
     """
     from processor.masking import native
     from processor.masking.engine import MaskingEngine
@@ -200,7 +185,8 @@ def mask(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool,
     from processor.rules import load_validated
     from processor.rules.compiler import compile_rules
 
-    compiled = compile_rules(load_validated(rules_dir), keyring(keys_file, allow_demo_keys))
+    compiled = compile_rules(load_validated(rules_dir), keyring(keys_file, allow_demo_keys),
+                             kek_ring(kek_file, allow_demo_keys))
     core = native.select(compiled, engine)
     summary = Summary()
     for record in mask_lines(MaskingEngine(compiled), input_file, summary, core):
@@ -208,26 +194,10 @@ def mask(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool,
     click.echo(summary.render(), err=True)
 
 
-BOOTSTRAP_OPTION = click.option(
-    "--bootstrap-servers", "bootstrap", envvar="CRM_MASKER_BOOTSTRAP_SERVERS", required=True,
-    help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT].")
-REGISTRY_URL_OPTION = click.option(
-    "--schema-registry-url", envvar="CRM_MASKER_SCHEMA_REGISTRY_URL", default=None,
-    help="Confluent-compatible schema registry for Avro records (Apicurio: .../apis/ccompat/v7); "
-         "mock://NAME is the client's in-memory registry, for one process only.")
-REGISTRY_OPTION = click.option(
-    "--schema-registry-option", "registry_options", multiple=True, metavar="KEY=VALUE",
-    help="Schema registry client setting (basic.auth.user.info, ssl.ca.location, "
-         "ssl.certificate.location, ssl.key.location …); repeatable.")
-KAFKA_OPTION = click.option(
-    "--kafka-option", "kafka_options", multiple=True, metavar="KEY=VALUE",
-    help="Extra librdkafka setting (security.protocol, sasl.*, ssl.* …); repeatable. Also "
-         "from CRM_MASKER_KAFKA_<KEY> variables, e.g. CRM_MASKER_KAFKA_SECURITY_PROTOCOL.")
-
-
 @main.command()
 @RULES_OPTION
 @KEYS_OPTION
+@KEK_OPTION
 @DEMO_KEYS_OPTION
 @BOOTSTRAP_OPTION
 @KAFKA_OPTION
@@ -262,7 +232,8 @@ KAFKA_OPTION = click.option(
               help="Masking engine for JSON events: the native core (Rust, built by `make "
                    "install` when cargo is there; same outputs, faster), the "
                    "Python engine, or auto: native when installed.")
-def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
+def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_demo_keys: bool,
+        bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
         batch_events: int, batch_ms: int, commit_when_drained: bool, workers: int,
         metrics_port: int, metrics_host: str,
@@ -285,8 +256,13 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
     from processor.pipeline.workers import WorkerSpec, run_workers
     from processor.rules import load_validated
 
-    load_validated(rules_dir)  # refuse an invalid rule set before touching Kafka
+    from processor.subjects.encrypted import encrypted_fields
+
+    validated = load_validated(rules_dir)  # refuse an invalid rule set before touching Kafka
     keys = keyring(keys_file, allow_demo_keys)
+    encrypted = encrypted_fields(validated.rules)
+    keks = kek_ring(kek_file, allow_demo_keys, required=(
+        f"the rules encrypt {encrypted[0][0]}.{encrypted[0][1]}: run" if encrypted else None))
     check_not_protected(client_options(kafka_options))
     settings = RunSettings(
         bootstrap=bootstrap, group_id=group_id,
@@ -297,6 +273,7 @@ def run(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstra
         schema_registry_options=registry_options, engine=engine)
     logging_of = click.get_current_context().find_root().obj or {}
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None,
+                      keks=keks,
                       metrics_host=metrics_host, log_level=logging_of.get("log_level", "info"),
                       log_format=logging_of.get("log_format", "text"))
     sys.exit(run_workers(spec, workers))
@@ -579,7 +556,7 @@ def scan(bootstrap: str, kafka_options: tuple[str, ...], topics: tuple[str, ...]
 
 @main.group()
 def keys() -> None:
-    """Pseudonym key files."""
+    """Pseudonym key files, and the KEK of `encrypt` (rotate)."""
 
 
 @keys.command("new")
@@ -659,7 +636,9 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
                    topic: str | None, pseudonym: str | None) -> None:
     """List propagated deletes (Art. 17): when, which table, which pseudonymous key.
 
-    One JSON line per delete: {"time", "table", "key", "producer", "rules_version"}.
+    One JSON line per delete: {"time", "table", "key", "producer", "rules_version"}, and one
+    per shredded data key (the subject's erasure, by the processor or `crm-masker erase`):
+    {"time", "table" (or "erase"), "shredded": data key id, "producer", "rules_version"}.
     """
     import orjson
 
@@ -667,7 +646,7 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
     from processor.pipeline.topic_reader import read_all
 
     name = _audit_topic(rules_dir, topic)
-    found = 0
+    found = keys_shredded = 0
     for _, record in read_all(bootstrap, name, client_options(kafka_options)):
         if record is None:
             continue
@@ -679,7 +658,28 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
             click.echo(orjson.dumps({"time": record["time"], "table": delete.get("table"),
                                      "key": key, "producer": record["producer"],
                                      "rules_version": record["rules"]["version"]}).decode())
-    click.echo(f"{found} propagated delete(s)", err=True)
+        request = record.get("request") or {}
+        shredded = [(s.get("table"), s.get("data_key")) for s in record.get("shredded", [])] + \
+            [("erase", data_key) for data_key in request.get("shredded", [])]
+        for table, data_key in shredded:
+            if pseudonym and pseudonym not in str(data_key):
+                continue
+            keys_shredded += 1
+            click.echo(orjson.dumps({"time": record["time"], "table": table,
+                                     "shredded": data_key, "producer": record["producer"],
+                                     "rules_version": record["rules"]["version"]}).decode())
+    click.echo(f"{found} propagated delete(s), {keys_shredded} data key(s) shredded", err=True)
+
+
+def _add_subject_commands() -> None:
+    from processor.subjects.commands import erase, reveal, rotate, subject
+
+    for command in (subject, reveal, erase):
+        main.add_command(command)
+    keys.add_command(rotate)
+
+
+_add_subject_commands()
 
 
 def _envvars(command: click.Command, path: tuple[str, ...] = ()) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -12,6 +13,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 import processor.avro  # noqa: F401  (first: imports the schema registry client without authlib's notice)
 from tests.broker import SecureBroker, kafka_broker, schema_registry, secure_broker
 from tests.cdc import CdcChain, cdc_chain
+from tests.helpers import DEMO_KEK
+
+# the reference rules encrypt contacts.phone: every `crm-masker run` and `mask` of the tests
+# gets the demo KEK, as they get the demo keys (tests that check its absence unset it)
+os.environ.setdefault("CRM_MASKER_KEK_FILE", str(DEMO_KEK))
 
 
 @pytest.fixture(scope="session")

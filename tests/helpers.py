@@ -18,6 +18,7 @@ from processor.rules.compiler import compile_rules
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
 DEMO_KEYS = REPO / "deploy" / "keys" / "demo-keys.yaml"
+DEMO_KEK = REPO / "deploy" / "keys" / "demo-kek.yaml"
 PREREQUISITES = REPO / "deploy" / "prerequisites.tsv"
 
 
@@ -59,8 +60,13 @@ def demo_keys() -> KeyRing:
     return load_keys(DEMO_KEYS)
 
 
+def demo_keks() -> KeyRing:
+    """The public demo KEK of ``encrypt`` (the reference rules encrypt contacts.phone)."""
+    return load_keys(DEMO_KEK)
+
+
 def engine(rules: Path = RULES, keys: KeyRing | None = None) -> MaskingEngine:
-    return MaskingEngine(compile_rules(load_validated(rules), keys or demo_keys()))
+    return MaskingEngine(compile_rules(load_validated(rules), keys or demo_keys(), demo_keks()))
 
 
 def scalars(obj: Any) -> Iterator[Any]:

@@ -37,7 +37,7 @@ pub trait NativeAction: Send + Sync {
 /// The native form of an action, or None when only the Python action can apply it.
 pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAction>> {
     Some(match spec {
-        ActionSpec::Python => return None,
+        ActionSpec::Python | ActionSpec::PerSubject => return None,
         ActionSpec::Keep { kinds } => Box::new(Keep {
             kinds: kinds.clone(),
         }),

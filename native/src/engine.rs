@@ -16,7 +16,7 @@ use crate::actions::{self, NativeAction};
 use crate::json::{self, Member, Obj};
 use crate::names::NameSet;
 use crate::pyjson;
-use crate::spec::{EngineSpec, PlanSpec, StepSpec};
+use crate::spec::{ActionSpec, EngineSpec, PlanSpec, StepSpec};
 
 /// "Let the Python engine do this event."
 #[derive(Debug)]
@@ -39,6 +39,9 @@ pub struct Slot {
     /// the Python action's results by text input: actions are deterministic, and free text
     /// repeats (the before and after image of an update, the next update of the same row)
     memo: HashMap<String, Value>,
+    /// the Python action takes the row's data subject too (and is not memoised: its result
+    /// depends on the subject)
+    per_subject: bool,
 }
 
 const MEMO_SIZE: usize = 65_536;
@@ -70,6 +73,8 @@ struct Step {
 struct Plan {
     shows_before: bool,
     steps: Vec<Step>,
+    /// the position of the column that names the row's data subject (per-subject actions)
+    subject: Option<usize>,
     /// key column, its position among the columns, its action (None: copied)
     key_fields: Vec<(String, Option<usize>, Option<usize>)>,
 }
@@ -84,6 +89,8 @@ struct Route {
     columns: Columns,
     views: Vec<View>,
     detected: bool,
+    /// its deletes erase a data subject: Python takes them (it shreds the data keys)
+    erases: bool,
     /// positions of the columns that hold names of people (they feed the known names)
     name_columns: Vec<usize>,
 }
@@ -152,6 +159,7 @@ impl Engine {
                 native: actions::build(action, &helpers),
                 python,
                 memo: HashMap::new(),
+                per_subject: matches!(action, ActionSpec::PerSubject),
             })
             .collect();
         // a plan belongs to one table: it is built with that table's columns
@@ -180,6 +188,7 @@ impl Engine {
                 })
                 .collect();
             let detected = route.detected;
+            let erases = route.erases;
             let name_columns = route
                 .name_columns
                 .iter()
@@ -191,6 +200,7 @@ impl Engine {
                     columns,
                     views,
                     detected,
+                    erases,
                     name_columns,
                 },
             );
@@ -259,6 +269,9 @@ impl Engine {
         let source_ts_ms = source_ts.and_then(|raw| raw.parse::<i64>().ok());
         if event.op == "t" {
             return Err(Defer); // rare: Python publishes the masked truncate to the views
+        }
+        if event.op == "d" && route.erases {
+            return Err(Defer); // rare: Python shreds the subject's data keys with the delete
         }
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
@@ -509,10 +522,12 @@ impl Plan {
                 (name, column, action)
             })
             .collect();
+        let subject = spec.subject.and_then(|name| columns.get(&name).copied());
         Self {
             shows_before: spec.shows_before,
             steps,
             key_fields,
+            subject,
         }
     }
 
@@ -581,6 +596,7 @@ impl Plan {
         row: Option<&Obj<'_>>,
     ) -> Result<Vec<u8>, Defer> {
         let mut out = Vec::with_capacity(512);
+        let subject = self.subject.and_then(|c| slots.get(c).copied().flatten());
         for step in &self.steps {
             let Some(raw) = slots.get(step.column).copied().flatten() else {
                 continue;
@@ -618,7 +634,7 @@ impl Plan {
                 out.push(b',');
             }
             out.extend_from_slice(&step.member);
-            write_masked(&mut out, actions, py, action, raw)?;
+            write_masked(&mut out, actions, py, action, raw, subject)?;
         }
         Ok(out)
     }
@@ -685,9 +701,21 @@ fn write_masked(
     py: Python<'_>,
     action: Option<usize>,
     raw: &str,
+    subject: Option<&str>,
 ) -> Result<(), Defer> {
     match action {
         None => out.extend_from_slice(raw.as_bytes()),
+        Some(index) if actions[index].per_subject => {
+            let value = json::value(raw).ok_or(Defer)?;
+            let subject = subject
+                .map_or(Some(Value::Null), json::value)
+                .ok_or(Defer)?;
+            let slot = &actions[index];
+            let arg = pyjson::to_py(py, &value).map_err(|_| Defer)?;
+            let who = pyjson::to_py(py, &subject).map_err(|_| Defer)?;
+            let result = slot.python.call1(py, (arg, who)).map_err(|_| Defer)?;
+            json::write_value(out, &pyjson::from_py(result.bind(py)).ok_or(Defer)?);
+        }
         Some(index) => {
             let slot = &mut actions[index];
             if let Some(native) = slot.native.as_mut() {

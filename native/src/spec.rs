@@ -37,6 +37,9 @@ pub struct RouteSpec {
     /// columns whose values are names of people (the rules' `entity: name`)
     #[serde(default)]
     pub name_columns: Vec<String>,
+    /// a delete erases the row's data subject (its data keys are shredded): Python's
+    #[serde(default)]
+    pub erases: bool,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +57,9 @@ pub struct PlanSpec {
     pub steps: Vec<StepSpec>,
     /// key columns with the action that masks them (None: copied as they are)
     pub key_fields: Vec<(String, Option<usize>)>,
+    /// the column that names the row's data subject, for `per_subject` actions
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +85,8 @@ pub struct WhenSpec {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActionSpec {
     Python,
+    /// call the Python action with the value and the row's data subject (encrypt)
+    PerSubject,
     /// a kept column: copied when its kind is one of `kinds` (`json_types.TYPES`)
     Keep {
         kinds: Vec<String>,

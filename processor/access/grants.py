@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from processor.rules.model import RuleSet
+from processor.subjects.encrypted import encrypted_fields
 
 TOPIC, GROUP, TRANSACTIONAL_ID, CLUSTER = "topic", "group", "transactional_id", "cluster"
 LITERAL, PREFIXED = "literal", "prefixed"
@@ -44,7 +45,7 @@ class RuleResources:
                       for name, view in rules.views.items()
                       for table in rules.tables if view.publishes(table)}
         self.outputs = [*self.views.values(), rules.dlq_topic, rules.alert_topic,
-                        rules.audit_topic]
+                        rules.audit_topic, rules.data_keys.topic]
         self.topics = [*self.sources, *self.outputs]
         self.groups = [access.processor_group]
         self.group_prefixes = [group_prefix(v.topic) for v in rules.views.values()] + \
@@ -73,11 +74,15 @@ def processor_topics(rules: RuleSet) -> list[tuple[list[str], tuple[str, ...], s
              for table in rules.tables if view.publishes(table)]
     outputs = [*views, rules.dlq_topic, rules.audit_topic,
                *([rules.alert_topic] if rules.anomaly is not None else [])]
-    return [(sources, ("read", "describe"), "the processor reads the CRM's changes"),
-            (outputs, ("write", "describe"),
-             "the processor publishes views, dead letters, alerts, the audit trail"),
-            ([rules.audit_topic], ("read",),
-             "the processor continues its audit chain after a restart")]
+    found = [(sources, ("read", "describe"), "the processor reads the CRM's changes"),
+             (outputs, ("write", "describe"),
+              "the processor publishes views, dead letters, alerts, the audit trail"),
+             ([rules.audit_topic], ("read",),
+              "the processor continues its audit chain after a restart")]
+    if encrypted_fields(rules):
+        found.append(([rules.data_keys.topic], ("read", "write", "describe"),
+                      "the processor keeps the per-subject data keys of encrypt"))
+    return found
 
 
 def group_prefix(view_topic: str) -> str:
@@ -128,6 +133,10 @@ def desired_grants(rules: RuleSet) -> list[Grant]:
             allow(principal, TOPIC, topics, ("read", "describe"), f"{reader} reads view {name}")
             allow(principal, GROUP, [group_prefix(view.topic)], ("read",),
                   f"{reader}'s consumer groups for view {name}", PREFIXED)
+    for reader in access.key_custodians if encrypted_fields(rules) else ():
+        allow(access.principals[reader], TOPIC, [rules.data_keys.topic],
+              ("read", "write", "describe"),
+              f"{reader} reveals (reads the wrapped data keys), erases and rotates them")
     for key, topic, what in (("alert_readers", rules.alert_topic, "the alerts"),
                              ("audit_readers", rules.audit_topic, "the audit trail")):
         for reader in getattr(access, key):

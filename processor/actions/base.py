@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,11 +19,24 @@ from processor.i18n import Localized
 from processor.keys import KeyRing
 from processor.pii.names import NameLexicon
 
+if TYPE_CHECKING:
+    from processor.subjects.datakeys import DataKeyStore
+
 
 class ActionParams(BaseModel):
     """Parameters of an action; unknown parameters are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+@dataclass
+class SubjectScope:
+    """The data subject of the row being masked, for actions keyed per subject (``encrypt``):
+    the plan sets ``value`` from ``column`` before it masks a row of its table."""
+
+    column: str
+    domain: str  # the subject's pseudonym domain (contact, user)
+    value: Any = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class CompileContext:
     keys: KeyRing | None  # None while only validating: no secrets needed to check rules
     #: the CRM's known names (pii/names.py), when the rules mark name columns and keys are given
     names: NameLexicon | None = None
+    #: the table's data subject (``subject:`` in its rules), None when it declares none
+    subject: SubjectScope | None = None
+    #: the per-subject data keys (processor/subjects/datakeys.py), when a KEK file is given
+    data_keys: DataKeyStore | None = None
 
 
 class Action(ABC):
@@ -87,6 +104,9 @@ class Action(ABC):
     stable_for_keys: ClassVar[bool] = False
     #: the leak watch inspects its outputs (what it publishes can still look like PII)
     watched: ClassVar[bool] = False
+    #: the action reads the row's data subject (``CompileContext.subject``): the table must
+    #: declare one, and the native core hands the table to the Python engine
+    per_subject: ClassVar[bool] = False
     #: the action finds what its detectors find, no more (scrub): the record says so
     best_effort: ClassVar[bool] = False
     #: what the record of processing activities says the action does (fixed wording)

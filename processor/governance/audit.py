@@ -52,6 +52,8 @@ class TransactionFacts:
     #: when read (``fields_masked``), so the hot path adds 1 instead of a dict per event
     masked_with: dict[int, list[Any]] = field(default_factory=dict)
     deletes: list[tuple[str, Any]] = field(default_factory=list)  # (table, masked key)
+    #: data keys tombstoned by erasures (crypto-shredding): (table, data key id)
+    shredded: list[tuple[str, str]] = field(default_factory=list)
     leak_rows: Counter[str] = field(default_factory=Counter)  # rows the leak watch inspected
     pii_suspected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     anomalies: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, severity)
@@ -117,6 +119,8 @@ def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
         },
         "deletes": [{"table": t, "key": k} for t, k in audit.deletes],
     }
+    if audit.shredded:  # absent otherwise: the records before crypto-shredding hash alike
+        record["shredded"] = [{"table": t, "data_key": k} for t, k in audit.shredded]
     record["hash"] = record_hash(record)
     return record
 

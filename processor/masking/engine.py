@@ -48,6 +48,8 @@ class Outcome:
     deleted_key: Any = None
     #: published columns left out because Debezium sent its placeholder, not a value
     unavailable: list[str] = field(default_factory=list)
+    #: the data keys that this delete shredded (ids: the subject's pseudonyms)
+    shredded: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,19 @@ class MaskingEngine:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
         if event.op == "d" and outcome.records:
             outcome.deleted, outcome.deleted_key = True, outcome.records[0].key
+        if event.op == "d" and route.shreds is not None:
+            self._shred(route, event, key, outcome)
         return outcome
+
+    def _shred(self, route: TableRoute, event: ChangeEvent, key: Any, outcome: Outcome) -> None:
+        """The subject's erasure: its data keys are tombstoned in this event's transaction."""
+        scope, store = route.shreds, self.compiled.data_keys
+        assert scope is not None and store is not None
+        subject = (event.before or {}).get(scope.column)
+        if subject is None and isinstance(key, dict):
+            subject = key.get(scope.column)
+        if subject is not None:
+            outcome.shredded = store.shred(scope.domain, subject)
 
     def _types_of_connect(self, source: SourceSchema) -> RowTypes:
         found = self._connect_types.get(source.text)

@@ -167,7 +167,9 @@ class _SpecBuilder:
                               "otherwise": self.action(cond.otherwise)})
         found = self._plan_index[id(plan)] = len(self.plans)
         self.plans.append({"shows_before": shows_before, "steps": steps,
-                           "key_fields": [(name, self.action(fn)) for name, fn in plan.key_fields]})
+                           "key_fields": [(name, self.action(fn)) for name, fn in plan.key_fields],
+                           # per-subject actions (encrypt) are called with the subject's value
+                           "subject": plan.subject.column if plan.subject else None})
         return found
 
 
@@ -214,7 +216,9 @@ class NativeEngine:
             columns = sorted(route.views[0].plan.known) if route.views else []
             routes.append({"topic": topic, "columns": columns, "views": views,
                            "detected": topic in detected,
-                           "name_columns": list(route.name_columns)})
+                           "name_columns": list(route.name_columns),
+                           # its deletes erase the subject: Python shreds the data keys
+                           "erases": route.shreds is not None})
             self._routes[topic] = (route.table, route.action_counts)
         spec = {"routes": routes, "plans": builder.plans, "actions": builder.actions,
                 "source_fields": native_fields(SOURCE_FIELDS),

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from processor.actions.base import SubjectScope
 from processor.errors import PoisonEvent
 from processor.formats.envelope import UNAVAILABLE_MARKERS
 from processor.formats.logical_types import LogicalType
@@ -63,6 +64,8 @@ class FieldPlan:
     outputs: tuple[tuple[str, tuple[OutputType, ...]], ...] = ()
     #: column → its action, where the action reads values by the source schema's logical type
     retypable: dict[str, Retypable] = field(default_factory=dict)
+    #: the table's data subject, when an action of the plan keys values by it (encrypt)
+    subject: SubjectScope | None = None
 
     def for_types(self, types: Mapping[str, LogicalType]) -> FieldPlan:
         """This plan for rows whose schema names ``types``: a column whose schema says how
@@ -87,6 +90,8 @@ class FieldPlan:
         form; unchanged columns are copied from it instead of being masked again."""
         out: dict[str, Any] = {}
         name = ""
+        if self.subject is not None:
+            self.subject.value = row.get(self.subject.column)
         try:
             for name, fn, cond in self.steps:
                 if name not in row:

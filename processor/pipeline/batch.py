@@ -289,6 +289,8 @@ class BatchHandler:
             self._log_drift(outcome.table, outcome.unknown_fields)
         if outcome.deleted:
             facts.deletes.append((outcome.table, outcome.deleted_key))
+        if outcome.shredded:
+            facts.shredded += [(outcome.table, data_key) for data_key in outcome.shredded]
         facts.count_masked(outcome.action_counts)
         if sampled:
             self._watch(outcome.table, outcome.masked_rows)

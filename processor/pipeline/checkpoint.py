@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from processor.governance.audit import TransactionFacts
 from processor.observability import metrics
 from processor.pipeline.audit_trail import AuditTrail
+from processor.subjects.datakeys import DataKeyStore
 
 log = logging.getLogger(__name__)
 ABORT_ATTEMPT_S = 2.0  # one abort_transaction call; retried up to three times timeout_s
@@ -79,10 +80,12 @@ class Checkpoint:
     """The life cycle of one transaction: begin on first output, add, commit or abort."""
 
     def __init__(self, producer: Producer, consumer: Consumer, audit: AuditTrail | None = None,
-                 timeout_s: float = 30.0) -> None:
+                 timeout_s: float = 30.0, data_keys: DataKeyStore | None = None) -> None:
         self.producer = producer
         self.consumer = consumer
         self.audit = audit
+        #: data keys made or shredded in the transaction go to the key topic in it
+        self.data_keys = data_keys
         self.timeout_s = timeout_s
         self.open = False
         self.started = 0.0
@@ -137,6 +140,9 @@ class Checkpoint:
         if not self.open:
             return None
         positions = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
+        if self.data_keys is not None:
+            for key, value in self.data_keys.pending():
+                self.produce(self.data_keys.topic, key, value, [])
         if self.audit is not None and self.consumed:
             key, value = self.audit.record(self.facts)
             self.produce(self.audit.topic, key, value, [])
@@ -159,6 +165,8 @@ class Checkpoint:
         metrics.TRANSACTIONS.labels("committed").inc()
         if self.audit is not None:
             self.audit.committed()
+        if self.data_keys is not None:
+            self.data_keys.committed()
         flush_metrics(self.facts)
         metrics.BATCH_SECONDS.observe(self.age_s())
         now = time.time()
@@ -183,6 +191,8 @@ class Checkpoint:
         metrics.TRANSACTIONS.labels("aborted").inc()
         if self.audit is not None:
             self.audit.aborted()
+        if self.data_keys is not None:
+            self.data_keys.aborted()
         self._reset()
 
     def _retrying(self, what: str, call: Callable[[], None], pause_s: float = 0.0) -> None:

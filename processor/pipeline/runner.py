@@ -81,7 +81,8 @@ class Processor:
                                                               settings.transactional_id, extra))
         self.audit = AuditTrail(rules.audit_topic, settings.transactional_id,
                                 validated.version, validated.sha256)
-        self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit)
+        self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit,
+                                     data_keys=engine.compiled.data_keys)
         self.codec = RecordCodec(registry)
         self.batch = BatchHandler(engine, self.native, self.codec, self.producer,
                                   self.checkpoint, self.anomaly, rules.alert_topic,
@@ -120,6 +121,7 @@ class Processor:
             raise FatalKafkaError.of("init_transactions failed", exc.args[0]) from None
         self.health.broker_ok = True
         self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)
+        self._restore_data_keys()
         restore_known_names(self.engine.compiled, self.codec, self.settings.bootstrap,
                             self.settings.kafka_options)
         if self.anomaly is not None:
@@ -169,6 +171,18 @@ class Processor:
         log.info("processed %d input records; %.0f records/s while busy, %.1f µs of CPU per "
                  "record (all threads)", self.processed, self.processed / busy, cpu_us)
         return self.processed
+
+    def _restore_data_keys(self) -> None:
+        """The per-subject data keys that committed transactions made (read_committed: what a
+        crashed predecessor made and did not commit never existed)."""
+        store = self.engine.compiled.data_keys
+        if store is None:
+            return
+        from processor.subjects.keytopic import read_key_records
+
+        store.restore(read_key_records(self.settings.bootstrap, store.topic,
+                                       self.settings.kafka_options))
+        log.info("data keys: %d subject key(s) restored from %s", len(store), store.topic)
 
     def _busy(self) -> None:
         """A batch came in: the clock and the CPU time of the busy stretch move on."""

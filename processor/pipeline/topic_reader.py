@@ -65,23 +65,32 @@ def committed_ranges(consumer: Consumer, topic: str,
             yield pid, low, high
 
 
-def read_all(bootstrap: str, topic: str, extra: dict[str, str],
-             timeout_s: float = 30.0) -> Iterator[tuple[str, dict[str, Any] | None]]:
-    """Every committed record of ``topic`` as (location, decoded JSON or None), in log order."""
+def read_messages(bootstrap: str, topic: str, extra: dict[str, str],
+                  timeout_s: float = 30.0) -> Iterator[tuple[str, Message]]:
+    """Every committed record of ``topic``, tombstones included, as (location, message), in
+    log order per partition."""
     kafka_client.check_reachable(bootstrap, extra)
     consumer = committed_reader(bootstrap, topic, extra)
     try:
         for pid, low, high in committed_ranges(consumer, topic, timeout_s):
             for msg in read_partition(consumer, topic, pid, low, high, timeout_s):
-                value = msg.value()
-                if value is None:
-                    continue
-                try:
-                    record = orjson.loads(value)
-                except orjson.JSONDecodeError:
-                    record = None
-                yield f"{topic}[{pid}]@{msg.offset()}", record
+                yield f"{topic}[{pid}]@{msg.offset()}", msg
     except KafkaException as exc:
         raise RuntimeError(f"cannot read {topic}: {exc.args[0].str()}") from None
     finally:
         consumer.close()
+
+
+def read_all(bootstrap: str, topic: str, extra: dict[str, str],
+             timeout_s: float = 30.0) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """Every committed record of ``topic`` as (location, decoded JSON or None), in log order;
+    tombstones are left out."""
+    for where, msg in read_messages(bootstrap, topic, extra, timeout_s):
+        value = msg.value()
+        if value is None:
+            continue
+        try:
+            record = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            record = None
+        yield where, record

@@ -13,6 +13,7 @@ from confluent_kafka.admin import ConfigResource, NewTopic
 
 from processor.kafka_client import Admin
 from processor.rules.model import RuleSet, duration_ms
+from processor.subjects.encrypted import encrypted_fields
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
         "audit trail (one record per transaction, hash-chained)")
     specs[rules.alert_topic] = TopicSpec(rules.alert_topic, partitions, {
         "cleanup.policy": "delete", "retention.ms": str(duration_ms("P90D"))}, "anomaly alerts")
+    if encrypted_fields(rules):
+        specs[rules.data_keys.topic] = TopicSpec(
+            rules.data_keys.topic, 1, rules.data_keys.topic_config,
+            "per-subject data keys of encrypt (wrapped; a shredded key is compacted away "
+            f"within {rules.data_keys.shred_within})")
     return sorted(specs.values(), key=lambda s: s.name)
 
 

@@ -36,6 +36,8 @@ class WorkerSpec:
     settings: RunSettings
     metrics_port: int | None
     index: int = 0
+    #: the key-encryption keys of ``encrypt`` (None: the rules must not encrypt)
+    keks: KeyRing | None = None
     metrics_host: str = DEFAULT_HOST
     log_level: str = "info"
     log_format: str = "text"
@@ -45,7 +47,7 @@ def run_worker(spec: WorkerSpec) -> int:
     """Run one processor until stopped; returns the process exit code."""
     logs.configure(spec.log_level, spec.log_format, spec.index)
     validated = load_validated(spec.rules_dir)
-    compiled = compile_rules(validated, spec.keys)
+    compiled = compile_rules(validated, spec.keys, spec.keks)
     metrics.RULESET.info({"version": validated.version, "sha256": validated.sha256,
                           "key_id": validated.rules.pseudonym_key_id})
     log.info("rule set version %s sha256 %s, key id %s, %d source topics",
@@ -55,7 +57,8 @@ def run_worker(spec: WorkerSpec) -> int:
     admin = kafka_client.admin(spec.settings.bootstrap, spec.settings.kafka_options)
     check_authorized(admin, rules, spec.settings.group_id, spec.settings.kafka_options)
     check_topics_exist(admin, [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
-                               *([rules.alert_topic] if rules.anomaly else [])])
+                               *([rules.alert_topic] if rules.anomaly else []),
+                               *([rules.data_keys.topic] if compiled.data_keys else [])])
     _zero_labelled_counters(compiled)
     health = Health()
     if spec.metrics_port is not None:

@@ -98,6 +98,51 @@ def _key_choices() -> str:
     return " or ".join(n for n in action_names() if _key_ok(n))
 
 
+def _per_subject_specs(rules: RuleSet, table_name: str) -> Iterable[tuple[Loc, ActionSpec]]:
+    """Where the table's columns (or a view's override of them) use a per-subject action."""
+    table = rules.tables[table_name]
+    for field_name, rule in table.fields.items():
+        for loc, spec in (((), rule), (("otherwise",), rule.otherwise)):
+            if spec is not None and spec.action in action_names() \
+                    and action_class(spec.action).per_subject:
+                yield ("tables", table_name, "fields", field_name, *loc), spec
+    for view_name, view in rules.views.items():
+        for target, spec in view.overrides.items():
+            if target.partition(".")[0] == table_name and spec.action in action_names() \
+                    and action_class(spec.action).per_subject:
+                yield ("views", view_name, "overrides", target), spec
+
+
+def _subject_problems(loaded: LoadedRules, rules: RuleSet, table_name: str) -> list[Problem]:
+    """The subject column names a pseudonymised column; per-subject actions need one."""
+    table = rules.tables[table_name]
+    tloc: Loc = ("tables", table_name)
+    problems = []
+    if table.subject is not None:
+        rule = table.fields.get(table.subject)
+        if rule is None:
+            problems.append(loaded.problem((*tloc, "subject"),
+                f"subject column {table.subject!r} has no rule",
+                _close(table.subject, sorted(table.fields))))
+        elif table.subject in table.key and not (rule.action in action_names()
+                                                 and _key_ok(rule.action)):
+            pass  # the key column's own check says what is wrong
+        elif rule.action not in action_names() or not _key_ok(rule.action) \
+                or table.subject_domain is None or rule.when is not None:
+            problems.append(loaded.problem((*tloc, "subject"),
+                f"subject column {table.subject!r} must be pseudonymised with a domain, not "
+                f"{rule.action!r}", "the domain names the subject's kind (contact, user)"))
+    for loc, spec in _per_subject_specs(rules, table_name):
+        if table.subject is None:
+            problems.append(loaded.problem(loc,
+                f"{spec.action} keys values per data subject, and {table_name} names none",
+                "declare the table's subject column: subject: contact_id"))
+        elif loc[-1] == table.subject or loc[-1] == f"{table_name}.{table.subject}":
+            problems.append(loaded.problem(loc, f"the subject column cannot be {spec.action}ed",
+                                           "pseudonymize it"))
+    return problems
+
+
 def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     problems: list[Problem] = []
     domains = set(rules.domains)
@@ -142,6 +187,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                     f"{rule.field_class} field published in clear",
                     "pseudonymize, mask, generalize or drop it, or give a justification",
                     severity="warning"))
+        problems += _subject_problems(loaded, rules, table_name)
         for key_field in table.key:
             key_rule = table.fields.get(key_field)
             if key_rule is None:
@@ -239,7 +285,8 @@ def access_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
     readers: list[tuple[Loc, str]] = [
         (("views", view_name, "readers", i), reader)
         for view_name, view in rules.views.items() for i, reader in enumerate(view.readers)]
-    readers += [(("access", key, i), reader) for key in ("alert_readers", "audit_readers")
+    readers += [(("access", key, i), reader)
+                for key in ("alert_readers", "audit_readers", "key_custodians")
                 for i, reader in enumerate(getattr(access, key))]
     problems = _unknown(loaded, readers, access.principals,
                         "reader {name!r} has no principal under access.principals",

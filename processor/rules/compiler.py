@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from processor.actions.base import Action, CompileContext
+from processor.actions.base import Action, CompileContext, SubjectScope
 from processor.actions.registry import compile_action
+from processor.errors import KeyFileError
 from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
 from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType, Retypable
 from processor.pii.names import NameLexicon
 from processor.rules import ValidatedRules
 from processor.rules.model import ActionSpec, FieldRule, TableRules
+from processor.subjects.datakeys import DataKeyStore
+from processor.subjects.encrypted import encrypted_fields
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,14 @@ class TableRoute:
     action_counts: dict[str, int] = field(default_factory=dict)
     #: columns whose values are names of people (``entity: name``): they feed ``names``
     name_columns: tuple[str, ...] = ()
+    #: a delete of this table erases its subject: its data keys are shredded (None: no)
+    shreds: SubjectScope | None = None
+
+    @property
+    def per_subject(self) -> bool:
+        """A plan reads the row's subject, or a delete shreds one (Python engine only)."""
+        return self.shreds is not None or any(view.plan.subject is not None
+                                              for view in self.views)
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class CompiledRules:
     routes: dict[str, TableRoute]  # by source topic
     #: the CRM's known names, when some column is a name and keys were given
     names: NameLexicon | None = None
+    #: the per-subject data keys of ``encrypt``, when the rules encrypt and a KEK file is given
+    data_keys: DataKeyStore | None = None
 
     @property
     def dlq_topic(self) -> str:
@@ -86,18 +99,22 @@ def _reads_logical_types(action: Action) -> bool:
 def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, ActionSpec],
                        key_id: str, keys: KeyRing | None,
                        cache: ActionCache | None = None,
-                       names: NameLexicon | None = None) -> FieldPlan:
+                       names: NameLexicon | None = None,
+                       subject: SubjectScope | None = None,
+                       data_keys: DataKeyStore | None = None) -> FieldPlan:
     steps: list[tuple[str, ApplyFn | None, Conditional | None]] = []
     watched: list[str] = []
     fns: dict[str, ApplyFn | None] = {}
     counts: Counter[str] = Counter()
     outputs: dict[str, tuple[OutputType, ...]] = {}
     retypable: dict[str, Retypable] = {}
+    per_subject = False
     for name, rule in table.fields.items():
         ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys,
-                             names=names)
+                             names=names, subject=subject, data_keys=data_keys)
         spec: ActionSpec = overrides.get(name, rule)
         action, fn, output = _compile(spec, ctx, cache)
+        per_subject |= type(action).per_subject
         outputs[name] = (output,)
         counts[spec.action] += 1
         fns[name] = fn
@@ -107,6 +124,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
                                                       ctx, cache)
             outputs[name] = (output, otherwise_output)
+            per_subject |= _per_subject(otherwise)
             condition = Conditional(name, spec.when.field, fn, otherwise,
                                     spec.when.not_null, spec.when.equals)
             steps.append((name, None, condition))
@@ -119,13 +137,34 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
                       if any(out != ABSENT for out in outputs[name]))
     return FieldPlan(table=table_name, steps=tuple(steps), key_fields=key_fields,
                      known=frozenset(table.fields), action_counts=dict(counts),
-                     watched=tuple(watched), outputs=published, retypable=retypable)
+                     watched=tuple(watched), outputs=published, retypable=retypable,
+                     subject=subject if per_subject else None)
 
 
-def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRules:
-    """Plans for every table × view; ``keys`` None compiles for describing only (no secrets):
-    such plans must not be applied."""
+def _per_subject(fn: ApplyFn | None) -> bool:
+    return isinstance(getattr(fn, "__self__", None), Action) and type(fn.__self__).per_subject  # type: ignore[union-attr]
+
+
+def _data_keys(validated: ValidatedRules, keys: KeyRing | None,
+               keks: KeyRing | None) -> DataKeyStore | None:
     rules = validated.rules
+    if keys is None or not encrypted_fields(rules):
+        return None
+    if keks is None:
+        table, column, _ = encrypted_fields(rules)[0]
+        raise KeyFileError(f"the rules encrypt {table}.{column}: pass the KEK file (--kek-file "
+                           "or CRM_MASKER_KEK_FILE); make one with `crm-masker keys new "
+                           "--output FILE`")
+    return DataKeyStore(rules.data_keys.topic, keks, keys, rules.pseudonym_key_id)
+
+
+def compile_rules(validated: ValidatedRules, keys: KeyRing | None,
+                  keks: KeyRing | None = None) -> CompiledRules:
+    """Plans for every table × view; ``keys`` None compiles for describing only (no secrets):
+    such plans must not be applied. ``keks``: the key-encryption keys of ``encrypt``."""
+    rules = validated.rules
+    data_keys = _data_keys(validated, keys, keks)
+    encrypted_domains = {domain for _, _, domain in encrypted_fields(rules)}
     routes: dict[str, TableRoute] = {}
     cache: ActionCache = {}
     names = None
@@ -133,6 +172,8 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
                                 for rule in table.fields.values()):
         names = NameLexicon(keys.secret(rules.pseudonym_key_id))
     for table_name, table in rules.tables.items():
+        domain = table.subject_domain
+        scope = SubjectScope(table.subject, domain) if table.subject and domain else None
         plans: dict[frozenset[tuple[str, str]], FieldPlan] = {}
         views: list[ViewPlan] = []
         for view_name, view in rules.views.items():
@@ -145,11 +186,14 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None) -> CompiledRu
             signature = frozenset((k, v.model_dump_json()) for k, v in overrides.items())
             if signature not in plans:
                 plans[signature] = compile_field_plan(
-                    table_name, table, overrides, rules.pseudonym_key_id, keys, cache, names)
+                    table_name, table, overrides, rules.pseudonym_key_id, keys, cache, names,
+                    scope, data_keys)
             views.append(ViewPlan(view_name, view.topic.format(table=table_name), view.format,
                                   VIEW_FORMATS[view.format], plans[signature]))
         last_plan = list(plans.values())[-1] if plans else None
         routes[table.topic] = TableRoute(
             table_name, table.topic, tuple(views), last_plan.action_counts if last_plan else {},
-            tuple(name for name, rule in table.fields.items() if rule.entity == "name"))
-    return CompiledRules(validated, routes, names)
+            tuple(name for name, rule in table.fields.items() if rule.entity == "name"),
+            scope if data_keys is not None and table.home_of_subject
+            and domain in encrypted_domains else None)
+    return CompiledRules(validated, routes, names, data_keys)

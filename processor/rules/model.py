@@ -116,7 +116,24 @@ class TableRules(Strict):
     legitimate_interest: Text = ""
     #: the event from which retention counts (end of the contract, of the relationship …)
     retention_start: Text = ""
+    #: the column that names the row's data subject (contacts: id, contracts: contact_id):
+    #: pseudonymised, its domain is the subject's kind; ``subject`` look-ups find the table's
+    #: rows by it, ``encrypt`` keys its values per subject by it
+    subject: str | None = None
     fields: dict[str, FieldRule] = Field(min_length=1)
+
+    @property
+    def subject_domain(self) -> str | None:
+        """The subject's kind: the pseudonym domain of the subject column."""
+        rule = self.fields.get(self.subject) if self.subject else None
+        domain = rule.params.get("domain") if rule is not None else None
+        return domain if isinstance(domain, str) else None
+
+    @property
+    def home_of_subject(self) -> bool:
+        """The table's rows are its subjects themselves (key = the subject column): deleting
+        one erases the subject."""
+        return self.subject is not None and self.key == [self.subject]
 
     @field_validator("retention")
     @classmethod
@@ -189,6 +206,9 @@ class AccessRules(Strict):
     alert_readers: list[str] = Field(default_factory=list)
     #: readers of the audit topic
     audit_readers: list[str] = Field(default_factory=list)
+    #: who holds the KEK file and may read and write the key topic of ``encrypt`` (``reveal``,
+    #: ``erase``, ``keys rotate``): the security team
+    key_custodians: list[str] = Field(default_factory=list)
     #: who writes the source topics (the CDC connector's principal): expected, not drift
     source_writers: list[Principal] = Field(default_factory=list)
 
@@ -235,6 +255,29 @@ class Record(Strict):
     measures: list[Text] = Field(default_factory=list)
 
 
+class DataKeyRules(Strict):
+    """Where the per-subject data keys of ``encrypt`` live, and how fast an erased subject's
+    key must be gone from the broker (the key topic's compaction settings follow from it)."""
+
+    topic: str = Field(default="crm.keys.subjects", min_length=1)
+    #: a tombstoned (shredded) data key is compacted away within about this long
+    shred_within: str = "P1D"
+
+    @field_validator("shred_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        return check_duration(value)
+
+    @property
+    def topic_config(self) -> dict[str, str]:
+        """Compaction that removes a shredded key within ``shred_within``: a quarter each for
+        the segment to roll, the cleaner to pick it up, and the tombstone to be dropped."""
+        quarter = str(max(1000, duration_ms(self.shred_within) // 4))
+        return {"cleanup.policy": "compact", "segment.ms": quarter,
+                "max.compaction.lag.ms": quarter, "delete.retention.ms": quarter,
+                "min.compaction.lag.ms": "0", "min.cleanable.dirty.ratio": "0.01"}
+
+
 class RuleSet(Strict):
     version: str
     pseudonym_key_id: str = Field(min_length=1)
@@ -251,6 +294,7 @@ class RuleSet(Strict):
     controller: Controller = Field(default_factory=Controller)
     record: Record = Field(default_factory=Record)
     access: AccessRules | None = None
+    data_keys: DataKeyRules = Field(default_factory=DataKeyRules)
     tables: dict[str, TableRules] = Field(min_length=1)
     views: dict[str, ViewRules] = Field(min_length=1)
     #: access/export anomaly detection (processor.anomaly)

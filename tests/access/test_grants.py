@@ -40,12 +40,21 @@ def test_nobody_but_the_processor_reads_the_raw_topics() -> None:
         {"User:auditor", "User:crm-masker"}
 
 
+def test_only_the_processor_and_the_key_custodians_reach_the_data_keys() -> None:
+    keys = [g for g in desired_grants(RULESET) if g.name == "crm.keys.subjects"]
+    assert {g.principal for g in keys if g.operation == "read"} == \
+        {"User:crm-masker", "User:security"}
+    assert {g.principal for g in keys if g.operation == "write"} == \
+        {"User:crm-masker", "User:security"}
+    assert drift(RULESET, desired_grants(RULESET)).clean
+
+
 def test_the_processor_may_write_every_output_under_its_transactional_ids() -> None:
     mine = grants_of("User:crm-masker")
     written = {g.name for g in mine if g.operation == "write" and g.resource == "topic"}
     views = {v.topic.format(table=t) for v in RULESET.views.values() for t in RULESET.tables
              if v.publishes(t)}
-    assert written == views | {"crm.dlq", "crm.alerts", "crm.audit.proc"}
+    assert written == views | {"crm.dlq", "crm.alerts", "crm.audit.proc", "crm.keys.subjects"}
     assert Grant("User:crm-masker", "transactional_id", "crm-masker", "prefixed", "write") in mine
     assert Grant("User:crm-masker", "group", "crm-masker", "literal", "read") in mine
     assert not any(g.operation in ("all", "create", "alter", "delete") for g in mine)

@@ -45,7 +45,7 @@ def test_avro_outputs_equal_json_outputs_for_every_table() -> None:
     source = AvroSourceEncoder(registry)
     codec = RecordCodec(registry)
     views = {topic: {v.topic: v for v in route.views} for topic, route in eng.compiled.routes.items()}
-    avro_out = []
+    avro_out, expected = [], []
     for r in records:
         key = source.encode_key(r.topic, r.table, r.key)
         value = None if r.value is None else source.encode_value(r.topic, r.table, r.value)
@@ -57,7 +57,9 @@ def test_avro_outputs_equal_json_outputs_for_every_table() -> None:
             v = codec.encode_value(decoded, view, o.value)
             avro_out.append((o.topic, read_avro(k, registry.client) if k else None,
                              read_avro(v, registry.client) if v else None))
-    expected = json_outputs(eng, records)
+        # the JSON form of the same record next: both meet the subject's data key before
+        # its erasure shreds it (encrypt)
+        expected += json_outputs(eng, [r])
     assert len(avro_out) == len(expected) > 1500
     for (topic, key, value), (etopic, ekey, evalue) in zip(avro_out, expected, strict=True):
         assert topic == etopic and key == ekey

@@ -43,7 +43,7 @@ from processor.pipeline.batch import BatchHandler
 from processor.pipeline.records import DEBEZIUM_KEY_HEADERS
 from processor.rules import load_validated, validate
 from processor.rules.compiler import CompiledRules, compile_rules
-from tests.helpers import RULES, demo_keys
+from tests.helpers import RULES, demo_keks, demo_keys
 
 #: personal-looking text planted in inputs: it must never reach a dead letter or a log line
 MARKER = "Fuzzy Marker fuzz.marker@example.org"
@@ -59,7 +59,7 @@ class Finding(AssertionError):
 
 @cache
 def compiled() -> CompiledRules:
-    return compile_rules(load_validated(RULES), demo_keys())
+    return compile_rules(load_validated(RULES), demo_keys(), demo_keks())
 
 
 @cache

@@ -18,9 +18,9 @@ from processor.offline import Summary, mask_lines
 from processor.pipeline.batch import BatchHandler
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
-from tests.helpers import RULES, demo_keys
+from tests.helpers import RULES, demo_keks, demo_keys
 
-COMPILED = compile_rules(load_validated(RULES), demo_keys())
+COMPILED = compile_rules(load_validated(RULES), demo_keys(), demo_keks())
 ENGINES = ["python", "native"] if native.load_core() is not None else ["python"]
 SECRET = "erika.mustermann@example.com"
 
@@ -164,7 +164,7 @@ def test_the_engines_agree_on_minus_zero_and_duplicate_members(tmp_path: Any) ->
     table.write_text(table.read_text().replace(
         "employees:", "extra:     {class: business, action: keep, type: object}\n      employees:",
         1))
-    compiled = compile_rules(load_validated(rules), demo_keys())
+    compiled = compile_rules(load_validated(rules), demo_keys(), demo_keks())
     line = (b'{"topic":"crm.public.accounts","key":{"id":1},"value":{"op":"c","after":'
             b'{"id":1,"employees":-0,"extra":{"a":1,"b":2,"a":3}}}}')
     outs = []

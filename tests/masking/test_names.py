@@ -15,7 +15,7 @@ from processor.masking.native import NativeEngine
 from processor.pii.names import NameLexicon, PyNameSet, fold, name_tokens
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
-from tests.helpers import RULES, demo_keys, require_native_core
+from tests.helpers import RULES, demo_keks, demo_keys, require_native_core
 from tests.masking.test_native_engine import assert_same, engines
 
 CONTACTS, USERS, ACTIVITIES = ("crm.public.contacts", "crm.public.users",
@@ -124,7 +124,7 @@ def test_a_name_with_letters_the_core_cannot_fold_is_learnt_whole(core: ModuleTy
     """As `run` has them: both engines on one compiled rule set, one name set. Γιάννης is
     Python's to fold (the core leaves the row, and any text naming him, to Python); Müller of
     the same row is still found by the core in a text it scrubs itself."""
-    compiled = compile_rules(load_validated(RULES), demo_keys())
+    compiled = compile_rules(load_validated(RULES), demo_keys(), demo_keks())
     engine, fast = MaskingEngine(compiled), NativeEngine(compiled, core)
     value = contact(4, "Γιάννης", "Müller")
     assert fast.process(CONTACTS, b'{"id":4}', value) is None  # the row is Python's

@@ -44,6 +44,10 @@ class Namespace:
     def audit(self) -> str:
         return f"{self.ns}.crm.audit.proc"
 
+    @property
+    def data_keys(self) -> str:
+        return f"{self.ns}.crm.keys.subjects"
+
     def topics(self, bootstrap: str, partitions: int = 3) -> None:
         """Create the output topics that the namespaced rules imply."""
         cli("topics", "--rules", str(self.rules), "--bootstrap-servers", bootstrap,
@@ -63,6 +67,7 @@ class Namespace:
             text = text.replace("dlq_topic: crm.dlq", f"dlq_topic: {self.dlq}\n"
                                                       f"alert_topic: {self.ns}.crm.alerts\n"
                                                       f"audit_topic: {self.audit}")
+            text = text.replace("topic: crm.keys.subjects", f"topic: {self.data_keys}")
             path.write_text(text)
         return self
 

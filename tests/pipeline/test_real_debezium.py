@@ -44,7 +44,7 @@ from processor.pipeline.records import H_UNAVAILABLE
 from processor.rules import load_validated
 from processor.rules.compiler import compile_rules
 from tests.cdc import NEW_TYPES_RULES, NEW_TYPES_SQL, CdcChain, add_contact_rules, rows
-from tests.helpers import as_debezium_json, demo_keys, read_avro
+from tests.helpers import as_debezium_json, demo_keks, demo_keys, read_avro
 from tests.pipeline.harness import (
     Namespace,
     Read,
@@ -197,7 +197,7 @@ def expected_views(db: str, ns: Namespace, variant: Variant,
     to seconds, without a change event), but for the three signed again: those as now, in
     milliseconds, masked under the type their events named; without a schema their events
     were dead letters and the views keep them as before."""
-    engine = MaskingEngine(compile_rules(load_validated(ns.rules), demo_keys()))
+    engine = MaskingEngine(compile_rules(load_validated(ns.rules), demo_keys(), demo_keks()))
     retyped = LogicalType("io.debezium.time.Timestamp")
     views: dict[str, dict[str, Any]] = {}
     for table in model.TABLES:

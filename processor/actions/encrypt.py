@@ -1,0 +1,67 @@
+"""encrypt: reversible for whoever holds the KEK, per data subject, shredded with the subject.
+
+AES-SIV under the row's subject's data key (processor/subjects/datakeys.py): deterministic, so
+equal values of one subject encrypt alike (joins, compaction), while the same value of two
+subjects does not. BI sees ``enc:<domain>:<data key id>:<…>``; ``crm-masker reveal`` opens it
+with the KEK file, until the subject's erasure destroys the data key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor.actions.base import Action, ActionParams, CompileContext, SubjectScope
+from processor.actions.registry import register
+from processor.errors import KeyFileError
+from processor.i18n import Localized
+from processor.subjects.datakeys import seal
+
+
+FROM_SCOPE = object()
+
+
+class EncryptParams(ActionParams):
+    #: associated data of the ciphertext: the same value in two domains (phone, mobile) of
+    #: one subject encrypts differently
+    domain: str
+
+
+@register
+class Encrypt(Action):
+    name = "encrypt"
+    params_model = EncryptParams
+    per_subject = True
+    safe_for_special = False  # reversible by design: an Art. 9 value stays readable to some
+
+    def __init__(self, params: EncryptParams, ctx: CompileContext) -> None:
+        super().__init__(params, ctx)
+        self._domain = params.domain
+        self._scope: SubjectScope | None = ctx.subject
+        self._keys = ctx.data_keys
+
+    def apply(self, value: Any, subject: Any = FROM_SCOPE) -> Any:
+        """``subject``: the row's subject as the native core passes it (the Python engine's
+        plans set it on the scope instead)."""
+        if value is None:
+            return None
+        if self._keys is None or self._scope is None:
+            raise KeyFileError("encrypt was compiled without data keys (no KEK file)")
+        if subject is FROM_SCOPE:
+            subject = self._scope.value
+        if subject is None:  # no subject, no key that an erasure could destroy: publish nothing
+            return None
+        key_id, cipher = self._keys.cipher(self._scope.domain, subject)
+        return seal(cipher, self._domain, key_id, value)
+
+    def native_spec(self) -> dict[str, Any] | None:
+        # the core calls ``apply`` with each value and its row's subject: a hand-off per value
+        return {"kind": "per_subject"} if self._keys is not None else None
+
+    def measure(self) -> Localized:
+        subject = self.ctx.subject.domain if self.ctx.subject else "?"
+        return Localized(
+            f"encrypted per data subject (AES-SIV under the `{subject}`'s own data key, "
+            "wrapped with the KEK; revealed only with the KEK file, destroyed at erasure)",
+            f"je betroffener Person verschlüsselt (AES-SIV unter dem eigenen Datenschlüssel "
+            f"der Person `{subject}`, mit dem KEK umhüllt; offenzulegen nur mit der KEK-Datei, "
+            "bei Löschung vernichtet)")

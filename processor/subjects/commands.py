@@ -1,0 +1,272 @@
+"""The data-subject commands: ``subject`` (Art. 15), ``reveal``, ``erase`` (Art. 17) and
+``keys rotate``. Each request goes to the audit trail before its answer is shown."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+import orjson
+
+from processor.cli_options import (
+    BOOTSTRAP_OPTION,
+    DEMO_KEYS_OPTION,
+    KAFKA_OPTION,
+    KEK_OPTION,
+    KEYS_OPTION,
+    RULES_OPTION,
+    fail,
+    kek_ring,
+    keyring,
+)
+
+REASON_OPTION = click.option(
+    "--reason", required=True,
+    help="Why (the legal ground and the case: 'Art. 15 request of 2026-12-01, ticket 4711'); "
+         "written to the audit trail with the requester.")
+REQUESTER_OPTION = click.option(
+    "--requester", default=None,
+    help="Who asks (default: the Kafka SASL user name, else the operating-system user).")
+ID_OPTION = click.option(
+    "--id", "ids", multiple=True, required=True, metavar="DOMAIN=VALUE",
+    help="The subject's identifier in a pseudonym domain of the rules: contact=4711, "
+         "email=max@example.de; repeatable.")
+
+
+@click.command(short_help="What the views hold about one data subject (Art. 15 GDPR).")
+@RULES_OPTION
+@KEYS_OPTION
+@DEMO_KEYS_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@ID_OPTION
+@click.option("--email", "emails", multiple=True, help="Short for --id email=VALUE.")
+@click.option("--topic", "topics", multiple=True,
+              help="Read only these view topics (default: every view topic with a column "
+                   "that pseudonymises a given domain).")
+@REASON_OPTION
+@REQUESTER_OPTION
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
+              show_default=True)
+@click.option("--output", "output_file", type=click.File("w", encoding="utf-8"), default="-")
+def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
+            kafka_options: tuple[str, ...], ids: tuple[str, ...], emails: tuple[str, ...],
+            topics: tuple[str, ...], reason: str, requester: str | None, fmt: str,
+            output_file: TextIO) -> None:
+    """Find every record of the views that holds data about one data subject.
+
+    The identifiers become the subject's pseudonyms in every column that pseudonymises their
+    domain (with every key id of the key file, so records masked before a key rotation are
+    found too); the view topics are read (read_committed) and each record whose columns carry
+    one counts. Prints, per topic, the records, the columns, whether the subject was deleted
+    there, the data keys of its encrypted values and the latest masked record — as Markdown
+    for the data-protection officer's answer, or JSON. The look-up itself (who, why, which
+    pseudonyms, what was found) is written to the audit trail first; nothing raw is written.
+    """
+    from processor.pipeline.kafka_config import client_options
+    from processor.rules import load_validated
+    from processor.subjects.lookup import look_up, parse_ids, render_markdown
+    from processor.subjects.requests import Request, requester_of, write_request
+
+    validated = load_validated(rules_dir)
+    keys = keyring(keys_file, allow_demo_keys)
+    extra = client_options(kafka_options)
+    wanted = parse_ids(ids) + [("email", e) for e in emails]
+    lookup = look_up(validated.rules, keys, wanted, bootstrap, extra, topics)
+    request = Request("subject_lookup", requester_of(requester, extra), reason, {
+        "pseudonyms": lookup.searched,
+        "found": {h.topic: h.records for h in lookup.held if h.records}})
+    record = write_request(request, validated, bootstrap, extra)
+    about = {"requester": request.requester, "reason": reason, "time": record["time"],
+             "audit_seq": record["seq"]}
+    if fmt == "json":
+        output_file.write(orjson.dumps({"request": about, **lookup.as_json()},
+                                       option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        output_file.write(render_markdown(lookup, about))
+    found = sum(h.records for h in lookup.held)
+    click.echo(f"{found} record(s) about the subject in {sum(1 for h in lookup.held if h.records)}"
+               f" topic(s); the look-up is audit record {request.producer} #{record['seq']}",
+               err=True)
+
+
+@click.command(short_help="Decrypt values of `encrypt` with the KEK file (audited).")
+@RULES_OPTION
+@KEK_OPTION
+@DEMO_KEYS_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.argument("values", nargs=-1)
+@click.option("--records", "records_file", type=click.File("rb"), default=None,
+              help="JSON lines (view records, a warehouse export): every ciphertext in them is "
+                   "replaced by its value; - for stdin.")
+@REASON_OPTION
+@REQUESTER_OPTION
+def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootstrap: str,
+           kafka_options: tuple[str, ...], values: tuple[str, ...], records_file: Any,
+           reason: str, requester: str | None) -> None:
+    """Reveal encrypted values (enc:…) for a lawful purpose: a fraud case, the customer's own
+    request, the security team following an alert.
+
+    Needs the KEK file, which the security team holds (not the processor's pseudonym keys),
+    and reads the wrapped data keys from the key topic. A value whose subject was erased
+    cannot be revealed: its data key is shredded. The reveal (who, why, which data keys, how
+    many values) is written to the audit trail before any value is printed. Exit 1 when a
+    value could not be revealed.
+    """
+    from processor.pipeline.kafka_config import client_options
+    from processor.rules import load_validated
+    from processor.subjects.datakeys import Ciphertext, KeyTopicView, RevealError
+    from processor.subjects.keytopic import read_key_records
+    from processor.subjects.requests import Request, requester_of, write_request
+
+    keks = kek_ring(kek_file, allow_demo_keys, required="reveal")
+    assert keks is not None
+    if not values and records_file is None:
+        fail("give ciphertexts (enc:…) as arguments, or --records FILE")
+    validated = load_validated(rules_dir)
+    extra = client_options(kafka_options)
+    records = [orjson.loads(line) for line in records_file if line.strip()] if records_file \
+        else []
+    texts = list(values) + [t for r in records for t in _ciphertexts(r)]
+    data_keys = set()
+    for text in texts:
+        try:
+            data_keys.add(Ciphertext.parse(text).data_key_id)
+        except RevealError as exc:
+            fail(str(exc))
+    view = KeyTopicView(read_key_records(bootstrap, validated.rules.data_keys.topic, extra))
+    request = Request("reveal", requester_of(requester, extra), reason, {
+        "data_keys": sorted(data_keys), "values": len(texts)})
+    write_request(request, validated, bootstrap, extra)
+    failed = 0
+
+    def opened(text: str) -> Any:
+        nonlocal failed
+        try:
+            return view.reveal(keks, text)
+        except RevealError as exc:
+            failed += 1
+            click.secho(f"cannot reveal: {exc}", fg="red", err=True)
+            return None
+
+    for text in values:
+        click.echo(orjson.dumps({"ciphertext": text, "value": opened(text)}).decode())
+    for record in records:
+        click.echo(orjson.dumps(_replace(record, opened)).decode())
+    if failed:
+        sys.exit(1)
+
+
+def _ciphertexts(obj: Any) -> list[str]:
+    if isinstance(obj, str):
+        return [obj] if obj.startswith("enc:") else []
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _ciphertexts(v)]
+    if isinstance(obj, list):
+        return [t for v in obj for t in _ciphertexts(v)]
+    return []
+
+
+def _replace(obj: Any, opened: Any) -> Any:
+    if isinstance(obj, str):
+        return opened(obj) if obj.startswith("enc:") else obj
+    if isinstance(obj, dict):
+        return {k: _replace(v, opened) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_replace(v, opened) for v in obj]
+    return obj
+
+
+@click.command(short_help="Shred a data subject's data keys (Art. 17 outside the CRM).")
+@RULES_OPTION
+@KEYS_OPTION
+@DEMO_KEYS_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@ID_OPTION
+@REASON_OPTION
+@REQUESTER_OPTION
+def erase(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
+          kafka_options: tuple[str, ...], ids: tuple[str, ...], reason: str,
+          requester: str | None) -> None:
+    """Crypto-shred a data subject: tombstone its data keys on the key topic, so that every
+    value ever encrypted for it — in the views, a warehouse, an export, a backup — can no
+    longer be revealed.
+
+    For an erasure request that arrives outside the CRM (the CRM's own delete of the
+    subject's row does the same in the processor). The subject is named as for `subject`
+    (contact=4711), with the pseudonym key file: its data keys are named by its pseudonyms
+    under every key id. The tombstones are compacted away within `data_keys.shred_within`.
+    """
+    from processor.pipeline.kafka_config import client_options
+    from processor.rules import load_validated
+    from processor.subjects.datakeys import data_key_id, subject_pseudonym
+    from processor.subjects.keytopic import write_key_records
+    from processor.subjects.lookup import parse_ids
+    from processor.subjects.requests import Request, requester_of, write_request
+
+    validated = load_validated(rules_dir)
+    keys = keyring(keys_file, allow_demo_keys)
+    extra = client_options(kafka_options)
+    subject_domains = {t.subject_domain for t in validated.rules.tables.values()} - {None}
+    shredded = []
+    for domain, value in parse_ids(ids):
+        if domain not in subject_domains:
+            fail(f"{domain} is not a subject domain of the rules (tables' `subject:` columns "
+                 f"are pseudonymised in: {', '.join(sorted(map(str, subject_domains)))})")
+        shredded += [data_key_id(domain, subject_pseudonym(keys.secret(k), k, domain, value))
+                     for k in keys.key_ids]
+    request = Request("erase", requester_of(requester, extra), reason,
+                      {"shredded": shredded})
+    write_request(request, validated, bootstrap, extra)
+    write_key_records(bootstrap, validated.rules.data_keys.topic, extra,
+                      [(key_id, None) for key_id in shredded])
+    for key_id in shredded:
+        click.echo(f"shredded {key_id}")
+    click.echo(f"{len(shredded)} data key(s) tombstoned on {validated.rules.data_keys.topic}; "
+               f"gone after compaction, within {validated.rules.data_keys.shred_within}",
+               err=True)
+
+
+@click.command("rotate", short_help="A new KEK; re-wrap every data key under it.")
+@RULES_OPTION
+@KEK_OPTION
+@DEMO_KEYS_OPTION
+@BOOTSTRAP_OPTION
+@KAFKA_OPTION
+@click.option("--key-id", default=None, help="Id of the new KEK (default: the next free one).")
+def rotate(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootstrap: str,
+           kafka_options: tuple[str, ...], key_id: str | None) -> None:
+    """Add a new key-encryption key to the KEK file and re-wrap every live data key of the
+    key topic with it; published ciphertexts do not change.
+
+    The new KEK wraps the processor's new data keys once it restarts with the file. Run
+    rotate again after that restart (it re-wraps what was made in between); then the old
+    KEK can leave the file.
+    """
+    from processor.keys import write_new_key
+    from processor.pipeline.kafka_config import client_options
+    from processor.rules import load_validated
+    from processor.subjects.datakeys import KeyTopicView, WrappedKey
+    from processor.subjects.keytopic import read_key_records, write_key_records
+
+    if kek_file is None:
+        fail("keys rotate needs the KEK file (--kek-file or CRM_MASKER_KEK_FILE)")
+    assert kek_file is not None
+    validated = load_validated(rules_dir)
+    extra = client_options(kafka_options)
+    topic = validated.rules.data_keys.topic
+    view = KeyTopicView(read_key_records(bootstrap, topic, extra))
+    new_id = write_new_key(kek_file, key_id, add=True)
+    keks = kek_ring(kek_file, allow_demo_keys)
+    assert keks is not None
+    rewrapped = [(data_key, WrappedKey.wrap(keks, new_id, wrapped.unwrap(keks, where)))
+                 for data_key, (where, wrapped) in sorted(view.live.items())
+                 if wrapped.kek_id != new_id]
+    write_key_records(bootstrap, topic, extra, list(rewrapped))
+    click.echo(f"{kek_file}: new KEK {new_id}; {len(rewrapped)} data key(s) re-wrapped on "
+               f"{topic}. Restart the processor with the file, then run rotate once more "
+               "before the old KEK leaves it.")

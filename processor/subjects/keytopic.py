@@ -1,0 +1,53 @@
+"""The key topic on Kafka: read its data-key records, and write tombstones and re-wrapped keys
+outside the processor (``erase``, ``keys rotate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from confluent_kafka import KafkaException, Producer
+
+from processor.errors import CrmMaskerError
+from processor.pipeline.topic_reader import read_messages
+from processor.subjects.datakeys import KeyRecord, WrappedKey
+
+
+def read_key_records(bootstrap: str, topic: str,
+                     extra: dict[str, str]) -> Iterator[tuple[str, KeyRecord]]:
+    """The committed records of the key topic, oldest first, as (location, record)."""
+    try:
+        for where, msg in read_messages(bootstrap, topic, extra):
+            key, value = msg.key(), msg.value()
+            if key is None:
+                continue
+            wrapped = WrappedKey.from_json(where, value) if value is not None else None
+            yield where, (key.decode("utf-8", "replace"), wrapped)
+    except RuntimeError as exc:
+        raise CrmMaskerError(f"{exc}; create it with `crm-masker topics`") from None
+
+
+def write_key_records(bootstrap: str, topic: str, extra: dict[str, str],
+                      records: list[tuple[str, WrappedKey | None]]) -> None:
+    """Write key-topic records (None: a tombstone) and wait until the broker has them all."""
+    if not records:
+        return
+    failures: list[str] = []
+
+    def delivered(err: object, _msg: object) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    # acks from all in-sync replicas; not idempotent, so the custodian needs no cluster ACL
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", **extra})
+    try:
+        for key_id, wrapped in records:
+            producer.produce(topic, key=key_id.encode(),
+                             value=wrapped.to_json() if wrapped is not None else None,
+                             on_delivery=delivered)
+            producer.poll(0)
+        left = producer.flush(30)
+    except KafkaException as exc:
+        raise CrmMaskerError(f"cannot write {topic}: {exc.args[0].str()}") from None
+    if left or failures:
+        raise CrmMaskerError(f"{topic}: {left} record(s) not delivered"
+                             + (f" ({failures[0]})" if failures else ""))
