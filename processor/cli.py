@@ -31,6 +31,7 @@ from processor.cli_options import (
 )
 from processor.errors import CrmMaskerError, RuleSetInvalid
 
+
 def _load_config(ctx: click.Context, _: click.Parameter, path: Path | None) -> None:
     """Eager, so that the file is click's default_map before any other option is read."""
     if path is not None:
@@ -255,7 +256,6 @@ def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_de
     from processor.pipeline.runner import RunSettings
     from processor.pipeline.workers import WorkerSpec, run_workers
     from processor.rules import load_validated
-
     from processor.subjects.encrypted import encrypted_fields
 
     validated = load_validated(rules_dir)  # refuse an invalid rule set before touching Kafka

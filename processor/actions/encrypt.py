@@ -16,7 +16,6 @@ from processor.errors import KeyFileError
 from processor.i18n import Localized
 from processor.subjects.datakeys import seal
 
-
 FROM_SCOPE = object()
 
 
