@@ -30,7 +30,7 @@ REQUESTER_OPTION = click.option(
     "--requester", default=None,
     help="Who asks (default: the Kafka SASL user name, else the operating-system user).")
 ID_OPTION = click.option(
-    "--id", "ids", multiple=True, required=True, metavar="DOMAIN=VALUE",
+    "--id", "ids", multiple=True, metavar="DOMAIN=VALUE",
     help="The subject's identifier in a pseudonym domain of the rules: contact=4711, "
          "email=max@example.de; repeatable.")
 
@@ -74,6 +74,8 @@ def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, boot
     keys = keyring(keys_file, allow_demo_keys)
     extra = client_options(kafka_options)
     wanted = parse_ids(ids) + [("email", e) for e in emails]
+    if not wanted:
+        fail("name the subject: --id DOMAIN=VALUE (contact=4711) or --email ADDRESS")
     lookup = look_up(validated.rules, keys, wanted, bootstrap, extra, topics)
     request = Request("subject_lookup", requester_of(requester, extra), reason, {
         "pseudonyms": lookup.searched,
@@ -213,6 +215,8 @@ def erase(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootst
     extra = client_options(kafka_options)
     subject_domains = {t.subject_domain for t in validated.rules.tables.values()} - {None}
     shredded = []
+    if not ids:
+        fail("name the subject: --id DOMAIN=VALUE, e.g. contact=4711")
     for domain, value in parse_ids(ids):
         if domain not in subject_domains:
             fail(f"{domain} is not a subject domain of the rules (tables' `subject:` columns "

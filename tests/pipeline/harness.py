@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -159,10 +160,15 @@ def expected_outputs(jsonl: Path, ns: Namespace) -> Counter[tuple[str, bytes, by
     return Counter(_canon(orjson.loads(line)) for line in result.stdout.splitlines())
 
 
+#: the sealed part of a ciphertext (``enc:<domain>:<data key id>:<sealed>``): offline, the
+#: data keys are other random keys; ``assert_ciphertexts_reveal`` checks what it seals
+SEALED = re.compile(rb'("enc:[^"]*):[A-Za-z0-9_-]+"')
+
+
 def _canon(record: dict[str, Any]) -> tuple[str, bytes, bytes]:
     opts = orjson.OPT_SORT_KEYS
     return (record["topic"], orjson.dumps(record["key"], option=opts),
-            orjson.dumps(record["value"], option=opts))
+            SEALED.sub(rb'\1"', orjson.dumps(record["value"], option=opts)))
 
 
 def actual_outputs(records: list[Read]) -> Counter[tuple[str, bytes, bytes]]:
@@ -182,6 +188,7 @@ def assert_exactly_once(ns: Namespace, bootstrap: str, jsonl: Path, inputs: int,
     actual = actual_outputs(records)
     assert actual == expected, (f"missing {sum((expected - actual).values())}, extra "
                                 f"{sum((actual - expected).values())}; log:\n{log[-3000:]}")
+    assert_ciphertexts_reveal(ns, bootstrap, records)
     # restarted producers continued the audit chain from their last committed record, and it
     # accounts for every input exactly once
     audit = cli("audit", "verify", "--rules", str(ns.rules), "--bootstrap-servers", bootstrap,
@@ -191,13 +198,59 @@ def assert_exactly_once(ns: Namespace, bootstrap: str, jsonl: Path, inputs: int,
     return sum(expected.values())
 
 
+def assert_ciphertexts_reveal(ns: Namespace, bootstrap: str, records: list[Read]) -> int:
+    """Exactly once includes the key topic: every published ciphertext opens, with the data
+    key that the key topic holds, to the value of its input (found by lineage) — or its
+    subject was erased and its key shredded. Returns the number revealed."""
+    from processor.rules import load_validated
+    from processor.subjects.datakeys import KeyTopicView, RevealError
+    from processor.subjects.encrypted import encrypted_fields
+    from processor.subjects.keytopic import read_key_records
+    from tests.helpers import demo_keks
+
+    rules = load_validated(ns.rules).rules
+    encrypted = {rules.tables[table].topic: column for table, column, _ in
+                 encrypted_fields(rules)}
+    sealed = [(r, column) for r in records if r.value is not None and lineage(r)[0] in encrypted
+              for column in [encrypted[lineage(r)[0]]] if _image(r.value).get(column)
+              and str(_image(r.value)[column]).startswith("enc:")]
+    if not sealed:
+        return 0
+    sources = {(m.topic(), m.partition(), m.offset()): orjson.loads(m.value())
+               for m in consume(bootstrap, sorted(encrypted)) if m.value() is not None}
+    view = KeyTopicView(read_key_records(bootstrap, rules.data_keys.topic, {}))
+    revealed = shredded = 0
+    for record, column in sealed:
+        source = sources[lineage(record)]
+        source = source.get("payload", source)
+        image = source["after"] if source.get("after") is not None else source["before"]
+        try:
+            assert view.reveal(demo_keks(), _image(record.value)[column]) == image[column]
+            revealed += 1
+        except RevealError as exc:  # only an erased subject's key may be missing
+            assert "was shredded" in str(exc), (lineage(record), str(exc))
+            shredded += 1
+    assert revealed > 0, (revealed, shredded)
+    return revealed
+
+
+def _image(value: dict[str, Any]) -> dict[str, Any]:
+    from processor.formats.envelope import unwrap
+
+    value = unwrap(value)
+    if "__op" in value:
+        return value
+    return (value.get("after") if value.get("after") is not None else value.get("before")) or {}
+
+
 def output_topics(ns: Namespace) -> list[str]:
     from processor.pipeline.topics import desired_topics
     from processor.rules import load_validated
 
     rules = load_validated(ns.rules).rules
     return [t.name for t in desired_topics(rules, 1)
-            if t.name not in (rules.dlq_topic, rules.alert_topic, rules.audit_topic)]
+            if t.name not in (rules.dlq_topic, rules.alert_topic, rules.audit_topic,
+                              rules.data_keys.topic)]
 
 
 def leaked(secrets: set[bytes], records: list[Read]) -> set[bytes]:

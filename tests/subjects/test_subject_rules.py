@@ -1,0 +1,91 @@
+"""The rules' data subjects: validated, and what encrypt needs from them (and the KEK)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from processor.errors import KeyFileError
+from processor.rules import load_validated
+from processor.rules.compiler import compile_rules
+from processor.subjects.encrypted import encrypted_fields
+from tests.helpers import RULES, demo_keys
+from tests.rules.test_validate import validate
+
+
+def rules_with(tmp_path: Path, table: str, old: str, new: str) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    path = rules / "tables" / f"{table}.yaml" if table != "ruleset" else rules / "ruleset.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return rules
+
+
+def test_the_reference_rules_name_each_tables_subject_and_encrypt_the_sales_phone() -> None:
+    rules = load_validated(RULES).rules
+    assert {name: (t.subject, t.subject_domain) for name, t in rules.tables.items()} == {
+        "contacts": ("id", "contact"), "contracts": ("contact_id", "contact"),
+        "activities": ("contact_id", "contact"), "users": ("id", "user"),
+        "audit_log": ("user_id", "user"), "accounts": (None, None)}
+    assert encrypted_fields(rules) == [("contacts", "phone", "contact")]
+    assert [t for t in rules.tables.values() if t.home_of_subject] == \
+        [rules.tables["contacts"], rules.tables["users"]]
+
+
+@pytest.mark.parametrize(("table", "old", "new", "message"), [
+    ("contracts", "subject: contact_id", "subject: contakt_id",
+     "subject column 'contakt_id' has no rule"),
+    ("contracts", "subject: contact_id", "subject: status",
+     "subject column 'status' must be pseudonymised with a domain, not 'keep'"),
+    ("contacts", "subject: id  ", "",
+     "encrypt keys values per data subject, and contacts names none"),
+    ("ruleset", "contacts.phone: {action: encrypt, domain: phone}",
+     "contacts.id: {action: encrypt, domain: phone}",
+     "the subject column cannot be encrypted"),
+])
+def test_a_wrong_subject_is_one_clear_problem(tmp_path: Path, table: str, old: str, new: str,
+                                              message: str) -> None:
+    validated, problems = validate(rules_with(tmp_path, table, old, new))
+    assert validated is None
+    assert message in {p.message for p in problems}, [p.message for p in problems]
+
+
+def test_rules_that_encrypt_need_the_kek_to_run(tmp_path: Path) -> None:
+    with pytest.raises(KeyFileError, match=r"the rules encrypt contacts\.phone: pass the KEK "
+                                           r"file \(--kek-file or CRM_MASKER_KEK_FILE\)"):
+        compile_rules(load_validated(RULES), demo_keys())
+    compile_rules(load_validated(RULES), None)  # describing (validate, report) needs no keys
+
+
+def test_run_without_the_kek_is_one_line_before_it_connects() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import DEMO_KEYS
+
+    env = {k: v for k, v in os.environ.items() if k != "CRM_MASKER_KEK_FILE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "processor", "run", "--rules", str(RULES), "--keys",
+         str(DEMO_KEYS), "--allow-demo-keys", "--bootstrap-servers", "127.0.0.1:1"],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: the rules encrypt contacts.phone: run needs the KEK file (--kek-file or "
+        "CRM_MASKER_KEK_FILE), which the security team holds"]
+
+
+def test_reveal_refuses_without_the_kek_file() -> None:
+    from click.testing import CliRunner
+
+    from processor.cli import main
+
+    done = CliRunner(env={"CRM_MASKER_KEK_FILE": None}).invoke(
+        main, ["reveal", "--bootstrap-servers", "127.0.0.1:1", "--reason", "test",
+               "enc:phone:contact/k2026a:00:AAAA"])
+    assert done.exit_code != 0
+    assert "reveal needs the KEK file" in str(done.exception or done.output)
