@@ -106,7 +106,7 @@ def test_a_data_key_opens_only_with_its_kek() -> None:
     with pytest.raises(KeyFileError, match="does not unwrap") as err:
         view.reveal(other, text)
     assert "other.yaml" in str(err.value)
-    with pytest.raises(KeyFileError, match="which other.yaml does not hold"):
+    with pytest.raises(KeyFileError, match=r"which other\.yaml does not hold"):
         view.reveal(KeyRing({"kek2027a": b"y" * 32}, source="other.yaml"), text)
     assert view.reveal(demo_keks(), text) == PHONE
 
