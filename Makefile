@@ -45,10 +45,11 @@ test:  ## prerequisites (deps), lint, the native core's unit tests, then every t
 	  cd native && PYO3_PYTHON=$(CURDIR)/$(BIN)/python cargo test --release --quiet; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-compose-secrets: install  ## the secrets that docker compose reads from ./secrets/ (a fresh pseudonym key, Grafana's password)
+compose-secrets: install  ## the secrets that docker compose reads from ./secrets/ (a fresh pseudonym key and KEK, Grafana's password)
 	@mkdir -p secrets && chmod 700 secrets
 	@test -f secrets/crm-masker-keys.yaml || $(BIN)/crm-masker keys new --output secrets/crm-masker-keys.yaml \
 	  --key-id $$($(BIN)/python -c "from processor.rules import load_validated; print(load_validated('rules').rules.pseudonym_key_id)")
+	@test -f secrets/crm-masker-kek.yaml || $(BIN)/crm-masker keys new --output secrets/crm-masker-kek.yaml --key-id kek1
 	@test -f secrets/grafana-admin-password || (umask 077; $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(18))' > secrets/grafana-admin-password)
 	@echo "secrets/ is ready for docker compose (never commit it; back the key up)"
 

@@ -116,9 +116,11 @@ def test_no_secret_in_compose_and_keys_come_from_a_mounted_file() -> None:
     text = (REPO / "docker-compose.yml").read_text()
     assert "base64:" not in text and "hex:" not in text
     processor = compose()["services"]["processor"]
-    key_path = processor["environment"]["CRM_MASKER_KEYS_FILE"]
     mounts = [str(v).rsplit(":", 2) for v in processor["volumes"]]
-    assert any(key_path.startswith(target + "/") and mode == "ro" for _, target, mode in mounts)
+    for variable in ("CRM_MASKER_KEYS_FILE", "CRM_MASKER_KEK_FILE"):  # the rules encrypt
+        key_path = processor["environment"][variable]
+        assert any(key_path.startswith(target + "/") and mode == "ro"
+                   for _, target, mode in mounts), variable
 
 
 def test_compose_is_secure_by_default() -> None:
@@ -136,6 +138,7 @@ def test_compose_is_secure_by_default() -> None:
     assert doc["secrets"]["grafana-admin-password"]["file"].endswith("/grafana-admin-password")
     makefile = (REPO / "Makefile").read_text()
     assert "crm-masker keys new --output secrets/crm-masker-keys.yaml" in makefile
+    assert "crm-masker keys new --output secrets/crm-masker-kek.yaml" in makefile
     assert "/secrets/" in (REPO / ".gitignore").read_text().splitlines()
 
 

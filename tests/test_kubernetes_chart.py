@@ -106,6 +106,9 @@ def test_pods_have_stable_ids_probes_rules_and_keys(rendered: str) -> None:
         objects(rendered)["ConfigMap"]["metadata"]["name"]
     assert env["CRM_MASKER_KEYS_FILE"] == f"{mounts['keys']}/keys.yaml"
     assert volumes["keys"]["secret"]["secretName"] == "crm-masker-keys"
+    assert env["CRM_MASKER_KEK_FILE"] == f"{mounts['kek']}/kek.yaml"  # a Secret of its own
+    assert volumes["kek"]["secret"]["secretName"] == "crm-masker-kek" and \
+        mounts["kek"] != mounts["keys"]
     assert "CRM_MASKER_ALLOW_DEMO_KEYS" not in env
     assert processor["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["automountServiceAccountToken"] is False

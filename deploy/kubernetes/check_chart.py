@@ -55,6 +55,7 @@ FULL_VALUES: dict[str, Any] = {
               "existingSecret": "crm-masker-kafka"},
     "schemaRegistry": {"url": "http://registry:8080/apis/ccompat/v7"},
     "keys": {"existingSecret": "crm-masker-keys"},
+    "kek": {"existingSecret": "crm-masker-kek"},  # the reference rules encrypt contacts.phone
     "podMonitor": {"enabled": True},
     "prometheusRule": {"enabled": True},
 }

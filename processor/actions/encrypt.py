@@ -59,8 +59,9 @@ class Encrypt(Action):
     def measure(self) -> Localized:
         subject = self.ctx.subject.domain if self.ctx.subject else "?"
         return Localized(
-            f"encrypted per data subject (AES-SIV under the `{subject}`'s own data key, "
-            "wrapped with the KEK; revealed only with the KEK file, destroyed at erasure)",
-            f"je betroffener Person verschlüsselt (AES-SIV unter dem eigenen Datenschlüssel "
-            f"der Person `{subject}`, mit dem KEK umhüllt; offenzulegen nur mit der KEK-Datei, "
-            "bei Löschung vernichtet)")
+            f"encrypted per data subject (`{subject}`; AES-SIV under the subject's own data "
+            "key, wrapped with the KEK): revealed only with the KEK file, unreadable once the "
+            "subject is erased",
+            f"je betroffener Person (`{subject}`) verschlüsselt (AES-SIV unter dem eigenen "
+            "Datenschlüssel der Person, mit dem KEK umhüllt): offenzulegen nur mit der "
+            "KEK-Datei, nach der Löschung der Person unlesbar")

@@ -129,6 +129,19 @@ LABELS: dict[str, dict[str, str]] = {
             "Erasure (Art. 17 GDPR): a delete in the CRM is published as a masked delete with a "
             "deletion marker, so that compacted views forget the record; view topics keep "
             "records no longer than the table's time limit.",
+        "tom.encryption":
+            "Re-identification by the key custodians only (Art. 32(1)(a) GDPR): the values of "
+            "{fields} are encrypted per data subject (AES-SIV) under the subject's own data key, kept "
+            "on topic `{key_topic}` wrapped with a key-encryption key that only the key "
+            "custodians ({custodians}) hold; `crm-masker reveal` opens a value and writes each reveal (who, why, which "
+            "key) to the audit trail. The subject's erasure destroys its data key "
+            "(crypto-shredding): every copy of its encrypted values, in a warehouse, an export "
+            "or a backup, becomes unreadable; the key is gone from the broker within "
+            "{shred_within}.",
+        "tom.subject_access":
+            "Right of access (Art. 15 GDPR): `crm-masker subject` finds every record of the "
+            "views about one data subject by its pseudonyms; each look-up is written to the "
+            "audit trail (topic `{audit_topic}`) with who asked and why.",
         "tom.anomaly":
             "Monitoring of access (Art. 32(1)(b) GDPR): the CRM's access log is checked for "
             "unusual volumes and patterns ({detectors}); alerts go to the security team.",
@@ -298,6 +311,20 @@ LABELS: dict[str, dict[str, str]] = {
             "Löschmarkierung veröffentlicht, sodass kompaktierte Sichten den Datensatz "
             "vergessen; Sicht-Topics halten Datensätze nicht länger als die Löschfrist der "
             "Tabelle.",
+        "tom.encryption":
+            "Re-Identifizierung nur durch die Schlüsselverwahrer (Art. 32 Abs. 1 lit. a DSGVO): "
+            "die Werte von {fields} werden je betroffener Person verschlüsselt (AES-SIV), unter dem eigenen "
+            "Datenschlüssel der Person, der auf dem Topic `{key_topic}` mit einem "
+            "Schlüsselverschlüsselungsschlüssel umhüllt liegt, den nur die "
+            "Schlüsselverwahrer ({custodians}) haben; `crm-masker reveal` legt einen Wert offen und schreibt jede Offenlegung "
+            "(wer, warum, welcher Schlüssel) in den Prüfpfad. Die Löschung der Person vernichtet "
+            "ihren Datenschlüssel (Crypto-Shredding): jede Kopie ihrer verschlüsselten Werte, "
+            "in einem Datenlager, einem Export oder einer Sicherung, wird unlesbar; der "
+            "Schlüssel ist binnen {shred_within} vom Broker verschwunden.",
+        "tom.subject_access":
+            "Auskunftsrecht (Art. 15 DSGVO): `crm-masker subject` findet über die Pseudonyme "
+            "jeder betroffenen Person jeden Datensatz der Sichten über sie; jede Abfrage wird "
+            "mit Fragesteller und Grund in den Prüfpfad (Topic `{audit_topic}`) geschrieben.",
         "tom.anomaly":
             "Überwachung der Zugriffe (Art. 32 Abs. 1 lit. b DSGVO): das Zugriffsprotokoll des "
             "CRM wird auf ungewöhnliche Mengen und Muster geprüft ({detectors}); Alarme gehen "

@@ -16,6 +16,7 @@ import isodate
 from processor.governance.labels import LABELS
 from processor.governance.report import Finding, Measure, Report, TableEntry
 from processor.i18n import text
+from processor.subjects.encrypted import encrypted_fields
 
 CLASSES = ("identifier", "personal", "special", "free_text", "business", "technical")
 
@@ -254,6 +255,16 @@ def _measures(report: Report, t: dict[str, str], lang: str) -> list[Any]:
                                                  dlq_retention=_duration_words(rules.dlq_retention,
                                                                                t)))
     enforced.append(t["tom.erasure"])
+    encrypted = encrypted_fields(rules)
+    if encrypted:
+        custodians = rules.access.key_custodians if rules.access is not None else []
+        enforced.append(t["tom.encryption"].format(
+            fields=", ".join(f"`{table}.{column}`" for table, column, _ in encrypted),
+            custodians=", ".join(text(rules.record.recipients.get(c, c), lang)
+                                 for c in custodians) or t["not_stated"],
+            key_topic=rules.data_keys.topic,
+            shred_within=_duration_words(rules.data_keys.shred_within, t)))
+    enforced.append(t["tom.subject_access"].format(audit_topic=rules.audit_topic))
     if rules.anomaly is not None and rules.anomaly.detectors:
         enforced.append(t["tom.anomaly"].format(detectors=", ".join(rules.anomaly.detectors)))
     general = [text(m, lang) for m in report.record.measures]

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.actions.base import CompileContext
+from processor.actions.base import CompileContext, SubjectScope
 from processor.actions.registry import action_class, compile_action
 from processor.i18n import Localized, translated
 from processor.rules import ValidatedRules
@@ -138,13 +138,16 @@ class Report:
         return [where for where, value in self.texts if not translated(value, lang)]
 
 
-def describe(spec: ActionSpec, table: str, field_name: str, key_id: str) -> Measure:
+def describe(spec: ActionSpec, table: str, field_name: str, key_id: str,
+             subject: SubjectScope | None = None) -> Measure:
     """What an action does, from the compiled action itself (so it cannot drift)."""
     action = compile_action(spec.action, spec.params,
-                            CompileContext(table=table, field=field_name, key_id=key_id, keys=None))
+                            CompileContext(table=table, field=field_name, key_id=key_id, keys=None,
+                                           subject=subject))
     measure = Measure(action.measure(), type(action).removes_field, type(action).best_effort)
     if isinstance(spec, FieldRule) and spec.when is not None:
-        other = describe(spec.otherwise or ActionSpec(action="null"), table, field_name, key_id)
+        other = describe(spec.otherwise or ActionSpec(action="null"), table, field_name, key_id,
+                         subject)
         condition = ((spec.when.field, "not_null", None) if spec.when.not_null
                      else (spec.when.field, "equals", spec.when.equals))
         measure = Measure(measure.text, False, measure.best_effort, condition, other)
@@ -193,9 +196,11 @@ def _field_entry(table_name: str, table: TableRules, name: str, rule: FieldRule,
                  views: dict[str, ViewRules], key_id: str) -> FieldEntry:
     measures: dict[str, Measure] = {}
     clear: list[str] = []
+    subject = (SubjectScope(table.subject, table.subject_domain)
+               if table.subject and table.subject_domain else None)
     for view_name, view in views.items():
         spec: ActionSpec = view.overrides.get(f"{table_name}.{name}", rule)
-        measures[view_name] = describe(spec, table_name, name, key_id)
+        measures[view_name] = describe(spec, table_name, name, key_id, subject)
         if _reveals_all(spec) and not (isinstance(spec, FieldRule) and spec.when is not None):
             clear.append(view_name)
     return FieldEntry(name, rule.field_class, rule.description, rule.justification,

@@ -89,3 +89,20 @@ def test_reveal_refuses_without_the_kek_file() -> None:
                "enc:phone:contact/k2026a:00:AAAA"])
     assert done.exit_code != 0
     assert "reveal needs the KEK file" in str(done.exception or done.output)
+
+
+@pytest.mark.parametrize(("lang", "says"), [
+    ("en", ["the values of `contacts.phone` are encrypted per data subject",
+            "key custodians (information security team (internal))", "within 1 day",
+            "`crm-masker subject` finds every record"]),
+    ("de", ["die Werte von `contacts.phone` werden je betroffener Person verschlüsselt",
+            "Schlüsselverwahrer (Informationssicherheit (intern))", "binnen 1 Tag",
+            "`crm-masker subject` findet"]),
+])
+def test_the_record_says_what_is_encrypted_who_may_reveal_it_and_when_it_is_gone(
+        lang: str, says: list[str]) -> None:
+    from tests.governance.test_record_for_a_dpo import report
+
+    text = report(RULES, "--lang", lang)
+    for phrase in says:
+        assert phrase in text, phrase
