@@ -89,7 +89,7 @@ struct Route {
     columns: Columns,
     views: Vec<View>,
     detected: bool,
-    /// its deletes erase a data subject: Python takes them (it shreds the data keys)
+    /// its deletes erase a data subject: their rows come back (Python shreds the data keys)
     erases: bool,
     /// positions of the columns that hold names of people (they feed the known names)
     name_columns: Vec<usize>,
@@ -270,12 +270,10 @@ impl Engine {
         if event.op == "t" {
             return Err(Defer); // rare: Python publishes the masked truncate to the views
         }
-        if event.op == "d" && route.erases {
-            return Err(Defer); // rare: Python shreds the subject's data keys with the delete
-        }
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
-        if route.detected {
+        // the detectors read the row; an erasing delete's row names the subject to shred
+        if route.detected || (route.erases && event.op == "d") {
             let after = event
                 .envelope
                 .get("after")

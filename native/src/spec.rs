@@ -37,7 +37,7 @@ pub struct RouteSpec {
     /// columns whose values are names of people (the rules' `entity: name`)
     #[serde(default)]
     pub name_columns: Vec<String>,
-    /// a delete erases the row's data subject (its data keys are shredded): Python's
+    /// a delete erases the row's data subject: its row comes back, Python shreds the keys
     #[serde(default)]
     pub erases: bool,
 }

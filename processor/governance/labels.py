@@ -131,13 +131,13 @@ LABELS: dict[str, dict[str, str]] = {
             "records no longer than the table's time limit.",
         "tom.encryption":
             "Re-identification by the key custodians only (Art. 32(1)(a) GDPR): the values of "
-            "{fields} are encrypted per data subject (AES-SIV) under the subject's own data key, kept "
-            "on topic `{key_topic}` wrapped with a key-encryption key that only the key "
-            "custodians ({custodians}) hold; `crm-masker reveal` opens a value and writes each reveal (who, why, which "
-            "key) to the audit trail. The subject's erasure destroys its data key "
-            "(crypto-shredding): every copy of its encrypted values, in a warehouse, an export "
-            "or a backup, becomes unreadable; the key is gone from the broker within "
-            "{shred_within}.",
+            "{fields} are encrypted per data subject (AES-SIV) under the subject's own data "
+            "key, kept on topic `{key_topic}` wrapped with a key-encryption key that only the "
+            "key custodians ({custodians}) hold; `crm-masker reveal` opens a value and writes "
+            "each reveal (who, why, which key) to the audit trail. The subject's erasure "
+            "destroys its data key (crypto-shredding): every copy of its encrypted values, in "
+            "a warehouse, an export or a backup, becomes unreadable; the key is gone from the "
+            "broker within {shred_within}.",
         "tom.subject_access":
             "Right of access (Art. 15 GDPR): `crm-masker subject` finds every record of the "
             "views about one data subject by its pseudonyms; each look-up is written to the "
@@ -316,8 +316,9 @@ LABELS: dict[str, dict[str, str]] = {
             "die Werte von {fields} werden je betroffener Person verschlüsselt (AES-SIV), unter dem eigenen "
             "Datenschlüssel der Person, der auf dem Topic `{key_topic}` mit einem "
             "Schlüsselverschlüsselungsschlüssel umhüllt liegt, den nur die "
-            "Schlüsselverwahrer ({custodians}) haben; `crm-masker reveal` legt einen Wert offen und schreibt jede Offenlegung "
-            "(wer, warum, welcher Schlüssel) in den Prüfpfad. Die Löschung der Person vernichtet "
+            "Schlüsselverwahrer ({custodians}) haben; `crm-masker reveal` legt einen Wert "
+            "offen und schreibt jede Offenlegung (wer, warum, welcher Schlüssel) in den "
+            "Prüfpfad. Die Löschung der Person vernichtet "
             "ihren Datenschlüssel (Crypto-Shredding): jede Kopie ihrer verschlüsselten Werte, "
             "in einem Datenlager, einem Export oder einer Sicherung, wird unlesbar; der "
             "Schlüssel ist binnen {shred_within} vom Broker verschwunden.",

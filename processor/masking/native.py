@@ -18,6 +18,7 @@ Python engine, only slower. ``make install`` builds it when ``cargo`` is there.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ class Segment:
     detected: list[tuple[str, int, int, str, bytes, bool]]
     #: (source topic, its records) of each message that the leak watch samples
     watched: list[tuple[str, list[EncodedRecord]]]
+    #: (table, data key id) shredded by the segment's erasures (deletes of a subject's row)
+    shredded: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def load_core() -> ModuleType | None:
@@ -205,6 +208,11 @@ class NativeEngine:
         builder = _SpecBuilder()
         routes = []
         self._routes: dict[str, tuple[str, dict[str, int]]] = {}
+        self._detected = frozenset(detected)
+        #: routes whose deletes erase their subject: the core hands back the deleted row
+        self._erasing = {topic: route for topic, route in compiled.routes.items()
+                         if route.shreds is not None}
+        self._data_keys = compiled.data_keys
         shows_before = compiled.plans_showing_before()
         for topic, route in compiled.routes.items():
             if not _native_route(route):
@@ -256,8 +264,25 @@ class NativeEngine:
         end, records, (topics, deletes, source_ts_ms, detected), watched = (
             self._core.process_batch(messages, start, stop, max_bytes, list(watch),
                                      max_record_bytes))
+        shredded: list[tuple[str, str]] = []
+        if self._erasing:
+            for topic, _, _, op, row, is_after in detected:
+                if op == "d" and topic in self._erasing:
+                    shredded += self._shred(topic, detected_event(op, row, is_after))
+            detected = [d for d in detected if d[0] in self._detected]
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
-                       detected, watched)
+                       detected, watched, shredded)
+
+    def _shred(self, topic: str, event: ChangeEvent) -> list[tuple[str, str]]:
+        """The erasure of a subject (the delete of its row): its data keys go with the
+        transaction (see ``MaskingEngine._shred``)."""
+        route = self._erasing[topic]
+        scope, store = route.shreds, self._data_keys
+        assert scope is not None and store is not None
+        subject = (event.before or {}).get(scope.column)
+        if subject is None:
+            return []
+        return [(route.table, key_id) for key_id in store.shred(scope.domain, subject)]
 
     @property
     def tables(self) -> list[str]:
@@ -272,9 +297,14 @@ class NativeEngine:
         op, skipped, source_ts_ms, unknown, encoded, row = result
         table, counts = self._routes[topic]
         event = None if row is None else detected_event(op, *row)
+        shredded = self._shred(topic, event) if event is not None and op == "d" \
+            and topic in self._erasing else []
+        if topic not in self._detected:
+            event = None  # an erasure's row, not the detectors'
         # positional: half the cost of keywords, on every event (fields in declaration order)
         outcome = Outcome(table, op, [], skipped, unknown, counts if skipped is None else {},
                           [], event, source_ts_ms)
+        outcome.shredded = [key_id for _, key_id in shredded]
         if op == "d" and encoded:
             outcome.deleted = True
             outcome.deleted_key = orjson.loads(encoded[0][1]) if encoded[0][1] else None

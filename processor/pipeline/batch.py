@@ -276,6 +276,7 @@ class BatchHandler:
                 checkpoint.consumed_span(t.topic, partition, records, first, last)
         facts.deletes += [(core.route(topic)[0], orjson.loads(key) if key else None)
                           for topic, key in segment.deletes]
+        facts.shredded += segment.shredded
         checkpoint.source_ts_ms += segment.source_ts_ms
 
     def _account(self, outcome: Outcome, sampled: bool) -> None:

@@ -54,10 +54,13 @@ def active_kek_id(ring: KeyRing) -> str:
     return list(ring.secrets)[-1]
 
 
-def subject_pseudonym(secret: bytes, key_id: str, domain: str, subject: Any) -> str:
+def subject_pseudonym(secret: bytes, key_id: str, domain: str, subject: Any,
+                      derived: bytes | None = None) -> str:
     """The subject's pseudonym as ``pseudonymize`` writes it for ``domain`` (no normaliser,
-    the default length): the views' subject column shows the same text."""
-    digest = hmac.digest(domain_key(secret, domain), canonical_bytes(subject), "sha256")
+    the default length): the views' subject column shows the same text. ``derived``: the
+    domain's key, when the caller keeps it."""
+    key = derived or domain_key(secret, domain)
+    digest = hmac.digest(key, canonical_bytes(subject), "sha256")
     return f"{key_id}:{digest.hex()[:PSEUDONYM_HEX]}"
 
 
@@ -135,8 +138,11 @@ class WrappedKey:
                                ) from None
 
     @classmethod
-    def wrap(cls, keks: KeyRing, kek_id: str, data_key: bytes) -> WrappedKey:
-        return cls(kek_id, aes_key_wrap(kek_of(keks, kek_id), data_key),
+    def wrap(cls, keks: KeyRing, kek_id: str, data_key: bytes,
+             wrapping_key: bytes | None = None) -> WrappedKey:
+        """``data_key`` wrapped with the KEK ``kek_id`` (``wrapping_key``: its derived key,
+        when the caller keeps it)."""
+        return cls(kek_id, aes_key_wrap(wrapping_key or kek_of(keks, kek_id), data_key),
                    int(time.time() * 1000))
 
 
@@ -156,12 +162,14 @@ class DataKeyStore:
         self.topic = topic
         self._keks = keks
         self._kek_id = active_kek_id(keks)
+        self._wrapping_key = kek_of(keks, self._kek_id)
         self._pseudonym_keys = pseudonym_keys
         self._pseudonym_key_id = pseudonym_key_id
         self._ciphers: dict[str, AESSIV] = {}  # committed, by data key id
         self._new: dict[str, tuple[AESSIV, WrappedKey]] = {}  # made in this transaction
         self._shredding: dict[str, None] = {}  # tombstoned in this transaction (ordered)
         self._ids: dict[tuple[str, Any], str] = {}  # (domain, subject) → data key id
+        self._domain_keys: dict[str, bytes] = {}  # domain → its key under the active key id
 
     def __len__(self) -> int:
         return len(self._ciphers)
@@ -172,8 +180,11 @@ class DataKeyStore:
         key_id = self._ids.get(cache_key)
         if key_id is None:
             secret = self._pseudonym_keys.secret(self._pseudonym_key_id)
+            derived = self._domain_keys.get(domain)
+            if derived is None:
+                derived = self._domain_keys[domain] = domain_key(secret, domain)
             key_id = data_key_id(domain, subject_pseudonym(secret, self._pseudonym_key_id,
-                                                           domain, subject))
+                                                           domain, subject, derived))
             if len(self._ids) > 100_000:
                 self._ids.clear()
             if type(subject) in (str, int):
@@ -184,8 +195,8 @@ class DataKeyStore:
         made = self._new.get(key_id)
         if made is None:
             data_key = os.urandom(DATA_KEY_BYTES)
-            made = self._new[key_id] = (AESSIV(data_key),
-                                        WrappedKey.wrap(self._keks, self._kek_id, data_key))
+            made = self._new[key_id] = (AESSIV(data_key), WrappedKey.wrap(
+                self._keks, self._kek_id, data_key, self._wrapping_key))
         return key_id, made[0]
 
     def shred(self, domain: str, subject: Any) -> list[str]:
