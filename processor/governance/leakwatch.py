@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from processor.pii.detectors import find_all
+from processor.subjects.datakeys import CIPHERTEXT
 
 #: a pseudonym as pseudonymize writes it: never a leak
 PSEUDONYM = re.compile(r"^[\w.-]+:[0-9a-f]{8,64}$")
@@ -57,11 +58,12 @@ class Sampler:
 
 def scan_values(records: Iterable[Any]) -> Counter[tuple[str, str]]:
     """For ``crm-masker scan``: (column path, kind) counts over all string values of decoded
-    records (flat rows or Debezium envelopes), skipping metadata and pseudonyms."""
+    records (flat rows or Debezium envelopes), skipping metadata, pseudonyms and
+    ciphertexts (encrypt)."""
     found: Counter[tuple[str, str]] = Counter()
     for record in records:
         for path, value in _strings(record, ""):
-            if len(value) >= 5 and not PSEUDONYM.match(value):
+            if len(value) >= 5 and not PSEUDONYM.match(value) and not CIPHERTEXT.match(value):
                 for kind in {kind for _, _, kind in find_all(value)}:
                     found[(path, kind)] += 1
     return found

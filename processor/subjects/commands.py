@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -81,8 +82,9 @@ def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, boot
         "pseudonyms": lookup.searched,
         "found": {h.topic: h.records for h in lookup.held if h.records}})
     record = write_request(request, validated, bootstrap, extra)
-    about = {"requester": request.requester, "reason": reason, "time": record["time"],
-             "audit_seq": record["seq"]}
+    when = datetime.datetime.fromtimestamp(record["time"], datetime.UTC)
+    about = {"requester": request.requester, "reason": reason,
+             "time": when.isoformat(timespec="seconds"), "audit_seq": record["seq"]}
     if fmt == "json":
         output_file.write(orjson.dumps({"request": about, **lookup.as_json()},
                                        option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -19,6 +19,7 @@ import base64
 import binascii
 import hmac
 import os
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ from processor.errors import CrmMaskerError, KeyFileError
 from processor.keys import KeyRing
 
 PREFIX = "enc:"
+#: a ciphertext as ``seal`` writes it: its hex and base64 look like anything (a phone number)
+#: to a detector, and are personal data only to the holder of the KEK
+CIPHERTEXT = re.compile(r"^enc:[^:/]+:[^:/]+/[\w.-]+:[0-9a-f]+:[A-Za-z0-9_-]+$")
 DATA_KEY_BYTES = 64  # AES-256-SIV
 KEK_LABEL = b"crm-masker/kek/v1"
 PSEUDONYM_HEX = 32  # the subject part of a data key id: as long as a default pseudonym
