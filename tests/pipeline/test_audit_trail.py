@@ -51,8 +51,13 @@ def test_audit_totals_equal_the_events_and_tampering_is_found(
     assert len(records) >= 8 and {r["producer"] for r in records if r} == {f"{ns.ns}-tx"}
     erasures = cli("audit", "erasures", "--rules", str(ns.rules), "--bootstrap-servers",
                    kafka_bootstrap)
-    deletes = [orjson.loads(line) for line in erasures.stdout.splitlines()]
+    listed = [orjson.loads(line) for line in erasures.stdout.splitlines()]
+    deletes = [e for e in listed if "key" in e]
     assert deletes and all(d["key"]["id"].startswith("k2026a:") for d in deletes)
+    # each erased contact's data keys (encrypt) are listed as shredded, under every key id
+    shredded = [e["shredded"] for e in listed if "shredded" in e]
+    erased = sum(d["table"] == "contacts" for d in deletes)
+    assert len(shredded) == 2 * erased and all(s.startswith("contact/k2026") for s in shredded)
 
     for kind in ("drop", "alter"):
         target = f"{ns.audit}.{kind}"
