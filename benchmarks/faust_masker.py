@@ -21,9 +21,9 @@ import orjson
 
 from processor.formats.envelope import decode_json
 from processor.keys import load_keys
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
 
 IDLE_S = 5.0
 

@@ -46,17 +46,17 @@ from confluent_kafka import Message
 from processor.actions.scrub import Scrub
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
-from processor.avro.source import AvroSourceEncoder
 from processor.avro.wire import SchemaRef
 from processor.formats.envelope import decode_json
+from processor.generator.avro_source import AvroSourceEncoder
 from processor.generator.stream import CrmStream
 from processor.keys import load_keys
 from processor.masking import native
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.pii.detectors import detector, detector_kinds, forget_confirmed
 from processor.pipeline.records import H_SRC_OFFSET, H_SRC_PARTITION, H_SRC_TOPIC, policy_headers
 from processor.rules import ValidatedRules, load_validated
-from processor.rules.compiler import compile_rules
 
 REPO = Path(__file__).resolve().parents[1]
 Event = tuple[str, bytes | None, bytes | None]
@@ -90,7 +90,7 @@ def rules_without_names(rules: Path) -> ValidatedRules:
 def rules_without_encrypt(rules: Path) -> ValidatedRules:
     """The rules with each encrypt override left out (the table's own rule applies): what
     the per-value hand-off of encrypt to Python costs."""
-    from processor.subjects.encrypted import encrypted_fields
+    from processor.rules.encrypted import encrypted_fields
 
     copy = Path(tempfile.mkdtemp(prefix="rules-no-encrypt-")) / "rules"
     shutil.copytree(rules, copy)

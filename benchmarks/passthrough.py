@@ -19,8 +19,9 @@ import time
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from processor.formats.headers import Header
 from processor.pipeline import kafka_config
-from processor.pipeline.records import Header, Lineage, policy_headers
+from processor.pipeline.records import Lineage, policy_headers
 from processor.rules import load_validated
 
 BATCH_EVENTS, BATCH_MS, IDLE_S = 5000, 200, 3.0

@@ -40,9 +40,9 @@ from benchmarks.masking_engine import rules_without_names
 from processor.generator.corpus import Labelled, corpus, known_people
 from processor.keys import load_keys
 from processor.masking import native
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.rules import ValidatedRules, load_validated
-from processor.rules.compiler import compile_rules
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ["name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",

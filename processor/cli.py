@@ -136,7 +136,7 @@ def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool
     view. `validate --schemas` compares later rule changes against these.
     """
     from processor.avro.compat import derived_schemas, recorded_path, write_recorded
-    from processor.avro.source import write_schema_files
+    from processor.generator.avro_source import write_schema_files
     from processor.rules import load_validated
 
     if reference_crm and not check:
@@ -181,10 +181,10 @@ def mask(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_d
     the rules encrypt get data keys that live in memory only: offline, nothing can reveal them.
     """
     from processor.masking import native
+    from processor.masking.compiler import compile_rules
     from processor.masking.engine import MaskingEngine
     from processor.offline import Summary, dumps_line, mask_lines
     from processor.rules import load_validated
-    from processor.rules.compiler import compile_rules
 
     compiled = compile_rules(load_validated(rules_dir), keyring(keys_file, allow_demo_keys),
                              kek_ring(kek_file, allow_demo_keys))
@@ -252,11 +252,12 @@ def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_de
     """
     import socket
 
-    from processor.pipeline.kafka_config import check_not_protected, client_options
+    from processor.kafka_options import client_options
+    from processor.pipeline.kafka_config import check_not_protected
     from processor.pipeline.runner import RunSettings
     from processor.pipeline.workers import WorkerSpec, run_workers
     from processor.rules import load_validated
-    from processor.subjects.encrypted import encrypted_fields
+    from processor.rules.encrypted import encrypted_fields
 
     validated = load_validated(rules_dir)  # refuse an invalid rule set before touching Kafka
     keys = keyring(keys_file, allow_demo_keys)
@@ -296,7 +297,7 @@ def topics(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...], part
     the DLQ gets dlq_retention. Existing topics are compared and differences reported.
     """
     from processor import kafka_client
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
     from processor.pipeline.topics import desired_topics, ensure_topics
     from processor.rules import load_validated
 
@@ -344,7 +345,7 @@ def acls(rules_dir: Path, bootstrap: str | None, kafka_options: tuple[str, ...],
     from processor import kafka_client
     from processor.access import broker
     from processor.access.grants import desired_grants, drift
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
     from processor.rules import load_validated
 
     rules = load_validated(rules_dir).rules
@@ -449,7 +450,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
         if with_schema:
             fail("--with-schema is for JSON; Avro carries its schema in the registry")
         from processor.avro.registry import SchemaRegistry, client_from_options
-        from processor.avro.source import AvroSourceEncoder
+        from processor.generator.avro_source import AvroSourceEncoder
 
         assert schema_registry_url is not None
         avro = AvroSourceEncoder(SchemaRegistry(client_from_options(schema_registry_url,
@@ -534,7 +535,7 @@ def scan(bootstrap: str, kafka_options: tuple[str, ...], topics: tuple[str, ...]
     like which kind. Values are never printed. Exit 1 when anything is suspected.
     """
     from processor.governance.leakwatch import scan_values
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
     from processor.pipeline.topic_reader import read_all
 
     extra = client_options(kafka_options)
@@ -605,7 +606,7 @@ def audit_verify(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...]
     Prints totals (transactions, inputs, outputs, dead letters, deletes) for reconciliation.
     """
     from processor.governance.audit import verify
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
     from processor.pipeline.topic_reader import read_all
 
     name = _audit_topic(rules_dir, topic)
@@ -642,7 +643,7 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
     """
     import orjson
 
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
     from processor.pipeline.topic_reader import read_all
 
     name = _audit_topic(rules_dir, topic)

@@ -13,13 +13,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import orjson
 import yaml
 
-from processor.errors import KeyFileError
+from processor.errors import KeyFileError, PoisonEvent
 from processor.safe_yaml import YamlRefused, load_bounded
 
 MIN_SECRET_BYTES = 32
@@ -32,6 +35,30 @@ PUBLIC_SECRET_SHA256 = frozenset({
     "f816520b24c3154d6ada89b00590d5ed432ab4655811f67f60bb63b510be8c22",
     "7d506f79dca288b49f72389fae3206ebb0d81195084ed40f6d436e85b9cb7adf",  # demo-kek.yaml
 })
+
+
+#: what derives a pseudonym domain's key from a key file's secret
+DERIVATION_LABEL = b"crm-masker/pseudonym/v1/"
+INT64_LIMIT = 2.0**63
+
+
+def domain_key(secret: bytes, domain: str) -> bytes:
+    """A per-domain key, so that equal values in different domains give unrelated pseudonyms."""
+    return hmac.digest(secret, DERIVATION_LABEL + domain.encode(), "sha256")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The bytes that are hashed: ids as int or as string hash alike (``7`` == ``"7"``)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float) and abs(value) >= INT64_LIMIT:
+        # JSON decoders read integers beyond 64 bits as floats: two ids would share a pseudonym
+        raise PoisonEvent("number_out_of_range", "an identifier beyond 64 bits")
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def is_public(secret: bytes) -> bool:

@@ -11,9 +11,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message
 
 from processor.keys import KeyRing, load_keys
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"

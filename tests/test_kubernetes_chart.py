@@ -12,7 +12,7 @@ import yaml
 
 from deploy.kubernetes import check_chart
 from deploy.kubernetes.check_chart import CHART, FULL_VALUES, KUBERNETES_VERSIONS
-from processor.pipeline.kafka_config import client_options
+from processor.kafka_options import client_options
 from processor.rules import load_validated
 
 REPO = Path(__file__).resolve().parents[1]

@@ -96,7 +96,7 @@ def enforcement(rules: RuleSet, bootstrap: str, kafka_options: Iterable[str],
                 checked: dt.date) -> Enforcement:
     """The broker's ACLs against the rules', for the record (``report --bootstrap-servers``)."""
     from processor import kafka_client
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
 
     settings = client_options(kafka_options)
     found = drift(rules, broker_grants(kafka_client.admin(bootstrap, settings)))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from processor.rules.encrypted import encrypted_fields
 from processor.rules.model import RuleSet
-from processor.subjects.encrypted import encrypted_fields
 
 TOPIC, GROUP, TRANSACTIONAL_ID, CLUSTER = "topic", "group", "transactional_id", "cluster"
 LITERAL, PREFIXED = "literal", "prefixed"

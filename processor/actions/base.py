@@ -20,7 +20,7 @@ from processor.keys import KeyRing
 from processor.pii.names import NameLexicon
 
 if TYPE_CHECKING:
-    from processor.subjects.datakeys import DataKeyStore
+    from processor.datakeys import DataKeyStore
 
 
 class ActionParams(BaseModel):

@@ -12,9 +12,9 @@ from typing import Any
 
 from processor.actions.base import Action, ActionParams, CompileContext, SubjectScope
 from processor.actions.registry import register
+from processor.datakeys import seal
 from processor.errors import KeyFileError
 from processor.i18n import Localized
-from processor.subjects.datakeys import seal
 
 FROM_SCOPE = object()
 

@@ -11,16 +11,13 @@ import hmac
 from collections.abc import Callable
 from typing import Any, Literal
 
-import orjson
-
 from processor.actions.base import Action, ActionParams, CompileContext
 from processor.actions.registry import register
-from processor.errors import KeyFileError, PoisonEvent
+from processor.errors import KeyFileError
 from processor.i18n import Localized
+from processor.keys import canonical_bytes, domain_key
 
-DERIVATION_LABEL = b"crm-masker/pseudonym/v1/"
 CACHE_SIZE = 65_536
-INT64_LIMIT = 2.0**63
 Normalizer = Literal["strip", "lower", "upper", "compact", "digits"]
 
 
@@ -30,25 +27,6 @@ class PseudonymizeParams(ActionParams):
     normalize: tuple[Normalizer, ...] = ()
     #: hex characters of the HMAC kept (128 bits by default)
     length: int = 32
-
-
-def domain_key(secret: bytes, domain: str) -> bytes:
-    """A per-domain key, so that equal values in different domains give unrelated pseudonyms."""
-    return hmac.digest(secret, DERIVATION_LABEL + domain.encode(), "sha256")
-
-
-def canonical_bytes(value: Any) -> bytes:
-    """The bytes that are hashed: ids as int or as string hash alike (``7`` == ``"7"``)."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass")
-    if isinstance(value, bool):
-        return b"true" if value else b"false"
-    if isinstance(value, int):
-        return str(value).encode()
-    if isinstance(value, float) and abs(value) >= INT64_LIMIT:
-        # JSON decoders read integers beyond 64 bits as floats: two ids would share a pseudonym
-        raise PoisonEvent("number_out_of_range", "an identifier beyond 64 bits")
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 @register

@@ -16,7 +16,7 @@ from processor.avro.registry import SchemaRegistry, WriterSchema, parse
 from processor.avro.wire import frame, id_header, is_avro, split
 from processor.errors import PoisonEvent
 from processor.formats.envelope import decode_json
-from processor.rules.compiler import ViewPlan
+from processor.masking.compiler import ViewPlan
 
 Headers = list[tuple[str, bytes | str | None]] | None
 

@@ -19,8 +19,8 @@ from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibi
 
 from processor.avro import derive
 from processor.errors import Problem
+from processor.masking.compiler import compile_rules
 from processor.rules import ValidatedRules
-from processor.rules.compiler import compile_rules
 
 
 @dataclass(frozen=True)

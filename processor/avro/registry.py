@@ -18,7 +18,7 @@ from processor.avro import derive
 from processor.avro.wire import SchemaRef
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.logical_types import RowTypes, of_avro_record
-from processor.pipeline.kafka_config import key_values
+from processor.kafka_options import key_values
 
 Found = TypeVar("Found")
 #: subject-level error codes of the Confluent API: the schema is not compatible / invalid

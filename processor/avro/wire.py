@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from confluent_kafka.schema_registry.common.serde import SchemaId
 
 from processor.errors import PoisonEvent
+from processor.formats.headers import KEY_ID_HEADER, VALUE_ID_HEADER
 
-KEY_ID_HEADER = "__key_schema_id"
-VALUE_ID_HEADER = "__value_schema_id"
 HEADER_FOR = {"key": KEY_ID_HEADER, "value": VALUE_ID_HEADER}
 MIN_PREFIXED = 5  # magic byte + 4-byte id
 _PREFIX = struct.Struct(">bI")

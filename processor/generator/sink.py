@@ -16,10 +16,10 @@ from processor import kafka_client
 from processor.errors import CrmMaskerError
 from processor.generator import model
 from processor.generator.stream import TOPIC_PREFIX, GeneratedRecord
-from processor.pipeline.kafka_config import client_options
+from processor.kafka_options import client_options
 
 if TYPE_CHECKING:
-    from processor.avro.source import AvroSourceEncoder
+    from processor.generator.avro_source import AvroSourceEncoder
 
 
 def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],

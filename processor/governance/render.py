@@ -16,7 +16,7 @@ import isodate
 from processor.governance.labels import LABELS
 from processor.governance.report import Finding, Measure, Report, TableEntry
 from processor.i18n import text
-from processor.subjects.encrypted import encrypted_fields
+from processor.rules.encrypted import encrypted_fields
 
 CLASSES = ("identifier", "personal", "special", "free_text", "business", "technical")
 

@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 
 from processor.errors import PoisonEvent
-from processor.formats import connect_schema
 from processor.formats.envelope import ChangeEvent, parse_envelope, unwrap
 from processor.formats.envelope import connect_schema as schema_of
 from processor.formats.logical_types import RowTypes, of_connect_envelope
+from processor.masking import connect_schema
+from processor.masking.compiler import CompiledRules, TableRoute, ViewPlan
 from processor.masking.plan import FieldPlan
-from processor.rules.compiler import CompiledRules, TableRoute, ViewPlan
 
 
 @dataclass(slots=True)

@@ -28,16 +28,15 @@ from typing import Any
 import orjson
 
 from processor.actions.base import Action
-from processor.avro.wire import KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.errors import CrmMaskerError
 from processor.formats.envelope import UNAVAILABLE_MARKERS, ChangeEvent
+from processor.formats.headers import DEBEZIUM_KEY_HEADERS, KEY_ID_HEADER, VALUE_ID_HEADER, Header
 from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS, native_fields
 from processor.formats.views import FLAT_COLUMNS
+from processor.masking.compiler import CompiledRules, TableRoute
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
 from processor.pii.names import PyNameSet
-from processor.pipeline.records import DEBEZIUM_KEY_HEADERS, Header
-from processor.rules.compiler import CompiledRules, TableRoute
 
 #: the view formats that the core renders itself (others stay on the Python engine)
 NATIVE_FORMATS = frozenset({"debezium", "flat"})

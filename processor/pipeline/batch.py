@@ -22,6 +22,7 @@ from processor.formats.envelope import printable_column
 from processor.formats.views import published_image
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
+from processor.masking.compiler import ViewPlan
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.masking.plan import FieldPlan
 from processor.pipeline import kafka_config
@@ -38,7 +39,6 @@ from processor.pipeline.records import (
     masked_debezium_headers,
     policy_headers,
 )
-from processor.rules.compiler import ViewPlan
 
 log = logging.getLogger(__name__)
 #: an encoded output record: topic, key, value, extra headers

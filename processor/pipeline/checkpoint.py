@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from processor.datakeys import DataKeyStore
 from processor.governance.audit import TransactionFacts
 from processor.observability import metrics
 from processor.pipeline.audit_trail import AuditTrail
-from processor.subjects.datakeys import DataKeyStore
 
 log = logging.getLogger(__name__)
 ABORT_ATTEMPT_S = 2.0  # one abort_transaction call; retried up to three times timeout_s

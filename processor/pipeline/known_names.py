@@ -12,8 +12,8 @@ from typing import cast
 from processor.avro.codec import Headers, RecordCodec
 from processor.errors import PoisonEvent
 from processor.formats.envelope import parse_envelope
+from processor.masking.compiler import CompiledRules
 from processor.pipeline.topic_reader import committed_ranges, committed_reader, read_partition
-from processor.rules.compiler import CompiledRules
 
 log = logging.getLogger("crm_masker")
 

@@ -12,6 +12,7 @@ import orjson
 
 from processor.errors import PoisonEvent
 from processor.formats.envelope import decode_json, unwrap
+from processor.formats.headers import DEBEZIUM_KEY_HEADERS, Header
 from processor.masking.plan import FieldPlan
 
 H_RULES_VERSION = "crm_masker.rules.version"
@@ -24,10 +25,6 @@ H_DLQ_DETAIL = "crm_masker.dlq.detail"
 #: the columns left out of a record's images because Debezium sent its placeholder (an
 #: unchanged TOAST column): a consumer keeps what it has for them instead of erasing it
 H_UNAVAILABLE = "crm_masker.unavailable"
-#: Debezium headers that carry raw primary keys (on a primary-key change): masked, never copied
-DEBEZIUM_KEY_HEADERS = ("__debezium.oldkey", "__debezium.newkey")
-
-Header = tuple[str, str | bytes | None]
 
 
 @dataclass(frozen=True)

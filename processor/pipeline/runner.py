@@ -178,7 +178,7 @@ class Processor:
         store = self.engine.compiled.data_keys
         if store is None:
             return
-        from processor.subjects.keytopic import read_key_records
+        from processor.pipeline.key_topic import read_key_records
 
         store.restore(read_key_records(self.settings.bootstrap, store.topic,
                                        self.settings.kafka_options))

@@ -12,8 +12,8 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import ConfigResource, NewTopic
 
 from processor.kafka_client import Admin
+from processor.rules.encrypted import encrypted_fields
 from processor.rules.model import RuleSet, duration_ms
-from processor.subjects.encrypted import encrypted_fields
 
 
 @dataclass(frozen=True)

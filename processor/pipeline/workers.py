@@ -18,13 +18,13 @@ from processor import kafka_client
 from processor.access.preflight import check_authorized
 from processor.errors import CrmMaskerError
 from processor.keys import KeyRing
+from processor.masking.compiler import CompiledRules, compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.observability import logs, metrics
 from processor.observability.http import DEFAULT_HOST, Health, serve
 from processor.pipeline.checkpoint import FatalKafkaError
 from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
 from processor.rules import load_validated
-from processor.rules.compiler import CompiledRules, compile_rules
 
 log = logging.getLogger("crm_masker")
 

@@ -66,7 +66,7 @@ def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, boot
     for the data-protection officer's answer, or JSON. The look-up itself (who, why, which
     pseudonyms, what was found) is written to the audit trail first; nothing raw is written.
     """
-    from processor.pipeline.kafka_config import client_options
+    from processor.kafka_options import client_options
     from processor.rules import load_validated
     from processor.subjects.lookup import look_up, parse_ids, render_markdown
     from processor.subjects.requests import Request, requester_of, write_request
@@ -120,10 +120,10 @@ def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     many values) is written to the audit trail before any value is printed. Exit 1 when a
     value could not be revealed.
     """
-    from processor.pipeline.kafka_config import client_options
+    from processor.datakeys import Ciphertext, KeyTopicView, RevealError
+    from processor.kafka_options import client_options
+    from processor.pipeline.key_topic import read_key_records
     from processor.rules import load_validated
-    from processor.subjects.datakeys import Ciphertext, KeyTopicView, RevealError
-    from processor.subjects.keytopic import read_key_records
     from processor.subjects.requests import Request, requester_of, write_request
 
     keks = kek_ring(kek_file, allow_demo_keys, required="reveal")
@@ -205,10 +205,10 @@ def erase(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootst
     (contact=4711), with the pseudonym key file: its data keys are named by its pseudonyms
     under every key id. The tombstones are compacted away within `data_keys.shred_within`.
     """
-    from processor.pipeline.kafka_config import client_options
+    from processor.datakeys import data_key_id, subject_pseudonym
+    from processor.kafka_options import client_options
+    from processor.pipeline.key_topic import write_key_records
     from processor.rules import load_validated
-    from processor.subjects.datakeys import data_key_id, subject_pseudonym
-    from processor.subjects.keytopic import write_key_records
     from processor.subjects.lookup import parse_ids
     from processor.subjects.requests import Request, requester_of, write_request
 
@@ -253,11 +253,11 @@ def rotate(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     rotate again after that restart (it re-wraps what was made in between); then the old
     KEK can leave the file.
     """
+    from processor.datakeys import KeyTopicView, WrappedKey
+    from processor.kafka_options import client_options
     from processor.keys import write_new_key
-    from processor.pipeline.kafka_config import client_options
+    from processor.pipeline.key_topic import read_key_records, write_key_records
     from processor.rules import load_validated
-    from processor.subjects.datakeys import KeyTopicView, WrappedKey
-    from processor.subjects.keytopic import read_key_records, write_key_records
 
     if kek_file is None:
         fail("keys rotate needs the KEK file (--kek-file or CRM_MASKER_KEK_FILE)")

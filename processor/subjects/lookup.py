@@ -18,14 +18,14 @@ import orjson
 
 from processor.actions.base import CompileContext
 from processor.actions.registry import action_class, compile_action
+from processor.datakeys import PREFIX as CIPHERTEXT_PREFIX
+from processor.datakeys import Ciphertext, RevealError
 from processor.errors import CrmMaskerError
 from processor.formats.envelope import unwrap
 from processor.formats.views import published_image
 from processor.keys import KeyRing
 from processor.pipeline.topic_reader import read_messages
 from processor.rules.model import ActionSpec, RuleSet
-from processor.subjects.datakeys import PREFIX as CIPHERTEXT_PREFIX
-from processor.subjects.datakeys import Ciphertext, RevealError
 
 
 def parse_ids(pairs: Iterable[str]) -> list[tuple[str, str]]:

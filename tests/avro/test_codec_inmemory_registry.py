@@ -12,9 +12,9 @@ from confluent_kafka.schema_registry import Schema
 
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
-from processor.avro.source import AvroSourceEncoder, value_schema
 from processor.avro.wire import frame
 from processor.errors import PoisonEvent
+from processor.generator.avro_source import AvroSourceEncoder, value_schema
 from processor.generator.stream import CrmStream
 from processor.masking.engine import MaskingEngine
 from tests.helpers import as_debezium_json, engine, read_avro

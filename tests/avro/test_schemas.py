@@ -11,7 +11,7 @@ from pathlib import Path
 
 import fastavro
 
-from processor.avro.source import write_schema_files
+from processor.generator.avro_source import write_schema_files
 from tests.helpers import REPO, RULES
 
 SCHEMAS = REPO / "schemas"

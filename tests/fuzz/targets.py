@@ -32,17 +32,16 @@ from hypothesis import strategies as st
 
 from processor.avro.codec import RecordCodec
 from processor.avro.registry import SchemaRegistry, client_from_options
-from processor.avro.source import AvroSourceEncoder
-from processor.avro.wire import KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.errors import PoisonEvent
+from processor.formats.headers import DEBEZIUM_KEY_HEADERS, KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS
+from processor.generator.avro_source import AvroSourceEncoder
 from processor.generator.stream import CrmStream
 from processor.masking import native
+from processor.masking.compiler import CompiledRules, compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.pipeline.batch import BatchHandler
-from processor.pipeline.records import DEBEZIUM_KEY_HEADERS
 from processor.rules import load_validated, validate
-from processor.rules.compiler import CompiledRules, compile_rules
 from tests.helpers import RULES, demo_keks, demo_keys
 
 #: personal-looking text planted in inputs: it must never reach a dead letter or a log line

@@ -13,11 +13,11 @@ import pytest
 
 from processor.errors import PoisonEvent
 from processor.masking import native
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.offline import Summary, mask_lines
 from processor.pipeline.batch import BatchHandler
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
 from tests.helpers import RULES, demo_keks, demo_keys
 
 COMPILED = compile_rules(load_validated(RULES), demo_keys(), demo_keks())

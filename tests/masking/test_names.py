@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 import pytest
 
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.masking.native import NativeEngine
 from processor.pii.names import NameLexicon, PyNameSet, fold, name_tokens
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
 from tests.helpers import RULES, demo_keks, demo_keys, require_native_core
 from tests.masking.test_native_engine import assert_same, engines
 

@@ -22,6 +22,7 @@ from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import decode_json
 from processor.generator.stream import CrmStream
 from processor.masking import native
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.masking.native import NativeEngine
 from processor.pipeline.batch import published_rows
@@ -33,7 +34,6 @@ from processor.pipeline.records import (
     policy_headers,
 )
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
 from tests.helpers import RULES, demo_keks, demo_keys, require_native_core
 
 EDGE_TOPIC = "crm.public.edge"

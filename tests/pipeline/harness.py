@@ -208,10 +208,10 @@ def assert_ciphertexts_reveal(ns: Namespace, bootstrap: str, records: list[Read]
     """Exactly once includes the key topic: every published ciphertext opens, with the data
     key that the key topic holds, to the value of its input (found by lineage) — or its
     subject was erased and its key shredded. Returns the number revealed."""
+    from processor.datakeys import KeyTopicView, RevealError
+    from processor.pipeline.key_topic import read_key_records
     from processor.rules import load_validated
-    from processor.subjects.datakeys import KeyTopicView, RevealError
-    from processor.subjects.encrypted import encrypted_fields
-    from processor.subjects.keytopic import read_key_records
+    from processor.rules.encrypted import encrypted_fields
     from tests.helpers import demo_keks
 
     rules = load_validated(ns.rules).rules

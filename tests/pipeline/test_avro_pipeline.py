@@ -19,8 +19,8 @@ from prometheus_client import REGISTRY
 
 from processor.avro import derive
 from processor.avro.registry import SchemaRegistry, client_from_options, without_logical_types
-from processor.avro.source import AvroSourceEncoder, key_schema, value_schema
 from processor.avro.wire import frame
+from processor.generator.avro_source import AvroSourceEncoder, key_schema, value_schema
 from processor.generator.sink import create_source_topics, write_events
 from processor.generator.stream import CrmStream, GeneratedRecord
 from processor.masking.engine import MaskingEngine

@@ -6,7 +6,7 @@ import pytest
 
 from processor.avro.registry import client_from_options
 from processor.errors import CrmMaskerError
-from processor.pipeline.kafka_config import client_options
+from processor.kafka_options import client_options
 
 
 def test_environment_then_options() -> None:

@@ -39,10 +39,10 @@ from processor.generator import model
 from processor.generator.postgres import write_sql
 from processor.generator.rows import UNKNOWN_FIRST, UNKNOWN_LAST
 from processor.generator.stream import CrmStream
+from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.pipeline.records import H_UNAVAILABLE
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
 from tests.cdc import NEW_TYPES_RULES, NEW_TYPES_SQL, CdcChain, add_contact_rules, rows
 from tests.helpers import as_debezium_json, demo_keks, demo_keys, read_avro
 from tests.pipeline.harness import (

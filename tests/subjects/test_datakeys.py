@@ -7,9 +7,7 @@ import base64
 
 import pytest
 
-from processor.errors import KeyFileError
-from processor.keys import KeyRing
-from processor.subjects.datakeys import (
+from processor.datakeys import (
     Ciphertext,
     DataKeyStore,
     KeyTopicView,
@@ -18,6 +16,8 @@ from processor.subjects.datakeys import (
     open_sealed,
     seal,
 )
+from processor.errors import KeyFileError
+from processor.keys import KeyRing
 from tests.helpers import demo_keks, demo_keys
 
 PHONE = "+49 30 1234567"

@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
-from processor.subjects.datakeys import KeyTopicView
-from processor.subjects.keytopic import read_key_records
+from processor.datakeys import KeyTopicView
+from processor.pipeline.key_topic import read_key_records
 from tests.helpers import DEMO_KEK, DEMO_KEYS
 from tests.pipeline.harness import Namespace, Read, cli, lineage, read_topics, start_processor
 

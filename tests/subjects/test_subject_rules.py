@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from processor.errors import KeyFileError
+from processor.masking.compiler import compile_rules
 from processor.rules import load_validated
-from processor.rules.compiler import compile_rules
-from processor.subjects.encrypted import encrypted_fields
+from processor.rules.encrypted import encrypted_fields
 from tests.helpers import RULES, demo_keys
 from tests.rules.test_validate import validate
 

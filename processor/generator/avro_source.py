@@ -1,6 +1,6 @@
 """The reference CRM's source schemas as Debezium's AvroConverter registers them, and an
 encoder that writes generated events in the Confluent wire format (``generate --format avro``).
-``schemas/`` holds the same schemas as files (``python -m processor.avro.source schemas``)."""
+``schemas/`` holds the same schemas as files (``python -m processor.generator.avro_source schemas``)."""
 
 from __future__ import annotations
 

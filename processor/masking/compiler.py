@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 from processor.actions.base import Action, CompileContext, SubjectScope
 from processor.actions.registry import compile_action
+from processor.datakeys import DataKeyStore
 from processor.errors import KeyFileError
 from processor.formats.views import VIEW_FORMATS, ViewFormatFn
 from processor.keys import KeyRing
 from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType, Retypable
 from processor.pii.names import NameLexicon
 from processor.rules import ValidatedRules
+from processor.rules.encrypted import encrypted_fields
 from processor.rules.model import ActionSpec, FieldRule, TableRules
-from processor.subjects.datakeys import DataKeyStore
-from processor.subjects.encrypted import encrypted_fields
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 from confluent_kafka import KafkaException, Producer
 
+from processor.datakeys import KeyRecord, WrappedKey
 from processor.errors import CrmMaskerError
 from processor.pipeline.topic_reader import read_messages
-from processor.subjects.datakeys import KeyRecord, WrappedKey
 
 
 def read_key_records(bootstrap: str, topic: str,

@@ -30,9 +30,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from processor.actions.pseudonymize import canonical_bytes, domain_key
 from processor.errors import CrmMaskerError, KeyFileError
-from processor.keys import KeyRing
+from processor.keys import KeyRing, canonical_bytes, domain_key
 
 PREFIX = "enc:"
 #: a ciphertext as ``seal`` writes it: its hex and base64 look like anything (a phone number)
