@@ -8,6 +8,7 @@ must have no cycle: a new upward import closes one, and this test names its file
 from __future__ import annotations
 
 import ast
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def find_cycle(edges: dict[str, dict[str, set[str]]]) -> list[str]:
         path.append(node)
         for target in sorted(edges.get(node, {})):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target]
+                return [*path[path.index(target):], target]
             if target not in state:
                 found = visit(target)
                 if found:
@@ -81,7 +82,7 @@ def find_cycle(edges: dict[str, dict[str, set[str]]]) -> list[str]:
 def test_no_import_points_back_up() -> None:
     edges = graph()
     cycle = find_cycle(edges)
-    where = [f"{a} → {b}: {', '.join(sorted(edges[a][b]))}" for a, b in zip(cycle, cycle[1:])]
+    where = [f"{a} → {b}: {', '.join(sorted(edges[a][b]))}" for a, b in itertools.pairwise(cycle)]
     assert not cycle, "packages import each other in a circle:\n" + "\n".join(where)
 
 

@@ -80,7 +80,8 @@ struct Plan {
 }
 
 struct View {
-    flat: bool,
+    /// the row layout (else the envelope)
+    row: bool,
     plan: usize,
 }
 
@@ -183,7 +184,7 @@ impl Engine {
                 .views
                 .into_iter()
                 .map(|v| View {
-                    flat: v.format == "flat",
+                    row: v.layout == "row",
                     plan: v.plan,
                 })
                 .collect();
@@ -341,8 +342,8 @@ impl Engine {
                 }
             };
             let done = &masked[at].1;
-            let rendered = if view.flat {
-                flat(&event.op, source_ts, &event.ts_ms, done)
+            let rendered = if view.row {
+                row_layout(&event.op, source_ts, &event.ts_ms, done)
             } else {
                 debezium(&event, &reduced_source, reduced_txn.as_deref(), done)
             };
@@ -838,7 +839,7 @@ fn debezium(event: &Event<'_>, source: &[u8], txn: Option<&[u8]>, done: &Masked)
 }
 
 /// Debezium's ExtractNewRecordState with delete.handling.mode=rewrite.
-fn flat(op: &str, source_ts: Option<&str>, ts_ms: &Value, done: &Masked) -> Vec<u8> {
+fn row_layout(op: &str, source_ts: Option<&str>, ts_ms: &Value, done: &Masked) -> Vec<u8> {
     let deleted = op == "d";
     let members = if deleted {
         done.before.as_ref()

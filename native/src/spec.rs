@@ -46,7 +46,9 @@ pub struct RouteSpec {
 pub struct ViewSpec {
     /// the output topic
     pub topic: String,
-    pub format: String,
+    /// the view format's layout (`ViewFormat.layout`): `envelope`, or `row` (the image plus
+    /// the columns of ExtractNewRecordState's rewrite)
+    pub layout: String,
     pub plan: usize,
 }
 

@@ -141,6 +141,6 @@ class RecordCodec:
         elif field == "truncate_key":
             schema, field = derive.truncate_key(view.plan, writer.schema, ns), "key"
         else:
-            schema = derive.VALUE_SCHEMAS[view.format](view.plan, writer.schema, ns)
-            rows = ("",) if view.format == "flat" else ("before", "after")
+            schema = derive.value_schema(view.format, view.plan, writer.schema, ns)
+            rows = derive.rows_of(view.format)
         return AvroOutput.registered(self.registry, f"{view.topic}-{field}", schema, rows)

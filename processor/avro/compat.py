@@ -47,7 +47,7 @@ def derived_schemas(validated: ValidatedRules, schemas_dir: Path) -> list[Derive
             ns = derive.namespace(view.view, route.table)
             if value is not None:
                 out.append(DerivedSchema(f"{view.topic}-value", view.view, route.table,
-                                         derive.VALUE_SCHEMAS[view.format](view.plan, value, ns)))
+                                         derive.value_schema(view.format, view.plan, value, ns)))
             if key is not None:
                 out.append(DerivedSchema(f"{view.topic}-key", view.view, route.table,
                                          derive.masked_key(view.plan, key, ns)))

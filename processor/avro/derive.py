@@ -14,6 +14,7 @@ from typing import Any
 from processor.errors import PoisonEvent
 from processor.formats.envelope import SOURCE_ALLOWLIST
 from processor.formats.json_types import TRANSACTION_FIELDS as TYPED_TRANSACTION_FIELDS
+from processor.formats.views import AddedColumn, ViewFormat
 from processor.masking.plan import ABSENT, FieldPlan, OutputType
 
 TRANSACTION_FIELDS = tuple(name for name, _ in TYPED_TRANSACTION_FIELDS)
@@ -126,14 +127,24 @@ def debezium_envelope(plan: FieldPlan, envelope: Any, ns: str) -> dict[str, Any]
     return {"type": "record", "name": "Envelope", "namespace": ns, "fields": fields}
 
 
-def flat_row(plan: FieldPlan, envelope: Any, ns: str) -> dict[str, Any]:
-    """ExtractNewRecordState with delete.handling.mode=rewrite: the row plus three columns."""
+def row_with(added: tuple[AddedColumn, ...], plan: FieldPlan, envelope: Any,
+             ns: str) -> dict[str, Any]:
+    """A row layout: the masked row plus the format's added columns."""
     row = masked_row(plan, row_record(envelope), f"{ns}.Value")
-    row["fields"] += [{"name": "__op", "type": "string"},
-                      {"name": "__source_ts_ms", "type": ["null", "long"], "default": None},
-                      {"name": "__deleted", "type": "boolean"}]
+    row["fields"] += [{"name": column.name, "type": ["null", column.avro_type], "default": None}
+                      if column.optional else {"name": column.name, "type": column.avro_type}
+                      for column in added]
     return row
 
 
-#: view format → derivation of its value schema (formats without one cannot emit Avro)
-VALUE_SCHEMAS = {"debezium": debezium_envelope, "flat": flat_row}
+def value_schema(view_format: ViewFormat, plan: FieldPlan, envelope: Any,
+                 ns: str) -> dict[str, Any]:
+    """The masked value schema of a view in ``view_format``, from its layout."""
+    if view_format.layout == "envelope":
+        return debezium_envelope(plan, envelope, ns)
+    return row_with(view_format.added_columns, plan, envelope, ns)
+
+
+def rows_of(view_format: ViewFormat) -> tuple[str, ...]:
+    """Where a record of the layout holds row images (the codec's Avro row fields)."""
+    return ("before", "after") if view_format.layout == "envelope" else ("",)

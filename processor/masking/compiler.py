@@ -9,7 +9,7 @@ from processor.actions.base import Action, CompileContext, SubjectScope
 from processor.actions.registry import compile_action
 from processor.datakeys import DataKeyStore
 from processor.errors import KeyFileError
-from processor.formats.views import VIEW_FORMATS, ViewFormatFn
+from processor.formats.views import ViewFormat, view_format
 from processor.keys import KeyRing
 from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType, Retypable
 from processor.pii.names import NameLexicon
@@ -22,8 +22,7 @@ from processor.rules.model import ActionSpec, FieldRule, TableRules
 class ViewPlan:
     view: str
     topic: str
-    format: str
-    render: ViewFormatFn
+    format: ViewFormat
     plan: FieldPlan
 
 
@@ -67,7 +66,7 @@ class CompiledRules:
         """ids of the plans with a view that publishes the before image of updates (flat
         views show it for deletes only)."""
         return frozenset(id(view.plan) for route in self.routes.values()
-                         for view in route.views if view.format != "flat")
+                         for view in route.views if view.format.shows_before_of_updates)
 
     @property
     def output_topics(self) -> list[str]:
@@ -188,8 +187,8 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None,
                 plans[signature] = compile_field_plan(
                     table_name, table, overrides, rules.pseudonym_key_id, keys, cache, names,
                     scope, data_keys)
-            views.append(ViewPlan(view_name, view.topic.format(table=table_name), view.format,
-                                  VIEW_FORMATS[view.format], plans[signature]))
+            views.append(ViewPlan(view_name, view.topic.format(table=table_name),
+                                  view_format(view.format), plans[signature]))
         last_plan = list(plans.values())[-1] if plans else None
         routes[table.topic] = TableRoute(
             table_name, table.topic, tuple(views), last_plan.action_counts if last_plan else {},

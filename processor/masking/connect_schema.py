@@ -14,6 +14,7 @@ from typing import Any
 
 from processor.formats.envelope import SOURCE_ALLOWLIST
 from processor.formats.json_types import TRANSACTION_FIELDS
+from processor.formats.views import AddedColumn, ViewFormat
 from processor.masking.plan import ABSENT, FieldPlan, OutputType
 
 #: an action's output type (Avro's names, see ``Action.output_type``) as a Connect type
@@ -98,18 +99,22 @@ def debezium_envelope(plan: FieldPlan, envelope: Any, name: str) -> Schema:
     return {"type": "struct", "optional": False, "name": f"{name}.Envelope", "fields": fields}
 
 
-def flat_row(plan: FieldPlan, envelope: Any, name: str) -> Schema:
-    """ExtractNewRecordState's row (delete.handling.mode=rewrite) plus its three columns; an
-    unwrapped input's row schema is its own."""
+def row_with(added: tuple[AddedColumn, ...], plan: FieldPlan, envelope: Any,
+             name: str) -> Schema:
+    """A row layout's schema: the masked row plus the format's added columns; an unwrapped
+    input's row schema is its own (its added columns are replaced)."""
     source = _fields(envelope)
     image = source.get("after") or source.get("before") or envelope
     row = masked_row(plan, image, f"{name}.Value")
-    row["fields"] = [f for f in row["fields"] if not f["field"].startswith("__")] + [
-        {"type": "string", "optional": False, "field": "__op"},
-        {"type": "int64", "optional": True, "field": "__source_ts_ms"},
-        {"type": "boolean", "optional": False, "field": "__deleted"}]
+    names = {column.name for column in added}
+    row["fields"] = [f for f in row["fields"] if f["field"] not in names] + [
+        {"type": column.connect_type, "optional": column.optional, "field": column.name}
+        for column in added]
     return row
 
 
-#: view format → derivation of its value schema
-VALUE_SCHEMAS = {"debezium": debezium_envelope, "flat": flat_row}
+def value_schema(view_format: ViewFormat, plan: FieldPlan, envelope: Any, name: str) -> Schema:
+    """The masked value schema of a view in ``view_format``, from its layout."""
+    if view_format.layout == "envelope":
+        return debezium_envelope(plan, envelope, name)
+    return row_with(view_format.added_columns, plan, envelope, name)

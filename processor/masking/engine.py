@@ -112,7 +112,7 @@ class MaskingEngine:
                     key = {"schema": connect_schema.truncate_key(view.plan), "payload": key}
                 outcome.records.append(OutputRecord(
                     view.topic, key,
-                    self._with_schema(view, value_schema, view.render(event, None, None))))
+                    self._with_schema(view, value_schema, view.format.render(event, None, None))))
             return outcome
         row = event.row
         names = self.compiled.names
@@ -146,7 +146,7 @@ class MaskingEngine:
                 masked_key = self._wrapped(view, key_schema, masked_key)
             outcome.records.append(OutputRecord(
                 view.topic, masked_key,
-                self._with_schema(view, value_schema, view.render(event, before, after))))
+                self._with_schema(view, value_schema, view.format.render(event, before, after))))
             if event.op == "d" and masked_key is not None:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
         if event.op == "d" and outcome.records:
@@ -199,7 +199,7 @@ class MaskingEngine:
                 name = f"crm_masker.{view.view}.{view.plan.table}"
                 masked = self._schemas[cache_key] = (
                     connect_schema.masked_key(view.plan, source.schema) if part == "key"
-                    else connect_schema.VALUE_SCHEMAS[view.format](view.plan, source.schema,
+                    else connect_schema.value_schema(view.format, view.plan, source.schema,
                                                                    name))
         except Exception:  # a schema that is not Kafka Connect's: its part, never its text
             raise PoisonEvent("unsupported_schema", f"the Connect schema of the {part}") from None

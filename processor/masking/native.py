@@ -32,14 +32,11 @@ from processor.errors import CrmMaskerError
 from processor.formats.envelope import UNAVAILABLE_MARKERS, ChangeEvent
 from processor.formats.headers import DEBEZIUM_KEY_HEADERS, KEY_ID_HEADER, VALUE_ID_HEADER, Header
 from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS, native_fields
-from processor.formats.views import FLAT_COLUMNS
 from processor.masking.compiler import CompiledRules, TableRoute
 from processor.masking.engine import Outcome
 from processor.masking.plan import ApplyFn, FieldPlan
 from processor.pii.names import PyNameSet
 
-#: the view formats that the core renders itself (others stay on the Python engine)
-NATIVE_FORMATS = frozenset({"debezium", "flat"})
 #: input headers that Python reads (the schema ids of Avro records, Debezium's key headers,
 #: masked like the key): a message with one is left to the Python path
 PYTHON_HEADERS = (KEY_ID_HEADER, VALUE_ID_HEADER, *DEBEZIUM_KEY_HEADERS)
@@ -187,9 +184,8 @@ def _native_route(route: TableRoute) -> bool:
     """Whether the core can mask this table exactly as the Python engine does: its view
     formats, its conditions' values, and no column that the flat format would overwrite."""
     conditions = [cond for view in route.views for _, _, cond in view.plan.steps if cond]
-    flat_clash = any(view.format == "flat" and view.plan.known.intersection(FLAT_COLUMNS)
-                     for view in route.views)
-    return (all(view.format in NATIVE_FORMATS for view in route.views) and not flat_clash
+    clash = any(view.format.clashes(view.plan.known) for view in route.views)
+    return (all(view.format.native for view in route.views) and not clash
             and all(isinstance(cond.equals, JSON_SCALARS) for cond in conditions))
 
 
@@ -216,7 +212,7 @@ class NativeEngine:
         for topic, route in compiled.routes.items():
             if not _native_route(route):
                 continue
-            views = [{"topic": view.topic, "format": view.format,
+            views = [{"topic": view.topic, "layout": view.format.layout,
                       "plan": builder.plan(view.plan, id(view.plan) in shows_before)}
                      for view in route.views]
             # a table's plans all know its columns: every column that a rule names
@@ -240,6 +236,7 @@ class NativeEngine:
                                        builder.helpers)
 
     def handles(self, topic: str) -> bool:
+        """Whether the core masks this topic's events (the offline ``mask`` asks)."""
         return topic in self._routes
 
     def route(self, topic: str) -> tuple[str, dict[str, int]]:

@@ -19,7 +19,6 @@ from processor.avro.codec import RecordCodec
 from processor.avro.wire import id_header
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import printable_column
-from processor.formats.views import published_image
 from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
 from processor.masking.compiler import ViewPlan
@@ -329,7 +328,7 @@ def published_rows(views: dict[str, ViewPlan], encoded: list[native.EncodedRecor
     for topic, _, value in encoded:
         view = views[topic]
         if value is not None and all(plan is not view.plan for plan, _ in rows):
-            image = published_image(view.format, orjson.loads(value))
+            image = view.format.image(orjson.loads(value))
             if image is not None:
                 rows.append((view.plan, image))
     return rows

@@ -8,6 +8,8 @@ import isodate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from processor.anomaly.config import AnomalyRules
+from processor.formats.views import VIEW_FORMATS
+from processor.formats.views.flat import FlatFormat
 from processor.i18n import Text
 
 FieldClass = Literal["identifier", "personal", "special", "free_text", "business", "technical"]
@@ -15,7 +17,6 @@ LegalBasis = Literal[
     "consent", "contract", "legal_obligation", "vital_interests", "public_task",
     "legitimate_interests",
 ]
-ViewFormat = Literal["debezium", "flat"]
 #: the exceptions of Art. 9(2)(a)–(j) GDPR that allow processing a special category
 Art9Exception = Literal[
     "explicit_consent", "employment_social_security", "vital_interests", "not_for_profit_body",
@@ -147,7 +148,8 @@ class TableRules(Strict):
 
 class ViewRules(Strict):
     topic: str = Field(min_length=1)
-    format: ViewFormat = "flat"
+    #: the output format (processor/formats/views/: debezium, flat)
+    format: str = FlatFormat.name
     description: Text = ""
     #: CRM roles or teams allowed to read the view (for the record and the ACLs)
     readers: list[str] = Field(default_factory=list)
@@ -161,6 +163,14 @@ class ViewRules(Strict):
 
     def publishes(self, table: str) -> bool:
         return self.tables is None or table in self.tables
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        names = VIEW_FORMATS.names()
+        if value not in names:
+            raise ValueError(f"unknown view format {value!r}; the formats: {', '.join(names)}")
+        return value
 
     @field_validator("topic")
     @classmethod

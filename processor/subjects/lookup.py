@@ -22,7 +22,7 @@ from processor.datakeys import PREFIX as CIPHERTEXT_PREFIX
 from processor.datakeys import Ciphertext, RevealError
 from processor.errors import CrmMaskerError
 from processor.formats.envelope import unwrap
-from processor.formats.views import published_image
+from processor.formats.views import ViewFormat, view_format
 from processor.keys import KeyRing
 from processor.pipeline.topic_reader import read_messages
 from processor.rules.model import ActionSpec, RuleSet
@@ -45,7 +45,7 @@ class Column:
 
     view: str
     topic: str
-    format: str
+    format: ViewFormat
     table: str
     column: str
     domain: str
@@ -85,7 +85,8 @@ def subject_columns(rules: RuleSet, domains: set[str]) -> list[Column]:
                 domain = spec.params.get("domain")
                 if domain in domains and action_class(spec.action).stable_for_keys:
                     found.append(Column(view_name, view.topic.format(table=table_name),
-                                        view.format, table_name, column, str(domain)))
+                                        view_format(view.format), table_name, column,
+                                        str(domain)))
     return found
 
 
@@ -145,7 +146,7 @@ def look_up(rules: RuleSet, keys: KeyRing, ids: list[tuple[str, str]], bootstrap
     return Lookup({d: sorted(p) for d, p in sorted(searched.items())}, held, scanned)
 
 
-def _scan(topic: str, view_format: str, wanted: dict[str, set[str]], bootstrap: str,
+def _scan(topic: str, layout: ViewFormat, wanted: dict[str, set[str]], bootstrap: str,
           extra: dict[str, str], held: Held) -> int:
     """Read ``topic`` and fill ``held``; returns the records read."""
     keys_seen: set[bytes | None] = set()  # message keys of the subject's records
@@ -153,13 +154,13 @@ def _scan(topic: str, view_format: str, wanted: dict[str, set[str]], bootstrap: 
     try:
         for where, msg in read_messages(bootstrap, topic, extra):
             read += 1
-            _match(where, msg.key(), msg.value(), view_format, wanted, held, keys_seen)
+            _match(where, msg.key(), msg.value(), layout, wanted, held, keys_seen)
     except RuntimeError as exc:
         raise CrmMaskerError(str(exc)) from None
     return read
 
 
-def _match(where: str, key: bytes | None, value: bytes | None, view_format: str,
+def _match(where: str, key: bytes | None, value: bytes | None, layout: ViewFormat,
            wanted: dict[str, set[str]], held: Held, keys_seen: set[bytes | None]) -> None:
     """Count one view record into ``held`` when a column carries one of the pseudonyms."""
     if value is None:  # a tombstone: the subject's row is gone from the compacted view
@@ -168,7 +169,7 @@ def _match(where: str, key: bytes | None, value: bytes | None, view_format: str,
         return
     try:
         record = unwrap(orjson.loads(value))
-        image = published_image(view_format, record)
+        image = layout.image(record)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return  # not a JSON view record (Avro): not searched
     matched = [c for c, ids in wanted.items() if image and image.get(c) in ids]
@@ -177,13 +178,9 @@ def _match(where: str, key: bytes | None, value: bytes | None, view_format: str,
     held.records += 1
     held.columns.update(matched)
     held.latest, held.latest_at = image, where
-    held.deleted = _is_delete(view_format, record)
+    held.deleted = layout.is_delete(record)
     held.encrypted.update(_ciphertext_keys(image or {}))
     keys_seen.add(key)
-
-
-def _is_delete(view_format: str, value: dict[str, Any]) -> bool:
-    return bool(value.get("__deleted")) if view_format == "flat" else value.get("op") == "d"
 
 
 def _ciphertext_keys(image: dict[str, Any]) -> set[str]:

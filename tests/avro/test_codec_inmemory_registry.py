@@ -79,7 +79,7 @@ def test_masked_schema_types_follow_the_actions() -> None:
     decoded = codec.decode(source.encode_key(record.topic, "contacts", record.key),
                            source.encode_value(record.topic, "contacts", record.value), None)
     route = eng.compiled.routes[record.topic]
-    view = next(v for v in route.views if v.format == "debezium")
+    view = next(v for v in route.views if v.format.name == "debezium")
     outcome = eng.process(record.topic, decoded.key, decoded.value)
     out = next(o for o in outcome.records if o.topic == view.topic)
     data = codec.encode_value(decoded, view, out.value)

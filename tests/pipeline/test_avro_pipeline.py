@@ -109,7 +109,7 @@ def test_avro_events_of_every_table_give_the_json_paths_outputs_as_avro(
     for route in eng.compiled.routes.values():
         for view in route.views:
             ns_name = derive.namespace(view.view, route.table)
-            derived = derive.VALUE_SCHEMAS[view.format](view.plan, value_schema(route.table), ns_name)
+            derived = derive.value_schema(view.format, view.plan, value_schema(route.table), ns_name)
             latest = registry.client.get_latest_version(f"{view.topic}-value")
             assert json.loads(latest.schema.schema_str) == derived, view.topic
             derived_key = derive.masked_key(view.plan, key_schema(route.table), ns_name)
