@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +19,21 @@ class DetectorParams(BaseModel):
     actions: list[str] | None = None
 
 
-class Detector(ABC):
+HOUR_MS = 3_600_000
+P = TypeVar("P", bound=DetectorParams)
+
+
+def ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+def role_of(user: UserState | None) -> str:
+    return user.role if user is not None else "unknown"
+
+
+class Detector(ABC, Generic[P]):
+    """A detector with its parameters of type ``P`` (its ``params_model``)."""
+
     kind: ClassVar[str]
     params_model: ClassVar[type[DetectorParams]] = DetectorParams
     #: counts events into event-time windows that the watermark closes: an event later than
@@ -29,13 +43,16 @@ class Detector(ABC):
     #: judges accesses by the users table's rows: `anomaly.users` must map it
     needs_users: ClassVar[bool] = False
 
-    def __init__(self, name: str, severity: str, params: DetectorParams,
-                 lateness: timedelta) -> None:
+    def __init__(self, name: str, severity: str, params: P, lateness: timedelta) -> None:
         self.name = name
         self.severity = severity
         self.params = params
         self.lateness_ms = int(lateness.total_seconds() * 1000)
         self._actions = frozenset(params.actions) if params.actions else None
+        self.setup()
+
+    def setup(self) -> None:
+        """The detector's own state, from ``self.params`` (called once, at construction)."""
 
     def counts(self, action: str) -> bool:
         return self._actions is None or action in self._actions
@@ -80,7 +97,7 @@ class OncePerWindow:
 
 
 DETECTORS: Registry[type[Detector]] = Registry(
-    "detector", lambda cls: cls.kind, ["processor.anomaly.detectors"])
+    "detector", lambda cls: cls.kind, ["processor.anomaly.detectors.*"])
 
 register = DETECTORS.register
 detector_kinds = DETECTORS.names

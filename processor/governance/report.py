@@ -146,7 +146,7 @@ def describe(spec: ActionSpec, table: str, field_name: str, key_id: str,
                                            subject=subject))
     measure = Measure(action.measure(), type(action).removes_field, type(action).best_effort)
     if isinstance(spec, FieldRule) and spec.when is not None:
-        other = describe(spec.otherwise or ActionSpec(action="null"), table, field_name, key_id,
+        other = describe(spec.otherwise_spec, table, field_name, key_id,
                          subject)
         condition = ((spec.when.field, "not_null", None) if spec.when.not_null
                      else (spec.when.field, "equals", spec.when.equals))

@@ -120,7 +120,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
         if type(action).watched or (isinstance(spec, FieldRule) and spec.when is not None):
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
-            _, otherwise, otherwise_output = _compile(spec.otherwise or ActionSpec(action="null"),
+            _, otherwise, otherwise_output = _compile(spec.otherwise_spec,
                                                       ctx, cache)
             outputs[name] = (output, otherwise_output)
             per_subject |= _per_subject(otherwise)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import isodate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from processor.actions.null import Null
 from processor.anomaly.config import AnomalyRules
 from processor.formats.views import VIEW_FORMATS
 from processor.formats.views.flat import FlatFormat
@@ -70,7 +71,7 @@ class ActionSpec(BaseModel):
         if isinstance(data, str):
             return {"action": data}
         if isinstance(data, dict) and "action" in data and data["action"] is None:
-            return {**data, "action": "null"}  # YAML reads `action: null` as None
+            return {**data, "action": Null.name}  # YAML reads `action: null` as None
         return data
 
 
@@ -103,6 +104,11 @@ class FieldRule(ActionSpec):
     #: the column holds names of people: its values teach ``scrub`` the CRM's known names
     #: (kept as keyed hashes of their tokens, never in clear)
     entity: Literal["name"] | None = None
+
+    @property
+    def otherwise_spec(self) -> ActionSpec:
+        """What happens when ``when`` does not hold: ``otherwise``, else null."""
+        return self.otherwise or ActionSpec(action=Null.name)
 
 
 class TableRules(Strict):
