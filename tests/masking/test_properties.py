@@ -9,6 +9,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from processor.datakeys import CIPHERTEXT
+from processor.governance.leakwatch import PSEUDONYM
 from processor.offline import Summary, mask_lines
 from processor.rules import load_validated
 from processor.rules.model import FieldRule
@@ -88,7 +90,10 @@ def test_no_raw_protected_value_or_unknown_field_in_the_output(events: list[Any]
     out = list(mask_lines(ENGINE, lines, summary))
     assert not summary.dlq, summary.render()
     published = list(scalars([[o["key"], row_data(o["value"])] for o in out]))
-    texts = [s for s in published if isinstance(s, str)]
+    # pseudonyms and ciphertexts are keyed hex and base64: a short secret ("000012") can
+    # turn up in them by chance, and cannot be read out of them
+    texts = [s for s in published if isinstance(s, str)
+             and not PSEUDONYM.match(s) and not CIPHERTEXT.match(s)]
     for topic, _, value, extra in events:
         table = next(n for n, t in RULESET.tables.items() if t.topic == topic)
         for secret in _secrets(table, value):

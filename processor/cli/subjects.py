@@ -11,7 +11,7 @@ from typing import Any, TextIO
 import click
 import orjson
 
-from processor.cli_options import (
+from processor.cli.options import (
     BOOTSTRAP_OPTION,
     DEMO_KEYS_OPTION,
     KAFKA_OPTION,
