@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
+from processor.avro.codec import Headers, RecordCodec
 from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import ChangeEvent, decode_json, parse_envelope
+from processor.formats.envelope import ChangeEvent, parse_envelope
 from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition
 from processor.rules.model import RuleSet
 
@@ -87,8 +88,9 @@ class AnomalyStage:
         return user.role if user is not None else "unknown"
 
     def restore(self, bootstrap: str, extra: dict[str, str], committed: list[TopicPartition],
-                timeout_s: float = 60.0) -> int:
-        """A fresh engine fed with everything before the committed offsets; alerts dropped."""
+                codec: RecordCodec, timeout_s: float = 60.0) -> int:
+        """A fresh engine fed with everything before the committed offsets; alerts dropped.
+        ``codec`` reads each record as the processor did (JSON or Avro)."""
         self.engine = AnomalyEngine(self.rules)
         upto = {(tp.topic, tp.partition): tp.offset for tp in committed}
         replayed = 0
@@ -102,17 +104,18 @@ class AnomalyStage:
                     if end <= low:
                         continue
                     for msg in read_partition(reader, topic, pid, low, end, timeout_s):
-                        replayed += self._replay(topic, msg.value())
+                        replayed += self._replay(topic, msg, codec)
         finally:
             reader.close()
         log.info("anomaly detectors rebuilt from %d committed events", replayed)
         return replayed
 
-    def _replay(self, topic: str, value: bytes | None) -> int:
-        if value is None:
+    def _replay(self, topic: str, msg: Message, codec: RecordCodec) -> int:
+        if msg.value() is None:
             return 0
         try:
-            self.on_change(topic, parse_envelope(decode_json(value)))
+            decoded = codec.decode(msg.key(), msg.value(), cast("Headers", msg.headers()))
+            self.on_change(topic, parse_envelope(decoded.value))
         except PoisonEvent:
             return 0  # it went to the DLQ the first time too
         return 1

@@ -233,7 +233,8 @@ class Processor:
             stage.check(self.consumer)
             committed = self.consumer.committed(stage.topic_partitions(self.consumer),
                                                 timeout=30)
-            stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed)
+            stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed,
+                          self.codec)
             stage.users_first.start(self.consumer, partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

@@ -89,7 +89,8 @@ def start_processor(ns: Namespace, bootstrap: str, *extra: str, metrics_port: in
 
 
 def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[bytes],
-                     seed: int, kills: int = 3, alive: tuple[float, float] = (2.0, 4.0)) -> str:
+                     seed: int, kills: int = 3, alive: tuple[float, float] = (2.0, 4.0),
+                     extra: tuple[str, ...] = ()) -> str:
     """SIGKILL the processor ``kills`` times at random moments while ``generator`` produces,
     then let a last instance drain the input; returns the last instance's log."""
     import random
@@ -98,7 +99,7 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
     rng = random.Random(seed)
     try:
         for _ in range(kills):
-            proc = start_processor(ns, bootstrap, "--batch-ms", "100")
+            proc = start_processor(ns, bootstrap, "--batch-ms", "100", *extra)
             time.sleep(rng.uniform(*alive))
             assert proc.poll() is None, stop(proc)
             proc.send_signal(signal.SIGKILL)
@@ -107,7 +108,7 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
     finally:
         if generator.poll() is None:
             generator.kill()
-    final = start_processor(ns, bootstrap, "--exit-when-idle", "5")
+    final = start_processor(ns, bootstrap, "--exit-when-idle", "5", *extra)
     log = final.communicate(timeout=300)[0].decode()
     assert final.returncode == 0, log
     return log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -47,12 +48,13 @@ def expected_alert_ids(ns: Namespace, jsonl: Path) -> set[str]:
     return ids
 
 
-def generate(ns: Namespace, bootstrap: str, tmp_path: Path, rate: int = 0) -> subprocess.Popen[bytes]:
+def generate(ns: Namespace, bootstrap: str, tmp_path: Path, rate: int = 0,
+             *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "processor", "generate", "--scenario", "access-days", "--users",
          str(USERS), "--bootstrap-servers", bootstrap, "--topic-prefix", ns.source_prefix,
          "--rate", str(rate), "--output", str(tmp_path / "input.jsonl"),
-         "--ground-truth", str(tmp_path / "truth.json")],
+         "--ground-truth", str(tmp_path / "truth.json"), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -99,6 +101,24 @@ def test_sigkill_three_times_yields_the_same_alerts_each_once(
     ids = [a["alert_id"] for a in alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)]
     assert len(ids) == len(set(ids)), "an alert was raised twice"
     assert set(ids) == expected
+
+
+def test_an_avro_access_log_rebuilds_the_detectors_after_each_kill(
+        kafka_bootstrap: str, schema_registry_url: str, tmp_path: Path) -> None:
+    """The replay after a restart reads the access log as the processor does (Avro here): the
+    detectors come back with their state, and every alert is raised once."""
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    registry = ("--schema-registry-url", schema_registry_url)
+    generator = generate(ns, kafka_bootstrap, tmp_path, 2500, "--format", "avro", *registry)
+    log = crash_and_finish(ns, kafka_bootstrap, generator, seed=4, alive=(1.5, 3.0),
+                           extra=registry)
+    rebuilt = [int(n) for n in re.findall(r"anomaly detectors rebuilt from (\d+)", log)]
+    assert rebuilt and max(rebuilt) > 0, log[-2000:]
+    expected = expected_alert_ids(ns, tmp_path / "input.jsonl")
+    ids = [a["alert_id"] for a in alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)]
+    assert len(ids) == len(set(ids)), "an alert was raised twice"
+    assert set(ids) == expected and expected
 
 
 def test_an_access_log_with_several_partitions_is_refused(
