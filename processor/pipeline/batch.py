@@ -118,12 +118,7 @@ class BatchHandler:
             return start
         self.leak_sample.skip(segment.end - start)
         self.checkpoint.begin()
-        produce = self.producer.produce
-        for topic, key, value, headers in segment.records:
-            try:
-                produce(topic, value, key, headers=headers)
-            except BufferError:  # the local queue is full: the slow path waits and retries
-                self.checkpoint.produce(topic, key, value, headers)
+        self.checkpoint.produce_all(segment.records)
         loads = orjson.loads
         for topic, partition, offset, op, row, _ in segment.detected:
             self._detect(topic, op, loads(row), partition, offset)

@@ -127,6 +127,17 @@ class Checkpoint:
             except BufferError:  # local queue full: let librdkafka deliver, then retry
                 self.producer.poll(0.05)
 
+    def produce_all(self, records: list[tuple[str, bytes | None, bytes | None,
+                                               list[tuple[str, str | bytes | None]]]]) -> None:
+        """Records ready for the producer (a segment of the native core), in order, into the
+        open transaction: the hot path, one call per record while the local queue has room."""
+        produce = self.producer.produce
+        for topic, key, value, headers in records:
+            try:
+                produce(topic, value, key, headers=headers)
+            except BufferError:  # the local queue is full: the slow path waits and retries
+                self.produce(topic, key, value, headers)
+
     def age_s(self) -> float:
         return time.monotonic() - self.started if self.open else 0.0
 
