@@ -8,11 +8,13 @@ mod actions;
 mod batch;
 mod civil;
 mod engine;
+mod envelope;
 mod json;
 mod names;
+mod plan;
 mod pyjson;
-mod scrub;
 mod spec;
+mod views;
 
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};

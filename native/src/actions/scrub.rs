@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::actions::NativeAction;
+use super::NativeAction;
 use crate::json;
 use crate::names::NameSet;
 use crate::spec::DetectorSpec;
