@@ -96,6 +96,26 @@ class OncePerWindow:
         self._seen = {k for k in self._seen if k[1] >= horizon_ms}
 
 
+class OncePerHour(Detector[P]):
+    """A detector that judges each event on its own and alerts an actor once per hour."""
+
+    def setup(self) -> None:
+        self.once = OncePerWindow(HOUR_MS)
+
+    def alert_once(self, event: AccessEvent, user: UserState | None, threshold: float,
+                   detail: str) -> list[Alert]:
+        """The alert for ``event``, unless its actor had one this hour."""
+        start = self.once.first(event.actor, event.ts_ms)
+        if start is None:
+            return []
+        return [self.alert(event.actor, role_of(user), event.action, start, start + HOUR_MS,
+                           event.records, threshold, detail)]
+
+    def advance(self, watermark_ms: int) -> list[Alert]:
+        self.once.forget_before(watermark_ms - 2 * HOUR_MS - self.lateness_ms)
+        return []
+
+
 DETECTORS: Registry[type[Detector]] = Registry(
     "detector", lambda cls: cls.kind, ["processor.anomaly.detectors.*"])
 

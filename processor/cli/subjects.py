@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,13 +37,17 @@ ID_OPTION = click.option(
          "email=max@example.de; repeatable.")
 
 
+def subject_request(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of a request about one subject: the rules, the pseudonym keys (its
+    pseudonyms are computed), the broker and the subject's identifiers."""
+    for option in reversed((RULES_OPTION, KEYS_OPTION, DEMO_KEYS_OPTION, BOOTSTRAP_OPTION,
+                            KAFKA_OPTION, ID_OPTION)):
+        command = option(command)
+    return command
+
+
 @click.command(short_help="What the views hold about one data subject (Art. 15 GDPR).")
-@RULES_OPTION
-@KEYS_OPTION
-@DEMO_KEYS_OPTION
-@BOOTSTRAP_OPTION
-@KAFKA_OPTION
-@ID_OPTION
+@subject_request
 @click.option("--email", "emails", multiple=True, help="Short for --id email=VALUE.")
 @click.option("--topic", "topics", multiple=True,
               help="Read only these view topics (default: every view topic with a column "
@@ -185,12 +190,7 @@ def _replace(obj: Any, opened: Any) -> Any:
 
 
 @click.command(short_help="Shred a data subject's data keys (Art. 17 outside the CRM).")
-@RULES_OPTION
-@KEYS_OPTION
-@DEMO_KEYS_OPTION
-@BOOTSTRAP_OPTION
-@KAFKA_OPTION
-@ID_OPTION
+@subject_request
 @REASON_OPTION
 @REQUESTER_OPTION
 def erase(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,

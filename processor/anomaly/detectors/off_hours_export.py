@@ -10,12 +10,9 @@ from pydantic import Field, field_validator
 
 from processor.anomaly.alerts import Alert
 from processor.anomaly.base import (
-    HOUR_MS,
-    Detector,
     DetectorParams,
-    OncePerWindow,
+    OncePerHour,
     register,
-    role_of,
 )
 from processor.anomaly.events import AccessEvent, UserState
 
@@ -53,19 +50,19 @@ class OffHoursParams(DetectorParams):
 
 
 @register
-class OffHoursExport(Detector[OffHoursParams]):
+class OffHoursExport(OncePerHour[OffHoursParams]):
     """Bulk exports outside business hours, in the business's own time zone (DST-aware)."""
 
     kind = "off_hours_export"
     params_model = OffHoursParams
 
     def setup(self) -> None:
+        super().setup()
         p = self.params
         self.zone = ZoneInfo(p.timezone)
         self.start, self.end = (time.fromisoformat(x) for x in p.business_hours.split("-"))
         self.days = {DAYS.index(d) for d in p.business_days}
         self.min_records = p.min_records
-        self.once = OncePerWindow(HOUR_MS)
 
     def business(self, ts_ms: int) -> bool:
         local = datetime.fromtimestamp(ts_ms / 1000, self.zone)
@@ -74,14 +71,6 @@ class OffHoursExport(Detector[OffHoursParams]):
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         if event.records < self.min_records or self.business(event.ts_ms):
             return []
-        start = self.once.first(event.actor, event.ts_ms)
-        if start is None:
-            return []
         local = datetime.fromtimestamp(event.ts_ms / 1000, self.zone)
-        return [self.alert(event.actor, role_of(user), event.action, start, start + HOUR_MS,
-                           event.records, self.min_records,
-                           f"at {local:%a %H:%M} {local.tzname()}")]
-
-    def advance(self, watermark_ms: int) -> list[Alert]:
-        self.once.forget_before(watermark_ms - 2 * HOUR_MS - self.lateness_ms)
-        return []
+        return self.alert_once(event, user, self.min_records,
+                               f"at {local:%a %H:%M} {local.tzname()}")

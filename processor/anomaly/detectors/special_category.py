@@ -6,12 +6,9 @@ from pydantic import Field
 
 from processor.anomaly.alerts import Alert
 from processor.anomaly.base import (
-    HOUR_MS,
-    Detector,
     DetectorParams,
-    OncePerWindow,
+    OncePerHour,
     register,
-    role_of,
 )
 from processor.anomaly.events import AccessEvent, UserState
 
@@ -22,26 +19,17 @@ class SpecialParams(DetectorParams):
 
 
 @register
-class SpecialCategoryExport(Detector[SpecialParams]):
+class SpecialCategoryExport(OncePerHour[SpecialParams]):
     """Exports that touch special categories of personal data (Art. 9 GDPR)."""
 
     kind = "special_category"
     params_model = SpecialParams
 
     def setup(self) -> None:
-        p = self.params
-        self.classes = frozenset(p.classifications)
-        self.once = OncePerWindow(HOUR_MS)
+        super().setup()
+        self.classes = frozenset(self.params.classifications)
 
     def observe(self, event: AccessEvent, user: UserState | None) -> list[Alert]:
         if event.classification not in self.classes:
             return []
-        start = self.once.first(event.actor, event.ts_ms)
-        if start is None:
-            return []
-        return [self.alert(event.actor, role_of(user), event.action, start, start + HOUR_MS,
-                           event.records, 0, f"classification {event.classification}")]
-
-    def advance(self, watermark_ms: int) -> list[Alert]:
-        self.once.forget_before(watermark_ms - 2 * HOUR_MS - self.lateness_ms)
-        return []
+        return self.alert_once(event, user, 0, f"classification {event.classification}")
