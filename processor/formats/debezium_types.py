@@ -8,10 +8,8 @@ the base64 of the big-endian two's-complement unscaled value with the scale in t
 from __future__ import annotations
 
 import base64
-import binascii
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 EPOCH_DATE = date(1970, 1, 1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,11 +42,3 @@ def encode_decimal(value: Decimal, scale: int) -> str:
     unscaled = int(value.scaleb(scale).to_integral_value())
     length = max(1, (unscaled.bit_length() + 8) // 8)
     return base64.b64encode(unscaled.to_bytes(length, "big", signed=True)).decode()
-
-
-def is_valid_decimal(encoded: Any) -> bool:
-    try:
-        base64.b64decode(encoded, validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        return False
-    return True

@@ -83,10 +83,6 @@ class AnomalyStage:
                         table, "users" if table != self.rules.access_log.table else "access_log")
             return []
 
-    def role_of(self, actor: str) -> str:
-        user = self.engine.users.get(actor)
-        return user.role if user is not None else "unknown"
-
     def restore(self, bootstrap: str, extra: dict[str, str], committed: list[TopicPartition],
                 codec: RecordCodec, timeout_s: float = 60.0) -> int:
         """A fresh engine fed with everything before the committed offsets; alerts dropped.
