@@ -45,7 +45,7 @@ from confluent_kafka import Message
 
 from processor.actions.scrub import Scrub
 from processor.avro.codec import RecordCodec
-from processor.avro.registry import SchemaRegistry, client_from_options
+from processor.avro.schema_registry import SchemaRegistry, client_from_options
 from processor.avro.wire import SchemaRef
 from processor.formats.envelope import decode_json
 from processor.generator.avro_source import AvroSourceEncoder

@@ -128,7 +128,7 @@ def read_avro(data: bytes, registry_client: Any, logical: bool = False) -> Any:
 
     import fastavro
 
-    from processor.avro.registry import without_logical_types
+    from processor.avro.schema_registry import without_logical_types
 
     assert data[0] == 0, "not the Confluent wire format"
     schema = json.loads(registry_client.get_schema(int.from_bytes(data[1:5], "big")).schema_str)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from processor.rules.encrypted import encrypted_fields
 from processor.rules.model import RuleSet
+from processor.rules.topics import RuleTopics
 
 TOPIC, GROUP, TRANSACTIONAL_ID, CLUSTER = "topic", "group", "transactional_id", "cluster"
 LITERAL, PREFIXED = "literal", "prefixed"
@@ -41,9 +42,7 @@ class RuleResources:
         access = rules.access
         assert access is not None
         self.sources = [t.topic for t in rules.tables.values()]
-        self.views = {(name, table): view.topic.format(table=table)
-                      for name, view in rules.views.items()
-                      for table in rules.tables if view.publishes(table)}
+        self.views = RuleTopics.of(rules).views
         self.outputs = [*self.views.values(), rules.dlq_topic, rules.alert_topic,
                         rules.audit_topic, rules.data_keys.topic]
         self.topics = [*self.sources, *self.outputs]
@@ -69,19 +68,15 @@ class RuleResources:
 def processor_topics(rules: RuleSet) -> list[tuple[list[str], tuple[str, ...], str]]:
     """What the processor does on which topics, and why: the one list that its ACLs
     (``desired_grants``) and its own check at start-up (``access.preflight``) both read."""
-    sources = [t.topic for t in rules.tables.values()]
-    views = [view.topic.format(table=table) for view in rules.views.values()
-             for table in rules.tables if view.publishes(table)]
-    outputs = [*views, rules.dlq_topic, rules.audit_topic,
-               *([rules.alert_topic] if rules.anomaly is not None else [])]
-    found = [(sources, ("read", "describe"), "the processor reads the CRM's changes"),
-             (outputs, ("write", "describe"),
+    topics = RuleTopics.of(rules)
+    found = [(topics.sources, ("read", "describe"), "the processor reads the CRM's changes"),
+             (topics.outputs, ("write", "describe"),
               "the processor publishes views, dead letters, alerts, the audit trail"),
-             ([rules.audit_topic], ("read",),
+             ([topics.audit], ("read",),
               "the processor continues its audit chain after a restart")]
-    if encrypted_fields(rules):
-        found.append(([rules.data_keys.topic], ("read", "write", "describe"),
-                      "the processor keeps the per-subject data keys of encrypt"))
+    if topics.data_keys is not None:
+        found.append(([topics.data_keys], ("read",),
+                      "the processor restores the per-subject data keys of encrypt"))
     return found
 
 

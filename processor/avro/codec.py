@@ -12,7 +12,7 @@ import orjson
 
 from processor.avro import derive
 from processor.avro.datum import bytes_columns, envelope_to_json_values, from_base64, to_base64
-from processor.avro.registry import SchemaRegistry, WriterSchema, parse
+from processor.avro.schema_registry import SchemaRegistry, WriterSchema, parse
 from processor.avro.wire import frame, id_header, is_avro, split
 from processor.errors import PoisonEvent
 from processor.formats.envelope import decode_json

@@ -153,7 +153,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
             fail("--format avro needs --schema-registry-url")
         if with_schema:
             fail("--with-schema is for JSON; Avro carries its schema in the registry")
-        from processor.avro.registry import SchemaRegistry, client_from_options
+        from processor.avro.schema_registry import SchemaRegistry, client_from_options
         from processor.generator.avro_source import AvroSourceEncoder
 
         assert schema_registry_url is not None

@@ -11,7 +11,7 @@ from typing import Any
 
 from processor.avro.codec import AvroOutput
 from processor.avro.connect import to_avro
-from processor.avro.registry import SchemaRegistry
+from processor.avro.schema_registry import SchemaRegistry
 from processor.generator import model
 
 

@@ -167,7 +167,7 @@ def build_report(validated: ValidatedRules, date: dt.date | None = None) -> Repo
         views = {name: view for name, view in rules.views.items() if view.publishes(table_name)}
         entries = [_field_entry(table_name, table, name, rule, views, key_id)
                    for name, rule in table.fields.items()]
-        recipients = [Recipient(name, view.topic.format(table=table_name), view.format,
+        recipients = [Recipient(name, view.topic_of(table_name), view.format,
                                 list(view.readers), view.description)
                       for name, view in views.items()]
         tables.append(TableEntry(table_name, table.topic, table.description,

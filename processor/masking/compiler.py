@@ -187,7 +187,7 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None,
                 plans[signature] = compile_field_plan(
                     table_name, table, overrides, rules.pseudonym_key_id, keys, cache, names,
                     scope, data_keys)
-            views.append(ViewPlan(view_name, view.topic.format(table=table_name),
+            views.append(ViewPlan(view_name, view.topic_of(table_name),
                                   view_format(view.format), plans[signature]))
         last_plan = list(plans.values())[-1] if plans else None
         routes[table.topic] = TableRoute(

@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from processor import kafka_client
 from processor.access.preflight import DENIED, NotAuthorized, principal
 from processor.avro.codec import RecordCodec
-from processor.avro.registry import SchemaRegistry, client_from_options
+from processor.avro.schema_registry import SchemaRegistry, client_from_options
 from processor.errors import CrmMaskerError
 from processor.masking import native
 from processor.masking.engine import MaskingEngine

@@ -28,7 +28,7 @@ def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
     specs = {}
     for view_name, view in rules.views.items():
         for table_name in filter(view.publishes, rules.tables):
-            topic = view.topic.format(table=table_name)
+            topic = view.topic_of(table_name)
             specs[topic] = TopicSpec(topic, partitions, {
                 "cleanup.policy": "compact,delete",
                 "retention.ms": str(rules.tables[table_name].retention_ms)},

@@ -25,6 +25,7 @@ from processor.observability.http import DEFAULT_HOST, Health, serve
 from processor.pipeline.checkpoint import FatalKafkaError
 from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
 from processor.rules import load_validated
+from processor.rules.topics import RuleTopics
 
 log = logging.getLogger("crm_masker")
 
@@ -56,9 +57,7 @@ def run_worker(spec: WorkerSpec) -> int:
     rules = validated.rules
     admin = kafka_client.admin(spec.settings.bootstrap, spec.settings.kafka_options)
     check_authorized(admin, rules, spec.settings.group_id, spec.settings.kafka_options)
-    check_topics_exist(admin, [*compiled.output_topics, rules.dlq_topic, rules.audit_topic,
-                               *([rules.alert_topic] if rules.anomaly else []),
-                               *([rules.data_keys.topic] if compiled.data_keys else [])])
+    check_topics_exist(admin, RuleTopics.of(rules).outputs)
     _zero_labelled_counters(compiled)
     health = Health()
     if spec.metrics_port is not None:

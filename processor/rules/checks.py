@@ -250,7 +250,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                     f"purposes ({', '.join(rules.tables[table_name].purposes)})",
                     "purpose limitation (Art. 5(1)(b) GDPR): add the purpose to the table, or "
                     "leave the table out of the view", severity="warning"))
-            topic = view.topic.format(table=table_name)
+            topic = view.topic_of(table_name)
             if topic in source_topics or topic in view_topics or topic == rules.dlq_topic:
                 problems.append(loaded.problem((*vloc, "topic"),
                     f"output topic {topic!r} collides with another input or output topic",

@@ -170,6 +170,10 @@ class ViewRules(Strict):
     def publishes(self, table: str) -> bool:
         return self.tables is None or table in self.tables
 
+    def topic_of(self, table: str) -> str:
+        """This view's topic for ``table``."""
+        return self.topic.format(table=table)
+
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:

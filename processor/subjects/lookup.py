@@ -84,7 +84,7 @@ def subject_columns(rules: RuleSet, domains: set[str]) -> list[Column]:
                 spec: ActionSpec = view.overrides.get(f"{table_name}.{column}", rule)
                 domain = spec.params.get("domain")
                 if domain in domains and action_class(spec.action).stable_for_keys:
-                    found.append(Column(view_name, view.topic.format(table=table_name),
+                    found.append(Column(view_name, view.topic_of(table_name),
                                         view_format(view.format), table_name, column,
                                         str(domain)))
     return found

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka.schema_registry import Schema
 
 from processor.avro.codec import RecordCodec
-from processor.avro.registry import SchemaRegistry, client_from_options
+from processor.avro.schema_registry import SchemaRegistry, client_from_options
 from processor.avro.wire import frame
 from processor.errors import PoisonEvent
 from processor.generator.avro_source import AvroSourceEncoder, value_schema

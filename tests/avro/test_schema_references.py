@@ -7,7 +7,7 @@ import io
 
 import fastavro
 
-from processor.avro.registry import inline_references, parse
+from processor.avro.schema_registry import inline_references, parse
 
 SOURCE = {"type": "record", "name": "Source", "namespace": "io.debezium.connector.postgresql",
           "fields": [{"name": "db", "type": "string"}, {"name": "lsn", "type": ["null", "long"]}]}

@@ -31,7 +31,7 @@ from confluent_kafka import Message
 from hypothesis import strategies as st
 
 from processor.avro.codec import RecordCodec
-from processor.avro.registry import SchemaRegistry, client_from_options
+from processor.avro.schema_registry import SchemaRegistry, client_from_options
 from processor.errors import PoisonEvent
 from processor.formats.headers import DEBEZIUM_KEY_HEADERS, KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS

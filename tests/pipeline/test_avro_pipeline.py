@@ -18,7 +18,7 @@ from confluent_kafka import Producer
 from prometheus_client import REGISTRY
 
 from processor.avro import derive
-from processor.avro.registry import SchemaRegistry, client_from_options, without_logical_types
+from processor.avro.schema_registry import SchemaRegistry, client_from_options, without_logical_types
 from processor.avro.wire import frame
 from processor.generator.avro_source import AvroSourceEncoder, key_schema, value_schema
 from processor.generator.sink import create_source_topics, write_events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processor.avro.registry import client_from_options
+from processor.avro.schema_registry import client_from_options
 from processor.errors import CrmMaskerError
 from processor.kafka_options import client_options
 

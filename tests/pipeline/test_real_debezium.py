@@ -31,7 +31,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from deploy import debezium
-from processor.avro.registry import client_from_options
+from processor.avro.schema_registry import client_from_options
 from processor.formats import debezium_types as dbz
 from processor.formats.envelope import UNAVAILABLE
 from processor.formats.logical_types import LogicalType

@@ -1,0 +1,37 @@
+"""The topics that the rules imply, named once: what `topics` creates, what the processor
+checks at start and reads or writes, and what its ACLs grant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from processor.rules.encrypted import encrypted_fields
+from processor.rules.model import RuleSet
+
+
+@dataclass(frozen=True)
+class RuleTopics:
+    sources: list[str]
+    #: (view, table) → the view's topic for the table
+    views: dict[tuple[str, str], str]
+    dlq: str
+    audit: str
+    #: the alert topic, when the rules detect anomalies
+    alerts: str | None
+    #: the key topic of encrypt's data keys, when the rules encrypt
+    data_keys: str | None
+
+    @classmethod
+    def of(cls, rules: RuleSet) -> RuleTopics:
+        return cls([table.topic for table in rules.tables.values()],
+                   {(name, table): view.topic_of(table) for name, view in rules.views.items()
+                    for table in rules.tables if view.publishes(table)},
+                   rules.dlq_topic, rules.audit_topic,
+                   rules.alert_topic if rules.anomaly is not None else None,
+                   rules.data_keys.topic if encrypted_fields(rules) else None)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every topic the processor writes: views, dead letters, audit, alerts, data keys."""
+        return [*self.views.values(), self.dlq, self.audit,
+                *(topic for topic in (self.alerts, self.data_keys) if topic is not None)]
