@@ -18,6 +18,8 @@ from processor.cli.options import (
     KAFKA_OPTION,
     KEK_OPTION,
     KEYS_OPTION,
+    REGISTRY_OPTION,
+    REGISTRY_URL_OPTION,
     RULES_OPTION,
     fail,
     kek_ring,
@@ -57,10 +59,13 @@ def subject_request(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
               show_default=True)
 @click.option("--output", "output_file", type=click.File("w", encoding="utf-8"), default="-")
+@REGISTRY_URL_OPTION
+@REGISTRY_OPTION
 def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootstrap: str,
             kafka_options: tuple[str, ...], ids: tuple[str, ...], emails: tuple[str, ...],
             topics: tuple[str, ...], reason: str, requester: str | None, fmt: str,
-            output_file: TextIO) -> None:
+            output_file: TextIO, schema_registry_url: str | None,
+            registry_options: tuple[str, ...]) -> None:
     """Find every record of the views that holds data about one data subject.
 
     The identifiers become the subject's pseudonyms in every column that pseudonymises their
@@ -82,7 +87,14 @@ def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, boot
     wanted = parse_ids(ids) + [("email", e) for e in emails]
     if not wanted:
         fail("name the subject: --id DOMAIN=VALUE (contact=4711) or --email ADDRESS")
-    lookup = look_up(validated.rules, keys, wanted, bootstrap, extra, topics)
+    codec = None
+    if schema_registry_url:
+        from processor.avro.codec import RecordCodec
+        from processor.avro.schema_registry import SchemaRegistry, client_from_options
+
+        codec = RecordCodec(SchemaRegistry(client_from_options(schema_registry_url,
+                                                               registry_options)))
+    lookup = look_up(validated.rules, keys, wanted, bootstrap, extra, topics, codec)
     request = Request("subject_lookup", requester_of(requester, extra), reason, {
         "pseudonyms": lookup.searched,
         "found": {h.topic: h.records for h in lookup.held if h.records}})
@@ -99,6 +111,11 @@ def subject(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, boot
     click.echo(f"{found} record(s) about the subject in {sum(1 for h in lookup.held if h.records)}"
                f" topic(s); the look-up is audit record {request.producer} #{record['seq']}",
                err=True)
+    unreadable = sum(h.unreadable for h in lookup.held)
+    if unreadable:
+        click.secho(f"incomplete: {unreadable} record(s) could not be read (Avro views need "
+                    "--schema-registry-url)", fg="red", err=True)
+        sys.exit(1)
 
 
 @click.command(short_help="Decrypt values of `encrypt` with the KEK file (audited).")

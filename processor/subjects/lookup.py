@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from confluent_kafka import Message
 
 from processor.actions.base import CompileContext
 from processor.actions.registry import action_class, compile_action
+from processor.avro.codec import Headers, RecordCodec
 from processor.datakeys import PREFIX as CIPHERTEXT_PREFIX
 from processor.datakeys import Ciphertext, RevealError
 from processor.errors import CrmMaskerError
@@ -66,12 +68,16 @@ class Held:
     latest_at: str = ""
     deleted: bool = False
     encrypted: set[str] = field(default_factory=set)  # data key ids of its ciphertexts
+    #: records that could not be read (Avro without a registry, or not a view record): the
+    #: answer is incomplete while this is not 0
+    unreadable: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {"topic": self.topic, "view": self.view, "table": self.table,
                 "records": self.records, "columns": sorted(self.columns),
                 "deleted": self.deleted, "encrypted_under": sorted(self.encrypted),
-                "latest_at": self.latest_at, "latest": self.latest}
+                "latest_at": self.latest_at, "latest": self.latest,
+                "unreadable": self.unreadable}
 
 
 def subject_columns(rules: RuleSet, domains: set[str]) -> list[Column]:
@@ -113,11 +119,16 @@ class Lookup:
 
     def as_json(self) -> dict[str, Any]:
         return {"pseudonyms": self.searched, "scanned": self.scanned,
-                "held": [h.as_json() for h in self.held if h.records]}
+                "held": [h.as_json() for h in self.held if h.records],
+                "unreadable": {h.topic: h.unreadable for h in self.held if h.unreadable}}
 
 
 def look_up(rules: RuleSet, keys: KeyRing, ids: list[tuple[str, str]], bootstrap: str,
-            extra: dict[str, str], topics: Iterable[str] = ()) -> Lookup:
+            extra: dict[str, str], topics: Iterable[str] = (),
+            codec: RecordCodec | None = None) -> Lookup:
+    """``codec``: reads the view records as the processor wrote them (JSON, or Avro with a
+    schema registry); without one, Avro records count as unreadable."""
+    codec = codec or RecordCodec(None)
     domains = {domain for domain, _ in ids}
     unknown = domains - set(rules.domains)
     if unknown:
@@ -141,37 +152,39 @@ def look_up(rules: RuleSet, keys: KeyRing, ids: list[tuple[str, str]], bootstrap
     for topic, wanted in sorted(by_topic.items()):
         column = first[topic]
         result = Held(topic, column.view, column.table)
-        scanned[topic] = _scan(topic, column.format, wanted, bootstrap, extra, result)
+        scanned[topic] = _scan(topic, column.format, wanted, bootstrap, extra, result, codec)
         held.append(result)
     return Lookup({d: sorted(p) for d, p in sorted(searched.items())}, held, scanned)
 
 
 def _scan(topic: str, layout: ViewFormat, wanted: dict[str, set[str]], bootstrap: str,
-          extra: dict[str, str], held: Held) -> int:
+          extra: dict[str, str], held: Held, codec: RecordCodec) -> int:
     """Read ``topic`` and fill ``held``; returns the records read."""
     keys_seen: set[bytes | None] = set()  # message keys of the subject's records
     read = 0
     try:
         for where, msg in read_messages(bootstrap, topic, extra):
             read += 1
-            _match(where, msg.key(), msg.value(), layout, wanted, held, keys_seen)
+            _match(where, msg, layout, wanted, held, keys_seen, codec)
     except RuntimeError as exc:
         raise CrmMaskerError(str(exc)) from None
     return read
 
 
-def _match(where: str, key: bytes | None, value: bytes | None, layout: ViewFormat,
-           wanted: dict[str, set[str]], held: Held, keys_seen: set[bytes | None]) -> None:
+def _match(where: str, msg: Message, layout: ViewFormat, wanted: dict[str, set[str]],
+           held: Held, keys_seen: set[bytes | None], codec: RecordCodec) -> None:
     """Count one view record into ``held`` when a column carries one of the pseudonyms."""
+    key, value = msg.key(), msg.value()
     if value is None:  # a tombstone: the subject's row is gone from the compacted view
         if key in keys_seen:
             held.deleted = True
         return
     try:
-        record = unwrap(orjson.loads(value))
+        record = unwrap(codec.decode(None, value, cast("Headers", msg.headers())).value)
         image = layout.image(record)
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        return  # not a JSON view record (Avro): not searched
+    except (CrmMaskerError, KeyError, TypeError, AttributeError):
+        held.unreadable += 1  # Avro without a registry, or not a view record
+        return
     matched = [c for c, ids in wanted.items() if image and image.get(c) in ids]
     if not matched:
         return
@@ -205,6 +218,11 @@ def render_markdown(lookup: Lookup, request: dict[str, Any]) -> str:
     lines += ["", f"{sum(h.records for h in held)} record(s) in {len(held)} of "
               f"{len(lookup.held)} topic(s) read ({sum(lookup.scanned.values())} records "
               "read).", ""]
+    unreadable = [h for h in lookup.held if h.unreadable]
+    if unreadable:
+        lines += ["**Incomplete:** " + ", ".join(f"{h.unreadable} record(s) of {h.topic}"
+                                                  for h in unreadable)
+                  + " could not be read (Avro views need --schema-registry-url).", ""]
     if held:
         lines += ["| topic | view | table | records | columns | state | encrypted under |",
                   "|---|---|---|---:|---|---|---|"]

@@ -25,8 +25,8 @@ from processor.generator.sink import create_source_topics, write_events
 from processor.generator.stream import CrmStream, GeneratedRecord
 from processor.masking.engine import MaskingEngine
 from processor.pipeline.runner import Processor, RunSettings
-from tests.helpers import as_debezium_json, consume, engine, read_avro
-from tests.pipeline.harness import Namespace, output_topics, start_processor, unsealed
+from tests.helpers import DEMO_KEYS, as_debezium_json, consume, engine, read_avro
+from tests.pipeline.harness import Namespace, cli, output_topics, start_processor, unsealed
 
 pytestmark = pytest.mark.kafka
 
@@ -54,6 +54,15 @@ def decoded_outputs(bootstrap: str, topics: list[str], registry: SchemaRegistry,
         value, avro = read(msg.value())
         out.append((msg.topic(), key, value, avro))
     return out
+
+
+def found_pseudonyms(ns: Namespace, contact: int) -> set[str]:
+    """The contact's pseudonyms under each key id (as `subject` computes them)."""
+    from processor.datakeys import subject_pseudonym
+    from processor.keys import load_keys
+
+    keys = load_keys(DEMO_KEYS)
+    return {subject_pseudonym(keys.secret(k), k, "contact", contact) for k in keys.key_ids}
 
 
 def canon(topic: str, key: Any, value: Any) -> tuple[str, bytes, bytes]:
@@ -118,6 +127,23 @@ def test_avro_events_of_every_table_give_the_json_paths_outputs_as_avro(
 
     dlq = [orjson.loads(m.value())["reason"] for m in consume(kafka_bootstrap, [ns.dlq], expect=2)]
     assert sorted(dlq) == ["avro_truncated", "unknown_schema_id"]
+
+    # an Art. 15 look-up reads Avro views with the registry, and says so when it cannot
+    contact = next(r.value["after"]["id"] for r in records
+                   if r.table == "contacts" and r.value and r.value["op"] in "cr")
+    sales = f"{ns.ns}.bi.sales.contacts"
+    pseudonyms = found_pseudonyms(ns, contact)
+    images = [(orjson.loads(v), n) for (t, _, v), n in expected.items() if t == sales]
+    expected_sales = sum(n for value, n in images if value is not None
+                         and (value["after"] or value["before"])["id"] in pseudonyms)
+    lookup = ["subject", "--rules", str(ns.rules), "--keys", str(DEMO_KEYS), "--allow-demo-keys",
+              "--bootstrap-servers", kafka_bootstrap, "--id", f"contact={contact}", "--reason",
+              "Art. 15", "--format", "json", "--topic", sales]
+    found = cli(*lookup, "--schema-registry-url", schema_registry_url)
+    held = orjson.loads(found.stdout)["held"]
+    assert [h["records"] for h in held] == [expected_sales] and expected_sales > 0
+    blind = cli(*lookup, check=False)
+    assert blind.returncode == 1 and "could not be read" in blind.stderr
 
 
 def test_new_source_column_never_reaches_a_view_and_the_subject_stays_compatible(
