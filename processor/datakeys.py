@@ -71,6 +71,13 @@ def data_key_id(domain: str, pseudonym: str) -> str:
     return f"{domain}/{pseudonym}"
 
 
+def subject_key_ids(keys: KeyRing, domain: str, subject: Any) -> list[str]:
+    """The ids that the subject's data keys can have: one per pseudonym key id (a key made
+    before a rotation is named by the older pseudonym). An erasure tombstones them all."""
+    return [data_key_id(domain, subject_pseudonym(keys.secret(key_id), key_id, domain, subject))
+            for key_id in keys.key_ids]
+
+
 @dataclass(frozen=True)
 class Ciphertext:
     """A published ciphertext, taken apart."""
@@ -141,12 +148,10 @@ class WrappedKey:
                                ) from None
 
     @classmethod
-    def wrap(cls, keks: KeyRing, kek_id: str, data_key: bytes,
-             wrapping_key: bytes | None = None) -> WrappedKey:
-        """``data_key`` wrapped with the KEK ``kek_id`` (``wrapping_key``: its derived key,
-        when the caller keeps it)."""
-        return cls(kek_id, aes_key_wrap(wrapping_key or kek_of(keks, kek_id), data_key),
-                   int(time.time() * 1000))
+    def wrap(cls, kek_id: str, wrapping_key: bytes, data_key: bytes) -> WrappedKey:
+        """``data_key`` wrapped with the KEK ``kek_id``, whose derived key (``kek_of``) is
+        ``wrapping_key``."""
+        return cls(kek_id, aes_key_wrap(wrapping_key, data_key), int(time.time() * 1000))
 
 
 #: a key-topic record: (data key id, the wrapped key or None for a tombstone)
@@ -199,20 +204,14 @@ class DataKeyStore:
         if made is None:
             data_key = os.urandom(DATA_KEY_BYTES)
             made = self._new[key_id] = (AESSIV(data_key), WrappedKey.wrap(
-                self._keks, self._kek_id, data_key, self._wrapping_key))
+                self._kek_id, self._wrapping_key, data_key))
         return key_id, made[0]
 
     def shred(self, domain: str, subject: Any) -> list[str]:
-        """Tombstone the subject's data keys under every pseudonym key id (a key made before a
-        rotation is named by the older pseudonym), known here or not: another worker may
-        have made one. Returns the ids tombstoned."""
-        shredded = []
-        for pseudonym_key_id in self._pseudonym_keys.key_ids:
-            secret = self._pseudonym_keys.secret(pseudonym_key_id)
-            key_id = data_key_id(domain, subject_pseudonym(secret, pseudonym_key_id, domain,
-                                                           subject))
-            self._shredding[key_id] = None
-            shredded.append(key_id)
+        """Tombstone every id the subject's data keys can have (``subject_key_ids``), known
+        here or not: another worker may have made one. Returns the ids tombstoned."""
+        shredded = subject_key_ids(self._pseudonym_keys, domain, subject)
+        self._shredding.update(dict.fromkeys(shredded))
         return shredded
 
     def pending(self) -> list[tuple[bytes, bytes | None]]:
@@ -233,14 +232,11 @@ class DataKeyStore:
         self._shredding.clear()
 
     def restore(self, records: Iterable[tuple[str, KeyRecord]]) -> None:
-        """The key topic's committed records, oldest first: (location, record)."""
-        self._ciphers.clear()
+        """The key topic's committed records, oldest first: (location, record); only the live
+        keys are unwrapped."""
         self.aborted()
-        for where, (key_id, wrapped) in records:
-            if wrapped is None:
-                self._ciphers.pop(key_id, None)
-            else:
-                self._ciphers[key_id] = AESSIV(wrapped.unwrap(self._keks, where))
+        self._ciphers = {key_id: AESSIV(wrapped.unwrap(self._keks, where))
+                         for key_id, (where, wrapped) in KeyTopicView(records).live.items()}
 
 
 class KeyTopicView:

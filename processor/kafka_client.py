@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from processor.errors import CrmMaskerError
@@ -116,3 +116,29 @@ def admin(bootstrap: str, extra: Mapping[str, str]) -> Admin:
 def check_reachable(bootstrap: str, extra: Mapping[str, str]) -> None:
     """Fail fast, in one line, when the broker does not answer (or a setting is wrong)."""
     admin(bootstrap, extra).topics()
+
+
+def deliver(bootstrap: str, extra: Mapping[str, str], topic: str,
+            records: list[tuple[bytes, bytes | None]], what: str) -> None:
+    """Write ``records`` (key, value or None for a tombstone) outside a transaction and wait
+    until the broker has all of them, acknowledged by every in-sync replica; one line naming
+    ``what`` when it has not. Not idempotent, so a writer needs no cluster ACL."""
+    if not records:
+        return
+    failures: list[str] = []
+
+    def delivered(err: KafkaError | None, _msg: object) -> None:
+        if err is not None:
+            failures.append(err.str())
+
+    try:
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", **extra})
+        for key, value in records:
+            producer.produce(topic, key=key, value=value, on_delivery=delivered)
+            producer.poll(0)
+        left = producer.flush(30)
+    except KafkaException as exc:
+        raise CrmMaskerError(f"cannot write {what} to {topic}: {exc.args[0].str()}") from None
+    if left or failures:
+        raise CrmMaskerError(f"{what} did not reach {topic}"
+                             + (f": {failures[0]}" if failures else f" ({left} left)"))

@@ -154,9 +154,10 @@ def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
         fail("give ciphertexts (enc:…) as arguments, or --records FILE")
     validated = load_validated(rules_dir)
     extra = client_options(kafka_options)
-    records = [orjson.loads(line) for line in records_file if line.strip()] if records_file \
-        else []
-    texts = list(values) + [t for r in records for t in _ciphertexts(r)]
+    records = _json_lines(records_file) if records_file is not None else []
+    texts = list(values)
+    for record in records:  # every ciphertext in them, found as reveal will replace them
+        _replace(record, texts.append)
     data_keys = set()
     for text in texts:
         try:
@@ -186,17 +187,21 @@ def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
         sys.exit(1)
 
 
-def _ciphertexts(obj: Any) -> list[str]:
-    if isinstance(obj, str):
-        return [obj] if obj.startswith("enc:") else []
-    if isinstance(obj, dict):
-        return [t for v in obj.values() for t in _ciphertexts(v)]
-    if isinstance(obj, list):
-        return [t for v in obj for t in _ciphertexts(v)]
-    return []
+def _json_lines(lines: Any) -> list[Any]:
+    """The JSON lines of ``--records``; a line that is not JSON is one line of error (its
+    number, never its text: it may hold personal data)."""
+    records = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                fail(f"--records: line {number} is not JSON")
+    return records
 
 
-def _replace(obj: Any, opened: Any) -> Any:
+def _replace(obj: Any, opened: Callable[[str], Any]) -> Any:
+    """``obj`` with each ciphertext (a string ``enc:…``) replaced by ``opened(text)``."""
     if isinstance(obj, str):
         return opened(obj) if obj.startswith("enc:") else obj
     if isinstance(obj, dict):
@@ -222,7 +227,7 @@ def erase(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootst
     (contact=4711), with the pseudonym key file: its data keys are named by its pseudonyms
     under every key id. The tombstones are compacted away within `data_keys.shred_within`.
     """
-    from processor.datakeys import data_key_id, subject_pseudonym
+    from processor.datakeys import subject_key_ids
     from processor.kafka_options import client_options
     from processor.pipeline.key_topic import write_key_records
     from processor.rules import load_validated
@@ -240,8 +245,7 @@ def erase(rules_dir: Path, keys_file: Path | None, allow_demo_keys: bool, bootst
         if domain not in subject_domains:
             fail(f"{domain} is not a subject domain of the rules (tables' `subject:` columns "
                  f"are pseudonymised in: {', '.join(sorted(map(str, subject_domains)))})")
-        shredded += [data_key_id(domain, subject_pseudonym(keys.secret(k), k, domain, value))
-                     for k in keys.key_ids]
+        shredded += subject_key_ids(keys, domain, value)
     request = Request("erase", requester_of(requester, extra), reason,
                       {"shredded": shredded})
     write_request(request, validated, bootstrap, extra)
@@ -270,14 +274,13 @@ def rotate(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     rotate again after that restart (it re-wraps what was made in between); then the old
     KEK can leave the file.
     """
-    from processor.datakeys import KeyTopicView, WrappedKey
+    from processor.datakeys import KeyTopicView, WrappedKey, kek_of
     from processor.kafka_options import client_options
     from processor.keys import write_new_key
     from processor.pipeline.key_topic import read_key_records, write_key_records
     from processor.rules import load_validated
 
-    if kek_file is None:
-        fail("keys rotate needs the KEK file (--kek-file or CRM_MASKER_KEK_FILE)")
+    kek_ring(kek_file, allow_demo_keys, required="keys rotate")
     assert kek_file is not None
     validated = load_validated(rules_dir)
     extra = client_options(kafka_options)
@@ -286,10 +289,11 @@ def rotate(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     new_id = write_new_key(kek_file, key_id, add=True)
     keks = kek_ring(kek_file, allow_demo_keys)
     assert keks is not None
-    rewrapped = [(data_key, WrappedKey.wrap(keks, new_id, wrapped.unwrap(keks, where)))
-                 for data_key, (where, wrapped) in sorted(view.live.items())
-                 if wrapped.kek_id != new_id]
-    write_key_records(bootstrap, topic, extra, list(rewrapped))
+    wrapping_key = kek_of(keks, new_id)
+    rewrapped: list[tuple[str, WrappedKey | None]] = [
+        (data_key, WrappedKey.wrap(new_id, wrapping_key, wrapped.unwrap(keks, where)))
+        for data_key, (where, wrapped) in sorted(view.live.items())]
+    write_key_records(bootstrap, topic, extra, rewrapped)
     click.echo(f"{kek_file}: new KEK {new_id}; {len(rewrapped)} data key(s) re-wrapped on "
                f"{topic}. Restart the processor with the file, then run rotate once more "
                "before the old KEK leaves it.")

@@ -96,9 +96,11 @@ class TransactionFacts:
         return sum(self.ops.values()) + sum(self.dlq.values())
 
 
-def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
-                 rules_version: str, rules_sha256: str, now: float | None = None) -> dict[str, Any]:
-    """The next audit record of ``producer``'s chain (not yet committed)."""
+def chained(body: dict[str, Any], chain: ChainState, *, producer: str, rules_version: str,
+            rules_sha256: str, now: float | None = None) -> dict[str, Any]:
+    """``body`` as the next record of ``producer``'s chain: its place in the chain, the time,
+    the rule set, and the hash over all of it. The processor's transactions and the data
+    subjects' requests are chained alike, so ``verify`` checks both."""
     record: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "producer": producer,
@@ -106,6 +108,16 @@ def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
         "prev_hash": chain.last_hash,
         "time": round(now if now is not None else time.time(), 3),
         "rules": {"version": rules_version, "sha256": rules_sha256},
+        **body,
+    }
+    record["hash"] = record_hash(record)
+    return record
+
+
+def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
+                 rules_version: str, rules_sha256: str, now: float | None = None) -> dict[str, Any]:
+    """The next audit record of ``producer``'s chain (not yet committed)."""
+    body: dict[str, Any] = {
         "inputs": [{"topic": t, "partition": p, "first_offset": lo, "last_offset": hi}
                    for (t, p), (lo, hi) in sorted(audit.ranges.items())],
         "counts": {
@@ -120,9 +132,9 @@ def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
         "deletes": [{"table": t, "key": k} for t, k in audit.deletes],
     }
     if audit.shredded:  # absent otherwise: the records before crypto-shredding hash alike
-        record["shredded"] = [{"table": t, "data_key": k} for t, k in audit.shredded]
-    record["hash"] = record_hash(record)
-    return record
+        body["shredded"] = [{"table": t, "data_key": k} for t, k in audit.shredded]
+    return chained(body, chain, producer=producer, rules_version=rules_version,
+                   rules_sha256=rules_sha256, now=now)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from processor.actions.base import Action, CompileContext, SubjectScope
 from processor.actions.registry import compile_action
@@ -15,7 +16,7 @@ from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, Outp
 from processor.pii.names import NameLexicon
 from processor.rules import ValidatedRules
 from processor.rules.encrypted import encrypted_fields
-from processor.rules.model import ActionSpec, FieldRule, TableRules
+from processor.rules.model import ActionSpec, FieldRule, RuleSet, TableRules
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,6 @@ class TableRoute:
     name_columns: tuple[str, ...] = ()
     #: a delete of this table erases its subject: its data keys are shredded (None: no)
     shreds: SubjectScope | None = None
-
-    @property
-    def per_subject(self) -> bool:
-        """A plan reads the row's subject, or a delete shreds one (Python engine only)."""
-        return self.shreds is not None or any(view.plan.subject is not None
-                                              for view in self.views)
 
 
 @dataclass(frozen=True)
@@ -67,6 +62,19 @@ class CompiledRules:
         views show it for deletes only)."""
         return frozenset(id(view.plan) for route in self.routes.values()
                          for view in route.views if view.format.shows_before_of_updates)
+
+    def shred(self, route: TableRoute, before: dict[str, Any] | None,
+              key: Any = None) -> list[str]:
+        """The erasure of a subject, by the delete of its row (``before``, else the message
+        ``key``): its data keys are tombstoned with the delete's transaction. Both engines
+        call this; returns the data key ids tombstoned."""
+        scope, store = route.shreds, self.data_keys
+        if scope is None or store is None:
+            return []
+        subject = (before or {}).get(scope.column)
+        if subject is None and isinstance(key, dict):
+            subject = key.get(scope.column)
+        return store.shred(scope.domain, subject) if subject is not None else []
 
     @property
     def output_topics(self) -> list[str]:
@@ -113,17 +121,16 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
                              names=names, subject=subject, data_keys=data_keys)
         spec: ActionSpec = overrides.get(name, rule)
         action, fn, output = _compile(spec, ctx, cache)
-        per_subject |= type(action).per_subject
+        per_subject |= action.per_subject
         outputs[name] = (output,)
         counts[spec.action] += 1
         fns[name] = fn
         if type(action).watched or (isinstance(spec, FieldRule) and spec.when is not None):
             watched.append(name)
         if isinstance(spec, FieldRule) and spec.when is not None:
-            _, otherwise, otherwise_output = _compile(spec.otherwise_spec,
-                                                      ctx, cache)
+            other, otherwise, otherwise_output = _compile(spec.otherwise_spec, ctx, cache)
             outputs[name] = (output, otherwise_output)
-            per_subject |= _per_subject(otherwise)
+            per_subject |= other.per_subject
             condition = Conditional(name, spec.when.field, fn, otherwise,
                                     spec.when.not_null, spec.when.equals)
             steps.append((name, None, condition))
@@ -140,17 +147,12 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
                      subject=subject if per_subject else None)
 
 
-def _per_subject(fn: ApplyFn | None) -> bool:
-    return isinstance(getattr(fn, "__self__", None), Action) and type(fn.__self__).per_subject  # type: ignore[union-attr]
-
-
-def _data_keys(validated: ValidatedRules, keys: KeyRing | None,
+def _data_keys(rules: RuleSet, encrypted: list[tuple[str, str, str]], keys: KeyRing | None,
                keks: KeyRing | None) -> DataKeyStore | None:
-    rules = validated.rules
-    if keys is None or not encrypted_fields(rules):
+    if keys is None or not encrypted:
         return None
     if keks is None:
-        table, column, _ = encrypted_fields(rules)[0]
+        table, column, _ = encrypted[0]
         raise KeyFileError(f"the rules encrypt {table}.{column}: pass the KEK file (--kek-file "
                            "or CRM_MASKER_KEK_FILE); make one with `crm-masker keys new "
                            "--output FILE`")
@@ -162,8 +164,9 @@ def compile_rules(validated: ValidatedRules, keys: KeyRing | None,
     """Plans for every table × view; ``keys`` None compiles for describing only (no secrets):
     such plans must not be applied. ``keks``: the key-encryption keys of ``encrypt``."""
     rules = validated.rules
-    data_keys = _data_keys(validated, keys, keks)
-    encrypted_domains = {domain for _, _, domain in encrypted_fields(rules)}
+    encrypted = encrypted_fields(rules)
+    data_keys = _data_keys(rules, encrypted, keys, keks)
+    encrypted_domains = {domain for _, _, domain in encrypted}
     routes: dict[str, TableRoute] = {}
     cache: ActionCache = {}
     names = None

@@ -152,18 +152,8 @@ class MaskingEngine:
         if event.op == "d" and outcome.records:
             outcome.deleted, outcome.deleted_key = True, outcome.records[0].key
         if event.op == "d" and route.shreds is not None:
-            self._shred(route, event, key, outcome)
+            outcome.shredded = self.compiled.shred(route, event.before, key)
         return outcome
-
-    def _shred(self, route: TableRoute, event: ChangeEvent, key: Any, outcome: Outcome) -> None:
-        """The subject's erasure: its data keys are tombstoned in this event's transaction."""
-        scope, store = route.shreds, self.compiled.data_keys
-        assert scope is not None and store is not None
-        subject = (event.before or {}).get(scope.column)
-        if subject is None and isinstance(key, dict):
-            subject = key.get(scope.column)
-        if subject is not None:
-            outcome.shredded = store.shred(scope.domain, subject)
 
     def _types_of_connect(self, source: SourceSchema) -> RowTypes:
         found = self._connect_types.get(source.text)

@@ -207,7 +207,7 @@ class NativeEngine:
         #: routes whose deletes erase their subject: the core hands back the deleted row
         self._erasing = {topic: route for topic, route in compiled.routes.items()
                          if route.shreds is not None}
-        self._data_keys = compiled.data_keys
+        self._compiled = compiled
         shows_before = compiled.plans_showing_before()
         for topic, route in compiled.routes.items():
             if not _native_route(route):
@@ -261,24 +261,19 @@ class NativeEngine:
             self._core.process_batch(messages, start, stop, max_bytes, list(watch),
                                      max_record_bytes))
         shredded: list[tuple[str, str]] = []
-        if self._erasing:
-            for topic, _, _, op, row, is_after in detected:
-                if op == "d" and topic in self._erasing:
+        erasures = [d for d in detected if d[0] in self._erasing] if self._erasing else []
+        if erasures:  # rows that came back for their erasure, not for the detectors
+            for topic, _, _, op, row, is_after in erasures:
+                if op == "d":
                     shredded += self._shred(topic, detected_event(op, row, is_after))
             detected = [d for d in detected if d[0] in self._detected]
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
                        detected, watched, shredded)
 
     def _shred(self, topic: str, event: ChangeEvent) -> list[tuple[str, str]]:
-        """The erasure of a subject (the delete of its row): its data keys go with the
-        transaction (see ``MaskingEngine._shred``)."""
+        """The erasure of a subject (the delete of its row), as ``CompiledRules.shred``."""
         route = self._erasing[topic]
-        scope, store = route.shreds, self._data_keys
-        assert scope is not None and store is not None
-        subject = (event.before or {}).get(scope.column)
-        if subject is None:
-            return []
-        return [(route.table, key_id) for key_id in store.shred(scope.domain, subject)]
+        return [(route.table, key_id) for key_id in self._compiled.shred(route, event.before)]
 
     @property
     def tables(self) -> list[str]:

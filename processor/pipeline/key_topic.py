@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from confluent_kafka import KafkaException, Producer
-
 from processor.datakeys import KeyRecord, WrappedKey
 from processor.errors import CrmMaskerError
+from processor.kafka_client import deliver
 from processor.pipeline.topic_reader import read_messages
 
 
@@ -29,25 +28,6 @@ def read_key_records(bootstrap: str, topic: str,
 def write_key_records(bootstrap: str, topic: str, extra: dict[str, str],
                       records: list[tuple[str, WrappedKey | None]]) -> None:
     """Write key-topic records (None: a tombstone) and wait until the broker has them all."""
-    if not records:
-        return
-    failures: list[str] = []
-
-    def delivered(err: object, _msg: object) -> None:
-        if err is not None:
-            failures.append(str(err))
-
-    # acks from all in-sync replicas; not idempotent, so the custodian needs no cluster ACL
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", **extra})
-    try:
-        for key_id, wrapped in records:
-            producer.produce(topic, key=key_id.encode(),
-                             value=wrapped.to_json() if wrapped is not None else None,
-                             on_delivery=delivered)
-            producer.poll(0)
-        left = producer.flush(30)
-    except KafkaException as exc:
-        raise CrmMaskerError(f"cannot write {topic}: {exc.args[0].str()}") from None
-    if left or failures:
-        raise CrmMaskerError(f"{topic}: {left} record(s) not delivered"
-                             + (f" ({failures[0]})" if failures else ""))
+    deliver(bootstrap, extra, topic,
+            [(key_id.encode(), wrapped.to_json() if wrapped is not None else None)
+             for key_id, wrapped in records], "the data key records")

@@ -8,15 +8,14 @@ pseudonyms and data key ids, never by the raw id or a revealed value.
 from __future__ import annotations
 
 import getpass
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from confluent_kafka import KafkaException, Producer
 
 from processor.errors import CrmMaskerError
-from processor.governance.audit import FORMAT_VERSION, ChainState, record_hash
+from processor.governance.audit import ChainState, chained
+from processor.kafka_client import deliver
 from processor.pipeline.audit_trail import last_record_of
 from processor.rules import ValidatedRules
 
@@ -50,18 +49,10 @@ class Request:
 
 def request_record(request: Request, chain: ChainState, validated: ValidatedRules,
                    now: float | None = None) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "format": FORMAT_VERSION,
-        "producer": request.producer,
-        "seq": chain.seq + 1,
-        "prev_hash": chain.last_hash,
-        "time": round(now if now is not None else time.time(), 3),
-        "rules": {"version": validated.version, "sha256": validated.sha256},
-        "request": {"kind": request.kind, "requester": request.requester,
-                    "reason": request.reason, **request.details},
-    }
-    record["hash"] = record_hash(record)
-    return record
+    body = {"request": {"kind": request.kind, "requester": request.requester,
+                        "reason": request.reason, **request.details}}
+    return chained(body, chain, producer=request.producer, rules_version=validated.version,
+                   rules_sha256=validated.sha256, now=now)
 
 
 def write_request(request: Request, validated: ValidatedRules, bootstrap: str,
@@ -75,16 +66,6 @@ def write_request(request: Request, validated: ValidatedRules, bootstrap: str,
                              ) from None
     chain = ChainState(int(last["seq"]), str(last["hash"])) if last else ChainState()
     record = request_record(request, chain, validated)
-    failures: list[str] = []
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", **extra})
-    try:
-        producer.produce(topic, key=request.producer.encode(), value=orjson.dumps(record),
-                         on_delivery=lambda err, _msg: failures.append(str(err)) if err else None)
-        left = producer.flush(30)
-    except KafkaException as exc:
-        raise CrmMaskerError(f"cannot write the audit record to {topic}: "
-                             f"{exc.args[0].str()}") from None
-    if left or failures:
-        raise CrmMaskerError(f"the audit record did not reach {topic}"
-                             + (f": {failures[0]}" if failures else ""))
+    deliver(bootstrap, extra, topic, [(request.producer.encode(), orjson.dumps(record))],
+            "the audit record")
     return record
