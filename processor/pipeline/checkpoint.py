@@ -14,7 +14,9 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.datakeys import DataKeyStore
+from processor.formats.headers import Header
 from processor.governance.audit import TransactionFacts
+from processor.masking.native import ReadyRecord
 from processor.observability import metrics
 from processor.pipeline.audit_trail import AuditTrail
 
@@ -117,7 +119,7 @@ class Checkpoint:
         self.consumed += records
 
     def produce(self, topic: str, key: bytes | None, value: bytes | None,
-                headers: list[tuple[str, str | bytes | None]], partition: int = -1) -> None:
+                headers: list[Header], partition: int = -1) -> None:
         """Into the open transaction; ``partition`` -1: the partitioner's choice by key."""
         while True:
             try:
@@ -127,8 +129,7 @@ class Checkpoint:
             except BufferError:  # local queue full: let librdkafka deliver, then retry
                 self.producer.poll(0.05)
 
-    def produce_all(self, records: list[tuple[str, bytes | None, bytes | None,
-                                               list[tuple[str, str | bytes | None]]]]) -> None:
+    def produce_all(self, records: list[ReadyRecord]) -> None:
         """Records ready for the producer (a segment of the native core), in order, into the
         open transaction: the hot path, one call per record while the local queue has room."""
         produce = self.producer.produce
