@@ -44,7 +44,8 @@ class RuleResources:
         self.sources = [t.topic for t in rules.tables.values()]
         self.views = RuleTopics.of(rules).views
         self.outputs = [*self.views.values(), rules.dlq_topic, rules.alert_topic,
-                        rules.audit_topic, rules.data_keys.topic]
+                        rules.audit_topic, rules.data_keys.topic,
+                        *([rules.anomaly.by_actor_topic] if rules.anomaly else [])]
         self.topics = [*self.sources, *self.outputs]
         self.groups = [access.processor_group]
         self.group_prefixes = [group_prefix(v.topic) for v in rules.views.values()] + \
@@ -77,6 +78,9 @@ def processor_topics(rules: RuleSet) -> list[tuple[list[str], tuple[str, ...], s
     if topics.data_keys is not None:
         found.append(([topics.data_keys], ("read",),
                       "the processor restores the per-subject data keys of encrypt"))
+    if topics.by_actor is not None:
+        found.append(([topics.by_actor], ("read",),
+                      "the processor's detectors read the access events keyed by actor"))
     return found
 
 

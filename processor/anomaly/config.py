@@ -65,4 +65,12 @@ class AnomalyRules(_Strict):
     metric_labels: MetricLabels = Field(default_factory=MetricLabels)
     #: events older than the watermark minus this are late: counted, not windowed
     allowed_lateness: timedelta = timedelta(minutes=5)
+    #: the internal topic that carries access events and user changes keyed by actor, so
+    #: that each worker's detectors see all of some actors (Kafka Streams' repartition
+    #: topic); only the processor reads and writes it
+    by_actor_topic: str = "crm.internal.access-by-actor"
+    #: how long the by-actor topic keeps its records: the detectors are rebuilt from it
+    #: after a restart or rebalance, so this is the history they remember (the adaptive
+    #: baseline learns from it) and what a restart replays
+    by_actor_retention: timedelta = timedelta(days=14)
     detectors: dict[str, DetectorSpec] = Field(default_factory=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from processor.anomaly.config import AccessLogMapping, UsersMapping
+from processor.anomaly.config import AccessLogMapping, AnomalyRules, UsersMapping
 
 UNITS_PER_MS = {"micro_timestamp": 1_000, "milli_timestamp": 1}
 
@@ -83,3 +83,27 @@ def user_state(row: dict[str, Any], m: UsersMapping) -> UserState:
         user_id=str(row[m.id]), role=str(row.get(m.role) or "unknown"),
         active=bool(row.get(m.active, True)),
         deactivated_at_ms=None if deactivated is None else _ms(deactivated, m.time_encoding))
+
+
+class ChangeReader:
+    """What the detectors read of a CDC change of the access log or the users table: an
+    access event, a user's state, or nothing (another table, an update or delete of the
+    log). Raises KeyError, TypeError or ValueError for a row without the mapped columns."""
+
+    def __init__(self, rules: AnomalyRules) -> None:
+        self.access_table = rules.access_log.table
+        self.users = rules.users
+        self._read_access = AccessReader(rules.access_log)
+
+    def __call__(self, table: str, op: str, row: dict[str, Any] | None
+                 ) -> AccessEvent | UserState | None:
+        if row is None:
+            return None
+        if self.users is not None and table == self.users.table:
+            user = user_state(row, self.users)
+            if op == "d":  # a deleted account is an inactive one
+                user = UserState(user.user_id, user.role, False, user.deactivated_at_ms)
+            return user
+        if table == self.access_table and op in ("c", "r"):
+            return self._read_access(row)
+        return None

@@ -58,9 +58,6 @@ TABLES: dict[str, dict[str, ColumnType]] = {
     },
 }
 NOT_NULL = {"id"}
-#: one partition keeps the order that anomaly detection needs (access log) and lets one
-#: consumer see every user (users); other tables get --partitions
-SINGLE_PARTITION_TABLES = {"audit_log", "users"}
 
 
 def _field(name: str, spec: ColumnType) -> dict[str, Any]:

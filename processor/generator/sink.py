@@ -28,8 +28,7 @@ def create_source_topics(bootstrap: str, partitions: int, extra: dict[str, str],
     existing = admin.topics()
     wanted = [t for t in model.TABLES if prefix + t not in existing]
     if wanted:
-        new = [NewTopic(prefix + t, 1 if t in model.SINGLE_PARTITION_TABLES else partitions, -1)
-               for t in wanted]
+        new = [NewTopic(prefix + t, partitions, -1) for t in wanted]
         for future in admin.client.create_topics(new).values():
             future.result(30)
 

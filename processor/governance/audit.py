@@ -60,6 +60,8 @@ class TransactionFacts:
     access_records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, action)
     #: late access events that a windowed detector could not count, by detector
     late_missed: Counter[str] = field(default_factory=Counter)
+    #: access events and user changes forwarded to the by-actor topic
+    repartitioned: int = 0
 
     def count_masked(self, action_counts: dict[str, int], events: int = 1) -> None:
         """``events`` events masked with a plan whose columns use these actions."""
@@ -128,6 +130,7 @@ def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
             "dlq_by_reason": dict(sorted(audit.dlq.items())),
             "fields_masked_by_action": dict(sorted(audit.fields_masked.items())),
             "alerts": sum(audit.anomalies.values()),
+            **({"by_actor": audit.repartitioned} if audit.repartitioned else {}),
         },
         "deletes": [{"table": t, "key": k} for t, k in audit.deletes],
     }

@@ -144,7 +144,10 @@ LABELS: dict[str, dict[str, str]] = {
             "audit trail (topic `{audit_topic}`) with who asked and why.",
         "tom.anomaly":
             "Monitoring of access (Art. 32(1)(b) GDPR): the CRM's access log is checked for "
-            "unusual volumes and patterns ({detectors}); alerts go to the security team.",
+            "unusual volumes and patterns ({detectors}); alerts go to the security team. The "
+            "access events (employees' ids, actions, times; no customer data) are kept for "
+            "the detectors on the internal topic `{by_actor_topic}` for {retention}, which "
+            "only the processor may read.",
         "f.clear_in_view": "personal field published in clear in view(s): {detail}",
         "f.justified_clear": "published in clear, justified: {detail}",
         "f.special_kept_out": "special category, read and published in no view",
@@ -329,7 +332,9 @@ LABELS: dict[str, dict[str, str]] = {
         "tom.anomaly":
             "Überwachung der Zugriffe (Art. 32 Abs. 1 lit. b DSGVO): das Zugriffsprotokoll des "
             "CRM wird auf ungewöhnliche Mengen und Muster geprüft ({detectors}); Alarme gehen "
-            "an die Informationssicherheit.",
+            "an die Informationssicherheit. Die Zugriffsereignisse (Kennungen der Beschäftigten, "
+            "Aktionen, Zeiten; keine Kundendaten) bleiben für die Detektoren {retention} auf "
+            "dem internen Topic `{by_actor_topic}`, das nur der Prozessor lesen darf.",
         "f.clear_in_view": "personenbezogenes Feld im Klartext veröffentlicht in Sicht(en): "
                            "{detail}",
         "f.justified_clear": "im Klartext veröffentlicht, begründet: {detail}",

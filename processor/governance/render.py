@@ -223,7 +223,11 @@ def _measures(report: Report, t: dict[str, str], lang: str) -> list[Any]:
             shred_within=_duration_words(rules.data_keys.shred_within, t)))
     enforced.append(t["tom.subject_access"].format(audit_topic=rules.audit_topic))
     if rules.anomaly is not None and rules.anomaly.detectors:
-        enforced.append(t["tom.anomaly"].format(detectors=", ".join(rules.anomaly.detectors)))
+        enforced.append(t["tom.anomaly"].format(
+            detectors=", ".join(rules.anomaly.detectors),
+            by_actor_topic=rules.anomaly.by_actor_topic,
+            retention=_duration_words(
+                isodate.duration_isoformat(rules.anomaly.by_actor_retention), t)))
     general = [text(m, lang) for m in report.record.measures]
     return [Heading(2, t["toms"], "measures"),
             Label(t["toms_general"]), Bullets(general or [t["not_stated"]]),

@@ -1,170 +1,294 @@
-"""Anomaly detection inside the processor's transactions, rebuilt from Kafka on assignment.
+"""Anomaly detection inside the processor's transactions, partitioned by actor.
 
-Alerts are produced in the same transaction as the batch that caused them, so they exist
-exactly when the batch's offsets are committed. After a restart the detectors' state is
-rebuilt by replaying the users topic and the access log up to the committed offsets, with the
-alerts of the replay discarded (they were committed before): detectors work on event time
-only, so the replay reaches the same state and the alerts that follow are the same, with the
-same ids — none lost, none twice.
+Two halves, as a Kafka Streams topology with a repartition topic:
 
-Users before accesses: Kafka orders records within a partition only, and an access must meet
-the user rows written before it (its role, an unknown or deactivated account). So whenever the
-processor starts reading (an assignment, a redo after an abort), the access log waits until the
-users topic has been read up to its end as of that moment, as Kafka Streams bootstraps a global
-table before it processes a stream.
+1. **By actor** (``ByActor``): each access event and each change of the users table, from
+   whichever worker masks it, is written to the internal by-actor topic keyed by the actor
+   (a user row by its id), in the same transaction as the masked records. A partition of that
+   topic then holds all of some actors: their user rows and their accesses, in one order.
+2. **Detection** (``ActorPartitions``): the detectors run per assigned partition of the
+   by-actor topic, one engine each; their alerts go into the transaction that commits the
+   by-actor offsets, so they exist exactly when those offsets are committed. After a restart,
+   a rebalance or an abort, an engine is rebuilt by replaying its partition up to the
+   committed offset with the alerts of the replay discarded (they were committed before): the
+   detectors work on event time only, so the replay reaches the same state and the alerts
+   that follow are the same, with the same ids — none lost, none twice.
 
-First version's limit: the access-log topic must have one partition (the order of the events
-is then total); a keyed repartition by actor is the way to more.
+Event time across partitions: a partition of the by-actor topic receives each actor's events
+from every partition of the access log, interleaved as the workers forwarded them. Each
+access record names its source partition, and each forwarding transaction ends with a
+progress mark to every by-actor partition (how far it read each source partition); an
+engine's watermark is the least of its sources' (as Flink's), so a source that is read behind
+the others makes none of its events late.
+
+Users before accesses: an access must meet the user rows written before it (its role, an
+unknown or deactivated account). So whenever a worker starts reading the access log (an
+assignment, a redo after an abort) it holds the log back until the group has committed the
+users topic — all its partitions, whoever owns them — up to their ends as of that moment,
+as Kafka Streams bootstraps a global table before it processes a stream.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, cast
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
-from processor.avro.codec import Headers, RecordCodec
-from processor.errors import CrmMaskerError, PoisonEvent
-from processor.formats.envelope import ChangeEvent, parse_envelope
+from processor.anomaly.events import AccessEvent, ChangeReader, UserState
 from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition
 from processor.rules.model import RuleSet
 
 log = logging.getLogger(__name__)
 #: the longest the access log waits for the users topic (an open transaction at its end
-#: keeps a read_committed reader short of the end offset)
+#: keeps the group's committed offsets short of the end)
 USERS_FIRST_MAX_S = 30.0
+#: how often a held access log asks the group coordinator for the users topic's offsets
+USERS_FIRST_POLL_S = 0.2
+#: the rows the detectors read: a row without their columns is no access event
+ROW_ERRORS = (KeyError, TypeError, ValueError, ArithmeticError)
 
 
-class AnomalyStage:
+@dataclass(frozen=True)
+class Forwarded:
+    """A record for the by-actor topic: the actor as key."""
+
+    key: bytes
+    value: bytes
+
+
+class ByActor:
+    """Access events and user changes, read from the unmasked rows, keyed by actor."""
+
     def __init__(self, rules: RuleSet, anomaly: AnomalyRules) -> None:
-        self.rules = anomaly
-        self.table_of = {rules.tables[anomaly.access_log.table].topic: anomaly.access_log.table}
+        self.topic = anomaly.by_actor_topic
         self.access_topic = rules.tables[anomaly.access_log.table].topic
-        self.users_topic = None
-        if anomaly.users is not None:
-            self.users_topic = rules.tables[anomaly.users.table].topic
+        self.users_topic = rules.tables[anomaly.users.table].topic if anomaly.users else None
+        self.table_of = {self.access_topic: anomaly.access_log.table}
+        if anomaly.users is not None and self.users_topic is not None:
             self.table_of[self.users_topic] = anomaly.users.table
-        self.engine = AnomalyEngine(anomaly)
-        self.users_first = UsersFirst(self.access_topic, self.users_topic)
+        self._read = ChangeReader(anomaly)
+        #: partitions of the access log and of the by-actor topic (``refresh`` at assignment)
+        self.source_partitions = 1
+        self.partitions = 1
+        #: the latest event time forwarded from each access-log partition in the open
+        #: transaction: the progress marks at its end
+        self.progress: dict[int, int] = {}
+        #: the change that the open transaction's last access event came from: the lineage
+        #: of what its progress marks close
+        self.last_source: list[Any] | None = None
 
-    def check(self, consumer: Consumer) -> None:
-        """One partition each: the access log in one order, and every user seen by the process
-        that owns it (the range assignor gives partition 0 of both to the same member)."""
-        for topic in filter(None, (self.access_topic, self.users_topic)):
+    def refresh(self, consumer: Consumer) -> None:
+        """The partition counts, from the cluster's metadata (a topic may have grown)."""
+        for attr, topic in (("source_partitions", self.access_topic), ("partitions", self.topic)):
             try:
-                partitions = partitions_of(consumer, topic, 30)
+                setattr(self, attr, len(partitions_of(consumer, topic, 30)))
             except RuntimeError:
-                continue  # not created yet: checked again when it is assigned
-            if len(partitions) != 1:
-                raise CrmMaskerError(
-                    f"anomaly detection needs topic {topic} to have one partition (it has "
-                    f"{len(partitions)}); remove `anomaly:` from the rules to run without it")
+                continue  # not created yet: the start-up check has said so
 
-    def on_change(self, topic: str, event: ChangeEvent) -> list[Alert]:
-        return self.on_row(topic, event.op, event.row)
-
-    def on_row(self, topic: str, op: str, row: dict[str, Any] | None) -> list[Alert]:
-        """One change of a watched table: its op and its row (the after image, or the before
-        image of a delete), all the detectors read of it."""
+    def forward(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
+                offset: int) -> Forwarded | None:
+        """The by-actor record of a change of a watched table, or None (not an access event
+        or user change; or a row without the mapped columns, which is masked all the same)."""
         table = self.table_of.get(topic)
         if table is None:
-            return []
+            return None
         try:
-            return self.engine.on_row(table, op, row)
-        except (KeyError, TypeError, ValueError, ArithmeticError):
-            # a row without the mapped columns: no access event; the masking still happens
-            log.warning("a %s row lacks the columns that anomaly.%s maps; not counted",
-                        table, "users" if table != self.rules.access_log.table else "access_log")
+            change = self._read(table, op, row)
+        except ROW_ERRORS:
+            log.warning("a %s row lacks the columns that the anomaly rules map; not counted",
+                        table)
+            return None
+        source = [topic, partition, offset]
+        if isinstance(change, UserState):
+            return Forwarded(change.user_id.encode(), orjson.dumps(
+                {"u": [change.user_id, change.role, change.active, change.deactivated_at_ms],
+                 "src": source}))
+        if change is None:
+            return None
+        if change.ts_ms > self.progress.get(partition, -1):
+            self.progress[partition] = change.ts_ms
+        self.last_source = source
+        return Forwarded(change.actor.encode(), orjson.dumps(
+            {"a": list(change), "p": partition, "n": self.source_partitions, "src": source}))
+
+    def marks(self) -> list[tuple[int, bytes]]:
+        """(by-actor partition, progress mark) for each partition, when the open transaction
+        forwarded access events; the progress starts again."""
+        if not self.progress:
             return []
+        mark = orjson.dumps({"m": sorted(self.progress.items()), "n": self.source_partitions,
+                             "src": self.last_source})
+        self.clear()
+        return [(p, mark) for p in range(self.partitions)]
+
+    def clear(self) -> None:
+        self.progress, self.last_source = {}, None
+
+
+@dataclass
+class Detected:
+    """What one by-actor record did to its partition's detectors."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    #: (role label, action label, records) of an access event counted on time
+    volume: tuple[str, str, int] | None = None
+    #: detectors that could not count a late access event
+    missed: list[str] = field(default_factory=list)
+    #: (topic, partition, offset) of the change that the record came from
+    source: tuple[str, int, int] | None = None
+
+
+class ActorPartitions:
+    """The detectors of each assigned partition of the by-actor topic."""
+
+    def __init__(self, anomaly: AnomalyRules) -> None:
+        self.rules = anomaly
+        self.topic = anomaly.by_actor_topic
+        self.engines: dict[int, AnomalyEngine] = {}
+
+    def engine(self, partition: int) -> AnomalyEngine:
+        found = self.engines.get(partition)
+        if found is None:
+            found = self.engines[partition] = AnomalyEngine(self.rules)
+        return found
+
+    def on_record(self, partition: int, value: bytes | None) -> Detected:
+        """One record of the by-actor topic into its partition's detectors; a record that
+        is not one (only the processor writes the topic) is skipped with a warning."""
+        engine = self.engine(partition)
+        try:
+            record = orjson.loads(value or b"null")
+            if "a" in record:
+                alerts = engine.on_access(AccessEvent(*record["a"]), int(record["p"]),
+                                          int(record["n"]))
+                done = Detected(alerts, engine.last_access, engine.missed)
+            elif "u" in record:
+                done = Detected(engine.on_user(UserState(*record["u"])))
+            else:
+                progress = {int(p): int(ts) for p, ts in record["m"]}
+                done = Detected(engine.on_progress(progress, int(record["n"])))
+            topic, source_partition, offset = record["src"]
+            done.source = (str(topic), int(source_partition), int(offset))
+            return done
+        except (*ROW_ERRORS, orjson.JSONDecodeError):
+            log.warning("%s[%d]: a record that the processor did not write; skipped",
+                        self.topic, partition)
+            return Detected()
 
     def restore(self, bootstrap: str, extra: dict[str, str], committed: list[TopicPartition],
-                codec: RecordCodec, timeout_s: float = 60.0) -> int:
-        """A fresh engine fed with everything before the committed offsets; alerts dropped.
-        ``codec`` reads each record as the processor did (JSON or Avro)."""
-        self.engine = AnomalyEngine(self.rules)
-        upto = {(tp.topic, tp.partition): tp.offset for tp in committed}
+                timeout_s: float = 60.0) -> int:
+        """Fresh engines for these partitions, fed with what precedes their committed
+        offsets; alerts dropped. The engines of other partitions are forgotten (revoked)."""
+        self.engines = {tp.partition: AnomalyEngine(self.rules) for tp in committed}
         replayed = 0
         reader = committed_reader(bootstrap, "anomaly-restore", extra)
         try:
-            for topic in filter(None, (self.users_topic, self.access_topic)):
-                for pid in partitions_of(reader, topic, timeout_s):
-                    end = upto.get((topic, pid), -1)
-                    low, _ = reader.get_watermark_offsets(TopicPartition(topic, pid),
-                                                          timeout=timeout_s)
-                    if end <= low:
-                        continue
-                    for msg in read_partition(reader, topic, pid, low, end, timeout_s):
-                        replayed += self._replay(topic, msg, codec)
+            for tp in committed:
+                low, _ = reader.get_watermark_offsets(TopicPartition(tp.topic, tp.partition),
+                                                      timeout=timeout_s)
+                if tp.offset <= low:
+                    continue
+                for msg in read_partition(reader, tp.topic, tp.partition, low, tp.offset,
+                                          timeout_s):
+                    self.on_record(tp.partition, msg.value())
+                    replayed += 1
         finally:
             reader.close()
-        log.info("anomaly detectors rebuilt from %d committed events", replayed)
+        log.info("anomaly detectors of %d partition(s) rebuilt from %d committed records",
+                 len(committed), replayed)
         return replayed
 
-    def _replay(self, topic: str, msg: Message, codec: RecordCodec) -> int:
-        if msg.value() is None:
-            return 0
-        try:
-            decoded = codec.decode(msg.key(), msg.value(), cast("Headers", msg.headers()))
-            self.on_change(topic, parse_envelope(decoded.value))
-        except PoisonEvent:
-            return 0  # it went to the DLQ the first time too
-        return 1
 
-    def topic_partitions(self, consumer: Consumer) -> list[TopicPartition]:
-        out = []
-        for topic in filter(None, (self.users_topic, self.access_topic)):
-            try:
-                out += [TopicPartition(topic, p) for p in partitions_of(consumer, topic, 30)]
-            except RuntimeError:
-                continue  # not created yet: nothing to replay
-        return out
+class AnomalyStage:
+    """Both halves, and the hold that lets user rows go first."""
+
+    def __init__(self, rules: RuleSet, anomaly: AnomalyRules) -> None:
+        self.rules = anomaly
+        self.by_actor = ByActor(rules, anomaly)
+        self.detection = ActorPartitions(anomaly)
+        self.topic = anomaly.by_actor_topic
+        self.users_first = UsersFirst(self.by_actor.access_topic, self.by_actor.users_topic)
+
+    @property
+    def table_of(self) -> dict[str, str]:
+        """Source topic → table, of the tables whose unmasked rows the detectors read."""
+        return self.by_actor.table_of
+
+    def assigned(self, consumer: Consumer, partitions: list[TopicPartition], bootstrap: str,
+                 extra: dict[str, str]) -> None:
+        """After an assignment or a redo: the detectors of the assigned by-actor partitions
+        rebuilt at their committed offsets, and the access log held for the users topic."""
+        self.by_actor.refresh(consumer)
+        self.by_actor.clear()
+        mine = [TopicPartition(tp.topic, tp.partition) for tp in partitions
+                if tp.topic == self.topic]
+        committed = consumer.committed(mine, timeout=30) if mine else []
+        self.detection.restore(bootstrap, extra, committed)
+        self.users_first.start(consumer, partitions)
 
 
 class UsersFirst:
-    """Holds the access log back (paused) until the users topic is read up to its end."""
+    """Holds the access log back (paused) until the group has committed the users topic up to
+    its end as of the moment this worker started reading."""
 
     def __init__(self, access_topic: str, users_topic: str | None) -> None:
         self.access_topic, self.users_topic = access_topic, users_topic
         self.access: list[TopicPartition] = []  # paused
-        self.users_end: TopicPartition | None = None
-        self.until = 0.0
+        self.users_end: list[TopicPartition] = []
+        self.until = self.next_check = 0.0
 
     def start(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Pause the access log when this process reads both topics and users lag behind."""
+        """Pause this worker's access-log partitions while the users topic is not committed
+        to its end."""
         self.release(consumer)
-        access = [tp for tp in partitions if tp.topic == self.access_topic]
-        users = [TopicPartition(tp.topic, tp.partition) for tp in partitions
-                 if tp.topic == self.users_topic]
-        if not access or not users:
+        access = [TopicPartition(tp.topic, tp.partition) for tp in partitions
+                  if tp.topic == self.access_topic]
+        if not access or self.users_topic is None:
             return
-        low, high = consumer.get_watermark_offsets(users[0], timeout=30)
-        committed = consumer.committed(users, timeout=30)[0].offset
-        if max(committed, low) >= high:
+        try:
+            users = [TopicPartition(self.users_topic, p)
+                     for p in partitions_of(consumer, self.users_topic, 30)]
+        except RuntimeError:
+            return  # no users topic yet: nothing to wait for
+        ends = [TopicPartition(tp.topic, tp.partition,
+                               consumer.get_watermark_offsets(tp, timeout=30)[1]) for tp in users]
+        if self._reached(consumer, ends):
             return
         consumer.pause(access)
-        self.access, self.users_end = access, TopicPartition(users[0].topic, users[0].partition,
-                                                             high)
+        self.access, self.users_end = access, ends
         self.until = time.monotonic() + USERS_FIRST_MAX_S
-        log.info("access log held until the users topic is read up to offset %d", high)
+        log.info("access log held until the users topic is committed up to its end")
+
+    def _reached(self, consumer: Consumer, ends: list[TopicPartition]) -> bool:
+        committed = consumer.committed([TopicPartition(t.topic, t.partition) for t in ends],
+                                       timeout=30)
+        for end, done in zip(ends, committed, strict=True):
+            low, _ = consumer.get_watermark_offsets(end, cached=True)
+            if max(done.offset, low) < end.offset:
+                return False
+        return True
 
     def check(self, consumer: Consumer) -> None:
-        """Resume the access log once the users topic is read to the end (or waited too long)."""
-        end = self.users_end
-        if end is None:
+        """Resume the access log once the users topic is committed to the end (or waited too
+        long)."""
+        if not self.users_end:
             return
-        position = consumer.position([TopicPartition(end.topic, end.partition)])[0].offset
-        if position >= end.offset:
-            log.info("users topic read up to offset %d: access log resumed", position)
-        elif time.monotonic() >= self.until:
-            log.warning("users topic not read to its end within %.0fs (at offset %d of %d): "
-                        "access log resumed; accesses may meet users not known yet",
-                        USERS_FIRST_MAX_S, position, end.offset)
+        now = time.monotonic()
+        if now < self.next_check:
+            return
+        self.next_check = now + USERS_FIRST_POLL_S
+        if self._reached(consumer, self.users_end):
+            log.info("users topic committed up to its end: access log resumed")
+        elif now >= self.until:
+            log.warning("users topic not committed to its end within %.0fs: access log "
+                        "resumed; accesses may meet users not known yet", USERS_FIRST_MAX_S)
         else:
             return
         self.release(consumer)
@@ -172,9 +296,10 @@ class UsersFirst:
     def release(self, consumer: Consumer) -> None:
         if self.access:
             consumer.resume(self.access)
-        self.access, self.users_end = [], None
+        self.access, self.users_end = [], []
 
 
 def alert_record(alert: Alert, rules_version: str, lineage: dict[str, Any]) -> tuple[bytes, bytes]:
     return alert.alert_id.encode(), orjson.dumps(
         {**alert.to_json(), "rules_version": rules_version, "source": lineage})
+

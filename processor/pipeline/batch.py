@@ -3,7 +3,8 @@
 Runs of messages that the native core takes go through it in one call; what it leaves (consumer
 errors, Avro, records with Debezium's key headers, poison, values it is unsure of) goes message
 by message through the Python engine. The anomaly detectors see the unmasked rows of their
-tables, the leak watch a sample of the masked ones. Kafka errors propagate: the runner decides
+tables (forwarded by actor, and the by-actor records back into the detectors), the leak watch a
+sample of the masked ones. Kafka errors propagate: the runner decides
 between abort and stop.
 """
 
@@ -95,6 +96,9 @@ class BatchHandler:
         if err is not None:
             self._consumer_error(err)
             return
+        if self.anomaly is not None and msg.topic() == self.anomaly.topic:
+            self._detect_by_actor(msg)
+            return
         self.checkpoint.begin()
         self._process(msg)
 
@@ -129,26 +133,46 @@ class BatchHandler:
 
     def _detect(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
                 offset: int) -> None:
-        """Feed the anomaly detectors a change (op and row); their alerts go into this
-        batch's transaction, with the lineage of the change that raised them."""
+        """An unmasked change of the access log or the users table onto the by-actor topic,
+        in this batch's transaction: the detectors of the actor's partition take it from
+        there (``_detect_by_actor``)."""
         assert self.anomaly is not None
+        forwarded = self.anomaly.by_actor.forward(topic, op, row, partition, offset)
+        if forwarded is not None:
+            self.checkpoint.produce(self.anomaly.topic, forwarded.key, forwarded.value, [])
+            self.checkpoint.facts.repartitioned += 1
+
+    def _detect_by_actor(self, msg: Message) -> None:
+        """A record of the by-actor topic into its partition's detectors; their alerts go into
+        this batch's transaction, with the lineage of the change that raised them."""
+        assert self.anomaly is not None
+        partition, offset = cast(int, msg.partition()), cast(int, msg.offset())
+        self.checkpoint.begin()
+        done = self.anomaly.detection.on_record(partition, msg.value())
         facts = self.checkpoint.facts
-        alerts = self.anomaly.on_row(topic, op, row)
-        engine = self.anomaly.engine
-        volume = engine.last_access
-        if volume is not None:
-            facts.access_records[(volume[0], volume[1])] += volume[2]
-        for name in engine.missed:
+        if done.volume is not None:
+            facts.access_records[(done.volume[0], done.volume[1])] += done.volume[2]
+        for name in done.missed:
             facts.late_missed[name] += 1
-        if not alerts:
+        if done.alerts:
+            topic, source_partition, source_offset = done.source or (
+                self.anomaly.topic, partition, offset)
+            lineage = Lineage(topic, source_partition, source_offset)
+            source = {"topic": topic, "partition": source_partition, "offset": source_offset}
+            headers = [*self.policy, *lineage.headers()]
+            for alert in done.alerts:
+                key, value = alert_record(alert, self.policy_version, source)
+                self.checkpoint.produce(self.alert_topic, key, value, headers)
+                facts.anomalies[(alert.detector, alert.severity)] += 1
+        self.checkpoint.consumed_internal(self.anomaly.topic, partition, offset)
+
+    def progress_marks(self) -> None:
+        """Before a commit: the progress marks of the access events that this transaction
+        forwarded, to every by-actor partition."""
+        if self.anomaly is None:
             return
-        lineage = Lineage(topic, partition, offset)
-        source = {"topic": topic, "partition": partition, "offset": offset}
-        headers = [*self.policy, *lineage.headers()]
-        for alert in alerts:
-            key, value = alert_record(alert, self.policy_version, source)
-            self.checkpoint.produce(self.alert_topic, key, value, headers)
-            facts.anomalies[(alert.detector, alert.severity)] += 1
+        for partition, mark in self.anomaly.by_actor.marks():
+            self.checkpoint.produce(self.anomaly.topic, None, mark, [], partition)
 
     def _consumer_error(self, err: KafkaError) -> None:
         if err.fatal() or err.code() == KafkaError._FATAL:  # e.g. fenced static member

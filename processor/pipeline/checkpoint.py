@@ -94,6 +94,10 @@ class Checkpoint:
         self.consumed = 0
         self.offsets: dict[tuple[str, int], int] = {}  # next offset to read, per partition
         self.source_ts_ms: list[int] = []
+        #: records of the processor's own internal topics consumed (not inputs)
+        self.internal = 0
+        #: called at commit, before the offsets: the last records of the transaction
+        self.before_commit: Callable[[], None] | None = None
         self.facts = TransactionFacts()
 
     def begin(self) -> None:
@@ -101,7 +105,7 @@ class Checkpoint:
             self.producer.begin_transaction()
             self.open = True
             self.started = time.monotonic()
-            self.consumed = 0
+            self.consumed = self.internal = 0
 
     def consumed_record(self, topic: str, partition: int, offset: int, ts_ms: int | None) -> None:
         self.consumed_span(topic, partition, 1, offset, offset)
@@ -117,6 +121,13 @@ class Checkpoint:
         if last != first:
             self.facts.consumed_offset(topic, partition, last)
         self.consumed += records
+
+    def consumed_internal(self, topic: str, partition: int, offset: int) -> None:
+        """A record of an internal topic (by-actor) handled: its offset is committed with the
+        transaction, and the audit record shows its range, but it is no input."""
+        self.offsets[(topic, partition)] = offset + 1
+        self.facts.consumed_offset(topic, partition, offset)
+        self.internal += 1
 
     def produce(self, topic: str, key: bytes | None, value: bytes | None,
                 headers: list[Header], partition: int = -1) -> None:
@@ -151,11 +162,13 @@ class Checkpoint:
         """
         if not self.open:
             return None
+        if self.before_commit is not None:
+            self.before_commit()
         positions = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
         if self.data_keys is not None:
             for key, value in self.data_keys.pending():
                 self.produce(self.data_keys.topic, key, value, [])
-        if self.audit is not None and self.consumed:
+        if self.audit is not None and (self.consumed or self.internal):
             key, value = self.audit.record(self.facts)
             self.produce(self.audit.topic, key, value, [])
 
@@ -226,7 +239,7 @@ class Checkpoint:
         self.open = False
         self.offsets.clear()
         self.source_ts_ms.clear()
-        self.consumed = 0
+        self.consumed = self.internal = 0
         self.facts = TransactionFacts()
 
 

@@ -54,6 +54,9 @@ def consumer_config(bootstrap: str, group_id: str, instance_id: str,
         "isolation.level": "read_committed",  # never process an aborted upstream write
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "range",
+        # a source topic that Debezium creates later (a table's first row) joins the
+        # subscription within this, not librdkafka's 5 minutes
+        "topic.metadata.refresh.interval.ms": 10_000,
         **extra,
         "logger": KAFKA_LOG,
     }

@@ -87,6 +87,7 @@ class Processor:
         self.batch = BatchHandler(engine, self.native, self.codec, self.producer,
                                   self.checkpoint, self.anomaly, rules.alert_topic,
                                   kafka_config.message_max_bytes(extra))
+        self.checkpoint.before_commit = self.batch.progress_marks
         self._log_engine()
         self.assignment: list[TopicPartition] = []
         self.processed = 0  # input records committed
@@ -124,12 +125,12 @@ class Processor:
         self._restore_data_keys()
         restore_known_names(self.engine.compiled, self.codec, self.settings.bootstrap,
                             self.settings.kafka_options)
-        if self.anomaly is not None:
-            self.anomaly.check(self.consumer)
         topics = sorted(self.engine.compiled.routes)
+        if self.anomaly is not None:
+            topics.append(self.anomaly.topic)  # the detectors' half: by actor
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
-        log.info("subscribed to %d source topics; batches of up to %d events or %d ms%s",
+        log.info("subscribed to %d topics; batches of up to %d events or %d ms%s",
                  len(topics), self.settings.batch_max_events, self.settings.batch_max_ms,
                  ", or as soon as the input is caught up" if self.settings.commit_when_drained
                  else "")
@@ -225,17 +226,12 @@ class Processor:
             self._restore_detectors(partitions)
 
     def _restore_detectors(self, partitions: list[TopicPartition]) -> None:
-        """When this process owns the access log: the anomaly detectors' state at the
-        committed offsets, replayed from Kafka, and the users topic read to its end before
-        the access log goes on (``UsersFirst``)."""
-        stage = self.anomaly
-        if stage is not None and any(tp.topic == stage.access_topic for tp in partitions):
-            stage.check(self.consumer)
-            committed = self.consumer.committed(stage.topic_partitions(self.consumer),
-                                                timeout=30)
-            stage.restore(self.settings.bootstrap, self.settings.kafka_options, committed,
-                          self.codec)
-            stage.users_first.start(self.consumer, partitions)
+        """The detectors of the assigned by-actor partitions at their committed offsets,
+        replayed from Kafka, and the access log held until the users topic is committed
+        (``UsersFirst``)."""
+        if self.anomaly is not None:
+            self.anomaly.assigned(self.consumer, partitions, self.settings.bootstrap,
+                                  self.settings.kafka_options)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))
@@ -268,7 +264,7 @@ class Processor:
 
     def _redo(self) -> None:
         """After an abort: back to the committed offsets, and the anomaly detectors back to
-        their state there (they saw the aborted events and would count them twice)."""
+        their state there (they saw the aborted records and would count them twice)."""
         rewind(self.consumer, self.assignment)
         self._restore_detectors(self.assignment)
         self.last_activity = time.monotonic()  # the input is there again: not idle

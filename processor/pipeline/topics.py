@@ -41,6 +41,13 @@ def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
         "audit trail (one record per transaction, hash-chained)")
     specs[rules.alert_topic] = TopicSpec(rules.alert_topic, partitions, {
         "cleanup.policy": "delete", "retention.ms": str(duration_ms("P90D"))}, "anomaly alerts")
+    if rules.anomaly is not None:
+        by_actor = rules.anomaly.by_actor_topic
+        specs[by_actor] = TopicSpec(by_actor, partitions, {
+            "cleanup.policy": "delete",
+            "retention.ms": str(int(rules.anomaly.by_actor_retention.total_seconds() * 1000))},
+            "internal: access events and user changes keyed by actor (the detectors' input; "
+            "only the processor reads it)")
     if encrypted_fields(rules):
         specs[rules.data_keys.topic] = TopicSpec(
             rules.data_keys.topic, 1, rules.data_keys.topic_config,

@@ -20,6 +20,9 @@ class RuleTopics:
     alerts: str | None
     #: the key topic of encrypt's data keys, when the rules encrypt
     data_keys: str | None
+    #: the internal topic of access events and user changes keyed by actor, when the rules
+    #: detect anomalies: the processor writes and reads it, nobody else
+    by_actor: str | None = None
 
     @classmethod
     def of(cls, rules: RuleSet) -> RuleTopics:
@@ -28,10 +31,13 @@ class RuleTopics:
                     for table in rules.tables if view.publishes(table)},
                    rules.dlq_topic, rules.audit_topic,
                    rules.alert_topic if rules.anomaly is not None else None,
-                   rules.data_keys.topic if encrypted_fields(rules) else None)
+                   rules.data_keys.topic if encrypted_fields(rules) else None,
+                   rules.anomaly.by_actor_topic if rules.anomaly is not None else None)
 
     @property
     def outputs(self) -> list[str]:
-        """Every topic the processor writes: views, dead letters, audit, alerts, data keys."""
+        """Every topic the processor writes: views, dead letters, audit, alerts, data keys, the
+        by-actor topic."""
         return [*self.views.values(), self.dlq, self.audit,
-                *(topic for topic in (self.alerts, self.data_keys) if topic is not None)]
+                *(topic for topic in (self.alerts, self.data_keys, self.by_actor)
+                  if topic is not None)]

@@ -54,7 +54,12 @@ def test_the_processor_may_write_every_output_under_its_transactional_ids() -> N
     written = {g.name for g in mine if g.operation == "write" and g.resource == "topic"}
     views = {v.topic.format(table=t) for v in RULESET.views.values() for t in RULESET.tables
              if v.publishes(t)}
-    assert written == views | {"crm.dlq", "crm.alerts", "crm.audit.proc", "crm.keys.subjects"}
+    internal = "crm.internal.access-by-actor"
+    assert written == views | {"crm.dlq", "crm.alerts", "crm.audit.proc", "crm.keys.subjects",
+                               internal}
+    # the by-actor topic names employees in clear: the processor alone reads and writes it
+    assert {g.principal for g in desired_grants(RULESET) if g.name == internal} == \
+        {"User:crm-masker"}
     assert Grant("User:crm-masker", "transactional_id", "crm-masker", "prefixed", "write") in mine
     assert Grant("User:crm-masker", "group", "crm-masker", "literal", "read") in mine
     assert not any(g.operation in ("all", "create", "alter", "delete") for g in mine)

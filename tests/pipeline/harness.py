@@ -69,6 +69,7 @@ class Namespace:
                                                       f"alert_topic: {self.ns}.crm.alerts\n"
                                                       f"audit_topic: {self.audit}")
             text = text.replace("topic: crm.keys.subjects", f"topic: {self.data_keys}")
+            text = text.replace("by_actor_topic: crm.", f"by_actor_topic: {self.ns}.crm.")
             path.write_text(text)
         return self
 
@@ -251,13 +252,11 @@ def _image(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def output_topics(ns: Namespace) -> list[str]:
-    from processor.pipeline.topics import desired_topics
+    """The view topics: the masked records."""
     from processor.rules import load_validated
+    from processor.rules.topics import RuleTopics
 
-    rules = load_validated(ns.rules).rules
-    return [t.name for t in desired_topics(rules, 1)
-            if t.name not in (rules.dlq_topic, rules.alert_topic, rules.audit_topic,
-                              rules.data_keys.topic)]
+    return sorted(set(RuleTopics.of(load_validated(ns.rules).rules).views.values()))
 
 
 def leaked(secrets: set[bytes], records: list[Read]) -> set[bytes]:

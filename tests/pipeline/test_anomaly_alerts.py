@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from tests.pipeline.harness import (
     output_topics,
     read_topics,
     start_processor,
+    stop,
 )
 
 pytestmark = pytest.mark.kafka
@@ -95,7 +97,7 @@ def test_sigkill_three_times_yields_the_same_alerts_each_once(
     ns.topics(kafka_bootstrap)
     generator = generate(ns, kafka_bootstrap, tmp_path, rate=2500)
     log = crash_and_finish(ns, kafka_bootstrap, generator, seed=9, alive=(1.5, 3.0))
-    assert "anomaly detectors rebuilt from" in log
+    assert re.search(r"anomaly detectors of \d+ partition\(s\) rebuilt from", log)
 
     expected = expected_alert_ids(ns, tmp_path / "input.jsonl")
     ids = [a["alert_id"] for a in alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)]
@@ -113,7 +115,7 @@ def test_an_avro_access_log_rebuilds_the_detectors_after_each_kill(
     generator = generate(ns, kafka_bootstrap, tmp_path, 2500, "--format", "avro", *registry)
     log = crash_and_finish(ns, kafka_bootstrap, generator, seed=4, alive=(1.5, 3.0),
                            extra=registry)
-    rebuilt = [int(n) for n in re.findall(r"anomaly detectors rebuilt from (\d+)", log)]
+    rebuilt = [int(n) for n in re.findall(r"rebuilt from (\d+) committed records", log)]
     assert rebuilt and max(rebuilt) > 0, log[-2000:]
     expected = expected_alert_ids(ns, tmp_path / "input.jsonl")
     ids = [a["alert_id"] for a in alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)]
@@ -121,19 +123,49 @@ def test_an_avro_access_log_rebuilds_the_detectors_after_each_kill(
     assert set(ids) == expected and expected
 
 
-def test_an_access_log_with_several_partitions_is_refused(
+def test_six_partitions_three_workers_a_rebalance_and_a_sigkill_give_the_same_alerts(
         kafka_bootstrap: str, tmp_path: Path) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
+    """The access log and the users topic on 6 partitions each, read by 3 workers of one
+    group: one starts alone, two join (a rebalance moves by-actor partitions and their
+    detectors), one is SIGKILLed mid-run and comes back. Every alert of the single-partition
+    reference is raised, each once, and every masked record is published once."""
     ns = Namespace(tmp_path).create()
-    ns.topics(kafka_bootstrap)
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    topic = ns.source_prefix + "audit_log"
-    admin.create_topics([NewTopic(topic, 3, 1)])[topic].result(30)
-    proc = start_processor(ns, kafka_bootstrap)
-    log = proc.communicate(timeout=120)[0].decode()
-    assert proc.returncode == 2, log
-    assert f"anomaly detection needs topic {topic} to have one partition (it has 3)" in log
+    ns.topics(kafka_bootstrap, partitions=6)
+    generator = generate(ns, kafka_bootstrap, tmp_path, 2500, "--partitions", "6")
+    workers = {"a": start_processor(ns, kafka_bootstrap, "--batch-ms", "100", instance="a")}
+    logs: list[str] = []
+    try:
+        time.sleep(2.5)
+        for name in "bc":  # two more join: the group rebalances
+            workers[name] = start_processor(ns, kafka_bootstrap, "--batch-ms", "100",
+                                            instance=name)
+        time.sleep(3.0)
+        assert workers["b"].poll() is None, stop(workers["b"])
+        workers["b"].send_signal(signal.SIGKILL)  # in the middle of a transaction
+        workers["b"].wait(30)
+        workers["b"] = start_processor(ns, kafka_bootstrap, "--batch-ms", "100", instance="b")
+        assert generator.wait(180) == 0
+        deadline = time.monotonic() + 120
+        while not drained(kafka_bootstrap, f"{ns.ns}-masker",
+                          [ns.source_prefix + "audit_log", ns.source_prefix + "users",
+                           f"{ns.ns}.crm.internal.access-by-actor"]):
+            assert time.monotonic() < deadline, "the group did not catch up"
+            time.sleep(1)
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+        logs += [stop(proc) for proc in workers.values()]
+    log = "\n".join(logs)
+    rebuilt = re.findall(r"anomaly detectors of (\d+) partition\(s\) rebuilt", log)
+    assert len(rebuilt) >= 3 and min(int(n) for n in rebuilt) < 6, log[-3000:]
+
+    expected = expected_alert_ids(ns, tmp_path / "input.jsonl")
+    alerts = alerts_on_topic(ns, kafka_bootstrap, len(expected) + 1)
+    ids = [a["alert_id"] for a in alerts]
+    assert len(ids) == len(set(ids)), "an alert was raised twice"
+    assert set(ids) == expected and expected
+    records = read_topics(kafka_bootstrap, output_topics(ns))
+    assert actual_outputs(records) == expected_outputs(tmp_path / "input.jsonl", ns)
 
 
 def set_max_message_bytes(bootstrap: str, topic: str, limit: int) -> None:
@@ -153,15 +185,25 @@ def set_max_message_bytes(bootstrap: str, topic: str, limit: int) -> None:
         future.result(30)
 
 
-def committed_everything(bootstrap: str, group: str, topic: str) -> bool:
-    """Whether ``group`` has committed ``topic`` (one partition) up to its end."""
+def drained(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """Whether ``group`` has committed every record of ``topics`` (read_committed: the
+    transaction markers after the last record take offsets but hold nothing)."""
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                       "isolation.level": "read_committed", "enable.auto.commit": False})
     try:
-        tp = TopicPartition(topic, 0)
-        _, high = reader.get_watermark_offsets(tp, timeout=10)
-        return bool(reader.committed([tp], timeout=10)[0].offset >= high)
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in reader.list_topics(topic, timeout=10).topics[topic].partitions]
+        committed = reader.committed(partitions, timeout=10)
+        reader.assign([TopicPartition(tp.topic, tp.partition, max(tp.offset, 0))
+                       for tp in committed])
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            msg = reader.poll(0.2)
+            if msg is not None and not msg.error():
+                return False  # a committed record after the group's offset
+        return True
     except KafkaException:  # the group's coordinator is not known yet
         return False
     finally:
@@ -204,7 +246,7 @@ def test_an_abortable_error_redoes_the_batch_with_each_alert_and_output_once(
     reader.start()
     access_log = ns.source_prefix + "audit_log"
     deadline = time.monotonic() + 120
-    while not committed_everything(kafka_bootstrap, f"{ns.ns}-masker", access_log):
+    while not drained(kafka_bootstrap, f"{ns.ns}-masker", [access_log]):
         assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
         time.sleep(0.5)
 
@@ -236,13 +278,12 @@ def test_an_abortable_error_redoes_the_batch_with_each_alert_and_output_once(
         1 for line in inputs.read_bytes().splitlines() if b".audit_log" in line)
 
 
-@pytest.mark.parametrize("hold", [True, False])
-def test_the_access_log_waits_until_the_users_topic_is_read(
-        kafka_bootstrap: str, tmp_path: Path, hold: bool) -> None:
-    """Kafka does not order two topics: the consumer fetches them side by side. With small
-    fetches (10 KB a partition) the users topic takes ten of them, and without the hold the
-    accesses fetched beside them meet users not known yet. With it, every user row comes
-    before the first access."""
+def test_the_access_log_waits_until_the_group_has_committed_the_users_topic(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """Kafka orders no two topics, and with many workers the users topic's partitions may
+    belong to another one: a worker that starts reading the access log holds it (paused)
+    until the group has committed every partition of the users topic up to its end as of
+    that moment, so that each user row reaches the by-actor topic before the accesses."""
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -253,30 +294,36 @@ def test_the_access_log_waits_until_the_users_topic_is_read(
     rules = load_validated(ns.rules).rules
     assert rules.anomaly is not None
     stage = AnomalyStage(rules, rules.anomaly)
-    users, access = stage.users_topic, stage.access_topic
+    users, access = stage.by_actor.users_topic, stage.by_actor.access_topic
     assert users is not None
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    for future in admin.create_topics([NewTopic(t, 1, 1) for t in (users, access)]).values():
+    for future in admin.create_topics([NewTopic(t, 3, 1) for t in (users, access)]).values():
         future.result(30)
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for topic, count in ((users, 200), (access, 2000)):
+    for topic, count in ((users, 60), (access, 300)):
         for i in range(count):
-            producer.produce(topic, b"x" * 500, str(i).encode())
-            if i % 10 == 9:  # small record batches: a fetch returns whole ones
-                assert producer.flush(30) == 0
-    consumer = Consumer(consumer_config(kafka_bootstrap, f"{ns.ns}-g", f"{ns.ns}-i",
-                                        {"max.partition.fetch.bytes": "10000"}))
-    partitions = [TopicPartition(access, 0), TopicPartition(users, 0)]
-    consumer.assign(partitions)
-    users_first = stage.users_first
-    if hold:
-        users_first.start(consumer, partitions)
-    seen: list[str] = []
-    deadline = time.monotonic() + 60
-    while len(seen) < 2200 and time.monotonic() < deadline:
-        seen += [str(m.topic()) for m in consumer.consume(100, 0.2) if not m.error()]
-        users_first.check(consumer)
+            producer.produce(topic, b"x", str(i).encode(), partition=i % 3)
+    assert producer.flush(30) == 0
+    group = f"{ns.ns}-g"
+    consumer = Consumer(consumer_config(kafka_bootstrap, group, f"{ns.ns}-i", {}))
+    partitions = [TopicPartition(access, p, 0) for p in range(3)]
+    consumer.assign(partitions)  # this worker owns the access log only
+    stage.users_first.start(consumer, partitions)
+
+    def read_for(seconds: float) -> int:
+        got, deadline = 0, time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            got += sum(1 for m in consumer.consume(100, 0.2) if not m.error())
+            stage.users_first.check(consumer)
+        return got
+
+    assert read_for(3) == 0, "accesses read before the users topic was committed"
+    # another member of the group commits two of the three users partitions: still held
+    other = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group})
+    other.commit(offsets=[TopicPartition(users, 0, 20), TopicPartition(users, 1, 20)],
+                 asynchronous=False)
+    assert read_for(2) == 0
+    other.commit(offsets=[TopicPartition(users, 2, 20)], asynchronous=False)
+    other.close()
+    assert read_for(5) == 300
     consumer.close()
-    assert (seen.count(users), seen.count(access)) == (200, 2000)
-    in_order = max(i for i, t in enumerate(seen) if t == users) < seen.index(access)
-    assert in_order == hold
