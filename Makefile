@@ -98,7 +98,7 @@ demo:  ## the whole chain locally: PostgreSQL, Debezium, Kafka, the processor, a
 
 CHAOS_EVENTS ?= 200000
 CHAOS_KILLS ?= 8
-chaos: install  ## exactly once on the 3-broker cluster under rotating SIGKILLs of brokers and the processor (CHAOS_EVENTS, CHAOS_KILLS)
+chaos: install  ## exactly once, alerts included, with three workers and brokers SIGKILLed in turn (CHAOS_EVENTS, CHAOS_KILLS)
 	@bash deploy/deps.sh test
 	CRM_MASKER_CHAOS_EVENTS=$(CHAOS_EVENTS) CRM_MASKER_CHAOS_KILLS=$(CHAOS_KILLS) \
 	  $(BIN)/pytest tests/test_kafka_cluster.py -s -q -p no:cacheprovider

@@ -6,10 +6,10 @@ run them). Prints events/s, CPU per event and scaling efficiency; writes JSON.
 
 The workers join the group on empty topics; then the input is copied in at once, so that the
 runs measure processing, not who joined first. On a 2-core machine the events/s curve flattens
-at 2 workers; the CPU per event is what must
-stay flat for linear scaling on more cores. The access-log and users topics have one partition
-(anomaly detection needs that today, issue #24): the worker that owns them does all of the
-anomaly work, which the per-worker rows show.
+at 2 workers; the CPU per event is what must stay flat for linear scaling on more cores. Every
+topic has 12 partitions, the access log and the users topic too: their rows reach the
+detectors through the by-actor topic (12 partitions), so the anomaly work is spread over the
+workers like the masking; the per-worker rows show how evenly.
 """
 
 from __future__ import annotations

@@ -42,7 +42,13 @@ from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
 from processor.anomaly.events import AccessEvent, ChangeReader, UserState
-from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition
+from processor.pipeline.topic_reader import (
+    committed,
+    committed_reader,
+    partitions_of,
+    read_partition,
+    watermarks,
+)
 from processor.rules.model import RuleSet
 
 log = logging.getLogger(__name__)
@@ -191,8 +197,7 @@ class ActorPartitions:
         reader = committed_reader(bootstrap, "anomaly-restore", extra)
         try:
             for tp in committed:
-                low, _ = reader.get_watermark_offsets(TopicPartition(tp.topic, tp.partition),
-                                                      timeout=timeout_s)
+                low, _ = watermarks(reader, tp.topic, tp.partition, timeout_s)
                 if tp.offset <= low:
                     continue
                 for msg in read_partition(reader, tp.topic, tp.partition, low, tp.offset,
@@ -229,8 +234,8 @@ class AnomalyStage:
         self.by_actor.clear()
         mine = [TopicPartition(tp.topic, tp.partition) for tp in partitions
                 if tp.topic == self.topic]
-        committed = consumer.committed(mine, timeout=30) if mine else []
-        self.detection.restore(bootstrap, extra, committed)
+        offsets = committed(consumer, mine) if mine else []
+        self.detection.restore(bootstrap, extra, offsets)
         self.users_first.start(consumer, partitions)
 
 
@@ -258,7 +263,8 @@ class UsersFirst:
         except RuntimeError:
             return  # no users topic yet: nothing to wait for
         ends = [TopicPartition(tp.topic, tp.partition,
-                               consumer.get_watermark_offsets(tp, timeout=30)[1]) for tp in users]
+                               watermarks(consumer, tp.topic, tp.partition, 30)[1])
+                for tp in users]
         if self._reached(consumer, ends):
             return
         consumer.pause(access)
@@ -267,9 +273,8 @@ class UsersFirst:
         log.info("access log held until the users topic is committed up to its end")
 
     def _reached(self, consumer: Consumer, ends: list[TopicPartition]) -> bool:
-        committed = consumer.committed([TopicPartition(t.topic, t.partition) for t in ends],
-                                       timeout=30)
-        for end, done in zip(ends, committed, strict=True):
+        done_upto = committed(consumer, [TopicPartition(t.topic, t.partition) for t in ends])
+        for end, done in zip(ends, done_upto, strict=True):
             low, _ = consumer.get_watermark_offsets(end, cached=True)
             if max(done.offset, low) < end.offset:
                 return False

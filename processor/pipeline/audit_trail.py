@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 import orjson
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaException
 
 from processor.governance.audit import ChainState, TransactionFacts, build_record
-from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition
+from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition, watermarks
 
 log = logging.getLogger(__name__)
 SCAN_WINDOW = 2000
@@ -57,8 +57,7 @@ def last_record_of(bootstrap: str, topic: str, producer: str, extra: dict[str, s
     key = producer.encode()
     try:
         for pid in partitions_of(consumer, topic, timeout_s):
-            low, end = consumer.get_watermark_offsets(TopicPartition(topic, pid),
-                                                      timeout=timeout_s)
+            low, end = watermarks(consumer, topic, pid, timeout_s)
             while end > low:
                 start = max(low, end - SCAN_WINDOW)
                 found = None

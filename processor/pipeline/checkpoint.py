@@ -7,6 +7,7 @@ once, whatever moment the process dies at.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from processor.governance.audit import TransactionFacts
 from processor.masking.native import ReadyRecord
 from processor.observability import metrics
 from processor.pipeline.audit_trail import AuditTrail
+from processor.pipeline.topic_reader import committed
 
 log = logging.getLogger(__name__)
 ABORT_ATTEMPT_S = 2.0  # one abort_transaction call; retried up to three times timeout_s
@@ -42,6 +44,13 @@ class FatalKafkaError(Exception):
         fenced = err.code() in FENCING or (err.code() == KafkaError._FATAL
                                            and "fenced" in err.str().lower())
         return cls(f"{what}: {err.name()}: {err.str()}", fenced)
+
+
+class TransactionHung(FatalKafkaError):
+    """A transactional call did not return within its timeout: librdkafka's
+    send_offsets_to_transaction can wait for ever for a group coordinator that restarted
+    (librdkafka#5456, #5511). Nothing in the process can free it; a new instance fences the
+    open transaction and goes on from the committed offsets."""
 
 
 class TransactionAborted(Exception):
@@ -99,6 +108,10 @@ class Checkpoint:
         #: called at commit, before the offsets: the last records of the transaction
         self.before_commit: Callable[[], None] | None = None
         self.facts = TransactionFacts()
+        self._calls = concurrent.futures.ThreadPoolExecutor(1, "transaction-call")
+        #: a transactional call hangs: the producer (and the consumer with it) cannot be
+        #: closed, only left
+        self.hung = False
 
     def begin(self) -> None:
         if not self.open:
@@ -174,8 +187,10 @@ class Checkpoint:
 
         def send_and_commit() -> None:
             if positions:
-                self.producer.send_offsets_to_transaction(
-                    positions, self.consumer.consumer_group_metadata(), self.timeout_s)
+                group = self.consumer.consumer_group_metadata()
+                self._bounded("send_offsets_to_transaction",
+                              lambda: self.producer.send_offsets_to_transaction(
+                                  positions, group, self.timeout_s))
             self.producer.commit_transaction(self.timeout_s)
 
         try:
@@ -220,6 +235,19 @@ class Checkpoint:
             self.data_keys.aborted()
         self._reset()
 
+    def _bounded(self, what: str, call: Callable[[], None]) -> None:
+        """``call`` on a helper thread, waited for twice its own timeout (the transaction
+        timeout: the broker has aborted the transaction by then); past that, TransactionHung
+        (the caller stops the process: the call holds the producer)."""
+        future = self._calls.submit(call)
+        try:
+            future.result(2 * self.timeout_s)
+        except concurrent.futures.TimeoutError:
+            self.hung = True
+            raise TransactionHung(f"{what} did not return within twice its timeout of "
+                                  f"{self.timeout_s:.0f} s (librdkafka#5456, after a group "
+                                  "coordinator restart)") from None
+
     def _retrying(self, what: str, call: Callable[[], None], pause_s: float = 0.0) -> None:
         """``call`` again while it fails with a retriable error (a timed-out commit or abort
         goes on in the background), for up to three times the timeout; then its error."""
@@ -247,8 +275,7 @@ def rewind(consumer: Consumer, partitions: list[TopicPartition], timeout_s: floa
     """Seek each partition back to its committed offset (the start when none is committed)."""
     if not partitions:
         return
-    committed = consumer.committed(partitions, timeout=timeout_s)
-    for tp in committed:
+    for tp in committed(consumer, partitions, timeout_s):
         offset = tp.offset if tp.offset >= 0 else -2  # OFFSET_BEGINNING
         consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
 

@@ -14,6 +14,7 @@ from processor.errors import CrmMaskerError
 from processor.kafka_client import KAFKA_LOG
 
 MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's default message.max.bytes
+TRANSACTION_TIMEOUT_MS = 60_000
 
 
 #: settings that exactly-once rests on, or that have their own option: never overridden by
@@ -73,10 +74,20 @@ def producer_config(bootstrap: str, transactional_id: str, extra: Mapping[str, s
         "retry.backoff.ms": 20,               # librdkafka waits 100 ms by default on AddOffsets
         "compression.type": "lz4",
         "partitioner": "murmur2_random",      # same partitions as Java clients for the same key
-        "transaction.timeout.ms": 60_000,
+        "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
         **extra,
         "logger": KAFKA_LOG,
     }
+
+
+def transaction_call_timeout_s(extra: Mapping[str, str]) -> float:
+    """How long one transactional call (commit, offsets) may take: half the transaction
+    timeout, so that a retry still fits before the broker aborts the transaction; twice this,
+    a call is taken for hung (the broker has aborted the transaction by then)."""
+    try:
+        return int(extra.get("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS)) / 2000
+    except ValueError:
+        raise CrmMaskerError("transaction.timeout.ms must be a number of milliseconds") from None
 
 
 def message_max_bytes(extra: Mapping[str, str]) -> int:

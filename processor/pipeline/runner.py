@@ -82,6 +82,7 @@ class Processor:
         self.audit = AuditTrail(rules.audit_topic, settings.transactional_id,
                                 validated.version, validated.sha256)
         self.checkpoint = Checkpoint(self.producer, self.consumer, self.audit,
+                                     kafka_config.transaction_call_timeout_s(extra),
                                      data_keys=engine.compiled.data_keys)
         self.codec = RecordCodec(registry)
         self.batch = BatchHandler(engine, self.native, self.codec, self.producer,
@@ -206,6 +207,8 @@ class Processor:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
 
     def _close(self) -> None:
+        if self.checkpoint.hung:
+            return  # closing would wait for the hung call: the process exits instead
         try:
             if self.checkpoint.open:
                 self.checkpoint.abort("shutting down")

@@ -4,13 +4,19 @@ restoring the audit chain."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from processor import kafka_client
+
+T = TypeVar("T")
+#: errors of a broker connection going away, that librdkafka does not flag retriable
+TRANSIENT = frozenset({KafkaError._DESTROY_BROKER, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
+                       KafkaError._ALL_BROKERS_DOWN, KafkaError.NOT_LEADER_FOR_PARTITION,
+                       KafkaError.LEADER_NOT_AVAILABLE, KafkaError._WAIT_COORD})
 
 
 def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consumer:
@@ -27,6 +33,36 @@ def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int]
     if metadata is None or metadata.error is not None:
         raise RuntimeError(f"no topic {topic}")
     return sorted(metadata.partitions)
+
+
+def patiently(call: Callable[[float], T], timeout_s: float) -> T:
+    """``call(seconds left)``, again while it fails because a broker is away (restarting, its
+    leadership moving), for up to ``timeout_s``: the processor's start-up and rebalance reads
+    must ride out a broker restart, not stop on it. A refusal (no such topic, not
+    authorized) is raised at once."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return call(max(1.0, deadline - time.monotonic()))
+        except KafkaException as exc:
+            err = exc.args[0]
+            if not (err.retriable() or err.code() in TRANSIENT) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
+def watermarks(consumer: Consumer, topic: str, partition: int,
+               timeout_s: float) -> tuple[int, int]:
+    """(low, high) offsets of a partition, waiting out a broker that is away."""
+    low, high = patiently(lambda left: consumer.get_watermark_offsets(
+        TopicPartition(topic, partition), timeout=left), timeout_s)
+    return int(low), int(high)
+
+
+def committed(consumer: Consumer, partitions: list[TopicPartition],
+              timeout_s: float = 30.0) -> list[TopicPartition]:
+    """The group's committed offsets, waiting out a broker (or coordinator) that is away."""
+    return list(patiently(lambda left: consumer.committed(partitions, timeout=left), timeout_s))
 
 
 def read_partition(consumer: Consumer, topic: str, partition: int, start: int, end: int,
@@ -60,7 +96,7 @@ def committed_ranges(consumer: Consumer, topic: str,
     """(partition, first offset, end offset) of each partition of ``topic`` that holds
     records; RuntimeError when the topic does not exist."""
     for pid in partitions_of(consumer, topic, timeout_s):
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, pid), timeout=timeout_s)
+        low, high = watermarks(consumer, topic, pid, timeout_s)
         if high > low:
             yield pid, low, high
 

@@ -279,3 +279,50 @@ def _json_or_text(data: bytes | None) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         return data.decode(errors="replace")
+
+
+def expected_alert_ids(ns: Namespace, jsonl: Path) -> set[str]:
+    """The same detectors offline over the same input, in one order: the reference that
+    the processor must match on any number of partitions and workers."""
+    from processor.anomaly.engine import AnomalyEngine
+    from processor.rules import load_validated
+
+    rules = load_validated(ns.rules).rules
+    assert rules.anomaly is not None
+    engine = AnomalyEngine(rules.anomaly)
+    table_of = {t.topic: name for name, t in rules.tables.items()}
+    ids: set[str] = set()
+    for line in jsonl.read_bytes().splitlines():
+        record = orjson.loads(line)
+        value = record["value"]
+        if value is not None:
+            ids |= {a.alert_id for a in engine.on_row(table_of[record["topic"]], value["op"],
+                                                      value["after"] or value["before"])}
+    return ids
+
+
+def drained(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """Whether ``group`` has committed every record of ``topics`` (read_committed: the
+    transaction markers after the last record take offsets but hold nothing)."""
+    import time
+
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                       "isolation.level": "read_committed", "enable.auto.commit": False})
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in reader.list_topics(topic, timeout=10).topics[topic].partitions]
+        committed = reader.committed(partitions, timeout=10)
+        reader.assign([TopicPartition(tp.topic, tp.partition, max(tp.offset, 0))
+                       for tp in committed])
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            msg = reader.poll(0.2)
+            if msg is not None and not msg.error():
+                return False  # a committed record after the group's offset
+        return True
+    except KafkaException:  # the group's coordinator is not known yet
+        return False
+    finally:
+        reader.close()

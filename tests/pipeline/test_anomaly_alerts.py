@@ -15,13 +15,14 @@ from typing import Any
 import orjson
 import pytest
 
-from processor.anomaly.engine import AnomalyEngine
 from processor.rules import load_validated
 from tests.anomaly.test_scenarios import matches
 from tests.pipeline.harness import (
     Namespace,
     actual_outputs,
     crash_and_finish,
+    drained,
+    expected_alert_ids,
     expected_outputs,
     lineage,
     output_topics,
@@ -32,22 +33,6 @@ from tests.pipeline.harness import (
 
 pytestmark = pytest.mark.kafka
 USERS = 100
-
-
-def expected_alert_ids(ns: Namespace, jsonl: Path) -> set[str]:
-    """The same detectors offline over the same input."""
-    rules = load_validated(ns.rules).rules
-    assert rules.anomaly is not None
-    engine = AnomalyEngine(rules.anomaly)
-    table_of = {t.topic: name for name, t in rules.tables.items()}
-    ids: set[str] = set()
-    for line in jsonl.read_bytes().splitlines():
-        record = orjson.loads(line)
-        value = record["value"]
-        if value is not None:
-            ids |= {a.alert_id for a in engine.on_row(table_of[record["topic"]], value["op"],
-                                                      value["after"] or value["before"])}
-    return ids
 
 
 def generate(ns: Namespace, bootstrap: str, tmp_path: Path, rate: int = 0,
@@ -183,31 +168,6 @@ def set_max_message_bytes(bootstrap: str, topic: str, limit: int) -> None:
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(30)
-
-
-def drained(bootstrap: str, group: str, topics: list[str]) -> bool:
-    """Whether ``group`` has committed every record of ``topics`` (read_committed: the
-    transaction markers after the last record take offsets but hold nothing)."""
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
-
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                       "isolation.level": "read_committed", "enable.auto.commit": False})
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics
-                      for p in reader.list_topics(topic, timeout=10).topics[topic].partitions]
-        committed = reader.committed(partitions, timeout=10)
-        reader.assign([TopicPartition(tp.topic, tp.partition, max(tp.offset, 0))
-                       for tp in committed])
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            msg = reader.poll(0.2)
-            if msg is not None and not msg.error():
-                return False  # a committed record after the group's offset
-        return True
-    except KafkaException:  # the group's coordinator is not known yet
-        return False
-    finally:
-        reader.close()
 
 
 def export_after_the_day(jsonl: Path, records: int) -> dict[str, Any]:
