@@ -83,7 +83,12 @@ class BatchHandler:
         """A consumed batch, in order: runs that the native core takes in one call, and
         message by message what it leaves."""
         at = 0
+        by_actor = self.anomaly.topic if self.anomaly is not None else None
         while at < len(messages):
+            if messages[at].topic() == by_actor:  # the detectors' records: never the core's
+                self._handle_one(messages[at])
+                at += 1
+                continue
             if self.native is not None:
                 at = self._handle_native(self.native, messages, at)
                 if at == len(messages):
