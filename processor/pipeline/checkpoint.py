@@ -7,8 +7,9 @@ once, whatever moment the process dies at.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -46,11 +47,44 @@ class FatalKafkaError(Exception):
         return cls(f"{what}: {err.name()}: {err.str()}", fenced)
 
 
-class TransactionHung(FatalKafkaError):
-    """A transactional call did not return within its timeout: librdkafka's
+class Watchdog:
+    """Ends the process when a transactional call hangs: librdkafka's
     send_offsets_to_transaction can wait for ever for a group coordinator that restarted
-    (librdkafka#5456, #5511). Nothing in the process can free it; a new instance fences the
-    open transaction and goes on from the committed offsets."""
+    (librdkafka#5456, #5511). Nothing in the process can free the call (nor close the
+    producer that it holds); a restarted instance fences the open transaction and goes on
+    from the committed offsets. The call stays on the calling thread (librdkafka may call
+    back into Python from it); only the clock runs on a thread of its own."""
+
+    def __init__(self) -> None:
+        self.deadline = 0.0
+        self.what = ""
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Watchdog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.deadline = 0.0
+
+    def watch(self, what: str, limit_s: float) -> Watchdog:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="transaction-watchdog",
+                                            daemon=True)
+            self._thread.start()
+        self.what, self.deadline = what, time.monotonic() + limit_s
+        return self
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            if self.deadline and time.monotonic() > self.deadline:
+                logging.getLogger("crm_masker").error(
+                    "stopping at once: the transaction's %s did not return within the "
+                    "transaction timeout (librdkafka#5456: send_offsets_to_transaction, after a "
+                    "group coordinator restart); a restart goes on from the committed offsets",
+                    self.what)
+                logging.shutdown()
+                os._exit(3)
 
 
 class TransactionAborted(Exception):
@@ -108,10 +142,7 @@ class Checkpoint:
         #: called at commit, before the offsets: the last records of the transaction
         self.before_commit: Callable[[], None] | None = None
         self.facts = TransactionFacts()
-        self._calls = concurrent.futures.ThreadPoolExecutor(1, "transaction-call")
-        #: a transactional call hangs: the producer (and the consumer with it) cannot be
-        #: closed, only left
-        self.hung = False
+        self.watchdog = Watchdog()
 
     def begin(self) -> None:
         if not self.open:
@@ -187,10 +218,8 @@ class Checkpoint:
 
         def send_and_commit() -> None:
             if positions:
-                group = self.consumer.consumer_group_metadata()
-                self._bounded("send_offsets_to_transaction",
-                              lambda: self.producer.send_offsets_to_transaction(
-                                  positions, group, self.timeout_s))
+                self.producer.send_offsets_to_transaction(
+                    positions, self.consumer.consumer_group_metadata(), self.timeout_s)
             self.producer.commit_transaction(self.timeout_s)
 
         try:
@@ -235,26 +264,14 @@ class Checkpoint:
             self.data_keys.aborted()
         self._reset()
 
-    def _bounded(self, what: str, call: Callable[[], None]) -> None:
-        """``call`` on a helper thread, waited for twice its own timeout (the transaction
-        timeout: the broker has aborted the transaction by then); past that, TransactionHung
-        (the caller stops the process: the call holds the producer)."""
-        future = self._calls.submit(call)
-        try:
-            future.result(2 * self.timeout_s)
-        except concurrent.futures.TimeoutError:
-            self.hung = True
-            raise TransactionHung(f"{what} did not return within twice its timeout of "
-                                  f"{self.timeout_s:.0f} s (librdkafka#5456, after a group "
-                                  "coordinator restart)") from None
-
     def _retrying(self, what: str, call: Callable[[], None], pause_s: float = 0.0) -> None:
         """``call`` again while it fails with a retriable error (a timed-out commit or abort
         goes on in the background), for up to three times the timeout; then its error."""
         deadline = time.monotonic() + self.timeout_s * 3
         while True:
             try:
-                call()
+                with self.watchdog.watch(what, 2 * self.timeout_s):
+                    call()
                 return
             except KafkaException as exc:
                 err = _kafka_error(exc)

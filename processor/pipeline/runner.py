@@ -207,8 +207,6 @@ class Processor:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
 
     def _close(self) -> None:
-        if self.checkpoint.hung:
-            return  # closing would wait for the hung call: the process exits instead
         try:
             if self.checkpoint.open:
                 self.checkpoint.abort("shutting down")
@@ -224,6 +222,10 @@ class Processor:
         self.health.assigned = len(partitions)
         metrics.ASSIGNED_PARTITIONS.set(len(partitions))
         log.info("assigned %d partition(s)", len(partitions))
+        # keys that the partitions' earlier owner made after this process started: without
+        # them, a subject's next value would get a second key, and the key topic (compacted)
+        # would keep only one of the two
+        self._restore_data_keys()
         if self.anomaly is not None:
             consumer.assign(partitions)  # now: the access log may have to be paused
             self._restore_detectors(partitions)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import sys
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from processor.masking.compiler import CompiledRules, compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.observability import logs, metrics
 from processor.observability.http import DEFAULT_HOST, Health, serve
-from processor.pipeline.checkpoint import FatalKafkaError, TransactionHung
+from processor.pipeline.checkpoint import FatalKafkaError
 from processor.pipeline.runner import Processor, RunSettings, check_topics_exist, install_signal_handlers
 from processor.rules import load_validated
 from processor.rules.topics import RuleTopics
@@ -67,12 +66,6 @@ def run_worker(spec: WorkerSpec) -> int:
     install_signal_handlers(processor)
     try:
         handled = processor.run()
-    except TransactionHung as exc:
-        # the hung call holds the producer: closing it would hang too. A restarted instance
-        # fences the open transaction and goes on from the committed offsets.
-        log.error("stopping at once: %s; a restart goes on from the committed offsets", exc)
-        logging.shutdown()
-        os._exit(3)
     except FatalKafkaError as exc:
         hint = (f" (another instance with transactional id {spec.settings.transactional_id} "
                 "has taken over)" if exc.fenced else "")
