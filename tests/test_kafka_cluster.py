@@ -4,13 +4,17 @@ restarted in rotation while a driver produces the reference mix and then a day o
 traffic with injected incidents; a broker killed and restarted mid-run. A verifier reads the
 outputs read_committed: every input's outputs once (by lineage), every alert of the
 single-partition reference once, the audit chain intact. Separately, a single broker (its own,
-not the session's) SIGKILLed and restarted under the processor.
+not the session's) SIGKILLed and restarted under the processor: `make chaos` only (marker
+`chaos`), as abort_transaction can still hang without releasing the interpreter (see its
+docstring).
 
-`make test` runs the short version (20,000 events, 3 worker kills, 1 broker kill); `make chaos`
+`make test` runs the short version (10,000 events of the mix, a day of 60 users' accesses, 3
+worker kills, 1 broker kill); `make chaos`
 the long one (CRM_MASKER_CHAOS_EVENTS, CRM_MASKER_CHAOS_KILLS) and prints its figures."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,10 +39,11 @@ from tests.pipeline.harness import (
 )
 
 pytestmark = pytest.mark.kafka
-EVENTS = int(os.environ.get("CRM_MASKER_CHAOS_EVENTS", "20000"))
+EVENTS = int(os.environ.get("CRM_MASKER_CHAOS_EVENTS", "10000"))
 KILLS = int(os.environ.get("CRM_MASKER_CHAOS_KILLS", "3"))  # worker kills, in rotation
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "local-kafka"
 WORKERS = ("a", "b", "c")
+USERS = "100" if EVENTS >= 100_000 else "60"  # of the access days with incidents
 PARTITIONS = 6
 
 
@@ -64,7 +69,10 @@ def cluster() -> Iterator[Cluster]:
     nodes.bootstrap = nodes.run("up").splitlines()[-1]
     try:
         yield nodes
-    finally:
+    finally:  # SIGKILL first: a graceful stop of three brokers takes many seconds
+        for node in "123":
+            subprocess.run(["bash", str(nodes.script), "kill", node], env=nodes.env,
+                           capture_output=True)
         subprocess.run(["bash", str(nodes.script), "down"], env=nodes.env, capture_output=True)
 
 
@@ -81,7 +89,7 @@ class Driver(threading.Thread):
         self.commands = [
             ["generate", "--events", str(EVENTS), "--seed", "13", "--rate", str(rate),
              "--output", str(self.mix), *common],
-            ["generate", "--scenario", "access-days", "--users", "100", "--rate", "2500",
+            ["generate", "--scenario", "access-days", "--users", USERS, "--rate", "2500",
              "--output", str(self.access), *common]]
         self.failed = ""
 
@@ -185,7 +193,11 @@ def lone_broker() -> Iterator[Cluster]:
     broker.bootstrap = broker.run("up").splitlines()[-1]
     try:
         yield broker
-    finally:
+    finally:  # SIGKILL first: its data goes with it, a graceful stop only costs time
+        pid = Path(broker.env["KAFKA_STATE_DIR"]) / "pid"
+        if pid.exists():
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid.read_text()), signal.SIGKILL)
         subprocess.run(["bash", str(broker.script), "down"], env=broker.env,
                        capture_output=True)
 
@@ -210,13 +222,16 @@ def wait_until_committing(bootstrap: str, group: str, topic: str, timeout_s: flo
     raise AssertionError(f"{group} committed nothing of {topic} within {timeout_s:.0f} s")
 
 
+@pytest.mark.chaos
 def test_a_single_broker_killed_and_restarted_mid_run_loses_and_doubles_nothing(
         lone_broker: Cluster, tmp_path: Path) -> None:
     """The broker of a one-broker installation dies (SIGKILL) while the processor is in its
     stride (in a transaction), and comes back on its data: the processor rides it out, or,
     when librdkafka's send_offsets_to_transaction hangs on the restarted coordinator
     (librdkafka#5456), stops with exit code 3 and is restarted, as an orchestrator does; every
-    input is published once."""
+    input is published once. Open: once in several runs abort_transaction hangs on the way out
+    while holding the interpreter, so the watchdog thread cannot act, and the test waits out
+    its deadline; hence `make chaos`, not `make test`."""
     bootstrap = lone_broker.bootstrap
     ns = Namespace(tmp_path).create()
     ns.topics(bootstrap)
