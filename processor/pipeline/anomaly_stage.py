@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
@@ -90,11 +90,11 @@ class ByActor:
         #: of what its progress marks close
         self.last_source: list[Any] | None = None
 
-    def refresh(self, consumer: Consumer) -> None:
+    def refresh(self, metadata: Producer) -> None:
         """The partition counts, from the cluster's metadata (a topic may have grown)."""
         for attr, topic in (("source_partitions", self.access_topic), ("partitions", self.topic)):
             try:
-                setattr(self, attr, len(partitions_of(consumer, topic, 30)))
+                setattr(self, attr, len(partitions_of(metadata, topic, 30)))
             except RuntimeError:
                 continue  # not created yet: the start-up check has said so
 
@@ -226,17 +226,19 @@ class AnomalyStage:
         """Source topic → table, of the tables whose unmasked rows the detectors read."""
         return self.by_actor.table_of
 
-    def assigned(self, consumer: Consumer, partitions: list[TopicPartition], bootstrap: str,
-                 extra: dict[str, str]) -> None:
+    def assigned(self, consumer: Consumer, metadata: Producer, partitions: list[TopicPartition],
+                 bootstrap: str, extra: dict[str, str]) -> None:
         """After an assignment or a redo: the detectors of the assigned by-actor partitions
-        rebuilt at their committed offsets, and the access log held for the users topic."""
-        self.by_actor.refresh(consumer)
+        rebuilt at their committed offsets, and the access log held for the users topic.
+        Runs inside the consumer's rebalance callback: metadata comes through another client
+        (see ``partitions_of``)."""
+        self.by_actor.refresh(metadata)
         self.by_actor.clear()
         mine = [TopicPartition(tp.topic, tp.partition) for tp in partitions
                 if tp.topic == self.topic]
         offsets = committed(consumer, mine) if mine else []
         self.detection.restore(bootstrap, extra, offsets)
-        self.users_first.start(consumer, partitions)
+        self.users_first.start(consumer, metadata, partitions)
 
 
 class UsersFirst:
@@ -249,7 +251,8 @@ class UsersFirst:
         self.users_end: list[TopicPartition] = []
         self.until = self.next_check = 0.0
 
-    def start(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def start(self, consumer: Consumer, metadata: Producer,
+              partitions: list[TopicPartition]) -> None:
         """Pause this worker's access-log partitions while the users topic is not committed
         to its end."""
         self.release(consumer)
@@ -259,7 +262,7 @@ class UsersFirst:
             return
         try:
             users = [TopicPartition(self.users_topic, p)
-                     for p in partitions_of(consumer, self.users_topic, 30)]
+                     for p in partitions_of(metadata, self.users_topic, 30)]
         except RuntimeError:
             return  # no users topic yet: nothing to wait for
         ends = [TopicPartition(tp.topic, tp.partition,

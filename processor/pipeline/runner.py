@@ -235,8 +235,8 @@ class Processor:
         replayed from Kafka, and the access log held until the users topic is committed
         (``UsersFirst``)."""
         if self.anomaly is not None:
-            self.anomaly.assigned(self.consumer, partitions, self.settings.bootstrap,
-                                  self.settings.kafka_options)
+            self.anomaly.assigned(self.consumer, self.producer, partitions,
+                                  self.settings.bootstrap, self.settings.kafka_options)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))

@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from processor import kafka_client
 
@@ -28,8 +35,12 @@ def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consum
                      "fetch.wait.max.ms": 20, **extra, "logger": kafka_client.KAFKA_LOG})
 
 
-def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
-    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+def partitions_of(client: Consumer | Producer, topic: str, timeout_s: float) -> list[int]:
+    """The topic's partition ids. Inside a consumer's rebalance callback pass another client
+    (the producer): ``list_topics`` on the consumer whose ``consume`` is running clears
+    confluent-kafka's per-handle call state, and the next log or error callback of that
+    ``consume`` aborts the process (``CallState_get: Assertion `cs != NULL' failed``)."""
+    metadata = client.list_topics(topic, timeout=timeout_s).topics.get(topic)
     if metadata is None or metadata.error is not None:
         raise RuntimeError(f"no topic {topic}")
     return sorted(metadata.partitions)

@@ -113,29 +113,40 @@ def test_six_partitions_three_workers_a_rebalance_and_a_sigkill_give_the_same_al
     """The access log and the users topic on 6 partitions each, read by 3 workers of one
     group: one starts alone, two join (a rebalance moves by-actor partitions and their
     detectors), one is SIGKILLed mid-run and comes back. Every alert of the single-partition
-    reference is raised, each once, and every masked record is published once."""
+    reference is raised, each once, and every masked record is published once.
+
+    librdkafka's group log is on (``debug=cgrp``): every rebalance callback is followed by log
+    callbacks in the same ``consume``, which abort the process when the callback has used
+    the consumer for metadata (confluent-kafka's ``CallState_get`` assertion); no worker
+    may stop by itself."""
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap, partitions=6)
     generator = generate(ns, kafka_bootstrap, tmp_path, 2500, "--partitions", "6")
-    workers = {"a": start_processor(ns, kafka_bootstrap, "--batch-ms", "100", instance="a")}
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        return start_processor(ns, kafka_bootstrap, "--batch-ms", "100", "--kafka-option",
+                               "debug=cgrp", instance=name)
+
+    workers = {"a": start("a")}
     logs: list[str] = []
     try:
         time.sleep(2.5)
         for name in "bc":  # two more join: the group rebalances
-            workers[name] = start_processor(ns, kafka_bootstrap, "--batch-ms", "100",
-                                            instance=name)
+            workers[name] = start(name)
         time.sleep(3.0)
         assert workers["b"].poll() is None, stop(workers["b"])
         workers["b"].send_signal(signal.SIGKILL)  # in the middle of a transaction
         workers["b"].wait(30)
-        workers["b"] = start_processor(ns, kafka_bootstrap, "--batch-ms", "100", instance="b")
+        workers["b"] = start("b")
         assert generator.wait(180) == 0
         deadline = time.monotonic() + 120
         while not drained(kafka_bootstrap, f"{ns.ns}-masker",
                           [ns.source_prefix + "audit_log", ns.source_prefix + "users",
                            f"{ns.ns}.crm.internal.access-by-actor"]):
+            assert_alive(workers)
             assert time.monotonic() < deadline, "the group did not catch up"
             time.sleep(1)
+        assert_alive(workers)
     finally:
         if generator.poll() is None:
             generator.kill()
@@ -151,6 +162,11 @@ def test_six_partitions_three_workers_a_rebalance_and_a_sigkill_give_the_same_al
     assert set(ids) == expected and expected
     records = read_topics(kafka_bootstrap, output_topics(ns))
     assert actual_outputs(records) == expected_outputs(tmp_path / "input.jsonl", ns)
+
+
+def assert_alive(workers: dict[str, subprocess.Popen[bytes]]) -> None:
+    for name, proc in workers.items():
+        assert proc.poll() is None, f"worker {name} stopped by itself:\n{stop(proc)[-3000:]}"
 
 
 def set_max_message_bytes(bootstrap: str, topic: str, limit: int) -> None:
@@ -268,7 +284,7 @@ def test_the_access_log_waits_until_the_group_has_committed_the_users_topic(
     consumer = Consumer(consumer_config(kafka_bootstrap, group, f"{ns.ns}-i", {}))
     partitions = [TopicPartition(access, p, 0) for p in range(3)]
     consumer.assign(partitions)  # this worker owns the access log only
-    stage.users_first.start(consumer, partitions)
+    stage.users_first.start(consumer, producer, partitions)
 
     def read_for(seconds: float) -> int:
         got, deadline = 0, time.monotonic() + seconds
