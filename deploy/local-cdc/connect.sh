@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start, stop and inspect a Kafka Connect worker (distributed mode, one node) with the Debezium
-# PostgreSQL connector, assembled from Maven Central jars (deploy/local-cdc/pom.xml). No Docker.
+# PostgreSQL connector, assembled from Maven Central jars (deploy/local-cdc/pom.xml), and the
+# Debezium JDBC sink connector as an isolated plugin (deploy/local-cdc/jdbc-sink.pom.xml). No Docker.
 #
 #   connect.sh up BOOTSTRAP   start (or find the running worker) and print its REST URL
 #   connect.sh down           stop the worker and remove its state directory
@@ -13,6 +14,7 @@
 # Environment:
 #   CONNECT_STATE_DIR   where pid, port, config and logs live   (default: .cache/local-cdc/connect)
 #   CONNECT_LIB_DIR     where the jars are cached               (default: .cache/local-cdc/lib-<pom hash>)
+#   CONNECT_PLUGIN_DIR  where the JDBC sink plugin is cached    (default: .cache/local-cdc/plugins-<pom hash>)
 #   CONNECT_HEAP_OPTS   JVM heap                                 (default: -Xms256m -Xmx1g)
 #   CONNECT_START_TIMEOUT seconds to wait for the REST API      (default: 120)
 set -euo pipefail
@@ -22,6 +24,8 @@ repo=$(cd "$here/../.." && pwd)
 pom="$here/pom.xml"
 pom_hash=$(sha256sum "$pom" | cut -c1-12)
 lib_dir=${CONNECT_LIB_DIR:-$repo/.cache/local-cdc/lib-$pom_hash}
+sink_pom="$here/jdbc-sink.pom.xml"
+plugin_dir=${CONNECT_PLUGIN_DIR:-$repo/.cache/local-cdc/plugins-$(sha256sum "$sink_pom" | cut -c1-12)}
 state_dir=${CONNECT_STATE_DIR:-$repo/.cache/local-cdc/connect}
 heap_opts=${CONNECT_HEAP_OPTS:--Xms256m -Xmx1g}
 timeout=${CONNECT_START_TIMEOUT:-120}
@@ -30,6 +34,12 @@ timeout=${CONNECT_START_TIMEOUT:-120}
 source "$here/../lib/local-service.sh"
 
 jars="Kafka Connect and Debezium"
+
+# both jar sets: the worker's class path, and the JDBC sink plugin in a directory of its own
+fetch_all() {
+  fetch_jars
+  pom=$sink_pom lib_dir=$plugin_dir/debezium-connector-jdbc jars="Debezium JDBC sink" fetch_jars
+}
 log() { echo "connect.sh: $*" >&2; }
 
 
@@ -64,7 +74,9 @@ offset.flush.interval.ms=1000
 listeners=http://127.0.0.1:$port
 rest.advertised.host.name=127.0.0.1
 rest.advertised.port=$port
-# the connectors are on the worker's class path (one cache of jars, no plugin.path)
+# the source connector is on the worker's class path; the JDBC sink, with Debezium jars of
+# another version, is a plugin of its own
+plugin.path=$plugin_dir
 plugin.discovery=only_scan
 PROPS
   cat > "$state_dir/log4j2.properties" <<PROPS
@@ -92,7 +104,7 @@ up() {
   fi
   [[ -n $bootstrap ]] || { echo "usage: $0 up BOOTSTRAP" >&2; exit 2; }
   command -v java >/dev/null || { log "Java 17+ is needed: apt-get install openjdk-17-jre-headless"; exit 2; }
-  fetch_jars
+  fetch_all
   down_quiet
   mkdir -p "$state_dir"
   local port id pid
@@ -124,7 +136,7 @@ case "${1:-}" in
   status)
     if running_pid >/dev/null && rest_ready "$(cat "$state_dir/port")"; then rest_url
     else log "no worker running"; exit 1; fi ;;
-  fetch) fetch_jars ;;
+  fetch) fetch_all ;;
   register) shift; register "$@" ;;
   *) echo "usage: $0 up BOOTSTRAP|down|status|fetch|register CONFIG.json PG_URL" >&2; exit 2 ;;
 esac

@@ -92,6 +92,11 @@ class Action(ABC):
         return (f"{self.name} reads {' or '.join(sorted(self.reads))} values, and Debezium "
                 f"sends {column.kind} for {column.pg_type}")
 
+    def declared_type(self) -> LogicalType | None:
+        """The logical type that the rule declares for the column (its ``encoding``), which
+        the ``bi`` format decodes where events carry no schema; None: not declared."""
+        return None
+
     def for_logical_type(self, logical: LogicalType) -> Action | None:
         """This action for a column whose source schema names ``logical``, where that changes
         how the value is read (a generalize's encoding); None: the compiled action applies."""

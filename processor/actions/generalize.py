@@ -18,7 +18,7 @@ from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import debezium_types as dbz
 from processor.formats import postgres_types as pt
-from processor.formats.logical_types import LogicalType
+from processor.formats.logical_types import LogicalType, of_encoding
 from processor.i18n import Localized
 
 Level = Literal["year", "month", "day", "hour", "bucket"]
@@ -108,6 +108,9 @@ class Generalize(Action):
         self._level, self._size = params.to, params.size
         #: integer timestamps: (near the epoch, far) bounds of their unit, else None
         self._implausible = IMPLAUSIBLE.get(params.encoding)
+
+    def declared_type(self) -> LogicalType | None:
+        return of_encoding(self.params.encoding, self.params.scale)  # type: ignore[attr-defined]
 
     @staticmethod
     def _build(p: GeneralizeParams) -> Callable[[Any], Any]:

@@ -86,3 +86,18 @@ def of_avro_record(record: Any) -> RowTypes:
                 out[f["name"]] = found
                 break
     return out
+
+
+#: the logical type that a rule's ``encoding`` stands for (Debezium's names); the ISO and
+#: plain-number encodings need no decoding
+_OF_ENCODING = {"date": "io.debezium.time.Date", "micro_timestamp": "io.debezium.time.MicroTimestamp",
+                "milli_timestamp": "io.debezium.time.Timestamp",
+                "decimal": "org.apache.kafka.connect.data.Decimal"}
+
+
+def of_encoding(encoding: str, scale: int | None = None) -> LogicalType | None:
+    """The logical type of a rule's ``encoding`` (``decimal`` with its ``scale``)."""
+    name = _OF_ENCODING.get(encoding)
+    if name is None:
+        return None
+    return LogicalType(name, (("scale", str(scale)),) if scale is not None else ())

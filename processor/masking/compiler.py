@@ -10,6 +10,7 @@ from processor.actions.base import Action, CompileContext, SubjectScope
 from processor.actions.registry import compile_action
 from processor.datakeys import DataKeyStore
 from processor.errors import KeyFileError
+from processor.formats.logical_types import LogicalType
 from processor.formats.views import ViewFormat, view_format
 from processor.keys import KeyRing
 from processor.masking.plan import ABSENT, ApplyFn, Conditional, FieldPlan, OutputType, Retypable
@@ -115,6 +116,7 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
     counts: Counter[str] = Counter()
     outputs: dict[str, tuple[OutputType, ...]] = {}
     retypable: dict[str, Retypable] = {}
+    declared: dict[str, LogicalType] = {}
     per_subject = False
     for name, rule in table.fields.items():
         ctx = CompileContext(table=table_name, field=name, key_id=key_id, keys=keys,
@@ -138,13 +140,16 @@ def compile_field_plan(table_name: str, table: TableRules, overrides: dict[str, 
             steps.append((name, fn, None))
             if _reads_logical_types(action):
                 retypable[name] = action
+            logical = action.declared_type()
+            if logical is not None and output is None:
+                declared[name] = logical
     key_fields = tuple((name, fns[name]) for name in table.key)
     published = tuple((name, outputs[name]) for name in table.fields
                       if any(out != ABSENT for out in outputs[name]))
     return FieldPlan(table=table_name, steps=tuple(steps), key_fields=key_fields,
                      known=frozenset(table.fields), action_counts=dict(counts),
                      watched=tuple(watched), outputs=published, retypable=retypable,
-                     subject=subject if per_subject else None)
+                     declared=declared, subject=subject if per_subject else None)
 
 
 def _data_keys(rules: RuleSet, encrypted: list[tuple[str, str, str]], keys: KeyRing | None,

@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 
 from processor.errors import PoisonEvent
+from processor.formats.decoded import Decoder, decode_row, decoder_of
 from processor.formats.envelope import ChangeEvent, parse_envelope, unwrap
 from processor.formats.envelope import connect_schema as schema_of
 from processor.formats.logical_types import RowTypes, of_connect_envelope
 from processor.masking import connect_schema
 from processor.masking.compiler import CompiledRules, TableRoute, ViewPlan
-from processor.masking.plan import FieldPlan
+from processor.masking.plan import ABSENT, FieldPlan
 
 
 @dataclass(slots=True)
@@ -83,6 +84,9 @@ class MaskingEngine:
         self._connect_types: dict[bytes, RowTypes] = {}
         #: plans as the row types of a schema read them, by (plan, types): (types, plan)
         self._typed: dict[tuple[int, int], tuple[RowTypes, FieldPlan]] = {}
+        #: the ``bi`` format's decoders by (plan, types)
+        self._decoder_cache: dict[tuple[int, int], tuple[RowTypes | None, FieldPlan,
+                                                         dict[str, Decoder]]] = {}
 
     def route(self, topic: str) -> TableRoute:
         route = self._routes.get(topic)
@@ -107,12 +111,12 @@ class MaskingEngine:
         if event.op == "t":  # every view forgets the table's rows: a masked truncate
             outcome.action_counts = route.action_counts
             for view in route.views:
-                key = view.plan.truncate_key()
-                if value_schema is not None and key is not None:
-                    key = {"schema": connect_schema.truncate_key(view.plan), "payload": key}
-                outcome.records.append(OutputRecord(
-                    view.topic, key,
-                    self._with_schema(view, value_schema, view.format.render(event, None, None))))
+                key, value = view.plan.truncate_key(), view.format.render(event, None, None)
+                if value_schema is not None and not view.format.decodes_logical_types:
+                    if key is not None:
+                        key = {"schema": connect_schema.truncate_key(view.plan), "payload": key}
+                    value = self._wrapped(view, value_schema, value)
+                outcome.records.append(OutputRecord(view.topic, key, value))
             return outcome
         row = event.row
         names = self.compiled.names
@@ -120,6 +124,7 @@ class MaskingEngine:
             for image in (event.after, event.before):
                 if image is not None:
                     names.add(image.get(column) for column in route.name_columns)
+        avro = types is not None  # Avro records keep their logical types
         if types is None and value_schema is not None:
             types = self._types_of_connect(value_schema)
         key_schema = SourceSchema.of("key", schema_of(key))
@@ -142,11 +147,14 @@ class MaskingEngine:
                 if image is not None:
                     outcome.masked_rows.append((plan, image))
             masked_key, before, after = done
-            if key_schema is not None and masked_key is not None:
-                masked_key = self._wrapped(view, key_schema, masked_key)
-            outcome.records.append(OutputRecord(
-                view.topic, masked_key,
-                self._with_schema(view, value_schema, view.format.render(event, before, after))))
+            value = view.format.render(event, before, after)
+            if view.format.decodes_logical_types and not avro:  # plain JSON for BI tools
+                value = decode_row(value, self._decoders(plan, types))
+            else:
+                if key_schema is not None and masked_key is not None:
+                    masked_key = self._wrapped(view, key_schema, masked_key)
+                value = self._with_schema(view, value_schema, value)
+            outcome.records.append(OutputRecord(view.topic, masked_key, value))
             if event.op == "d" and masked_key is not None:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
         if event.op == "d" and outcome.records:
@@ -162,6 +170,25 @@ class MaskingEngine:
                 self._connect_types.clear()
             found = self._connect_types[source.text] = of_connect_envelope(source.schema)
         return found
+
+    def _decoders(self, plan: FieldPlan, types: RowTypes | None) -> dict[str, Decoder]:
+        """How the ``bi`` format decodes the published columns that keep their input's type:
+        by the event's schema, else by the encodings that the rules declare."""
+        cache_key = (id(plan), id(types))
+        found = self._decoder_cache.get(cache_key)
+        if found is None or found[0] is not types or found[1] is not plan:
+            if len(self._decoder_cache) > 10_000:
+                self._decoder_cache.clear()
+            named = types if types else plan.declared
+            decoders = {}
+            for column, outputs in plan.outputs:
+                logical = named.get(column)
+                decoder = decoder_of(logical) if logical is not None else None
+                if decoder is not None and all(out is None for out in outputs
+                                               if out not in ("null", ABSENT)):
+                    decoders[column] = decoder
+            found = self._decoder_cache[cache_key] = (types, plan, decoders)
+        return found[2]
 
     def _plan_for(self, plan: FieldPlan, types: RowTypes) -> FieldPlan:
         """``plan`` as a schema's logical types read it (cached while ``types`` lives)."""

@@ -64,6 +64,9 @@ class FieldPlan:
     outputs: tuple[tuple[str, tuple[OutputType, ...]], ...] = ()
     #: column → its action, where the action reads values by the source schema's logical type
     retypable: dict[str, Retypable] = field(default_factory=dict)
+    #: column → the logical type that its rule declares (an ``encoding``), for the published
+    #: columns that keep their input's type: how events without a schema are decoded for BI
+    declared: dict[str, LogicalType] = field(default_factory=dict)
     #: the table's data subject, when an action of the plan keys values by it (encrypt)
     subject: SubjectScope | None = None
 

@@ -154,7 +154,7 @@ class TableRules(Strict):
 
 class ViewRules(Strict):
     topic: str = Field(min_length=1)
-    #: the output format (processor/formats/views/: debezium, flat)
+    #: the output format (processor/formats/views/: debezium, flat, bi)
     format: str = FlatFormat.name
     description: Text = ""
     #: CRM roles or teams allowed to read the view (for the record and the ACLs)

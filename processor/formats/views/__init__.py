@@ -1,4 +1,4 @@
-"""The output formats of a view, one module each (``debezium``, ``flat``), found by name.
+"""The output formats of a view, one module each (``debezium``, ``flat``, ``bi``), found by name.
 
 A format renders a masked change event as the record value and carries the facts that others
 ask of it — its layout for the schema derivations, the columns it adds, whether it shows the

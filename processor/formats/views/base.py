@@ -36,6 +36,9 @@ class ViewFormat(ABC):
     shows_before_of_updates: ClassVar[bool]
     #: the native core renders this format (it knows each layout): else the Python engine
     native: ClassVar[bool] = True
+    #: JSON records carry dates, timestamps and decimals decoded (formats/decoded.py), as
+    #: plain JSON without a Connect schema; Avro records keep their logical types
+    decodes_logical_types: ClassVar[bool] = False
     params_model: ClassVar[type[BaseModel]] = BaseModel  # the registry's contract: none
 
     @abstractmethod
