@@ -5,7 +5,8 @@ Standard library only (it runs before crm-masker's venv exists, from deploy/loca
     python3 deploy/debezium.py REST_URL CONFIG.json PG_URL [key=value ...]
 
 CONFIG.json is ``{"name": ..., "config": {...}}`` as Connect's REST API takes it (see
-deploy/debezium/crm-postgres.json); the database settings come from PG_URL
+deploy/debezium/crm-postgres.json, or the warehouse sink deploy/debezium/warehouse-sink.json);
+the database settings (a sink's connection.*) come from PG_URL
 (``postgresql://user[:password]@host:port/dbname``), and ``key=value`` pairs override the rest
 (``topic.prefix=t1.crm slot.name=t1``; ``name=…`` renames the connector: Connect keeps a
 connector's offsets by its name, so a new database needs a new name).
@@ -41,11 +42,27 @@ def _call(method: str, url: str, body: Any = None) -> Any:
 
 
 def database_settings(pg_url: str) -> dict[str, str]:
+    """The source connector's database.* settings of a PostgreSQL URL."""
     url = urllib.parse.urlsplit(pg_url)
     return {"database.hostname": url.hostname or "127.0.0.1", "database.port": str(url.port or 5432),
             "database.user": urllib.parse.unquote(url.username or "postgres"),
             "database.password": urllib.parse.unquote(url.password or ""),
             "database.dbname": url.path.lstrip("/") or "crm"}
+
+
+def connection_settings(pg_url: str) -> dict[str, str]:
+    """The JDBC sink connector's connection.* settings of a PostgreSQL URL (the warehouse)."""
+    url = urllib.parse.urlsplit(pg_url)
+    return {"connection.url": f"jdbc:postgresql://{url.hostname or '127.0.0.1'}:"
+                              f"{url.port or 5432}/{url.path.lstrip('/') or 'warehouse'}",
+            "connection.username": urllib.parse.unquote(url.username or "postgres"),
+            "connection.password": urllib.parse.unquote(url.password or "")}
+
+
+def settings_of(config: dict[str, str], pg_url: str) -> dict[str, str]:
+    """A sink writes to the database of PG_URL, a source reads from it."""
+    sink = "connection.url" in config
+    return connection_settings(pg_url) if sink else database_settings(pg_url)
 
 
 def register(rest_url: str, name: str, config: dict[str, str], timeout: float = 120) -> None:
@@ -90,7 +107,7 @@ def main(argv: list[str]) -> int:
         spec = json.load(f)
     settings = dict(item.split("=", 1) for item in overrides)
     name = settings.pop("name", spec["name"])
-    config = {**spec["config"], **database_settings(pg_url), **settings}
+    config = {**spec["config"], **settings_of(spec["config"], pg_url), **settings}
     try:
         register(rest_url, name, config)
     except ConnectError as exc:

@@ -65,6 +65,15 @@ class CdcChain:
             conn.execute(SCHEMA_SQL.read_text())
         return url
 
+    def warehouse(self) -> str:
+        """A new, empty database for a sink to fill; its URL."""
+        import psycopg
+
+        name = f"warehouse_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.postgres_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
     def capture(self, database_url: str, topic_prefix: str, **settings: str) -> str:
         """Register a Debezium connector for ``database_url`` whose topics are
         ``<topic_prefix>.public.<table>``; ``settings`` override deploy/debezium/crm-postgres.json

@@ -50,7 +50,7 @@ def test_compose_runs_the_real_cdc_chain_with_the_repositorys_settings() -> None
     assert any(v.startswith("./deploy/local-cdc/schema.sql:/docker-entrypoint-initdb.d/")
                for v in postgres["volumes"])
     pinned = re.search(r"<debezium.version>(.+)</debezium.version>",
-                       (REPO / "deploy/local-cdc/pom.xml").read_text())
+                       (REPO / "deploy/local-cdc/plugins/postgres-source.pom.xml").read_text())
     assert pinned and services["connect"]["image"] == f"quay.io/debezium/connect:{pinned[1]}"
     connector = services["connector"]
     assert "/app/deploy/debezium/crm-postgres.json" in connector["command"]
@@ -275,3 +275,36 @@ def test_docker_compose_config_of_the_default_profile(tmp_path: Path) -> None:
                            "demo", "config", "--services"], capture_output=True, text=True,
                           env=env, cwd=REPO, timeout=60)
     assert demo.returncode == 0 and "generator" in demo.stdout.split()
+    assert "warehouse" not in services  # its own profile
+    warehouse = subprocess.run([compose_bin, "-f", str(REPO / "docker-compose.yml"),
+                                "--profile", "warehouse", "config", "--services"],
+                               capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert warehouse.returncode == 0
+    assert {"warehouse", "warehouse-sink"} <= set(warehouse.stdout.split())
+
+
+def test_compose_fills_a_warehouse_with_the_sales_view_through_debeziums_jdbc_sink() -> None:
+    """The warehouse profile: a PostgreSQL of its own and the JDBC sink registered from the
+    repository's config, reading the view whose readers name the warehouse, as the
+    warehouse's principal would (its consumer group under the view's prefix)."""
+    import json
+
+    from processor.access.grants import group_prefix
+    from processor.rules import load_validated
+
+    services = compose()["services"]
+    sink = services["warehouse-sink"]
+    assert "/app/deploy/debezium/warehouse-sink.json" in sink["command"]
+    assert "@warehouse:5432/warehouse" in sink["command"][-1]
+    assert sink["depends_on"]["warehouse"]["condition"] == "service_healthy"
+    # the views carry schemas: the CDC connector writes them
+    assert "value.converter.schemas.enable=true" in services["connector"]["command"]
+    config = json.loads((REPO / "deploy/debezium/warehouse-sink.json").read_text())["config"]
+    assert config["connector.class"] == "io.debezium.connector.jdbc.JdbcSinkConnector"
+    assert config["delete.enabled"] == config["truncate.enabled"] == "true"
+    assert config["consumer.override.isolation.level"] == "read_committed"
+    rules = load_validated(REPO / "rules").rules
+    view, = [v for v in rules.views.values() if "warehouse" in v.readers]
+    assert re.fullmatch(config["topics.regex"], view.topic_of("contracts"))
+    assert config["consumer.override.group.id"].startswith(group_prefix(view.topic))
+    assert view.partitions == 1, "a truncate must stay in order with the rows"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start, stop and inspect a Kafka Connect worker (distributed mode, one node) with the Debezium
-# PostgreSQL connector, assembled from Maven Central jars (deploy/local-cdc/pom.xml), and the
-# Debezium JDBC sink connector as an isolated plugin (deploy/local-cdc/jdbc-sink.pom.xml). No Docker.
+# PostgreSQL source connector and the Debezium JDBC sink connector, assembled from Maven Central
+# jars: the worker (deploy/local-cdc/pom.xml) and each connector an isolated plugin
+# (deploy/local-cdc/plugins/*.pom.xml, plugin.path). No Docker.
 #
 #   connect.sh up BOOTSTRAP   start (or find the running worker) and print its REST URL
 #   connect.sh down           stop the worker and remove its state directory
@@ -14,7 +15,7 @@
 # Environment:
 #   CONNECT_STATE_DIR   where pid, port, config and logs live   (default: .cache/local-cdc/connect)
 #   CONNECT_LIB_DIR     where the jars are cached               (default: .cache/local-cdc/lib-<pom hash>)
-#   CONNECT_PLUGIN_DIR  where the JDBC sink plugin is cached    (default: .cache/local-cdc/plugins-<pom hash>)
+#   CONNECT_PLUGIN_DIR  where the connector plugins are cached  (default: .cache/local-cdc/plugins-<poms hash>)
 #   CONNECT_HEAP_OPTS   JVM heap                                 (default: -Xms256m -Xmx1g)
 #   CONNECT_START_TIMEOUT seconds to wait for the REST API      (default: 120)
 set -euo pipefail
@@ -24,8 +25,7 @@ repo=$(cd "$here/../.." && pwd)
 pom="$here/pom.xml"
 pom_hash=$(sha256sum "$pom" | cut -c1-12)
 lib_dir=${CONNECT_LIB_DIR:-$repo/.cache/local-cdc/lib-$pom_hash}
-sink_pom="$here/jdbc-sink.pom.xml"
-plugin_dir=${CONNECT_PLUGIN_DIR:-$repo/.cache/local-cdc/plugins-$(sha256sum "$sink_pom" | cut -c1-12)}
+plugin_dir=${CONNECT_PLUGIN_DIR:-$repo/.cache/local-cdc/plugins-$(cat "$here"/plugins/*.pom.xml | sha256sum | cut -c1-12)}
 state_dir=${CONNECT_STATE_DIR:-$repo/.cache/local-cdc/connect}
 heap_opts=${CONNECT_HEAP_OPTS:--Xms256m -Xmx1g}
 timeout=${CONNECT_START_TIMEOUT:-120}
@@ -33,12 +33,16 @@ timeout=${CONNECT_START_TIMEOUT:-120}
 # shellcheck source=../lib/local-service.sh
 source "$here/../lib/local-service.sh"
 
-jars="Kafka Connect and Debezium"
+jars="Kafka Connect worker"
 
-# both jar sets: the worker's class path, and the JDBC sink plugin in a directory of its own
+# the worker's class path, and each connector plugin in a directory of its own
 fetch_all() {
+  local plugin_pom
   fetch_jars
-  pom=$sink_pom lib_dir=$plugin_dir/debezium-connector-jdbc jars="Debezium JDBC sink" fetch_jars
+  for plugin_pom in "$here"/plugins/*.pom.xml; do
+    pom=$plugin_pom lib_dir=$plugin_dir/$(basename "$plugin_pom" .pom.xml) \
+        jars="$(basename "$plugin_pom" .pom.xml) connector plugin" fetch_jars
+  done
 }
 log() { echo "connect.sh: $*" >&2; }
 
@@ -74,8 +78,7 @@ offset.flush.interval.ms=1000
 listeners=http://127.0.0.1:$port
 rest.advertised.host.name=127.0.0.1
 rest.advertised.port=$port
-# the source connector is on the worker's class path; the JDBC sink, with Debezium jars of
-# another version, is a plugin of its own
+# each connector is a plugin of its own: the source and the sink bring two Debezium versions
 plugin.path=$plugin_dir
 plugin.discovery=only_scan
 PROPS

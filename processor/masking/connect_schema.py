@@ -46,12 +46,16 @@ def _column(name: str, source: Schema, outputs: tuple[OutputType, ...], optional
     return {**(chosen or kept), "optional": optional, "field": name}
 
 
-def masked_row(plan: FieldPlan, row: Any, name: str) -> Schema:
-    """The struct of a masked row: the published columns that the source's row has."""
+def masked_row(plan: FieldPlan, row: Any, name: str, omit: frozenset[str] = frozenset()
+               ) -> Schema:
+    """The struct of a masked row: the published columns that the source's row has, but for
+    ``omit`` (columns that Debezium could not send in this event: a sink that reads them as
+    null would overwrite the value that it has, one that misses them keeps it)."""
     source = _fields(row)
     return {"type": "struct", "optional": True, "name": name,
             "fields": [_column(column, source[column], outputs, True)
-                       for column, outputs in plan.outputs if column in source]}
+                       for column, outputs in plan.outputs if column in source
+                       and column not in omit]}
 
 
 def masked_key(plan: FieldPlan, key: Any) -> Schema:
@@ -82,12 +86,13 @@ def _reduced(struct: Schema, keep: tuple[str, ...], field: str) -> Schema:
             "fields": [fields[name] for name in keep if name in fields]}
 
 
-def debezium_envelope(plan: FieldPlan, envelope: Any, name: str) -> Schema:
+def debezium_envelope(plan: FieldPlan, envelope: Any, name: str,
+                      omit: frozenset[str] = frozenset()) -> Schema:
     """The masked envelope: both images, the source reduced to the allow-list, op, ts_ms, and
     the transaction block when the source has one."""
     source = _fields(envelope)
     image = source.get("before") or source.get("after") or envelope  # or an unwrapped row
-    row = masked_row(plan, image, f"{name}.Value")
+    row = masked_row(plan, image, f"{name}.Value", omit)
     fields: list[Schema] = [{**row, "field": "before"}, {**row, "field": "after"}]
     if "source" in source:
         fields.append(_reduced(source["source"], SOURCE_ALLOWLIST, "source"))
@@ -100,12 +105,12 @@ def debezium_envelope(plan: FieldPlan, envelope: Any, name: str) -> Schema:
 
 
 def row_with(added: tuple[AddedColumn, ...], plan: FieldPlan, envelope: Any,
-             name: str) -> Schema:
+             name: str, omit: frozenset[str] = frozenset()) -> Schema:
     """A row layout's schema: the masked row plus the format's added columns; an unwrapped
     input's row schema is its own (its added columns are replaced)."""
     source = _fields(envelope)
     image = source.get("after") or source.get("before") or envelope
-    row = masked_row(plan, image, f"{name}.Value")
+    row = masked_row(plan, image, f"{name}.Value", omit)
     names = {column.name for column in added}
     row["fields"] = [f for f in row["fields"] if f["field"] not in names] + [
         {"type": column.connect_type, "optional": column.optional, "field": column.name}
@@ -113,8 +118,10 @@ def row_with(added: tuple[AddedColumn, ...], plan: FieldPlan, envelope: Any,
     return row
 
 
-def value_schema(view_format: ViewFormat, plan: FieldPlan, envelope: Any, name: str) -> Schema:
-    """The masked value schema of a view in ``view_format``, from its layout."""
+def value_schema(view_format: ViewFormat, plan: FieldPlan, envelope: Any, name: str,
+                 omit: frozenset[str] = frozenset()) -> Schema:
+    """The masked value schema of a view in ``view_format``, from its layout; ``omit``: see
+    ``masked_row``."""
     if view_format.layout == "envelope":
-        return debezium_envelope(plan, envelope, name)
-    return row_with(view_format.added_columns, plan, envelope, name)
+        return debezium_envelope(plan, envelope, name, omit)
+    return row_with(view_format.added_columns, plan, envelope, name, omit)

@@ -79,7 +79,7 @@ class MaskingEngine:
         self._routes = compiled.routes
         self._shows_before = compiled.plans_showing_before()
         #: masked Connect schemas by (view topic, key or value, the source schema's JSON)
-        self._schemas: dict[tuple[str, str, bytes], dict[str, Any]] = {}
+        self._schemas: dict[tuple[str, str, bytes, frozenset[str]], dict[str, Any]] = {}
         #: the row types that a Connect schema names, by its JSON
         self._connect_types: dict[bytes, RowTypes] = {}
         #: plans as the row types of a schema read them, by (plan, types): (types, plan)
@@ -153,7 +153,8 @@ class MaskingEngine:
             else:
                 if key_schema is not None and masked_key is not None:
                     masked_key = self._wrapped(view, key_schema, masked_key)
-                value = self._with_schema(view, value_schema, value)
+                value = self._with_schema(view, value_schema, value,
+                                          frozenset(outcome.unavailable))
             outcome.records.append(OutputRecord(view.topic, masked_key, value))
             if event.op == "d" and masked_key is not None:
                 outcome.records.append(OutputRecord(view.topic, masked_key, None))
@@ -200,15 +201,17 @@ class MaskingEngine:
         return found[1]
 
     def _with_schema(self, view: ViewPlan, source: SourceSchema | None,
-                     value: dict[str, Any]) -> dict[str, Any]:
-        return value if source is None else self._wrapped(view, source, value)
+                     value: dict[str, Any], omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+        return value if source is None else self._wrapped(view, source, value, omit)
 
-    def _wrapped(self, view: ViewPlan, source: SourceSchema, payload: Any) -> dict[str, Any]:
+    def _wrapped(self, view: ViewPlan, source: SourceSchema, payload: Any,
+                 omit: frozenset[str] = frozenset()) -> dict[str, Any]:
         """``payload`` as the JSON converter with schemas writes it, under the masked schema
-        that ``source`` and the view's rules imply."""
+        that ``source`` and the view's rules imply; without the columns ``omit`` that
+        Debezium could not send this time (a sink keeps what it has of them)."""
         part = source.part
         try:
-            cache_key = (view.topic, part, source.text)
+            cache_key = (view.topic, part, source.text, omit)
             masked = self._schemas.get(cache_key)
             if masked is None:
                 if len(self._schemas) > 10_000:
@@ -217,7 +220,7 @@ class MaskingEngine:
                 masked = self._schemas[cache_key] = (
                     connect_schema.masked_key(view.plan, source.schema) if part == "key"
                     else connect_schema.value_schema(view.format, view.plan, source.schema,
-                                                                   name))
+                                                     name, omit))
         except Exception:  # a schema that is not Kafka Connect's: its part, never its text
             raise PoisonEvent("unsupported_schema", f"the Connect schema of the {part}") from None
         return {"schema": masked, "payload": payload}

@@ -29,7 +29,7 @@ def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
     for view_name, view in rules.views.items():
         for table_name in filter(view.publishes, rules.tables):
             topic = view.topic_of(table_name)
-            specs[topic] = TopicSpec(topic, partitions, {
+            specs[topic] = TopicSpec(topic, view.partitions or partitions, {
                 "cleanup.policy": "compact,delete",
                 "retention.ms": str(rules.tables[table_name].retention_ms)},
                 f"view {view_name} of {table_name}")

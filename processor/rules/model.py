@@ -166,6 +166,10 @@ class ViewRules(Strict):
     tables: list[str] | None = None
     #: ``table.field`` → action spec that replaces the table's rule in this view
     overrides: dict[str, ActionSpec] = Field(default_factory=dict)
+    #: partitions of the view's topics (default: ``topics --partitions``). A truncate reaches
+    #: every partition, each in its order: a sink that empties the whole table on it (the
+    #: warehouse's JDBC sink) needs one partition, or it may empty rows written after it
+    partitions: int | None = Field(None, ge=1)
 
     def publishes(self, table: str) -> bool:
         return self.tables is None or table in self.tables
