@@ -45,11 +45,14 @@ class RuleResources:
         self.views = RuleTopics.of(rules).views
         self.outputs = [*self.views.values(), rules.dlq_topic, rules.alert_topic,
                         rules.audit_topic, rules.data_keys.topic,
-                        *([rules.anomaly.by_actor_topic] if rules.anomaly else [])]
+                        *([rules.anomaly.by_actor_topic] if rules.anomaly else []),
+                        *(kpi.topic for kpi in rules.kpis.values()),
+                        *([rules.kpi.facts_topic] if rules.kpis else [])]
         self.topics = [*self.sources, *self.outputs]
         self.groups = [access.processor_group]
         self.group_prefixes = [group_prefix(v.topic) for v in rules.views.values()] + \
-            [f"{rules.alert_topic}.", f"{rules.audit_topic}."]
+            [f"{rules.alert_topic}.", f"{rules.audit_topic}."] + \
+            [f"{kpi.topic}." for kpi in rules.kpis.values()]
         self.transactional_prefix = access.transactional_id_prefix
 
     def concerns(self, resource: str, name: str, pattern: str) -> bool:
@@ -81,6 +84,9 @@ def processor_topics(rules: RuleSet) -> list[tuple[list[str], tuple[str, ...], s
     if topics.by_actor is not None:
         found.append(([topics.by_actor], ("read",),
                       "the processor's detectors read the access events keyed by actor"))
+    if topics.kpi_facts is not None:
+        found.append(([topics.kpi_facts], ("read",),
+                      "the processor's KPI windows read the facts of the masked rows"))
     return found
 
 
@@ -132,6 +138,13 @@ def desired_grants(rules: RuleSet) -> list[Grant]:
             allow(principal, TOPIC, topics, ("read", "describe"), f"{reader} reads view {name}")
             allow(principal, GROUP, [group_prefix(view.topic)], ("read",),
                   f"{reader}'s consumer groups for view {name}", PREFIXED)
+    for name, kpi in rules.kpis.items():
+        for reader in kpi.readers:
+            principal = access.principals[reader]
+            allow(principal, TOPIC, [kpi.topic], ("read", "describe"),
+                  f"{reader} reads the released KPI {name}")
+            allow(principal, GROUP, [f"{kpi.topic}."], ("read",),
+                  f"{reader}'s consumer groups for KPI {name}", PREFIXED)
     for reader in access.key_custodians if encrypted_fields(rules) else ():
         allow(access.principals[reader], TOPIC, [rules.data_keys.topic],
               ("read", "write", "describe"),

@@ -28,6 +28,7 @@ from processor.masking.plan import FieldPlan
 from processor.pipeline import kafka_config
 from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError
+from processor.pipeline.kpi_stage import KpiStage
 from processor.pipeline.records import (
     H_SRC_OFFSET,
     H_SRC_PARTITION,
@@ -53,13 +54,17 @@ class BatchHandler:
     def __init__(self, engine: MaskingEngine, core: native.NativeEngine | None,
                  codec: RecordCodec, producer: Producer, checkpoint: Checkpoint,
                  anomaly: AnomalyStage | None, alert_topic: str,
-                 max_message_bytes: int = kafka_config.MESSAGE_MAX_BYTES) -> None:
+                 max_message_bytes: int = kafka_config.MESSAGE_MAX_BYTES,
+                 kpis: KpiStage | None = None) -> None:
         self.engine = engine
         self.native = core
         self.codec = codec
         self.producer = producer
         self.checkpoint = checkpoint
         self.anomaly = anomaly
+        self.kpis = kpis
+        #: the processor's own internal topics: their records never go to the native core
+        self.internal = {stage.topic for stage in (anomaly, kpis) if stage is not None}
         self.alert_topic = alert_topic
         compiled = engine.compiled
         validated = compiled.validated
@@ -83,9 +88,8 @@ class BatchHandler:
         """A consumed batch, in order: runs that the native core takes in one call, and
         message by message what it leaves."""
         at = 0
-        by_actor = self.anomaly.topic if self.anomaly is not None else None
         while at < len(messages):
-            if messages[at].topic() == by_actor:  # the detectors' records: never the core's
+            if messages[at].topic() in self.internal:  # by actor, KPI facts: never the core's
                 self._handle_one(messages[at])
                 at += 1
                 continue
@@ -103,6 +107,9 @@ class BatchHandler:
             return
         if self.anomaly is not None and msg.topic() == self.anomaly.topic:
             self._detect_by_actor(msg)
+            return
+        if self.kpis is not None and msg.topic() == self.kpis.topic:
+            self._release_kpis(msg)
             return
         self.checkpoint.begin()
         self._process(msg)
@@ -131,6 +138,7 @@ class BatchHandler:
         loads = orjson.loads
         for topic, partition, offset, op, row, _ in segment.detected:
             self._detect(topic, op, loads(row), partition, offset)
+            self._kpi_facts(topic, op, loads(row), partition)
         self._account_segment(core, segment)
         for topic, encoded in segment.watched:
             self._watch(core.route(topic)[0], published_rows(self._views[topic], encoded))
@@ -141,11 +149,32 @@ class BatchHandler:
         """An unmasked change of the access log or the users table onto the by-actor topic,
         in this batch's transaction: the detectors of the actor's partition take it from
         there (``_detect_by_actor``)."""
-        assert self.anomaly is not None
+        if self.anomaly is None:
+            return
         forwarded = self.anomaly.by_actor.forward(topic, op, row, partition, offset)
         if forwarded is not None:
             self.checkpoint.produce(self.anomaly.topic, forwarded.key, forwarded.value, [])
             self.checkpoint.facts.repartitioned += 1
+
+    def _kpi_facts(self, topic: str, op: str, row: dict[str, Any] | None,
+                   partition: int) -> None:
+        """A change of a KPI's table, masked by the KPI's view, onto the facts topic in this
+        batch's transaction (``_release_kpis`` takes it from there)."""
+        if self.kpis is None:
+            return
+        for fact in self.kpis.facts(topic, op, row, partition):
+            self.checkpoint.produce(self.kpis.topic, None, fact, [], 0)
+
+    def _release_kpis(self, msg: Message) -> None:
+        """A fact into its KPI's windows; the cells it releases go into this transaction."""
+        assert self.kpis is not None
+        self.checkpoint.begin()
+        headers = list(self.policy)
+        for topic, key, value in self.kpis.on_record(msg.value()):
+            self.checkpoint.produce(topic, key, value, headers)
+            self.checkpoint.facts.published[topic] += 1
+        self.checkpoint.consumed_internal(self.kpis.topic, cast(int, msg.partition()),
+                                          cast(int, msg.offset()))
 
     def _detect_by_actor(self, msg: Message) -> None:
         """A record of the by-actor topic into its partition's detectors; their alerts go into
@@ -202,8 +231,9 @@ class BatchHandler:
         if outcome.unavailable:
             headers.append((H_UNAVAILABLE, ",".join(outcome.unavailable).encode()))
         event = outcome.event
-        if self.anomaly is not None and event is not None:
+        if event is not None:
             self._detect(topic, event.op, event.row, partition, offset)
+            self._kpi_facts(topic, event.op, event.row, partition)
         facts = self.checkpoint.facts
         for out_topic, key, value, extra in records:
             # a truncate goes to every partition: each consumer forgets the rows of its own

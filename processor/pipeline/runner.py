@@ -32,6 +32,8 @@ from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.batch import BatchHandler
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
 from processor.pipeline.known_names import restore_known_names
+from processor.pipeline.kpi_stage import KpiStage
+from processor.pipeline.topic_reader import committed
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
@@ -64,8 +66,10 @@ class Processor:
         self.engine = engine
         rules = engine.compiled.validated.rules
         self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
-        # the anomaly detectors read the unmasked rows of their tables
-        detected = frozenset(self.anomaly.table_of if self.anomaly else ())
+        self.kpis = KpiStage(engine.compiled) if rules.kpis else None
+        # the anomaly detectors and the KPIs read the unmasked rows of their tables
+        detected = frozenset(self.anomaly.table_of if self.anomaly else ()) | frozenset(
+            self.kpis.sources if self.kpis else ())
         self.native = native.select(engine.compiled, settings.engine, detected)
         if registry is None and settings.schema_registry_url:
             registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
@@ -87,7 +91,7 @@ class Processor:
         self.codec = RecordCodec(registry)
         self.batch = BatchHandler(engine, self.native, self.codec, self.producer,
                                   self.checkpoint, self.anomaly, rules.alert_topic,
-                                  kafka_config.message_max_bytes(extra))
+                                  kafka_config.message_max_bytes(extra), self.kpis)
         self.checkpoint.before_commit = self.batch.progress_marks
         self._log_engine()
         self.assignment: list[TopicPartition] = []
@@ -129,6 +133,8 @@ class Processor:
         topics = sorted(self.engine.compiled.routes)
         if self.anomaly is not None:
             topics.append(self.anomaly.topic)  # the detectors' half: by actor
+        if self.kpis is not None:
+            topics.append(self.kpis.topic)  # the KPIs' windows: one partition of facts
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
         log.info("subscribed to %d topics; batches of up to %d events or %d ms%s",
@@ -228,15 +234,22 @@ class Processor:
         self._restore_data_keys()
         if self.anomaly is not None:
             consumer.assign(partitions)  # now: the access log may have to be paused
-            self._restore_detectors(partitions)
+        self._restore_detectors(partitions)
 
     def _restore_detectors(self, partitions: list[TopicPartition]) -> None:
-        """The detectors of the assigned by-actor partitions at their committed offsets,
-        replayed from Kafka, and the access log held until the users topic is committed
-        (``UsersFirst``)."""
+        """The detectors of the assigned by-actor partitions and the KPIs' windows at their
+        committed offsets, replayed from Kafka, and the access log held until the users
+        topic is committed (``UsersFirst``). Inside the consumer's rebalance callback:
+        metadata comes through the producer (see ``partitions_of``)."""
         if self.anomaly is not None:
             self.anomaly.assigned(self.consumer, self.producer, partitions,
                                   self.settings.bootstrap, self.settings.kafka_options)
+        if self.kpis is not None:
+            self.kpis.refresh(self.producer)
+            mine = [TopicPartition(tp.topic, tp.partition) for tp in partitions
+                    if tp.topic == self.kpis.topic]
+            self.kpis.restore(self.settings.bootstrap, self.settings.kafka_options,
+                              committed(self.consumer, mine) if mine else [])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))

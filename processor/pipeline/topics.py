@@ -48,6 +48,17 @@ def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
             "retention.ms": str(int(rules.anomaly.by_actor_retention.total_seconds() * 1000))},
             "internal: access events and user changes keyed by actor (the detectors' input; "
             "only the processor reads it)")
+    for kpi_name, kpi in rules.kpis.items():
+        specs[kpi.topic] = TopicSpec(kpi.topic, partitions, {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": str(rules.tables[kpi.table].retention_ms)},
+            f"released KPI {kpi_name} (cells of at least {kpi.min_group_size} subjects)")
+    if rules.kpis:
+        specs[rules.kpi.facts_topic] = TopicSpec(rules.kpi.facts_topic, 1, {
+            "cleanup.policy": "delete",
+            "retention.ms": str(int(rules.kpi.facts_retention.total_seconds() * 1000))},
+            "internal: the masked facts of the KPIs (one partition: every window in one "
+            "place; only the processor reads it)")
     if encrypted_fields(rules):
         specs[rules.data_keys.topic] = TopicSpec(
             rules.data_keys.topic, 1, rules.data_keys.topic_config,

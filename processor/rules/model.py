@@ -12,6 +12,7 @@ from processor.anomaly.config import AnomalyRules
 from processor.formats.views import VIEW_FORMATS
 from processor.formats.views.flat import FlatFormat
 from processor.i18n import Text
+from processor.kpi.config import KpiRules, KpiSettings
 
 FieldClass = Literal["identifier", "personal", "special", "free_text", "business", "technical"]
 LegalBasis = Literal[
@@ -323,6 +324,9 @@ class RuleSet(Strict):
     views: dict[str, ViewRules] = Field(min_length=1)
     #: access/export anomaly detection (processor.anomaly)
     anomaly: AnomalyRules | None = None
+    #: released KPIs: aggregates of views' masked rows, small cells suppressed (processor.kpi)
+    kpis: dict[str, KpiRules] = Field(default_factory=dict)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
 
     @field_validator("dlq_retention", "audit_retention")
     @classmethod

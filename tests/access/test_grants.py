@@ -19,13 +19,16 @@ def grants_of(principal: str) -> list[Grant]:
 def test_a_view_reader_reads_exactly_its_view() -> None:
     bi = grants_of("User:bi_analyst")
     topics = {g.name for g in bi if g.resource == "topic"}
+    kpis = {"bi.kpi.activities_per_day", "bi.kpi.contacts_by_segment",
+            "bi.kpi.contracts_by_product"}  # the released KPIs that name the BI team
     assert topics == {f"bi.analytics.{t}" for t in ("accounts", "activities", "contacts",
-                                                    "contracts", "users")}
+                                                    "contracts", "users")} | kpis
     assert {g.operation for g in bi if g.resource == "topic"} == {"read", "describe"}
-    assert [(g.name, g.pattern) for g in bi if g.resource == "group"] == \
-        [("bi.analytics.", "prefixed")]
+    assert sorted((g.name, g.pattern) for g in bi if g.resource == "group") == \
+        [("bi.analytics.", "prefixed"), *sorted((f"{k}.", "prefixed") for k in kpis)]
     sales = {g.name for g in grants_of("User:sales") if g.resource == "topic"}
-    assert sales == {"bi.sales.accounts", "bi.sales.contacts", "bi.sales.contracts"}
+    assert sales == {"bi.sales.accounts", "bi.sales.contacts", "bi.sales.contracts",
+                     "bi.kpi.contracts_by_product"}
 
 
 def test_nobody_but_the_processor_reads_the_raw_topics() -> None:
@@ -55,11 +58,14 @@ def test_the_processor_may_write_every_output_under_its_transactional_ids() -> N
     views = {v.topic.format(table=t) for v in RULESET.views.values() for t in RULESET.tables
              if v.publishes(t)}
     internal = "crm.internal.access-by-actor"
-    assert written == views | {"crm.dlq", "crm.alerts", "crm.audit.proc", "crm.keys.subjects",
-                               internal}
-    # the by-actor topic names employees in clear: the processor alone reads and writes it
-    assert {g.principal for g in desired_grants(RULESET) if g.name == internal} == \
-        {"User:crm-masker"}
+    kpis = {kpi.topic for kpi in RULESET.kpis.values()}
+    assert written == views | kpis | {"crm.dlq", "crm.alerts", "crm.audit.proc",
+                                      "crm.keys.subjects", internal, "crm.internal.kpi-facts"}
+    # the by-actor topic names employees in clear, the facts single subjects: the processor
+    # alone reads and writes them
+    for topic in (internal, "crm.internal.kpi-facts"):
+        assert {g.principal for g in desired_grants(RULESET) if g.name == topic} == \
+            {"User:crm-masker"}
     assert Grant("User:crm-masker", "transactional_id", "crm-masker", "prefixed", "write") in mine
     assert Grant("User:crm-masker", "group", "crm-masker", "literal", "read") in mine
     assert not any(g.operation in ("all", "create", "alter", "delete") for g in mine)

@@ -70,6 +70,7 @@ class Namespace:
                                                       f"audit_topic: {self.audit}")
             text = text.replace("topic: crm.keys.subjects", f"topic: {self.data_keys}")
             text = text.replace("by_actor_topic: crm.", f"by_actor_topic: {self.ns}.crm.")
+            text = text.replace("facts_topic: crm.", f"facts_topic: {self.ns}.crm.")
             path.write_text(text)
         return self
 
