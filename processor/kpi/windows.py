@@ -83,6 +83,8 @@ class KpiWindows:
     def __init__(self, name: str, rules: KpiRules) -> None:
         self.name, self.rules = name, rules
         self.open: dict[int, dict[str, Fact]] = {}
+        #: the open windows that hold each row (a row whose event time changes moves)
+        self.held: dict[str, list[int]] = {}
         #: the latest event time of each partition of the table's topic
         self.latest: dict[int, int] = {}
         self.sources = 1
@@ -103,7 +105,12 @@ class KpiWindows:
     def on_fact(self, fact: Fact) -> list[Cell]:
         """Add one fact; the cells of the windows that it closes, oldest first."""
         watermark = self.watermark
-        for start in self.starts(fact.time_ms):
+        starts = self.starts(fact.time_ms)
+        for start in self.held.pop(fact.row, ()):
+            if start not in starts and start in self.open:  # its event time moved
+                self.open[start].pop(fact.row, None)
+        held = []
+        for start in starts:
             if watermark is not None and start + self.rules.window_ms <= watermark:
                 self.late += 1  # released already: its cells stay as they were
                 continue
@@ -112,6 +119,9 @@ class KpiWindows:
                 rows.pop(fact.row, None)
             else:
                 rows[fact.row] = fact
+                held.append(start)
+        if held:
+            self.held[fact.row] = held
         self.sources = max(fact.sources, 1)  # the topic may have grown
         if fact.time_ms > self.latest.get(fact.source, fact.time_ms - 1):
             self.latest[fact.source] = fact.time_ms
@@ -124,7 +134,15 @@ class KpiWindows:
         done = sorted(s for s in self.open if s + self.rules.window_ms <= watermark)
         cells: list[Cell] = []
         for start in done:
-            cells += self.cells(start, list(self.open.pop(start).values()))
+            rows = self.open.pop(start)
+            for row in rows:
+                starts = [s for s in self.held.get(row, ()) if s != start]
+                if starts:
+                    self.held[row] = starts
+                else:
+                    self.held.pop(row, None)
+            if rows:  # every row of it deleted: nothing to release
+                cells += self.cells(start, list(rows.values()))
         return cells
 
     def cells(self, start: int, rows: list[Fact]) -> list[Cell]:

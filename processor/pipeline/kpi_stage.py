@@ -174,8 +174,10 @@ class KpiStage:
         try:
             for tp in committed:
                 low, _ = watermarks(reader, tp.topic, tp.partition, timeout_s)
-                for msg in read_partition(reader, tp.topic, tp.partition, low,
-                                          max(tp.offset, low), timeout_s):
+                if tp.offset <= low:  # nothing committed (or nothing kept) before it
+                    continue
+                for msg in read_partition(reader, tp.topic, tp.partition, low, tp.offset,
+                                          timeout_s):
                     self.on_record(msg.value())
                     replayed += 1
         finally:

@@ -91,3 +91,13 @@ def test_hopping_windows_hold_each_row_in_every_window_that_covers_it() -> None:
     cells = released(windows, [*facts, fact(3 * DAY, "x", "A", "x")])
     assert [c["window_start"][:10] for c in cells] == ["1970-01-01", "1970-01-02"]
     assert all(c["subjects"] == 3 for c in cells)
+
+
+def test_a_row_whose_event_time_moves_leaves_its_old_window() -> None:
+    windows = KpiWindows("k", rules(total=False))
+    facts = [fact(i, f"r{i}", "A", f"s{i}") for i in range(3)]
+    facts.append(fact(DAY + 1, "r0", "A", "s0"))  # r0 now belongs to the next day
+    cells = released(windows, [*facts, fact(2 * DAY, "x", "A", "x")])
+    assert [(c["window_start"][:10], c["suppressed"]) for c in cells] == [
+        ("1970-01-01", True), ("1970-01-02", True)]
+    assert not windows.held.keys() - {"x"}  # nothing kept of released windows

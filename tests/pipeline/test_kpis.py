@@ -1,0 +1,149 @@
+"""Released KPIs through the real processor: the cells of every closed window, each once,
+across SIGKILLs; exact where released, never a number of fewer than k subjects, and no
+suppressed cell that a window's total would give away."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from tests.pipeline.harness import Namespace, read_topics, start_processor, stop
+
+pytestmark = pytest.mark.kafka
+WINDOW_MS, K = 2000, 3
+KPI = "activities_per_day"
+
+
+def kpi_rules(ns: Namespace) -> None:
+    """Two-second windows (the generator's stream spans two minutes), with a lateness longer
+    than the stream: every change (a delete of an old activity too) is in before release."""
+    path = ns.rules / "kpis.yaml"
+    text = path.read_text()
+    head, _, rest = text.partition(f"  {KPI}:")
+    block, sep, tail = rest.partition("\n  contacts_by_segment:")
+    block = block.replace("window: P1D", "window: PT2S").replace(
+        "allowed_lateness: PT1H", "allowed_lateness: PT5M").replace(
+        "min_group_size: 5", f"min_group_size: {K}")
+    path.write_text(head + f"  {KPI}:" + block + sep + tail)
+
+
+def activities(jsonl: Path) -> list[dict[str, Any]]:
+    return [r for r in map(orjson.loads, jsonl.read_bytes().splitlines())
+            if r["topic"].endswith(".activities") and r["value"] is not None]
+
+
+def flush(bootstrap: str, ns: Namespace, last: dict[str, Any], partitions: int = 3) -> int:
+    """One activity far later in every partition: the slowest partition's event time then
+    passes every window of the stream (event time moves only with the data)."""
+    producer = Producer({"bootstrap.servers": bootstrap})
+    later = last["value"]["after"]["occurred_at"] + 3_600_000_000
+    for p in range(partitions):
+        row = {**last["value"]["after"], "id": 10**9 + p, "occurred_at": later}
+        value = {**last["value"], "op": "c", "before": None, "after": row}
+        producer.produce(last["topic"], orjson.dumps(value), orjson.dumps({"id": row["id"]}),
+                         partition=p)
+    assert producer.flush(30) == 0
+    return later // 1000
+
+
+def expected_cells(records: list[dict[str, Any]], until_ms: int) -> dict[tuple[int, str], set]:
+    """(window start, type) → the distinct contacts of the rows as they last were, by the
+    raw input: written here from the generator's rows, not by the processor's windows."""
+    rows: dict[int, dict[str, Any]] = {}
+    for record in records:
+        value = record["value"]
+        if value["op"] == "d":
+            rows.pop(value["before"]["id"], None)
+        else:
+            rows[value["after"]["id"]] = value["after"]
+    cells: dict[tuple[int, str], set] = defaultdict(set)
+    for row in rows.values():
+        at = row["occurred_at"] // 1000
+        start = at - at % WINDOW_MS
+        if start + WINDOW_MS <= until_ms:
+            cells[(start, row["type"])].add(row["contact_id"])
+    return cells
+
+
+def test_kpi_cells_are_exact_suppressed_when_small_and_released_once_across_kills(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    ns = Namespace(tmp_path).create()
+    kpi_rules(ns)
+    ns.topics(kafka_bootstrap)
+    generator = subprocess.Popen(
+        [sys.executable, "-m", "processor", "generate", "--events", "2500", "--users", "20",
+         "--rate", "800", "--bootstrap-servers", kafka_bootstrap, "--topic-prefix",
+         ns.source_prefix, "--output", str(tmp_path / "input.jsonl")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for alive in (2.5, 3.5):  # SIGKILLed mid-transaction, twice
+            proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
+            time.sleep(alive)
+            assert proc.poll() is None, stop(proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        assert generator.wait(120) == 0
+    finally:
+        if generator.poll() is None:
+            generator.kill()
+    records = activities(tmp_path / "input.jsonl")
+    watermark = flush(kafka_bootstrap, ns, records[-1]) - 5 * 60_000
+    proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
+    time.sleep(4.0)  # the windows are being released: killed once more
+    assert proc.poll() is None, stop(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    final = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    log = final.communicate(timeout=300)[0].decode()
+    assert final.returncode == 0, log
+    assert "KPI windows rebuilt" in log
+
+    released = [r.value for r in read_topics(kafka_bootstrap, [f"{ns.ns}.bi.kpi.{KPI}"],
+                                             idle_s=3)]
+    keys = [(c["window_start"], orjson.dumps(c["group"])) for c in released]
+    assert len(keys) == len(set(keys)), "a cell was released twice"
+    expected = expected_cells(records, watermark)
+    by_window: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for cell in released:
+        by_window[cell["window_start"]].append(cell)
+        assert cell["rules_sha256"] and cell["min_group_size"] == K
+    from processor.kpi.windows import _iso
+
+    assert set(by_window) == {_iso(start) for start, _ in expected}
+    primary = complementary = shown = 0
+    for cells in by_window.values():
+        groups = [c for c in cells if not c["total"]]
+        total = next(c for c in cells if c["total"])
+        start = next(s for s, _ in expected if _iso(s) == total["window_start"])
+        want = {kind: subjects for (s, kind), subjects in expected.items() if s == start}
+        assert {c["group"]["type"] for c in groups} == set(want)
+        small = 0
+        for cell in groups:
+            subjects = len(want[cell["group"]["type"]])
+            if cell["suppressed"]:
+                assert "subjects" not in cell and "rows" not in cell
+                small += subjects < K
+                primary += subjects < K
+                complementary += subjects >= K
+            else:  # released: exact, and never fewer than k
+                assert cell["subjects"] == subjects >= K
+                shown += 1
+        hidden = sum(c["suppressed"] for c in groups)
+        if not total["suppressed"]:
+            assert total["subjects"] == len(set().union(*want.values()))
+            assert hidden != 1, "the total less the shown cells gives the hidden one away"
+        assert hidden == small or (small == 1 and hidden == 2)
+    print(f"\n{len(by_window)} windows: {shown} cells released, {primary} suppressed "
+          f"(< {K} subjects), {complementary} suppressed with them")
+    assert shown and primary and complementary  # every case met
+    text = b"".join(orjson.dumps(c) for c in released)
+    assert b"contact_id" not in text and b"ps_" not in text  # groups and counts only
