@@ -148,6 +148,14 @@ LABELS: dict[str, dict[str, str]] = {
             "access events (employees' ids, actions, times; no customer data) are kept for "
             "the detectors on the internal topic `{by_actor_topic}` for {retention}, which "
             "only the processor may read.",
+        "tom.kpis":
+            "Released figures only (Art. 25 and 89(1) GDPR): the KPIs {kpis} publish counts, "
+            "sums and averages of the views' masked rows per time window; a cell of fewer "
+            "data subjects than its minimum group size is suppressed, and so is a second cell "
+            "where a window's total would give the first away. Their facts wait on the "
+            "internal topic `{facts_topic}` for {retention}, which only the processor may read.",
+        "kpi_line": "released KPI {name} (cells of at least {k} data subjects, windows: "
+                    "{window})",
         "f.clear_in_view": "personal field published in clear in view(s): {detail}",
         "f.justified_clear": "published in clear, justified: {detail}",
         "f.special_kept_out": "special category, read and published in no view",
@@ -335,6 +343,15 @@ LABELS: dict[str, dict[str, str]] = {
             "an die Informationssicherheit. Die Zugriffsereignisse (Kennungen der Beschäftigten, "
             "Aktionen, Zeiten; keine Kundendaten) bleiben für die Detektoren {retention} auf "
             "dem internen Topic `{by_actor_topic}`, das nur der Prozessor lesen darf.",
+        "tom.kpis":
+            "Nur freigegebene Kennzahlen (Art. 25 und 89 Abs. 1 DSGVO): die Kennzahlen {kpis} "
+            "veröffentlichen Anzahlen, Summen und Mittelwerte der maskierten Zeilen der Sichten "
+            "je Zeitfenster; eine Zelle mit weniger betroffenen Personen als ihre "
+            "Mindestgruppengröße wird unterdrückt, ebenso eine zweite Zelle, wo die Summe eines "
+            "Fensters die erste verriete. Ihre Einzelangaben liegen {retention} auf dem "
+            "internen Topic `{facts_topic}`, das nur der Prozessor lesen darf.",
+        "kpi_line": "freigegebene Kennzahl {name} (Zellen aus mindestens {k} betroffenen "
+                    "Personen, Zeitfenster: {window})",
         "f.clear_in_view": "personenbezogenes Feld im Klartext veröffentlicht in Sicht(en): "
                            "{detail}",
         "f.justified_clear": "im Klartext veröffentlicht, begründet: {detail}",

@@ -111,6 +111,17 @@ def _activity(report: Report, purpose: str, tables: list[TableEntry], descriptio
         readers = _names(first.readers, record.recipients, lang) or [t["not_stated"]]
         said += [": ", *readers, " ← ", *_codes(topics)]
         recipients.append(said)
+    names = {table.name for table in tables}
+    for name, kpi in report.rules.kpis.items():
+        served = views[kpi.view].purposes
+        if kpi.table in names and (served is None or purpose in served):
+            released: list[str | Code] = [t["kpi_line"].format(
+                name=name, k=kpi.min_group_size,
+                window=_duration_words(isodate.duration_isoformat(kpi.window), t))]
+            if kpi.description:
+                released += [" (", text(kpi.description, lang), ")"]
+            readers = _names(kpi.readers, record.recipients, lang) or [t["not_stated"]]
+            recipients.append([*released, ": ", *readers, " ← ", Code(kpi.topic)])
     transfers: list[Inline]
     if record.third_country_transfers is None:
         transfers = [t["transfers_not_stated"]]
@@ -228,6 +239,11 @@ def _measures(report: Report, t: dict[str, str], lang: str) -> list[Any]:
             by_actor_topic=rules.anomaly.by_actor_topic,
             retention=_duration_words(
                 isodate.duration_isoformat(rules.anomaly.by_actor_retention), t)))
+    if rules.kpis:
+        enforced.append(t["tom.kpis"].format(
+            kpis=", ".join(rules.kpis), facts_topic=rules.kpi.facts_topic,
+            retention=_duration_words(isodate.duration_isoformat(rules.kpi.facts_retention),
+                                      t)))
     general = [text(m, lang) for m in report.record.measures]
     return [Heading(2, t["toms"], "measures"),
             Label(t["toms_general"]), Bullets(general or [t["not_stated"]]),

@@ -211,3 +211,16 @@ def test_a_record_text_in_a_third_language_is_refused(tmp_path: Path) -> None:
     assert validated is None
     assert any(p.path == "record.purposes.customer_service.name.fr.[key]"
                and "should be 'en' or 'de'" in p.message for p in problems), problems
+
+
+def test_the_record_lists_the_released_kpis_their_k_and_the_warehouse() -> None:
+    """Art. 30(1)(d): who receives what. The KPIs are recipients of their own (numbers, no
+    rows), with the smallest group they release; the warehouse receives the sales view."""
+    text = report(RULES, "--lang", "en")
+    activity = text.split("Business analytics", 1)[1]
+    assert "released KPI contracts_by_product (cells of at least 5 data subjects" in activity
+    assert "`bi.kpi.contracts_by_product`" in activity
+    assert "BI warehouse (internal; a PostgreSQL database of its own" in text
+    assert "`crm.internal.kpi-facts`" in text.split("Technical and organisational", 1)[1]
+    german = report(RULES, "--lang", "de")
+    assert "freigegebene Kennzahl activities_per_day (Zellen aus mindestens 5" in german
