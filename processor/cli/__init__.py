@@ -51,13 +51,14 @@ def main(ctx: click.Context, log_level: str, log_format: str) -> None:
 
 
 def _add_commands() -> None:
-    from processor.cli import admin, audit, keys, rules_commands, stream, subjects
+    from processor.cli import admin, audit, dashboard, keys, rules_commands, stream, subjects
 
     for module, names in ((rules_commands, ("validate", "schemas", "report")),
                           (stream, ("mask", "run", "topics")),
                           (admin, ("acls", "generate", "scan")),
                           (keys, ("keys",)), (audit, ("audit",)),
-                          (subjects, ("subject", "reveal", "erase"))):
+                          (subjects, ("subject", "reveal", "erase")),
+                          (dashboard, ("dashboard",))):
         for name in names:
             main.add_command(getattr(module, name))
     keys.keys.add_command(subjects.rotate)

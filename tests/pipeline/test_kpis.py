@@ -41,13 +41,14 @@ def activities(jsonl: Path) -> list[dict[str, Any]]:
             if r["topic"].endswith(".activities") and r["value"] is not None]
 
 
-def flush(bootstrap: str, ns: Namespace, last: dict[str, Any], partitions: int = 3) -> int:
-    """One activity far later in every partition: the slowest partition's event time then
-    passes every window of the stream (event time moves only with the data)."""
+def flush(bootstrap: str, ns: Namespace, last: dict[str, Any], partitions: int = 3,
+          hours: int = 1) -> int:
+    """One activity ``hours`` later in every partition (ms): the slowest partition's event
+    time then passes every window before it (event time moves only with the data)."""
     producer = Producer({"bootstrap.servers": bootstrap})
-    later = last["value"]["after"]["occurred_at"] + 3_600_000_000
+    later = last["value"]["after"]["occurred_at"] + hours * 3_600_000_000
     for p in range(partitions):
-        row = {**last["value"]["after"], "id": 10**9 + p, "occurred_at": later}
+        row = {**last["value"]["after"], "id": 10**9 + 10 * hours + p, "occurred_at": later}
         value = {**last["value"], "op": "c", "before": None, "after": row}
         producer.produce(last["topic"], orjson.dumps(value), orjson.dumps({"id": row["id"]}),
                          partition=p)
@@ -74,8 +75,12 @@ def expected_cells(records: list[dict[str, Any]], until_ms: int) -> dict[tuple[i
     return cells
 
 
-def test_kpi_cells_are_exact_suppressed_when_small_and_released_once_across_kills(
-        kafka_bootstrap: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def kpi_run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Activities generated while the processor is SIGKILLed twice, a late activity in every
+    partition (the windows close), and the processor killed once more while it releases
+    them; then a last instance finishes."""
+    tmp_path = tmp_path_factory.mktemp("kpis")
     ns = Namespace(tmp_path).create()
     kpi_rules(ns)
     ns.topics(kafka_bootstrap)
@@ -105,8 +110,13 @@ def test_kpi_cells_are_exact_suppressed_when_small_and_released_once_across_kill
     final = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
     log = final.communicate(timeout=300)[0].decode()
     assert final.returncode == 0, log
-    assert "KPI windows rebuilt" in log
+    return {"ns": ns, "records": records, "watermark": watermark, "log": log}
 
+
+def test_kpi_cells_are_exact_suppressed_when_small_and_released_once_across_kills(
+        kafka_bootstrap: str, kpi_run: dict[str, Any]) -> None:
+    ns, records, watermark = kpi_run["ns"], kpi_run["records"], kpi_run["watermark"]
+    assert "KPI windows rebuilt" in kpi_run["log"]
     released = [r.value for r in read_topics(kafka_bootstrap, [f"{ns.ns}.bi.kpi.{KPI}"],
                                              idle_s=3)]
     keys = [(c["window_start"], orjson.dumps(c["group"])) for c in released]
@@ -147,3 +157,89 @@ def test_kpi_cells_are_exact_suppressed_when_small_and_released_once_across_kill
     assert shown and primary and complementary  # every case met
     text = b"".join(orjson.dumps(c) for c in released)
     assert b"contact_id" not in text and b"ps_" not in text  # groups and counts only
+
+
+def start_dashboard(ns: Namespace, bootstrap: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """``crm-masker dashboard`` on a free port; its URL."""
+    import re
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "processor", "dashboard", "--rules", str(ns.rules),
+         "--bootstrap-servers", bootstrap, "--port", "0", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    found = re.search(r"http://\S+/", line)
+    assert found, line + (proc.stderr.read() if proc.poll() is not None else "")
+    return proc, found[0]
+
+
+def chromium() -> Any:
+    """Debian's Chromium, headless, driven through Debian's ChromeDriver (selenium)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600",
+                "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def test_the_dashboard_shows_released_cells_live_and_suppressed_ones_as_suppressed(
+        kafka_bootstrap: str, kpi_run: dict[str, Any], tmp_path: Path) -> None:
+    """The page in a real browser: the released cells with their numbers, the suppressed
+    ones as "suppressed" (never a number), and a window that the processor releases while
+    the page is open appears without a reload. The screenshot is for the issue."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from processor.kpi.windows import _iso
+
+    ns = kpi_run["ns"]
+    topic = f"{ns.ns}.bi.kpi.{KPI}"
+    released = {(c["window_start"], c["group"]["type"] if c["group"] else "total"): c
+                for c in (r.value for r in read_topics(kafka_bootstrap, [topic], idle_s=2))}
+    dashboard, url = start_dashboard(ns, kafka_bootstrap, "--kpi", KPI,
+                                     "--kpi", "contracts_by_product")
+    driver = chromium()
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 30)
+        rows_of = f"#kpi-{KPI} tr[data-window]"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, rows_of))
+        shown = {"released": 0, "suppressed": 0}
+        for row in driver.find_elements(By.CSS_SELECTOR, rows_of):
+            cell = released[(row.get_attribute("data-window"), row.get_attribute("data-group"))]
+            numbers = [td.text for td in row.find_elements(By.TAG_NAME, "td")[2:]]
+            if cell["suppressed"]:
+                assert row.get_attribute("data-suppressed") == "true"
+                assert set(numbers) == {"suppressed"}  # never a number, never zero
+                shown["suppressed"] += 1
+            else:
+                assert numbers[:2] == [str(cell["subjects"]), str(cell["rows"])]
+                shown["released"] += 1
+        assert shown["released"] and shown["suppressed"], shown
+        assert driver.find_element(By.CSS_SELECTOR, f"#kpi-{KPI} canvas")  # Chart.js drew
+        version = driver.find_element(By.TAG_NAME, "body").get_attribute("data-version")
+
+        # new events: the late activities' window closes, the page shows it by itself
+        late = flush(kafka_bootstrap, ns, kpi_run["records"][-1], hours=2)
+        proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+        assert proc.wait(300) == 0
+        new_window = _iso(late - 3_600_000 - (late - 3_600_000) % WINDOW_MS)
+        fresh = f'#kpi-{KPI} tr[data-window="{new_window}"]'
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, fresh))
+        assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-version") != version
+        # three activities of one contact: fewer than k subjects, suppressed with the total
+        assert {r.get_attribute("data-suppressed") for r in
+                driver.find_elements(By.CSS_SELECTOR, fresh)} == {"true"}
+        screenshot = tmp_path / "dashboard.png"
+        driver.save_screenshot(str(screenshot))
+        print(f"\nscreenshot: {screenshot}")
+        assert screenshot.stat().st_size > 10_000
+    finally:
+        driver.quit()
+        dashboard.terminate()
+        dashboard.wait(10)
