@@ -49,6 +49,7 @@ def dashboard(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ...],
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections wait for the server from now on: the URL below works
     click.echo(f"dashboard: http://{host}:{sock.getsockname()[1]}/ ({len(chosen)} KPI(s))",
                err=True)
     server = uvicorn.Server(uvicorn.Config(create_app(board), log_level="warning",

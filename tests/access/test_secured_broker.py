@@ -206,3 +206,33 @@ def test_the_record_says_how_access_is_enforced(processed: SecureBroker) -> None
     english = cli("report", "--rules", str(RULES), "--bootstrap-servers", processed.bootstrap,
                   *processed.options("admin"))
     assert f"{wanted} of {wanted} in place, 0 beyond the rules" in english.stdout
+
+
+def test_the_dashboard_shows_only_the_kpis_that_its_principal_may_read(
+        processed: SecureBroker) -> None:
+    """``crm-masker dashboard`` as User:sales: the KPI that names sales as a reader is
+    readable, the BI team's activities KPI is shown as refused by the broker."""
+    import json
+    import re
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "processor", "dashboard", "--rules",
+                             str(RULES), "--bootstrap-servers", processed.bootstrap,
+                             *processed.options("sales"), "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        url = re.search(r"http://\S+/", proc.stderr.readline())
+        assert url, proc.stderr.read() if proc.poll() is not None else "no URL"
+        deadline, kpis = time.monotonic() + 30, {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(url[0] + "cells", timeout=5) as answer:
+                kpis = json.loads(answer.read())["kpis"]
+            if kpis["activities_per_day"]["denied"]:
+                break
+            time.sleep(0.5)
+        assert kpis["activities_per_day"]["denied"] == "TOPIC_AUTHORIZATION_FAILED"
+        assert kpis["contracts_by_product"]["denied"] is None
+    finally:
+        proc.terminate()
+        OUTPUTS.append(proc.communicate(timeout=10)[1])
