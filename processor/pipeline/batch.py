@@ -137,8 +137,9 @@ class BatchHandler:
         self.checkpoint.produce_all(segment.records)
         loads = orjson.loads
         for topic, partition, offset, op, row, _ in segment.detected:
-            self._detect(topic, op, loads(row), partition, offset)
-            self._kpi_facts(topic, op, loads(row), partition)
+            image = loads(row)
+            self._detect(topic, op, image, partition, offset)
+            self._kpi_facts(topic, op, image, partition)
         self._account_segment(core, segment)
         for topic, encoded in segment.watched:
             self._watch(core.route(topic)[0], published_rows(self._views[topic], encoded))
