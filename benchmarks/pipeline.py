@@ -87,6 +87,14 @@ def run_passthrough(ns: Namespace, bootstrap: str, shaped: bool = False,
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def write_result(path: Path, **fields: Any) -> None:
+    """A benchmark's JSON (dated), next to the table that it printed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"when": datetime.now().isoformat(timespec="seconds"), **fields},
+                               indent=2) + "\n")
+    print(f"written {path}")
+
+
 def masker_cmd(ns: Namespace, bootstrap: str, group: str) -> list[str]:
     return [sys.executable, "-m", "processor", "run", "--rules", str(ns.rules), "--keys",
             str(DEMO_KEYS), "--kek-file", str(DEMO_KEK), "--allow-demo-keys",

@@ -15,17 +15,15 @@ workers like the masking; the per-worker rows show how evenly.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pipeline import masker_cmd, masker_result, sh
+from benchmarks.pipeline import masker_cmd, masker_result, sh, write_result
 from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
 from tests.pipeline.harness import Namespace
@@ -169,11 +167,8 @@ def main() -> None:
         print(f"{row['workers']:>7}  {row['how']:<10} {row['events_per_s']:>9,.0f} "
               f"{speedup:>7.2f}x {row['efficiency']:>9.0%} {row['cpu_us_per_event']:>12.1f}  "
               f"{row['per_worker']}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"when": datetime.now().isoformat(timespec="seconds"),
-                                       "events": args.events, "partitions": PARTITIONS,
-                                       "cores": os.cpu_count(), "rows": rows}, indent=2) + "\n")
-    print(f"written {args.output}")
+    write_result(args.output, events=args.events, partitions=PARTITIONS,
+                 cores=os.cpu_count(), rows=rows)
 
 
 if __name__ == "__main__":

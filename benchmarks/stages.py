@@ -12,18 +12,16 @@ writes JSON (default benchmarks/results/stages.json).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pipeline import masker_cmd, masker_result, sh
+from benchmarks.pipeline import masker_cmd, masker_result, sh, write_result
 from benchmarks.scaling import copy_input
 from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
@@ -84,11 +82,8 @@ def main() -> None:
         rows.append({"rules": name, "events_per_s": rate, "cpu_us_per_event": cpu,
                      "cpu_ratio": cpu / plain, "rate_ratio": rate / plain_rate, "runs": runs})
         print(f"{name:<32} {rate:>9,.0f} {cpu:>12.1f} {cpu / plain:>6.2f} {rate / plain_rate:>6.2f}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"when": datetime.now().isoformat(timespec="seconds"),
-                                       "events": args.events, "partitions": PARTITIONS,
-                                       "cores": os.cpu_count(), "rows": rows}, indent=2) + "\n")
-    print(f"written {args.output}")
+    write_result(args.output, events=args.events, partitions=PARTITIONS,
+                 cores=os.cpu_count(), rows=rows)
 
 
 if __name__ == "__main__":

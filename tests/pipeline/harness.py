@@ -96,16 +96,11 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
     """SIGKILL the processor ``kills`` times at random moments while ``generator`` produces,
     then let a last instance drain the input; returns the last instance's log."""
     import random
-    import time
 
     rng = random.Random(seed)
     try:
         for _ in range(kills):
-            proc = start_processor(ns, bootstrap, "--batch-ms", "100", *extra)
-            time.sleep(rng.uniform(*alive))
-            assert proc.poll() is None, stop(proc)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
+            sigkill_after(ns, bootstrap, rng.uniform(*alive), *extra)
         assert generator.wait(120) == 0
     finally:
         if generator.poll() is None:
@@ -114,6 +109,17 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
     log = final.communicate(timeout=300)[0].decode()
     assert final.returncode == 0, log
     return log
+
+
+def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str) -> None:
+    """A processor that runs for ``alive_s`` and is SIGKILLed, mid-transaction."""
+    import time
+
+    proc = start_processor(ns, bootstrap, "--batch-ms", "100", *extra)
+    time.sleep(alive_s)
+    assert proc.poll() is None, stop(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 60) -> str:

@@ -4,10 +4,8 @@ suppressed cell that a window's total would give away."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from tests.pipeline.harness import Namespace, read_topics, start_processor, stop
+from tests.pipeline.harness import Namespace, read_topics, sigkill_after, start_processor
 
 pytestmark = pytest.mark.kafka
 WINDOW_MS, K = 2000, 3
@@ -91,22 +89,14 @@ def kpi_run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> d
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for alive in (2.5, 3.5):  # SIGKILLed mid-transaction, twice
-            proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
-            time.sleep(alive)
-            assert proc.poll() is None, stop(proc)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
+            sigkill_after(ns, kafka_bootstrap, alive)
         assert generator.wait(120) == 0
     finally:
         if generator.poll() is None:
             generator.kill()
     records = activities(tmp_path / "input.jsonl")
     watermark = flush(kafka_bootstrap, ns, records[-1]) - 5 * 60_000
-    proc = start_processor(ns, kafka_bootstrap, "--batch-ms", "100")
-    time.sleep(4.0)  # the windows are being released: killed once more
-    assert proc.poll() is None, stop(proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
+    sigkill_after(ns, kafka_bootstrap, 4.0)  # the windows are being released: once more
     final = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
     log = final.communicate(timeout=300)[0].decode()
     assert final.returncode == 0, log
