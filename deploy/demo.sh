@@ -30,4 +30,5 @@ $bin/crm-masker run --rules rules "${keys[@]}" --bootstrap-servers "$bootstrap" 
 $bin/python -m deploy.demo_show "$bootstrap" "$pg"
 echo
 echo "Broker, PostgreSQL and Connect keep running (make demo-down stops them); run 'make demo'"
-echo "again for more changes."
+echo "again for more changes. The released KPIs, live in a browser (their windows close by the"
+echo "CRM's own time, a day at a time): $bin/crm-masker dashboard --bootstrap-servers $bootstrap"
