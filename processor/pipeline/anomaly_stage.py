@@ -194,6 +194,10 @@ class ActorPartitions:
         offsets; alerts dropped. The engines of other partitions are forgotten (revoked)."""
         self.engines = {tp.partition: AnomalyEngine(self.rules) for tp in committed}
         replayed = 0
+        if not any(tp.offset > 0 for tp in committed):  # no reader to start: nothing yet
+            log.info("anomaly detectors of %d partition(s) rebuilt from 0 committed records",
+                     len(committed))
+            return 0
         reader = committed_reader(bootstrap, "anomaly-restore", extra)
         try:
             for tp in committed:

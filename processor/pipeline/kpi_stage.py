@@ -170,6 +170,8 @@ class KpiStage:
         released then); none when this worker does not own the facts partition."""
         self.windows = self._fresh()
         replayed = 0
+        if not any(tp.offset > 0 for tp in committed):
+            return 0  # nothing committed yet: no reader to start (a second at start-up)
         reader = committed_reader(bootstrap, "kpi-restore", extra)
         try:
             for tp in committed:

@@ -98,7 +98,9 @@ def test_an_avro_access_log_rebuilds_the_detectors_after_each_kill(
     ns.topics(kafka_bootstrap)
     registry = ("--schema-registry-url", schema_registry_url)
     generator = generate(ns, kafka_bootstrap, tmp_path, 2500, "--format", "avro", *registry)
-    log = crash_and_finish(ns, kafka_bootstrap, generator, seed=4, alive=(1.5, 3.0),
+    # alive long enough to commit once (start-up restores the audit chain, the keys, the
+    # names, the detectors and the KPIs, and reads the registry): the replay has records
+    log = crash_and_finish(ns, kafka_bootstrap, generator, seed=4, alive=(3.0, 4.5),
                            extra=registry)
     rebuilt = [int(n) for n in re.findall(r"rebuilt from (\d+) committed records", log)]
     assert rebuilt and max(rebuilt) > 0, log[-2000:]
