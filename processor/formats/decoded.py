@@ -29,7 +29,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _date(days: Any) -> Any:
-    return days_to_date(days).isoformat() if type(days) is int else days
+    if type(days) is not int:
+        return days
+    try:
+        return days_to_date(days).isoformat()
+    except OverflowError:  # beyond year 9999 (PostgreSQL's infinity): as Debezium sent it
+        return days
 
 
 def _timestamp(per_second: int, digits: int) -> Decoder:

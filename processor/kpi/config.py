@@ -85,6 +85,8 @@ class KpiRules(_Strict):
         if self.advance is not None and (self.advance > self.window or
                                          self.window % self.advance):
             raise ValueError("advance must divide the window (P1D windows advancing PT6H)")
+        if self.window > timedelta(days=366):
+            raise ValueError("a window of a year at most")
         return self
 
     @property

@@ -72,9 +72,10 @@ def _number(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None  # NaN, sNaN, Infinity: not a measure
 
 
 class KpiWindows:

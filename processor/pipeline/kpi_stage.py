@@ -42,12 +42,21 @@ _MS = {"io.debezium.time.Date": None, "org.apache.kafka.connect.data.Date": None
        "org.apache.kafka.connect.data.Timestamp": 1}
 
 
+#: the event times whose windows (a year at most) start and end in years 1 to 9999
+TIME_RANGE_MS = (-62_135_596_800_000 + 400 * 86_400_000,
+                 253_402_300_799_999 - 400 * 86_400_000)
+#: what a fact's group values and subject may be (they key the cells)
+SCALARS = (str, int, float, bool, type(None))
+
+
 def epoch_ms(logical: LogicalType, value: Any) -> int | None:
-    """An event-time value in milliseconds since the epoch (None: not one)."""
+    """An event-time value in milliseconds since the epoch; None: not one, or beyond the
+    years a window can name (PostgreSQL's infinity, as Debezium sends it)."""
     if type(value) is not int or logical.name not in _MS:
         return None
     per = _MS[logical.name]
-    return value * 86_400_000 if per is None else int(value * per)
+    ms = value * 86_400_000 if per is None else int(value * per)
+    return ms if TIME_RANGE_MS[0] <= ms <= TIME_RANGE_MS[1] else None
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,9 @@ class KpiSource:
         partition ``source`` of ``sources``; None: the row has no event time."""
         image = self.plan.mask_row(row)
         time_ms = epoch_ms(self.time_type, image.get(self.rules.time))
-        if time_ms is None:
-            return None
+        group = [image.get(column) for column in self.rules.group_by]
+        if time_ms is None or not all(isinstance(v, SCALARS) for v in group):
+            return None  # no cell can hold it (an array or object is no group)
         key = self.plan.mask_key({name: row[name] for name, _ in self.plan.key_fields
                                   if name in row})
         measures = []
@@ -87,7 +97,7 @@ class KpiSource:
             measures.append(decode(raw) if decode is not None and raw is not None else raw)
         return {"k": self.name, "t": time_ms, "p": source, "n": sources,
                 "r": orjson.dumps(key, option=orjson.OPT_SORT_KEYS).decode(),
-                "d": op == "d", "g": [image.get(column) for column in self.rules.group_by],
+                "d": op == "d", "g": group,
                 "s": image.get(self.subject), "m": measures}
 
 
@@ -147,6 +157,9 @@ class KpiStage:
             windows = self.windows[raw["k"]]
             fact = Fact(int(raw["t"]), int(raw["p"]), int(raw["n"]), str(raw["r"]),
                         bool(raw["d"]), tuple(raw["g"]), raw["s"], tuple(raw["m"]))
+            if not (TIME_RANGE_MS[0] <= fact.time_ms <= TIME_RANGE_MS[1]
+                    and all(isinstance(v, SCALARS) for v in (*fact.group, fact.subject))):
+                raise ValueError("a fact that no window can hold")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             log.warning("%s: a record that the processor did not write (or of a KPI that the "
                         "rules no longer name); skipped", self.topic)

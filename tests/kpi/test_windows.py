@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from processor.kpi.config import KpiRules
 from processor.kpi.windows import Fact, KpiWindows
 
@@ -101,3 +103,28 @@ def test_a_row_whose_event_time_moves_leaves_its_old_window() -> None:
     assert [(c["window_start"][:10], c["suppressed"]) for c in cells] == [
         ("1970-01-01", True), ("1970-01-02", True)]
     assert not windows.held.keys() - {"x"}  # nothing kept of released windows
+
+
+def test_what_no_window_can_hold_is_skipped_not_raised() -> None:
+    """Facts from hostile or odd rows: PostgreSQL's infinity as the event time, an array as
+    the group, a measure of "sNaN" — no fact, or no number, never an exception."""
+    from processor.pipeline.kpi_stage import KpiStage
+    from tests.helpers import engine
+
+    stage = KpiStage(engine().compiled)
+    activity = {"id": 1, "contact_id": 2, "user_id": 3, "type": "call", "subject": "x",
+                "body": "y", "occurred_at": 2**63 - 1}
+    topic = next(t for t, sources in stage.sources.items()
+                 if any(s.name == "activities_per_day" for s in sources))
+    assert stage.facts(topic, "c", activity, 0) == []  # infinity: no event time
+    assert stage.facts(topic, "c", {**activity, "type": ["call", "mail"]}, 0) == []
+    assert len(stage.facts(topic, "c", {**activity, "occurred_at": 10**15}, 0)) == 1
+    for hostile in ({"k": "activities_per_day", "t": 2**62, "p": 0, "n": 1, "r": "a",
+                     "d": False, "g": ["call"], "s": "x", "m": []},
+                    {"k": "activities_per_day", "t": 5, "p": 0, "n": 1, "r": "a",
+                     "d": False, "g": [["call"]], "s": "x", "m": []}):
+        assert stage.on_record(orjson.dumps(hostile)) == []
+    windows = KpiWindows("k", rules(total=False))
+    cells = released(windows, [*(fact(i, f"r{i}", "A", f"s{i}", fee="sNaN") for i in range(3)),
+                               fact(DAY, "x", "A", "x")])
+    assert cells[0]["fee"] == "0" and cells[0]["avg_fee"] is None

@@ -37,6 +37,7 @@ def test_each_logical_type_decodes_to_the_text_a_bi_tool_reads() -> None:
     assert decode("io.debezium.time.MicroTimestamp", -1) == "1969-12-31T23:59:59.999999Z"
     # PostgreSQL's infinity as Debezium sends it: not a date, left as it came
     assert decode("io.debezium.time.MicroTimestamp", 2**63 - 1) == 2**63 - 1
+    assert decode("io.debezium.time.Date", 2**31 - 1) == 2**31 - 1
     assert decode("io.debezium.time.MicroTime", 36_672_000_001) == "10:11:12.000001"
     scale2 = {"scale": "2"}
     assert decode("org.apache.kafka.connect.data.Decimal", dbz.encode_decimal(
