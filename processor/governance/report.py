@@ -199,7 +199,7 @@ def _field_entry(table_name: str, table: TableRules, name: str, rule: FieldRule,
     subject = (SubjectScope(table.subject, table.subject_domain)
                if table.subject and table.subject_domain else None)
     for view_name, view in views.items():
-        spec: ActionSpec = view.overrides.get(f"{table_name}.{name}", rule)
+        spec = view.spec_for(table_name, name, rule)
         measures[view_name] = describe(spec, table_name, name, key_id, subject)
         if _reveals_all(spec) and not (isinstance(spec, FieldRule) and spec.when is not None):
             clear.append(view_name)

@@ -42,13 +42,7 @@ from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
 from processor.anomaly.events import AccessEvent, ChangeReader, UserState
-from processor.pipeline.topic_reader import (
-    committed,
-    committed_reader,
-    partitions_of,
-    read_partition,
-    watermarks,
-)
+from processor.pipeline.topic_reader import committed, partitions_of, replay, watermarks
 from processor.rules.model import RuleSet
 
 log = logging.getLogger(__name__)
@@ -193,23 +187,9 @@ class ActorPartitions:
         """Fresh engines for these partitions, fed with what precedes their committed
         offsets; alerts dropped. The engines of other partitions are forgotten (revoked)."""
         self.engines = {tp.partition: AnomalyEngine(self.rules) for tp in committed}
-        replayed = 0
-        if not any(tp.offset > 0 for tp in committed):  # no reader to start: nothing yet
-            log.info("anomaly detectors of %d partition(s) rebuilt from 0 committed records",
-                     len(committed))
-            return 0
-        reader = committed_reader(bootstrap, "anomaly-restore", extra)
-        try:
-            for tp in committed:
-                low, _ = watermarks(reader, tp.topic, tp.partition, timeout_s)
-                if tp.offset <= low:
-                    continue
-                for msg in read_partition(reader, tp.topic, tp.partition, low, tp.offset,
-                                          timeout_s):
-                    self.on_record(tp.partition, msg.value())
-                    replayed += 1
-        finally:
-            reader.close()
+        replayed = replay(bootstrap, "anomaly-restore", extra, committed,
+                          lambda msg: self.on_record(msg.partition() or 0, msg.value()),
+                          timeout_s)
         log.info("anomaly detectors of %d partition(s) rebuilt from %d committed records",
                  len(committed), replayed)
         return replayed

@@ -28,12 +28,7 @@ from processor.kpi.config import KpiRules
 from processor.kpi.windows import Cell, Fact, KpiWindows
 from processor.masking.compiler import CompiledRules
 from processor.masking.plan import FieldPlan
-from processor.pipeline.topic_reader import (
-    committed_reader,
-    partitions_of,
-    read_partition,
-    watermarks,
-)
+from processor.pipeline.topic_reader import partitions_of, replay
 
 log = logging.getLogger(__name__)
 #: milliseconds per unit of the event-time encodings (None: days)
@@ -182,21 +177,8 @@ class KpiStage:
         """Fresh windows, fed with the facts before the committed offset (their cells were
         released then); none when this worker does not own the facts partition."""
         self.windows = self._fresh()
-        replayed = 0
-        if not any(tp.offset > 0 for tp in committed):
-            return 0  # nothing committed yet: no reader to start (a second at start-up)
-        reader = committed_reader(bootstrap, "kpi-restore", extra)
-        try:
-            for tp in committed:
-                low, _ = watermarks(reader, tp.topic, tp.partition, timeout_s)
-                if tp.offset <= low:  # nothing committed (or nothing kept) before it
-                    continue
-                for msg in read_partition(reader, tp.topic, tp.partition, low, tp.offset,
-                                          timeout_s):
-                    self.on_record(msg.value())
-                    replayed += 1
-        finally:
-            reader.close()
+        replayed = replay(bootstrap, "kpi-restore", extra, committed,
+                          lambda msg: self.on_record(msg.value()), timeout_s)
         if committed:
             log.info("KPI windows rebuilt from %d committed facts", replayed)
         return replayed

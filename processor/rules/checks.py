@@ -336,9 +336,9 @@ def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
 
 
 def _view_spec(rules: RuleSet, view_name: str, table_name: str, column: str) -> ActionSpec | None:
-    """The action that a view applies to a column: its override, else the table's rule."""
-    view, table = rules.views[view_name], rules.tables[table_name]
-    return view.overrides.get(f"{table_name}.{column}", table.fields.get(column))
+    """The action that a view applies to a column; None: the table has no such column."""
+    rule = rules.tables[table_name].fields.get(column)
+    return rules.views[view_name].spec_for(table_name, column, rule) if rule is not None else None
 
 
 def kpi_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:

@@ -179,6 +179,10 @@ class ViewRules(Strict):
         """This view's topic for ``table``."""
         return self.topic.format(table=table)
 
+    def spec_for(self, table: str, column: str, rule: ActionSpec) -> ActionSpec:
+        """The action that this view applies to a column: its override, else ``rule``."""
+        return self.overrides.get(f"{table}.{column}", rule)
+
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:

@@ -27,7 +27,7 @@ from processor.formats.envelope import unwrap
 from processor.formats.views import ViewFormat, view_format
 from processor.keys import KeyRing
 from processor.pipeline.topic_reader import read_messages
-from processor.rules.model import ActionSpec, RuleSet
+from processor.rules.model import RuleSet
 
 
 def parse_ids(pairs: Iterable[str]) -> list[tuple[str, str]]:
@@ -87,7 +87,7 @@ def subject_columns(rules: RuleSet, domains: set[str]) -> list[Column]:
         for table_name in filter(view.publishes, rules.tables):
             table = rules.tables[table_name]
             for column, rule in table.fields.items():
-                spec: ActionSpec = view.overrides.get(f"{table_name}.{column}", rule)
+                spec = view.spec_for(table_name, column, rule)
                 domain = spec.params.get("domain")
                 if domain in domains and action_class(spec.action).stable_for_keys:
                     found.append(Column(view_name, view.topic_of(table_name),
@@ -99,8 +99,8 @@ def subject_columns(rules: RuleSet, domains: set[str]) -> list[Column]:
 def pseudonyms(rules: RuleSet, keys: KeyRing, column: Column, value: str) -> set[str]:
     """``value`` as ``column``'s action writes it, under every key id of ``keys``."""
     table = rules.tables[column.table]
-    spec: ActionSpec = rules.views[column.view].overrides.get(
-        f"{column.table}.{column.column}", table.fields[column.column])
+    spec = rules.views[column.view].spec_for(column.table, column.column,
+                                             table.fields[column.column])
     found = set()
     for key_id in keys.key_ids:
         ctx = CompileContext(column.table, column.column, key_id, keys)
