@@ -54,7 +54,7 @@ from processor.keys import load_keys
 from processor.masking import native
 from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
-from processor.pii.detectors import detector, detector_kinds, forget_confirmed
+from processor.pii.recognizers import forget_confirmed, recognizer, recognizer_kinds
 from processor.pipeline.records import H_SRC_OFFSET, H_SRC_PARTITION, H_SRC_TOPIC, policy_headers
 from processor.rules import ValidatedRules, load_validated
 
@@ -72,8 +72,8 @@ def rules_without_names(rules: Path) -> ValidatedRules:
     """The rules with scrub's name detectors off (and no name columns): what the names cost."""
     copy = Path(tempfile.mkdtemp(prefix="rules-no-names-")) / "rules"
     shutil.copytree(rules, copy)
-    pattern_kinds = [k for k in detector_kinds()
-                     if detector(k).by_pattern and detector(k).label != "NAME"]
+    pattern_kinds = [k for k in recognizer_kinds()
+                     if recognizer(k).by_pattern and recognizer(k).label != "NAME"]
     for path in copy.rglob("*.yaml"):
         text = path.read_text().replace(", entity: name", "")
         path.write_text(text.replace("action: scrub}", "action: scrub, detect: ["

@@ -133,13 +133,13 @@ pub enum ActionSpec {
     BucketDecimal {
         width_unscaled: i64,
     },
-    /// free-text scrubbing: the detectors' patterns run here, their Python `confirm` decides
+    /// free-text scrubbing: the recognizers' patterns run here, their Python `confirm` decides
     Scrub {
-        detectors: Vec<DetectorSpec>,
-        /// characters that the detectors read normalised: a text holding one is Python's
+        recognizers: Vec<RecognizerSpec>,
+        /// characters that the recognizers read normalised: a text holding one is Python's
         #[serde(default)]
         defer_chars: String,
-        /// obfuscations (`(at)` …) that the detectors read normalised: likewise
+        /// obfuscations (`(at)` …) that the recognizers read normalised: likewise
         #[serde(default)]
         defer_pattern: Option<String>,
         /// known names: the `NameSet` (index among the helpers) and what a finding becomes
@@ -148,21 +148,21 @@ pub enum ActionSpec {
     },
 }
 
-/// One of scrub's detectors (`processor/pii/detectors.py`), in the order Python runs them.
+/// One of scrub's recognizers (`processor/pii/recognizers.py`), in the order Python runs them.
 #[derive(Deserialize)]
-pub struct DetectorSpec {
+pub struct RecognizerSpec {
     /// Python's pattern source; `regex` compiles it or the action stays in Python
     pub pattern: String,
     pub ignore_case: bool,
     /// a substring every finding needs (a shortcut)
     pub required: Option<String>,
     /// a pattern that every text with a finding matches (a shortcut: one scan, then the
-    /// detector's own pattern)
+    /// recognizer's own pattern)
     #[serde(default)]
     pub required_any: Option<String>,
     /// the digits every finding has at least (a shortcut)
     pub min_digits: usize,
-    /// index of the detector's `confirm` among the helpers (None: every match is a finding)
+    /// index of the recognizer's `confirm` among the helpers (None: every match is a finding)
     pub confirm: Option<usize>,
     /// a finding is always the whole match (`confirm` answers yes or no, never a narrower span)
     pub whole: bool,

@@ -11,22 +11,19 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from processor.formats.logical_types import LogicalType
 from processor.formats.postgres_types import ALL_KINDS, SourceColumn
 from processor.i18n import Localized
 from processor.keys import KeyRing
+from processor.models import Strict
 from processor.pii.names import NameLexicon
 
 if TYPE_CHECKING:
     from processor.datakeys import DataKeyStore
 
 
-class ActionParams(BaseModel):
+class ActionParams(Strict):
     """Parameters of an action; unknown parameters are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 @dataclass

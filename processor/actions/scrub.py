@@ -11,9 +11,9 @@ from processor.actions.base import Action, ActionParams
 from processor.actions.registry import register
 from processor.formats import postgres_types as pt
 from processor.i18n import Localized
-from processor.pii.detectors import detector, detector_kinds, find_all
 from processor.pii.names import PyNameSet
 from processor.pii.normalize import OBFUSCATED, characters_that_change
+from processor.pii.recognizers import find_all, recognizer, recognizer_kinds
 
 CACHE_SIZE = 65_536
 #: the code points that the core's scrub admits besides ASCII (native/src/scrub.rs
@@ -41,9 +41,9 @@ class ScrubParams(ActionParams):
     @field_validator("detect")
     @classmethod
     def _known(cls, kinds: list[str] | None) -> list[str] | None:
-        unknown = sorted(set(kinds or []) - set(detector_kinds()))
+        unknown = sorted(set(kinds or []) - set(recognizer_kinds()))
         if unknown:
-            raise ValueError(f"unknown detector(s) {unknown}; known: {detector_kinds()}")
+            raise ValueError(f"unknown recognizer(s) {unknown}; known: {recognizer_kinds()}")
         return kinds
 
 
@@ -57,11 +57,11 @@ class Scrub(Action):
 
     def __init__(self, params: ScrubParams, ctx: Any) -> None:
         super().__init__(params, ctx)
-        self._kinds = params.detect or detector_kinds()
+        self._kinds = params.detect or recognizer_kinds()
         #: what each kind of finding becomes, for both engines
-        self._replacements = {kind: params.replacement.format(kind=detector(kind).label)
+        self._replacements = {kind: params.replacement.format(kind=recognizer(kind).label)
                               for kind in self._kinds}
-        self._names = (ctx.names if any(not detector(k).by_pattern for k in self._kinds)
+        self._names = (ctx.names if any(not recognizer(k).by_pattern for k in self._kinds)
                        else None)
         # an update carries the same text in `before` and `after`: scrub it once (while no
         # new name is learnt: a text seen before must then be searched for it)
@@ -96,16 +96,16 @@ class Scrub(Action):
         return "".join(parts)
 
     def native_spec(self) -> dict[str, Any] | None:
-        # the core runs the detectors' patterns and calls their ``confirm`` on each candidate
-        detectors = []
+        # the core runs the recognizers' patterns and calls their ``confirm`` on each candidate
+        recognizers = []
         for kind in self._kinds:
-            found = detector(kind)
+            found = recognizer(kind)
             if not found.by_pattern:  # the known names: the core searches the name set
                 continue
             flags = found.pattern.flags & ~re.UNICODE
             if flags & ~re.IGNORECASE:
                 return None  # a flag the core does not mirror: Python scrubs
-            detectors.append({
+            recognizers.append({
                 "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
                 "required": found.required, "min_digits": found.min_digits,
                 "required_any": (found.required_any.pattern if found.required_any is not None
@@ -117,15 +117,15 @@ class Scrub(Action):
         if self._names is not None:
             if isinstance(self._names.names, PyNameSet):
                 return None  # a set the core cannot read: Python scrubs
-            kind = next(k for k in self._kinds if not detector(k).by_pattern)
+            kind = next(k for k in self._kinds if not recognizer(k).by_pattern)
             names = [self._names.names, self._replacements[kind]]
-        return {"kind": "scrub", "detectors": detectors, "names": names,
-                # texts that the detectors read normalised are Python's (pii/normalize.py)
+        return {"kind": "scrub", "recognizers": recognizers, "names": names,
+                # texts that the recognizers read normalised are Python's (pii/normalize.py)
                 "defer_chars": characters_that_change(CORE_RANGES),
                 "defer_pattern": OBFUSCATED}
 
     def measure(self) -> Localized:
-        # the two salutation detectors find the same thing: say it once
-        shown = list(dict.fromkeys(detector(k).shown_as for k in self._kinds))
+        # the two salutation recognizers find the same thing: say it once
+        shown = list(dict.fromkeys(recognizer(k).shown_as for k in self._kinds))
         return Localized("free text scrubbed of " + ", ".join(s.en for s in shown),
                          "Freitext bereinigt um " + ", ".join(s.de for s in shown))

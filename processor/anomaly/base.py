@@ -6,15 +6,13 @@ from abc import ABC, abstractmethod
 from datetime import timedelta
 from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
 from processor.anomaly.alerts import Alert
 from processor.anomaly.events import AccessEvent, UserState
+from processor.models import Strict
 from processor.registry import Registry
 
 
-class DetectorParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+class DetectorParams(Strict):
     #: only these actions count (None: all)
     actions: list[str] | None = None
 

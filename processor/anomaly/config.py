@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from processor.models import PluginSpec, Strict
 
 Severity = Literal["low", "medium", "high", "critical"]
 TimeEncoding = Literal["micro_timestamp", "milli_timestamp"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-
-class AccessLogMapping(_Strict):
+class AccessLogMapping(Strict):
     """Which table holds access events, and which columns mean what."""
 
     table: str
@@ -29,7 +27,7 @@ class AccessLogMapping(_Strict):
     time_encoding: TimeEncoding = "micro_timestamp"
 
 
-class UsersMapping(_Strict):
+class UsersMapping(Strict):
     table: str
     id: str = "id"
     role: str = "role"
@@ -38,19 +36,14 @@ class UsersMapping(_Strict):
     time_encoding: TimeEncoding = "micro_timestamp"
 
 
-class DetectorSpec(BaseModel):
+class DetectorSpec(PluginSpec):
     """``type`` names a registered detector; the other keys are its parameters."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
     type: str
     severity: Severity = "medium"
 
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
-
-class MetricLabels(_Strict):
+class MetricLabels(Strict):
     """The values that ``crm_masker_access_records_total{role,action}`` may carry. Roles and
     actions come from the CRM's rows, so anything not declared here counts as ``other``: a
     label never holds what somebody typed into the CRM, and the label set stays bounded."""
@@ -59,7 +52,7 @@ class MetricLabels(_Strict):
     actions: list[str] = Field(default_factory=list)
 
 
-class AnomalyRules(_Strict):
+class AnomalyRules(Strict):
     access_log: AccessLogMapping
     users: UsersMapping | None = None
     metric_labels: MetricLabels = Field(default_factory=MetricLabels)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from processor.datakeys import CIPHERTEXT
-from processor.pii.detectors import find_all
+from processor.pii.recognizers import find_all
 
 #: a pseudonym as pseudonymize writes it: never a leak
 PSEUDONYM = re.compile(r"^[\w.-]+:[0-9a-f]{8,64}$")

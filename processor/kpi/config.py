@@ -6,16 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import isodate
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from processor.i18n import Text
+from processor.models import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-
-class Measure(_Strict):
+class Measure(Strict):
     """One measure of a cell besides its subjects and rows: ``{sum: column}`` or
     ``{avg: column}`` of a numeric column of the view's masked row."""
 
@@ -44,7 +41,7 @@ def _duration(value: str, zero: bool = False) -> timedelta:
     return parsed
 
 
-class KpiRules(_Strict):
+class KpiRules(Strict):
     """A released KPI: cells of ``group_by`` values per window, each with the number of
     distinct data subjects (the table's ``subject`` column), rows and ``measures``."""
 
@@ -102,7 +99,7 @@ class KpiRules(_Strict):
         return int(self.allowed_lateness.total_seconds() * 1000)
 
 
-class KpiSettings(_Strict):
+class KpiSettings(Strict):
     """Where the KPI facts meet: one internal partition, so that every cell of a window and
     its total are computed together, in one order that a restart replays."""
 

@@ -8,7 +8,7 @@ a free text whose fold is in the set is a name; so is one with a possessive ``s`
 Hyphenated double names are found part by part.
 
 **Unknown people** after a salutation, title or kinship word (Frau, Herr, Dr., Familie,
-Ehemann, Tochter …): the one or two capitalised words that follow (`SalutationDetector`).
+Ehemann, Tochter …): the one or two capitalised words that follow (`SalutationRecognizer`).
 
 The native core keeps the same set (it is the core's `NameSet` when the core is installed, so
 rows that either engine masks feed both) and the folding table and word pattern travel in its

@@ -1,4 +1,4 @@
-"""Create or verify the output topics that the rules imply: views, DLQ, alerts.
+"""Create or verify the topics that the rules imply (``RuleTopics``) with their settings.
 
 View topics are compacted (a delete's tombstone makes the subject disappear, Art. 17) and
 also deleted after the table's retention; the DLQ keeps coordinates only, for ``dlq_retention``.
@@ -7,13 +7,14 @@ also deleted after the table's retention; the DLQ keeps coordinates only, for ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import ConfigResource, NewTopic
 
 from processor.kafka_client import Admin
-from processor.rules.encrypted import encrypted_fields
 from processor.rules.model import RuleSet, duration_ms
+from processor.rules.topics import RuleTopics
 
 
 @dataclass(frozen=True)
@@ -25,46 +26,51 @@ class TopicSpec:
 
 
 def desired_topics(rules: RuleSet, partitions: int) -> list[TopicSpec]:
-    specs = {}
-    for view_name, view in rules.views.items():
-        for table_name in filter(view.publishes, rules.tables):
-            topic = view.topic_of(table_name)
-            specs[topic] = TopicSpec(topic, view.partitions or partitions, {
-                "cleanup.policy": "compact,delete",
-                "retention.ms": str(rules.tables[table_name].retention_ms)},
-                f"view {view_name} of {table_name}")
-    specs[rules.dlq_topic] = TopicSpec(rules.dlq_topic, partitions, {
-        "cleanup.policy": "delete", "retention.ms": str(duration_ms(rules.dlq_retention))},
-        "dead letters (coordinates and reason only)")
-    specs[rules.audit_topic] = TopicSpec(rules.audit_topic, 1, {
-        "cleanup.policy": "delete", "retention.ms": str(duration_ms(rules.audit_retention))},
-        "audit trail (one record per transaction, hash-chained)")
-    specs[rules.alert_topic] = TopicSpec(rules.alert_topic, partitions, {
-        "cleanup.policy": "delete", "retention.ms": str(duration_ms("P90D"))}, "anomaly alerts")
-    if rules.anomaly is not None:
-        by_actor = rules.anomaly.by_actor_topic
-        specs[by_actor] = TopicSpec(by_actor, partitions, {
-            "cleanup.policy": "delete",
-            "retention.ms": str(int(rules.anomaly.by_actor_retention.total_seconds() * 1000))},
-            "internal: access events and user changes keyed by actor (the detectors' input; "
-            "only the processor reads it)")
-    for kpi_name, kpi in rules.kpis.items():
-        specs[kpi.topic] = TopicSpec(kpi.topic, partitions, {
+    """Each topic of ``RuleTopics`` (the one list of what the rules imply) with its partitions,
+    its clean-up and retention, and why it is there."""
+    topics = RuleTopics.of(rules)
+    specs = [TopicSpec(topic, rules.views[view_name].partitions or partitions, {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(rules.tables[table_name].retention_ms)},
+        f"view {view_name} of {table_name}")
+        for (view_name, table_name), topic in topics.views.items()]
+    specs.append(TopicSpec(topics.dlq, partitions, _deleted_after(duration_ms(rules.dlq_retention)),
+                           "dead letters (coordinates and reason only)"))
+    specs.append(TopicSpec(topics.audit, 1, _deleted_after(duration_ms(rules.audit_retention)),
+                           "audit trail (one record per transaction, hash-chained)"))
+    if topics.alerts is not None:
+        specs.append(TopicSpec(topics.alerts, partitions, _deleted_after(duration_ms("P90D")),
+                               "anomaly alerts"))
+    if topics.by_actor is not None and rules.anomaly is not None:
+        specs.append(TopicSpec(topics.by_actor, partitions,
+                               _deleted_after(_ms(rules.anomaly.by_actor_retention)),
+                               "internal: access events and user changes keyed by actor (the "
+                               "detectors' input; only the processor reads it)"))
+    for kpi_name, topic in topics.kpis.items():
+        kpi = rules.kpis[kpi_name]
+        specs.append(TopicSpec(topic, partitions, {
             "cleanup.policy": "compact,delete",
             "retention.ms": str(rules.tables[kpi.table].retention_ms)},
-            f"released KPI {kpi_name} (cells of at least {kpi.min_group_size} subjects)")
-    if rules.kpis:
-        specs[rules.kpi.facts_topic] = TopicSpec(rules.kpi.facts_topic, 1, {
-            "cleanup.policy": "delete",
-            "retention.ms": str(int(rules.kpi.facts_retention.total_seconds() * 1000))},
-            "internal: the masked facts of the KPIs (one partition: every window in one "
-            "place; only the processor reads it)")
-    if encrypted_fields(rules):
-        specs[rules.data_keys.topic] = TopicSpec(
-            rules.data_keys.topic, 1, rules.data_keys.topic_config,
+            f"released KPI {kpi_name} (cells of at least {kpi.min_group_size} subjects)"))
+    if topics.kpi_facts is not None:
+        specs.append(TopicSpec(topics.kpi_facts, 1,
+                               _deleted_after(_ms(rules.kpi.facts_retention)),
+                               "internal: the masked facts of the KPIs (one partition: every "
+                               "window in one place; only the processor reads it)"))
+    if topics.data_keys is not None:
+        specs.append(TopicSpec(
+            topics.data_keys, 1, rules.data_keys.topic_config,
             "per-subject data keys of encrypt (wrapped; a shredded key is compacted away "
-            f"within {rules.data_keys.shred_within})")
-    return sorted(specs.values(), key=lambda s: s.name)
+            f"within {rules.data_keys.shred_within})"))
+    return sorted(specs, key=lambda s: s.name)
+
+
+def _deleted_after(retention_ms: int) -> dict[str, str]:
+    return {"cleanup.policy": "delete", "retention.ms": str(retention_ms)}
+
+
+def _ms(duration: timedelta) -> int:
+    return int(duration.total_seconds() * 1000)
 
 
 @dataclass

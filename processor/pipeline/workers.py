@@ -81,7 +81,7 @@ def run_worker(spec: WorkerSpec) -> int:
 def _zero_labelled_counters(compiled: CompiledRules) -> None:
     """Create the bounded label sets at 0, so that Prometheus's increase() sees the first
     anomaly or leak (a series that appears already at 1 has no increase)."""
-    from processor.pii.detectors import detector_kinds
+    from processor.pii.recognizers import recognizer_kinds
 
     anomaly = compiled.validated.rules.anomaly
     for name, spec in (anomaly.detectors.items() if anomaly else ()):
@@ -89,7 +89,7 @@ def _zero_labelled_counters(compiled: CompiledRules) -> None:
         metrics.ANOMALY_LATE_EVENTS.labels(name)
     for route in compiled.routes.values():
         for column in {c for view in route.views for c in view.plan.watched}:
-            for kind in detector_kinds():
+            for kind in recognizer_kinds():
                 metrics.PII_SUSPECTED.labels(route.table, column, kind)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import isodate
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from processor.actions.null import Null
 from processor.anomaly.config import AnomalyRules
@@ -13,6 +13,7 @@ from processor.formats.views import VIEW_FORMATS
 from processor.formats.views.flat import FlatFormat
 from processor.i18n import Text
 from processor.kpi.config import KpiRules, KpiSettings
+from processor.models import PluginSpec, Strict
 
 FieldClass = Literal["identifier", "personal", "special", "free_text", "business", "technical"]
 LegalBasis = Literal[
@@ -51,20 +52,10 @@ def duration_ms(value: str) -> int:
     return int(days * 86_400_000)
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True,
-                              populate_by_name=True)
-
-
-class ActionSpec(BaseModel):
+class ActionSpec(PluginSpec):
     """An action name with its parameters, e.g. ``{action: mask, keep_last: 2}``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
     action: str
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
     @model_validator(mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from processor.masking.engine import MaskingEngine
 from processor.masking.native import NativeEngine
-from processor.pii.detectors import detector, detector_kinds, forget_confirmed
+from processor.pii.recognizers import forget_confirmed, recognizer, recognizer_kinds
 from tests.helpers import require_native_core
 from tests.masking.test_native_engine import EDGE_TOPIC, _edge_engines, edge_bytes, engines
 from tests.masking.test_native_engine import edge_rules as edge_rules
@@ -123,28 +123,28 @@ def test_any_text_scrubs_alike(edge_rules: Path, core: ModuleType,
     assert scrubbed(fast, text) == scrubbed(engine, text)
 
 
-@pytest.mark.parametrize("kind", [k for k in detector_kinds() if detector(k).by_pattern])
+@pytest.mark.parametrize("kind", [k for k in recognizer_kinds() if recognizer(k).by_pattern])
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_every_match_has_what_the_core_may_skip_text_without(kind: str, data: st.DataObject
                                                               ) -> None:
     """The core skips a detector on text with fewer digits than ``min_digits`` or without its
     ``required`` substring: every string the pattern matches must have both."""
-    found = detector(kind)
+    found = recognizer(kind)
     match = data.draw(st.from_regex(found.pattern, fullmatch=True))
     assert len(re.findall(r"\d", match)) >= found.min_digits
     assert found.required is None or found.required in match
 
 
-@pytest.mark.parametrize("kind", [k for k in detector_kinds()
-                                  if detector(k).whole and detector(k).by_pattern])
+@pytest.mark.parametrize("kind", [k for k in recognizer_kinds()
+                                  if recognizer(k).whole and recognizer(k).by_pattern])
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_whole_match_detector_confirms_the_whole_match_or_nothing(
         kind: str, data: st.DataObject) -> None:
     """The core asks a `whole` detector only about candidates that no earlier finding
     covers, which is exact only if its answer is the whole match or nothing."""
-    found = detector(kind)
+    found = recognizer(kind)
     match = data.draw(st.from_regex(found.pattern, fullmatch=True))
     assert found.confirm(match) in (None, (0, len(match)))
 
@@ -154,11 +154,11 @@ def test_a_whole_match_detector_confirms_the_whole_match_or_nothing(
 def test_a_pattern_the_core_cannot_mirror_leaves_scrub_to_python(
         edge_rules: Path, core: ModuleType, monkeypatch: pytest.MonkeyPatch,
         scrub_calls: list[str], pattern: re.Pattern[str]) -> None:
-    from processor.pii.detectors import PhoneDetector
+    from processor.pii.recognizers import PhoneRecognizer
 
-    monkeypatch.setattr(PhoneDetector, "pattern", pattern)
-    monkeypatch.setattr(PhoneDetector, "confirm", lambda self, candidate: (0, len(candidate)))
-    monkeypatch.setattr(detector("phone"), "_confirmed", {})  # answers of the real confirm
+    monkeypatch.setattr(PhoneRecognizer, "pattern", pattern)
+    monkeypatch.setattr(PhoneRecognizer, "confirm", lambda self, candidate: (0, len(candidate)))
+    monkeypatch.setattr(recognizer("phone"), "_confirmed", {})  # answers of the real confirm
     engine, fast = engines(edge_rules, core)
     text = "Tel. 030 1234567"
     assert scrubbed(fast, text) == scrubbed(engine, text) == "Tel. [PHONE]"
@@ -180,10 +180,10 @@ def test_the_core_asks_only_about_candidates_no_finding_covers(
     """The digits of an IBAN look like a card number, and a run of them like a phone number:
     the core does not ask phonenumbers or Luhn about what the IBAN already covers (each such
     call costs 10–40 µs), and scrubs the same."""
-    from processor.pii.detectors import CardDetector, PhoneDetector
+    from processor.pii.recognizers import CardRecognizer, PhoneRecognizer
 
     asked: list[str] = []
-    for cls in (CardDetector, PhoneDetector):
+    for cls in (CardRecognizer, PhoneRecognizer):
         confirm = cls.confirm
         monkeypatch.setattr(cls, "confirm", lambda self, candidate, confirm=confirm:
                             asked.append(candidate) or confirm(self, candidate))
@@ -201,9 +201,9 @@ def test_the_core_asks_only_about_candidates_no_finding_covers(
 def test_a_narrower_answer_from_a_whole_match_detector_leaves_the_text_to_python(
         edge_rules: Path, core: ModuleType, monkeypatch: pytest.MonkeyPatch,
         scrub_calls: list[str]) -> None:
-    from processor.pii.detectors import PhoneDetector
+    from processor.pii.recognizers import PhoneRecognizer
 
-    monkeypatch.setattr(PhoneDetector, "confirm", lambda self, candidate: (1, len(candidate)))
+    monkeypatch.setattr(PhoneRecognizer, "confirm", lambda self, candidate: (1, len(candidate)))
     engine, fast = engines(edge_rules, core)
     text = "Rückruf 0170 22736172"
     assert scrubbed(fast, text) == scrubbed(engine, text) == "Rückruf 0[PHONE]"

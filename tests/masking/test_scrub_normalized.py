@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 
-from processor.pii.detectors import find_all
 from processor.pii.normalize import normalize
+from processor.pii.recognizers import find_all
 from tests.helpers import require_native_core
 from tests.masking.test_native_engine import _edge_engines
 from tests.masking.test_native_engine import edge_rules as edge_rules

@@ -199,3 +199,23 @@ def test_a_view_gets_topics_for_exactly_the_tables_it_publishes(
     names = {t.name for t in desired_topics(validated.rules, 1)}
     assert {n for n in names if n.startswith("bi.sales.")} == expected
     assert "bi.analytics.contacts" in names  # the other view is untouched
+
+
+def test_topics_creates_exactly_the_topics_the_processor_writes() -> None:
+    """`topics` and the processor's start-up check and ACLs read one list (RuleTopics): the
+    topics to create are the processor's outputs, no more and no fewer, with or without
+    anomaly detection."""
+    from processor.pipeline.topics import desired_topics
+    from processor.rules.topics import RuleTopics
+
+    validated, problems = validate(RULES)
+    assert validated is not None, problems
+    rules = validated.rules
+    assert rules.anomaly is not None and rules.kpis
+    created = {t.name for t in desired_topics(rules, 3)}
+    assert created == set(RuleTopics.of(rules).outputs)
+    assert rules.alert_topic in created and rules.anomaly.by_actor_topic in created
+    plain = rules.model_copy(update={"anomaly": None})
+    created = {t.name for t in desired_topics(plain, 3)}
+    assert created == set(RuleTopics.of(plain).outputs)
+    assert rules.alert_topic not in created and rules.anomaly.by_actor_topic not in created

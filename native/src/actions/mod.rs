@@ -90,12 +90,12 @@ pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAc
             integral: *integral,
         }),
         ActionSpec::Scrub {
-            detectors,
+            recognizers,
             defer_chars,
             defer_pattern,
             names,
         } => Box::new(Scrub::new(
-            detectors,
+            recognizers,
             helpers,
             defer_chars,
             defer_pattern.as_deref(),

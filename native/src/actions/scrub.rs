@@ -1,7 +1,7 @@
-//! scrub in the core: the detectors' own patterns find the candidates here, and each
-//! detector's Python `confirm` (python-stdnum, phonenumbers) still decides every candidate.
+//! scrub in the core: the recognizers' own patterns find the candidates here, and each
+//! recognizer's Python `confirm` (python-stdnum, phonenumbers) still decides every candidate.
 //!
-//! The patterns are Python's (`Detector.pattern`), compiled with the `regex` crate. Both
+//! The patterns are Python's (`Recognizer.pattern`), compiled with the `regex` crate. Both
 //! engines find the same matches as long as `\w`, `\d`, `\b` and case folding mean the same
 //! in both, which holds for the characters that `same_classes` admits (ASCII, Latin-1 and
 //! Latin Extended-A letters, general punctuation, the euro sign; the Turkish İ and ı through a
@@ -16,11 +16,11 @@ use serde_json::Value;
 use super::NativeAction;
 use crate::json;
 use crate::names::NameSet;
-use crate::spec::DetectorSpec;
+use crate::spec::RecognizerSpec;
 
 const CACHE_SIZE: usize = 65_536;
 
-struct Detector {
+struct Recognizer {
     pattern: Regex,
     /// a text without it holds no finding
     required: Option<String>,
@@ -28,7 +28,7 @@ struct Detector {
     required_any: Option<usize>,
     /// a finding has at least this many digits
     min_digits: usize,
-    /// the Python `Detector.confirm` (None: every match is a finding)
+    /// the Python `Recognizer.confirm` (None: every match is a finding)
     confirm: Option<PyObject>,
     /// its answers by candidate: the same IBAN or phone number turns up in many notes, and a
     /// lookup here costs far less than a call of the validator
@@ -38,7 +38,7 @@ struct Detector {
     replacement: String,
 }
 
-impl Detector {
+impl Recognizer {
     /// `confirm`'s answer for a candidate, remembered; None when the callback failed.
     fn answer(&mut self, py: Python<'_>, candidate: &str) -> Option<Option<(usize, usize)>> {
         if let Some(answer) = self.confirmed.get(candidate) {
@@ -56,15 +56,15 @@ impl Detector {
     }
 }
 
-/// the detector index of a known name's finding
+/// the recognizer index of a known name's finding
 const NAMES: usize = usize::MAX;
 
 pub struct Scrub {
-    detectors: Vec<Detector>,
+    recognizers: Vec<Recognizer>,
     /// the distinct `required_any` patterns: each scanned once per text
     gates: Vec<Regex>,
     /// texts holding one of these, or a match of `defer_pattern`, are read normalised by
-    /// Python's detectors (`processor/pii/normalize.py`): the core leaves them to Python
+    /// Python's recognizers (`processor/pii/normalize.py`): the core leaves them to Python
     defer_chars: HashSet<char>,
     defer_pattern: Option<Regex>,
     /// the known names and what a finding of one becomes
@@ -79,15 +79,15 @@ impl Scrub {
     /// None when a pattern does not compile here (Python regex syntax that `regex` lacks) or a
     /// confirm callback is missing: then the Python action does all the scrubbing.
     pub fn new(
-        specs: &[DetectorSpec],
+        specs: &[RecognizerSpec],
         helpers: &[PyObject],
         defer_chars: &str,
         defer_pattern: Option<&str>,
         names: Option<&(usize, String)>,
     ) -> Option<Self> {
-        // detectors that share a gate (the two salutation detectors) share its scan
+        // recognizers that share a gate (the two salutation recognizers) share its scan
         let mut gates: Vec<Regex> = Vec::new();
-        let detectors = specs
+        let recognizers = specs
             .iter()
             .map(|spec| {
                 let flags = if spec.ignore_case { "(?i)" } else { "" };
@@ -97,7 +97,7 @@ impl Scrub {
                     })?),
                     None => None,
                 };
-                Some(Detector {
+                Some(Recognizer {
                     pattern: Regex::new(&format!("{flags}{}", spec.pattern)).ok()?,
                     required: spec.required.clone(),
                     required_any: match &spec.required_any {
@@ -130,7 +130,7 @@ impl Scrub {
             None => None,
         };
         Some(Self {
-            detectors,
+            recognizers,
             gates,
             defer_chars: defer_chars.chars().collect(),
             defer_pattern,
@@ -175,7 +175,7 @@ impl Scrub {
         let digits = text.chars().filter(|c| c.is_numeric()).count();
         let passed: Vec<bool> = self.gates.iter().map(|g| g.is_match(text)).collect();
         let active: Vec<usize> = self
-            .detectors
+            .recognizers
             .iter()
             .enumerate()
             .filter(|(_, d)| digits >= d.min_digits)
@@ -198,31 +198,31 @@ impl Scrub {
         // a character that the patterns class otherwise than Python: Python decides
         let shadow = turkish_i_as_long_s(text)?;
         let haystack = shadow.as_deref().unwrap_or(text);
-        // (start, end, detector, asked) in bytes; Python sorts by characters, which orders
+        // (start, end, recognizer, asked) in bytes; Python sorts by characters, which orders
         // alike. A whole-match candidate goes in unasked, at the span it would have: it is
         // asked only if no earlier finding covers it (an IBAN's digits look like a card number
         // and hold a phone-like run; an answer that cannot change the output is not needed)
         let mut spans: Vec<(usize, usize, usize, bool)> = Vec::new();
         for index in active {
-            let detector = &mut self.detectors[index];
-            if detector.whole {
-                let found = detector.pattern.find_iter(haystack);
+            let recognizer = &mut self.recognizers[index];
+            if recognizer.whole {
+                let found = recognizer.pattern.find_iter(haystack);
                 spans.extend(found.map(|m| (m.start(), m.end(), index, false)));
                 continue;
             }
-            let found: Vec<(usize, usize)> = detector
+            let found: Vec<(usize, usize)> = recognizer
                 .pattern
                 .find_iter(haystack)
                 .map(|m| (m.start(), m.end()))
                 .collect();
             for (from, to) in found {
-                let Some((start, end)) = detector.answer(py, &text[from..to])? else {
+                let Some((start, end)) = recognizer.answer(py, &text[from..to])? else {
                     continue;
                 };
                 spans.push((from + start, from + end, index, true));
             }
         }
-        // after every pattern detector, as Python lists the kinds
+        // after every pattern recognizer, as Python lists the kinds
         spans.extend(
             named
                 .into_iter()
@@ -246,17 +246,17 @@ impl Scrub {
                 last = end;
                 continue;
             }
-            let detector = &mut self.detectors[index];
+            let recognizer = &mut self.recognizers[index];
             if !asked {
                 let candidate = &text[start..end];
-                match detector.answer(py, candidate)? {
+                match recognizer.answer(py, candidate)? {
                     None => continue,
                     Some(span) if span == (0, candidate.len()) => {}
                     Some(_) => return None, // not the whole match after all: Python decides
                 }
             }
             out.push_str(&text[last..start]);
-            out.push_str(&detector.replacement);
+            out.push_str(&recognizer.replacement);
             last = end;
         }
         out.push_str(&text[last..]);

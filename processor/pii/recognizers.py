@@ -1,4 +1,4 @@
-"""One small detector per kind of identifier, behind a registry.
+"""One small recognizer per kind of identifier, behind a registry.
 
 Each finds candidate spans with a cheap regular expression (``pattern``) and confirms them
 with a real validator (``confirm``: python-stdnum checksums, phonenumbers), so an order number
@@ -22,12 +22,12 @@ from processor.pii.normalize import normalize
 
 Span = tuple[int, int]
 SEPARATORS = " -./"  # inside an IBAN, a card, a tax id
-#: confirmed candidates remembered per detector: the same IBAN or phone number turns up in
+#: confirmed candidates remembered per recognizer: the same IBAN or phone number turns up in
 #: many notes and in more than one view, and a validator call costs 5–25 µs
 CONFIRM_CACHE_SIZE = 65_536
 
 
-class Detector:
+class Recognizer:
     kind: ClassVar[str]
     #: what a finding is called in the replacement (``[{kind}]``): the kind, upper-cased
     label: ClassVar[str] = ""
@@ -57,7 +57,7 @@ class Detector:
     @property
     def validates(self) -> bool:
         """Whether ``confirm`` checks anything (else every match is a finding, no call needed)."""
-        return type(self).confirm is not Detector.confirm
+        return type(self).confirm is not Recognizer.confirm
 
     def confirmed(self, candidate: str) -> Span | None:
         """``confirm``, remembered (validators are deterministic)."""
@@ -89,26 +89,26 @@ class Detector:
                 yield m.start() + span[0], m.start() + span[1]
 
 
-_DETECTORS: dict[str, Detector] = {}
+_RECOGNIZERS: dict[str, Recognizer] = {}
 
 
-def register(cls: type[Detector]) -> type[Detector]:
+def register(cls: type[Recognizer]) -> type[Recognizer]:
     cls.label = cls.label or cls.kind.upper()
-    _DETECTORS[cls.kind] = cls()
+    _RECOGNIZERS[cls.kind] = cls()
     return cls
 
 
-def detector_kinds() -> list[str]:
-    return list(_DETECTORS)
+def recognizer_kinds() -> list[str]:
+    return list(_RECOGNIZERS)
 
 
-def detector(kind: str) -> Detector:
-    return _DETECTORS[kind]
+def recognizer(kind: str) -> Recognizer:
+    return _RECOGNIZERS[kind]
 
 
 def forget_confirmed() -> None:
-    """Empty the detectors' caches (benchmarks start each run cold)."""
-    for found in _DETECTORS.values():
+    """Empty the recognizers' caches (benchmarks start each run cold)."""
+    for found in _RECOGNIZERS.values():
         found._confirmed.clear()
 
 
@@ -123,7 +123,7 @@ def _compact(candidate: str) -> tuple[str, list[int]]:
 
 
 @register
-class EmailDetector(Detector):
+class EmailRecognizer(Recognizer):
     kind = "email"
     shown_as = Localized("e-mail addresses (also written obfuscated)",
                          "E-Mail-Adressen (auch verschleiert geschrieben)")
@@ -161,7 +161,7 @@ IBAN_LENGTHS = {
 
 
 @register
-class IbanDetector(Detector):
+class IbanRecognizer(Recognizer):
     kind = "iban"
     shown_as = Localized("IBANs", "IBANs")
     pattern = re.compile(r"\b[A-Z]{2}\d{2}(?:[ .-]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
@@ -180,7 +180,7 @@ class IbanDetector(Detector):
 
 
 @register
-class CardDetector(Detector):
+class CardRecognizer(Recognizer):
     kind = "card"
     shown_as = Localized("payment card numbers", "Kartennummern")
     pattern = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
@@ -192,7 +192,7 @@ class CardDetector(Detector):
 
 
 @register
-class TaxIdDetector(Detector):
+class TaxIdRecognizer(Recognizer):
     """German Steuer-Identifikationsnummer (11 digits with a check digit)."""
 
     kind = "tax_id"
@@ -205,7 +205,7 @@ class TaxIdDetector(Detector):
 
 
 @register
-class PhoneDetector(Detector):
+class PhoneRecognizer(Recognizer):
     """Phone numbers, on candidates a cheap pattern found (they start with + or 0).
 
     A valid number (in a range that phonenumbers knows) is a finding. So is a number written
@@ -272,7 +272,7 @@ _SALUTATION = rf"(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+"
 
 
 @register
-class SalutationDetector(Detector):
+class SalutationRecognizer(Recognizer):
     """Names the CRM does not know, after a salutation, title or kinship word: the
     capitalised word that follows (the salutation stays: ``Frau [NAME]``)."""
 
@@ -297,9 +297,9 @@ class SalutationDetector(Detector):
 
 
 @register
-class SalutationFullNameDetector(SalutationDetector):
+class SalutationFullNameRecognizer(SalutationRecognizer):
     """The same with a first and a last name (``Ehemann Peter Schmidt``); the first name
-    alone is the other detector's. Its own search, so a match that runs into the next
+    alone is the other recognizer's. Its own search, so a match that runs into the next
     salutation (``Herr Becker Frau``) does not hide that salutation's name from the other."""
 
     kind = "salutation_full_name"
@@ -310,7 +310,7 @@ class SalutationFullNameDetector(SalutationDetector):
 
 
 @register
-class KnownNameDetector(Detector):
+class KnownNameRecognizer(Recognizer):
     """Names of the CRM's own people (pii/names.py): found by the name set that the scrub
     action is compiled with, not by a pattern of its own."""
 
@@ -327,13 +327,13 @@ class KnownNameDetector(Detector):
 def find_all(text: str, kinds: list[str] | None = None,
              names: NameLexicon | None = None) -> list[tuple[int, int, str]]:
     """Non-overlapping findings (start, end, kind) in ``text``, earliest and then longest
-    first; the detectors read the text normalised (pii/normalize.py), the spans are the
+    first; the recognizers read the text normalised (pii/normalize.py), the spans are the
     original's. ``names``: the CRM's known names, for the ``name`` kind."""
     read = normalize(text)
     spans = [
         (*read.span_in_original(start, end), kind)
-        for kind in (kinds or detector_kinds())
-        for start, end in (_DETECTORS[kind].find(read.text) if _DETECTORS[kind].by_pattern
+        for kind in (kinds or recognizer_kinds())
+        for start, end in (_RECOGNIZERS[kind].find(read.text) if _RECOGNIZERS[kind].by_pattern
                            else names.find(read.text) if names is not None else ())
     ]
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
