@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,68 +35,6 @@ class ChainState:
     last_hash: str = GENESIS
 
 
-@dataclass
-class TransactionFacts:
-    """What one transaction did, filled on the hot path with plain counters; it becomes the
-    audit record and, at commit, the Prometheus counters."""
-
-    ranges: dict[tuple[str, int], list[int]] = field(default_factory=dict)
-    ops: Counter[tuple[str, str]] = field(default_factory=Counter)  # (table, op or skip reason)
-    consumed: Counter[str] = field(default_factory=Counter)  # by source topic
-    published: Counter[str] = field(default_factory=Counter)  # by output topic
-    dlq: Counter[str] = field(default_factory=Counter)  # by reason
-    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
-    unknown_fields: Counter[str] = field(default_factory=Counter)  # by table
-    #: events by the (shared) action counts of the plan that masked them; summed per action
-    #: when read (``fields_masked``), so the hot path adds 1 instead of a dict per event
-    masked_with: dict[int, list[Any]] = field(default_factory=dict)
-    deletes: list[tuple[str, Any]] = field(default_factory=list)  # (table, masked key)
-    #: data keys tombstoned by erasures (crypto-shredding): (table, data key id)
-    shredded: list[tuple[str, str]] = field(default_factory=list)
-    leak_rows: Counter[str] = field(default_factory=Counter)  # rows the leak watch inspected
-    pii_suspected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    anomalies: Counter[tuple[str, str]] = field(default_factory=Counter)  # (detector, severity)
-    access_records: Counter[tuple[str, str]] = field(default_factory=Counter)  # (role, action)
-    #: late access events that a windowed detector could not count, by detector
-    late_missed: Counter[str] = field(default_factory=Counter)
-    #: access events and user changes forwarded to the by-actor topic
-    repartitioned: int = 0
-
-    def count_masked(self, action_counts: dict[str, int], events: int = 1) -> None:
-        """``events`` events masked with a plan whose columns use these actions."""
-        if not action_counts or not events:
-            return
-        entry = self.masked_with.get(id(action_counts))
-        if entry is None:
-            self.masked_with[id(action_counts)] = [action_counts, events]  # keeps the dict alive
-        else:
-            entry[1] += events
-
-    @property
-    def fields_masked(self) -> Counter[str]:
-        """Masked fields by action."""
-        total: Counter[str] = Counter()
-        for action_counts, events in self.masked_with.values():
-            for action, columns in action_counts.items():
-                total[action] += columns * events
-        return total
-
-    @property
-    def outputs(self) -> int:
-        return sum(self.published.values())
-
-    def consumed_offset(self, topic: str, partition: int, offset: int) -> None:
-        span = self.ranges.get((topic, partition))
-        if span is None:
-            self.ranges[(topic, partition)] = [offset, offset]
-        else:
-            span[1] = offset
-
-    @property
-    def inputs(self) -> int:
-        return sum(self.ops.values()) + sum(self.dlq.values())
-
-
 def chained(body: dict[str, Any], chain: ChainState, *, producer: str, rules_version: str,
             rules_sha256: str, now: float | None = None) -> dict[str, Any]:
     """``body`` as the next record of ``producer``'s chain: its place in the chain, the time,
@@ -114,30 +51,6 @@ def chained(body: dict[str, Any], chain: ChainState, *, producer: str, rules_ver
     }
     record["hash"] = record_hash(record)
     return record
-
-
-def build_record(audit: TransactionFacts, chain: ChainState, *, producer: str,
-                 rules_version: str, rules_sha256: str, now: float | None = None) -> dict[str, Any]:
-    """The next audit record of ``producer``'s chain (not yet committed)."""
-    body: dict[str, Any] = {
-        "inputs": [{"topic": t, "partition": p, "first_offset": lo, "last_offset": hi}
-                   for (t, p), (lo, hi) in sorted(audit.ranges.items())],
-        "counts": {
-            "inputs": audit.inputs,
-            "outputs": audit.outputs,
-            "dlq": sum(audit.dlq.values()),
-            "by_table_op": {f"{t}.{op}": n for (t, op), n in sorted(audit.ops.items())},
-            "dlq_by_reason": dict(sorted(audit.dlq.items())),
-            "fields_masked_by_action": dict(sorted(audit.fields_masked.items())),
-            "alerts": sum(audit.anomalies.values()),
-            **({"by_actor": audit.repartitioned} if audit.repartitioned else {}),
-        },
-        "deletes": [{"table": t, "key": k} for t, k in audit.deletes],
-    }
-    if audit.shredded:  # absent otherwise: the records before crypto-shredding hash alike
-        body["shredded"] = [{"table": t, "data_key": k} for t, k in audit.shredded]
-    return chained(body, chain, producer=producer, rules_version=rules_version,
-                   rules_sha256=rules_sha256, now=now)
 
 
 @dataclass

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaException
 
-from processor.governance.audit import ChainState, TransactionFacts, build_record
+from processor.governance.audit import ChainState, chained
+from processor.pipeline.facts import TransactionFacts
 from processor.pipeline.topic_reader import committed_reader, partitions_of, read_partition, watermarks
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ class AuditTrail:
 
     def record(self, facts: TransactionFacts) -> tuple[bytes, bytes]:
         """Key and value of this transaction's audit record; the chain moves on at commit."""
-        record = build_record(facts, self.chain, producer=self.producer_id,
-                              rules_version=self.rules_version, rules_sha256=self.rules_sha256)
+        record = chained(facts.audit_body(), self.chain, producer=self.producer_id,
+                         rules_version=self.rules_version, rules_sha256=self.rules_sha256)
         self.pending = ChainState(record["seq"], record["hash"])
         return self.producer_id.encode(), orjson.dumps(record)
 

@@ -17,10 +17,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from processor.datakeys import DataKeyStore
 from processor.formats.headers import Header
-from processor.governance.audit import TransactionFacts
 from processor.masking.native import ReadyRecord
 from processor.observability import metrics
 from processor.pipeline.audit_trail import AuditTrail
+from processor.pipeline.facts import TransactionFacts
 from processor.pipeline.topic_reader import committed
 
 log = logging.getLogger(__name__)

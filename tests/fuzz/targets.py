@@ -32,15 +32,18 @@ from hypothesis import strategies as st
 
 from processor.avro.codec import RecordCodec
 from processor.avro.schema_registry import SchemaRegistry, client_from_options
-from processor.errors import PoisonEvent
 from processor.formats.headers import DEBEZIUM_KEY_HEADERS, KEY_ID_HEADER, VALUE_ID_HEADER
 from processor.formats.json_types import SOURCE_FIELDS, TRANSACTION_FIELDS
 from processor.generator.avro_source import AvroSourceEncoder
 from processor.generator.stream import CrmStream
+from processor.governance.leakwatch import Sampler
 from processor.masking import native
 from processor.masking.compiler import CompiledRules, compile_rules
 from processor.masking.engine import MaskingEngine
-from processor.pipeline.batch import BatchHandler
+from processor.pipeline.checkpoint import Checkpoint
+from processor.pipeline.kafka_config import MESSAGE_MAX_BYTES
+from processor.pipeline.masking_step import DeadLetter, Masker
+from processor.pipeline.records import policy_headers
 from processor.rules import load_validated, validate
 from tests.helpers import RULES, demo_keks, demo_keys
 
@@ -69,15 +72,16 @@ def registry() -> SchemaRegistry:
 
 
 @cache
-def handlers() -> tuple[BatchHandler, ...]:
-    """A handler on the Python engine, and one on the native core when it is built. They
-    mask and dead-letter; producing is the transaction's job and is not fuzzed here."""
+def maskers() -> tuple[Masker, ...]:
+    """The processor's masker on the Python engine, and one with the native core when it is
+    built. They mask and dead-letter; producing is the transaction's job and is not fuzzed."""
     rules = compiled()
     core = native.select(rules, "auto")
-    # producer and checkpoint are only used by handle(): the targets call the masking steps
-    # that handle() calls, in the same order
-    return tuple(BatchHandler(MaskingEngine(rules), engine, RecordCodec(registry()), None,
-                              None, None, rules.validated.rules.alert_topic)  # type: ignore[arg-type]
+    validated = rules.validated
+    return tuple(Masker(MaskingEngine(rules), engine, RecordCodec(registry()),
+                        policy_headers(validated.version, validated.sha256), rules.dlq_topic,
+                        MESSAGE_MAX_BYTES, lambda _: range(3),
+                        Sampler(validated.rules.leak_watch_sample))
                  for engine in ([None, core] if core is not None else [None]))
 
 
@@ -248,22 +252,30 @@ def _message(index: int, topic: str, key: bytes | None, value: bytes | None,
                    headers=headers)
 
 
-def _dead_letter(exc: PoisonEvent) -> None:
-    if exc.reason == LAST_RESORT:
-        raise Finding(f"the last resort caught {exc.detail}: no dead-letter reason covers it")
-    if MARKER in exc.reason or MARKER in exc.detail or "fuzz.marker" in exc.detail:
-        raise Finding(f"a dead letter ({exc.reason}) quotes an input value")
+def _dead_letter(step: DeadLetter) -> None:
+    if step.reason == LAST_RESORT:
+        raise Finding("the last resort caught an exception: no dead-letter reason covers it")
+    for _, key, value, headers in step.records:
+        shown = b"".join([key or b"", value or b"", *(v or b"" for _, v in headers)])
+        if MARKER.encode() in shown or b"fuzz.marker" in shown:
+            raise Finding(f"a dead letter ({step.reason}) quotes an input value")
 
 
-def _masked_or_dead_letter(handler: BatchHandler, msg: Message) -> int:
-    """What ``BatchHandler._process`` does with one message, short of producing: the number
-    of output records, or 0 for a dead letter."""
-    try:
-        _, records = handler._masked(msg, str(msg.topic()), True)
-    except PoisonEvent as exc:
-        _dead_letter(exc)
-        return 0
-    return len(records)
+def _walk(masker: Masker, msgs: list[Message], one_by_one: bool) -> None:
+    """``BatchHandler.handle``'s walk through the masker's steps (each message on its own, or
+    as many as the native core takes at once), short of producing."""
+    ledger = Checkpoint(None, None)  # type: ignore[arg-type]  # counts only: nothing produced
+    at = 0
+    while at < len(msgs):
+        step = masker._one(msgs[at], at + 1) if one_by_one else masker.mask(msgs, at)
+        if not at < step.end <= len(msgs):
+            raise Finding("a step ended outside the batch")
+        if isinstance(step, DeadLetter):
+            _dead_letter(step)
+        step.account(ledger)
+        list(step.changes())
+        list(step.watched())
+        at = step.end
 
 
 def check_events(batch: list[tuple[str, bytes | None, bytes | None, list[Any] | None]]) -> None:
@@ -271,30 +283,13 @@ def check_events(batch: list[tuple[str, bytes | None, bytes | None, list[Any] | 
     exception out of here is a crash of the processor."""
     msgs = [_message(i, *m) for i, m in enumerate(batch)]
     with captured_logs() as logs:
-        for handler in handlers():
-            for msg in msgs:
-                _masked_or_dead_letter(handler, msg)
-            if handler.native is not None:
-                _native_batch(handler, handler.native, msgs)
+        for masker in maskers():
+            _walk(masker, msgs, one_by_one=True)
+            if masker.native is not None:
+                _walk(masker, msgs, one_by_one=False)
     for line in logs.lines:
         if "fuzz.marker" in line or "Fuzzy" in line:
             raise Finding("a log line quotes an input value")
-
-
-def _native_batch(handler: BatchHandler, core: native.NativeEngine, msgs: list[Message]) -> None:
-    """``BatchHandler.handle``'s walk: runs through ``process_batch``, what it leaves through
-    the Python path, one message at a time."""
-    at = 0
-    while at < len(msgs):
-        segment = core.process_batch(msgs, at, len(msgs), handler.max_bytes, [at],
-                                     handler.max_record_bytes)
-        if not at <= segment.end <= len(msgs):
-            raise Finding("process_batch ended outside the batch")
-        if segment.end == len(msgs):
-            return
-        at = segment.end
-        _masked_or_dead_letter(handler, msgs[at])
-        at += 1
 
 
 def check_scrub(text: str) -> None:

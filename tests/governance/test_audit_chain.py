@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from processor.governance.audit import ChainState, TransactionFacts, build_record, verify
+from processor.governance.audit import ChainState, chained, verify
+from processor.pipeline.facts import TransactionFacts
 
 
 def chain(n: int, producer: str = "p1") -> list[dict[str, Any]]:
@@ -17,8 +18,8 @@ def chain(n: int, producer: str = "p1") -> list[dict[str, Any]]:
         facts.consumed_offset("crm.public.contacts", 0, 100 * i + 9)
         facts.published["bi.analytics.contacts"] += 10 + i
         facts.deletes.append(("contacts", {"id": f"k2026a:{i:032x}"}))
-        record = build_record(facts, state, producer=producer, rules_version="1",
-                              rules_sha256="ab" * 32, now=1_700_000_000 + i)
+        record = chained(facts.audit_body(), state, producer=producer, rules_version="1",
+                         rules_sha256="ab" * 32, now=1_700_000_000 + i)
         state = ChainState(record["seq"], record["hash"])
         records.append(record)
     return records

@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import pytest
 
-from processor.errors import PoisonEvent
+from processor.governance.leakwatch import Sampler
 from processor.masking import native
 from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine
 from processor.offline import Summary, mask_lines
-from processor.pipeline.batch import BatchHandler
+from processor.pipeline.masking_step import DeadLetter, Masker
 from processor.rules import load_validated
 from tests.helpers import RULES, demo_keks, demo_keys
 
@@ -206,15 +206,21 @@ def test_an_unforeseen_failure_is_an_internal_error_with_no_message(
 
 def test_the_processors_last_resort_dead_letters_and_logs_no_message(
         caplog: pytest.LogCaptureFixture) -> None:
-    """``BatchHandler._masked``: what is neither a dead-letter reason nor the processor's own
-    error becomes ``internal_error``; the log line has the coordinates and the class only."""
-    handler = BatchHandler.__new__(BatchHandler)
+    """``Masker._one``: what is neither a dead-letter reason nor the processor's own error
+    becomes the dead letter ``internal_error``; the log line and the dead letter have the
+    coordinates and the class only."""
+    masker = Masker.__new__(Masker)
+    masker.leak_sample = Sampler(0)
+    masker.policy, masker.dlq_topic = [], "crm.dlq"
     failing: Callable[..., Any] = lambda *_: (_ for _ in ()).throw(KeyError(SECRET))  # noqa: E731
-    handler._mask = failing  # type: ignore[method-assign]
-    msg = SimpleNamespace(partition=lambda: 2, offset=lambda: 41)
-    with pytest.raises(PoisonEvent) as exc:
-        handler._masked(msg, "crm.public.contacts", False)  # type: ignore[arg-type]
-    assert (exc.value.reason, exc.value.detail) == ("internal_error", "KeyError")
+    masker._masked = failing  # type: ignore[method-assign]
+    msg = SimpleNamespace(topic=lambda: "crm.public.contacts", partition=lambda: 2,
+                          offset=lambda: 41)
+    step = masker._one(msg, 1)  # type: ignore[arg-type]
+    assert isinstance(step, DeadLetter) and step.reason == "internal_error"
+    [(topic, key, value, headers)] = step.records
+    assert topic == "crm.dlq" and orjson.loads(value or b"{}")["detail"] == "KeyError"
+    assert SECRET.encode() not in b"".join([key or b"", value or b"", *(v for _, v in headers)])
     assert "crm.public.contacts[2]@41" in caplog.text and SECRET not in caplog.text
 
 

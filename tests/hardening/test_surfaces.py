@@ -17,12 +17,12 @@ from prometheus_client import REGISTRY, generate_latest
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
 from processor.errors import CrmMaskerError
-from processor.governance.audit import TransactionFacts
 from processor.governance.render import render_markdown
 from processor.governance.report import build_report
 from processor.observability import http
 from processor.pipeline import kafka_config
 from processor.pipeline.checkpoint import flush_metrics
+from processor.pipeline.facts import TransactionFacts
 from processor.rules import load_validated
 from tests.helpers import RULES
 

@@ -26,7 +26,7 @@ from processor.masking import native
 from processor.masking.compiler import compile_rules
 from processor.masking.engine import MaskingEngine, Outcome
 from processor.masking.native import NativeEngine
-from processor.pipeline.batch import published_rows
+from processor.pipeline.masking_step import published_rows
 from processor.pipeline.records import (
     H_SRC_OFFSET,
     H_SRC_PARTITION,
