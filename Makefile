@@ -118,7 +118,7 @@ bench: install  ## masking-engine benchmark (no Kafka): prints a table, writes b
 
 bench-venv: .venv-bench/.installed  ## a separate venv with faust-streaming, the benchmark peer
 
-bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c) faust on one broker, + latency
+bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c) faust vs (d) Kafka Streams on one broker, + latency
 	$(BIN)/python -m benchmarks.pipeline
 
 bench-stages: install  ## what KPIs and anomaly detection cost: the same input with and without them

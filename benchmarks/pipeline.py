@@ -6,7 +6,10 @@
   (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once), with the
                     native core when it is installed, and again with `--engine python`
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
-For (a), (a') and (b) the CPU per event: of the job's process (all threads) and of the broker
+  (d) kafka streams the masking job a JVM team would write: Kafka Streams, exactly_once_v2,
+                    one stream thread (benchmarks/streams_peer/, built with Maven; its
+                    README says which of the rules it leaves out)
+For (a), (a'), (b) and (d) the CPU per event: of the job's process (all threads) and of the broker
 (when it runs here) in the job's busy stretch, and the cores they kept busy: where (a) and (b)
 keep them equally busy, b/a is the ratio of their CPU per event. Then the end-to-end latency
 p50/p99 of (b) at about half its maximum rate, and at a low rate (--low-rate) where it shows
@@ -43,6 +46,7 @@ from typing import Any
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from benchmarks import streams_peer
 from benchmarks.broker_cpu import BrokerCpu
 from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
@@ -138,6 +142,15 @@ def with_broker_cpu(job: Callable[[], dict[str, Any]], broker: BrokerCpu) -> dic
         result = job()
     used = samples.between(float(result["busy_from"]), float(result["busy_to"]))
     return {**result, "broker_cpu_us_per_event": used * 1e6 / max(1, int(result["events"]))}
+
+
+def run_streams(ns: Namespace, bootstrap: str, run: int = 0) -> dict[str, Any]:
+    """(d): the Kafka Streams job on the namespace's topics, with the namespaced rules' plan."""
+    result = streams_peer.run(streams_peer.plan(ns.rules, DEMO_KEYS), bootstrap,
+                              f"{ns.ns}-streams{run}")
+    if "error" in result:
+        raise RuntimeError(f"the Kafka Streams peer failed: {result['error']}")
+    return result
 
 
 def run_faust(ns: Namespace, bootstrap: str) -> dict[str, Any] | None:
@@ -274,7 +287,7 @@ def main() -> None:
     parser.add_argument("--low-rate", type=int, default=2_000,
                         help="a second latency run at this many events/s (0: none)")
     parser.add_argument("--repeat", type=int, default=2,
-                        help="rounds of (a), (a') and (b); the best counts (faust: one)")
+                        help="rounds of (a), (a'), (b) and (d); the best counts (faust: one)")
     parser.add_argument("--output", default=str(REPO / "benchmarks/results/pipeline.json"))
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="crm-masker-bench-"))
@@ -282,14 +295,16 @@ def main() -> None:
         ns = prepare(root, bootstrap, args.events)
         results: dict[str, Any] = {"events": args.events, "cpu_count": os.cpu_count()}
         print(f"input: {args.events:,} generated events, broker {bootstrap}; best of "
-              f"{args.repeat} rounds for (a), (a') and (b)")
+              f"{args.repeat} rounds for (a), (a'), (b) and (d)")
+        streams_peer.build()  # Maven before the clock
         # each job reads the same input in its own consumer group; jobs take turns, and the
         # best of --repeat rounds counts (the first round also warms the broker's JIT)
         jobs: dict[str, Callable[[int], dict[str, Any]]] = {
             "passthrough": lambda run: run_passthrough(ns, bootstrap, run=run),
             "passthrough_shaped": lambda run: run_passthrough(ns, bootstrap, True, run),
             "crm_masker": lambda run: run_masker(ns, bootstrap, run=run),
-            "crm_masker_python_engine": lambda run: run_masker(ns, bootstrap, "python", run)}
+            "crm_masker_python_engine": lambda run: run_masker(ns, bootstrap, "python", run),
+            "kafka_streams": lambda run: run_streams(ns, bootstrap, run)}
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
         broker = BrokerCpu(bootstrap)
         for run in range(args.repeat):
@@ -310,19 +325,31 @@ def main() -> None:
     c = (results["faust"] or {}).get("events_per_s")
     results["b_over_a"] = b / a
     results["b_over_c"] = b / c if c else None
+    d = results["kafka_streams"]["events_per_s"]
+    results["b_over_d"] = b / d
     print(f"{'job':<38}{'events/s':>12}   CPU µs per event: job + broker = total, cores busy")
     rows = (("passthrough", "(a) passthrough (confluent-kafka, EOS)", ""),
             ("passthrough_shaped", "(a') the same, crm-masker's records",
              f"(copies per view + headers: {shaped / a:.2f} of (a))"),
             ("crm_masker", "(b) crm-masker run (EOS)",
              f"engine: {results['crm_masker']['engine'].split(' for ')[0]}"),
-            ("crm_masker_python_engine", "    the same, --engine python", ""))
+            ("crm_masker_python_engine", "    the same, --engine python", ""),
+            ("kafka_streams", "(d) Kafka Streams masking job (EOS v2)",
+             results["kafka_streams"]["engine"]))
     for name, label, remark in rows:
         print(f"{label:<38}{results[name]['events_per_s']:>12,.0f}   {cpu_cell(results[name])}"
               f"  {remark}".rstrip())
     print(f"{'(c) faust-streaming masking job':<38}{c:>12,.0f}" if c else
           f"{'(c) faust-streaming masking job':<38}{'n/a':>12}  {str(results['faust'])[:200]}")
+    cpu_d = total_cpu(results["kafka_streams"])
     cpu_a, cpu_b = total_cpu(results["passthrough"]), total_cpu(results["crm_masker"])
+    job_b, job_d = (float(results[n]["cpu_us_per_event"]) for n in ("crm_masker", "kafka_streams"))
+    results["cpu_d_over_b_job"] = job_d / job_b
+    print(f"(b) against (d): events/s b/d = {b / d:.2f}; CPU per event of the job d/b = "
+          f"{job_d / job_b:.2f}" + (f", job + broker d/b = {cpu_d / cpu_b:.2f}"
+                                   if cpu_b and cpu_d else ""))
+    if cpu_b and cpu_d:
+        results["cpu_d_over_b"] = cpu_d / cpu_b
     if cpu_a and cpu_b:
         results["cpu_a_over_b"] = cpu_a / cpu_b
         print(f"CPU per event (job + broker): (a) {cpu_a:.1f} µs, (b) {cpu_b:.1f} µs of "
