@@ -17,13 +17,13 @@ Relative paths are taken from the file's directory, as docker compose does.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
 
+from processor.errors import closest
 from processor.safe_yaml import YamlRefused, load_bounded
 
 MAX_BYTES = 1 << 20
@@ -99,8 +99,8 @@ def _section(command: click.Command, node: yaml.MappingNode, data: dict[Any, Any
         key = str(key_node.value).replace("_", "-")
         where = f"{path}:{key_node.start_mark.line + 1}"
         if key not in allowed:
-            guess = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean {guess[0]}?)" if guess else ""
+            guess = closest(key, sorted(allowed))
+            hint = f" (did you mean {guess}?)" if guess else ""
             scope = f"for {command.name}" if command.name != "main" else "here"
             raise ConfigFileProblem(f"{where}: unknown option or command {key!r} {scope}{hint}")
         value = data[key_node.value]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -51,3 +53,15 @@ class PoisonEvent(CrmMaskerError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The known name closest to a misspelt one (for "did you mean …?"), or None."""
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """The hint for an unknown name: the closest known one, else all of them."""
+    guess = closest(word, choices)
+    return f"did you mean {guess!r}?" if guess else f"known: {', '.join(choices)}"

@@ -9,7 +9,6 @@ log goes through Python logging (logger ``crm_masker.kafka``), never to stderr a
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
@@ -20,7 +19,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from processor.errors import CrmMaskerError
+from processor.errors import CrmMaskerError, closest
 
 #: librdkafka's log, through Python logging (its own level follows the logger's)
 KAFKA_LOG = logging.getLogger("crm_masker.kafka")
@@ -56,10 +55,10 @@ def setting_error(exc: KafkaException) -> CrmMaskerError:
     unknown = _UNKNOWN.search(text)
     if unknown:
         name = unknown[1]
-        guess = difflib.get_close_matches(name, COMMON_SETTINGS, n=1)
-        hint = f"; did you mean {guess[0]}?" if guess else ""
-        if guess and "_" in guess[0]:
-            env = "CRM_MASKER_KAFKA_" + guess[0].upper().replace("_", "__").replace(".", "_")
+        guess = closest(name, COMMON_SETTINGS)
+        hint = f"; did you mean {guess}?" if guess else ""
+        if guess and "_" in guess:
+            env = "CRM_MASKER_KAFKA_" + guess.upper().replace("_", "__").replace(".", "_")
             hint += f" (as an environment variable: {env})"
         return CrmMaskerError(f"unknown Kafka client setting {name} (from --kafka-option or "
                               f"CRM_MASKER_KAFKA_*){hint}")

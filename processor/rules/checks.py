@@ -6,13 +6,13 @@ Every problem carries file, line, the key path and a hint. Errors stop the proce
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Iterable, Iterator
 
 from pydantic import ValidationError
 
 from processor.actions.registry import action_class, action_names, validate_params
-from processor.errors import Problem
+from processor.errors import Problem, did_you_mean
+from processor.rules.kpi_checks import kpi_problems
 from processor.rules.loader import LoadedRules, Loc
 from processor.rules.model import PERSONAL_CLASSES, ActionSpec, FieldRule, RuleSet, TableRules
 
@@ -24,11 +24,6 @@ _HINTS = {
     "class": "identifier, personal, special, free_text, business or technical",
     "topic": "the Kafka topic, e.g. crm.public.contacts",
 }
-
-
-def _close(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1)
-    return f"did you mean {match[0]!r}?" if match else f"known: {', '.join(choices)}"
 
 
 def schema_problems(loaded: LoadedRules, exc: ValidationError) -> list[Problem]:
@@ -52,7 +47,7 @@ def _action_problems(loaded: LoadedRules, loc: Loc, spec: ActionSpec,
                      domains: set[str]) -> Iterator[Problem]:
     if spec.action not in action_names():
         yield loaded.problem((*loc, "action"), f"unknown action {spec.action!r}",
-                             _close(spec.action, action_names()))
+                             did_you_mean(spec.action, action_names()))
         return
     params = spec.params
     for param_loc, message in validate_params(spec.action, params):
@@ -63,7 +58,7 @@ def _action_problems(loaded: LoadedRules, loc: Loc, spec: ActionSpec,
     takes_domain = "domain" in action_class(spec.action).params_model.model_fields
     if takes_domain and isinstance(domain, str) and domain not in domains:
         yield loaded.problem((*loc, "domain"), f"unknown pseudonym domain {domain!r}",
-                             f"declare it under `domains:` ({_close(domain, sorted(domains))})")
+                             f"declare it under `domains:` ({did_you_mean(domain, sorted(domains))})")
 
 
 def _unknown(loaded: LoadedRules, named: Iterable[tuple[Loc, str]], known: Collection[str],
@@ -72,14 +67,9 @@ def _unknown(loaded: LoadedRules, named: Iterable[tuple[Loc, str]], known: Colle
     format of ``name``, the hint a guess among ``known`` (or where to add it)."""
     choices = sorted(known)
     return [loaded.problem(loc, message.format(name=name),
-                           _close(name, choices) if choices else f"add it to {add_to}",
+                           did_you_mean(name, choices) if choices else f"add it to {add_to}",
                            severity=severity)
             for loc, name in named if name not in known]
-
-
-def _publishes(spec: ActionSpec) -> bool:
-    cls = action_class(spec.action)
-    return not cls.removes_field and cls.output_type != "null"
 
 
 def _special_ok(action: str) -> bool:
@@ -123,7 +113,7 @@ def _subject_problems(loaded: LoadedRules, rules: RuleSet, table_name: str) -> l
         if rule is None:
             problems.append(loaded.problem((*tloc, "subject"),
                 f"subject column {table.subject!r} has no rule",
-                _close(table.subject, sorted(table.fields))))
+                did_you_mean(table.subject, sorted(table.fields))))
         elif table.subject in table.key and not (rule.action in action_names()
                                                  and _key_ok(rule.action)):
             pass  # the key column's own check says what is wrong
@@ -172,7 +162,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
             if rule.when is not None and rule.when.field not in table.fields:
                 problems.append(loaded.problem((*floc, "when", "field"),
                     f"condition names {rule.when.field!r}, which is not a field of {table_name}",
-                    _close(rule.when.field, sorted(table.fields))))
+                    did_you_mean(rule.when.field, sorted(table.fields))))
             if rule.action not in action_names():
                 continue
             if rule.field_class == "special":
@@ -215,7 +205,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
         for i, table_name in enumerate(view.tables or []):
             if table_name not in rules.tables:
                 problems.append(loaded.problem((*vloc, "tables", i),
-                    f"unknown table {table_name!r}", _close(table_name, sorted(rules.tables))))
+                    f"unknown table {table_name!r}", did_you_mean(table_name, sorted(rules.tables))))
         for target, spec in view.overrides.items():
             oloc: Loc = (*vloc, "overrides", target)
             table_name, _, field_name = target.partition(".")
@@ -232,7 +222,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                 problems.append(loaded.problem(oloc,
                     f"view would publish the special-category field {target!r} (Art. 9)",
                     f"special categories take only {_special_choices()}"))
-            elif field_class in PERSONAL_CLASSES and _publishes(spec) \
+            elif field_class in PERSONAL_CLASSES and spec.publishes \
                     and action_class(spec.action).reveals == "all":
                 problems.append(loaded.problem(oloc,
                     f"view {view_name!r} publishes the {field_class} field {target!r} in clear",
@@ -314,87 +304,24 @@ def anomaly_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
         table = rules.tables.get(mapping.table)
         if table is None:
             problems.append(loaded.problem(("anomaly", section, "table"),
-                f"unknown table {mapping.table!r}", _close(mapping.table, sorted(rules.tables))))
+                f"unknown table {mapping.table!r}", did_you_mean(mapping.table, sorted(rules.tables))))
             continue
         for key, column in mapping.model_dump().items():
             if key not in ("table", "time_encoding") and column not in table.fields:
                 problems.append(loaded.problem(("anomaly", section, key),
                     f"{mapping.table} has no column {column!r}",
-                    _close(column, sorted(table.fields))))
+                    did_you_mean(column, sorted(table.fields))))
     for name, spec in anomaly.detectors.items():
         dloc: Loc = ("anomaly", "detectors", name)
         if spec.type not in detector_kinds():
             problems.append(loaded.problem((*dloc, "type"), f"unknown detector {spec.type!r}",
-                                           _close(spec.type, detector_kinds())))
+                                           did_you_mean(spec.type, detector_kinds())))
             continue
         for param_loc, message in param_errors(spec.type, spec.params):
             problems.append(loaded.problem((*dloc, *param_loc), f"{spec.type}: {message}"))
         if detector_class(spec.type).needs_users and anomaly.users is None:
             problems.append(loaded.problem(dloc, f"{spec.type} needs `anomaly.users`",
                                            "name the users table and its columns"))
-    return problems
-
-
-def _view_spec(rules: RuleSet, view_name: str, table_name: str, column: str) -> ActionSpec | None:
-    """The action that a view applies to a column; None: the table has no such column."""
-    rule = rules.tables[table_name].fields.get(column)
-    return rules.views[view_name].spec_for(table_name, column, rule) if rule is not None else None
-
-
-def kpi_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
-    """A KPI aggregates what its view publishes of its table: columns that the view drops
-    cannot be grouped or summed, the event time must be a declared date or timestamp, and
-    its subjects are the table's ``subject`` (as the view publishes it)."""
-    problems: list[Problem] = []
-    topics = {view.topic_of(t) for view in rules.views.values() for t in rules.tables
-              if view.publishes(t)} | {t.topic for t in rules.tables.values()}
-    for name, kpi in rules.kpis.items():
-        kloc: Loc = ("kpis", name)
-        if kpi.view not in rules.views:
-            problems.append(loaded.problem((*kloc, "view"), f"unknown view {kpi.view!r}",
-                                           _close(kpi.view, sorted(rules.views))))
-            continue
-        if kpi.table not in rules.tables or not rules.views[kpi.view].publishes(kpi.table):
-            problems.append(loaded.problem((*kloc, "table"),
-                f"view {kpi.view!r} does not publish a table {kpi.table!r}",
-                "a KPI aggregates one table of its view"))
-            continue
-        table = rules.tables[kpi.table]
-        if table.subject is None:
-            problems.append(loaded.problem((*kloc, "table"),
-                f"{kpi.table} names no subject column",
-                "the cells count distinct data subjects: set the table's subject"))
-        if kpi.topic in topics or rules.kpi.facts_topic == kpi.topic:
-            problems.append(loaded.problem((*kloc, "topic"),
-                f"topic {kpi.topic!r} is also another input or output", "give it its own"))
-        topics.add(kpi.topic)
-        used: list[tuple[Loc, str]] = [((*kloc, "time"), kpi.time)]
-        used += [((*kloc, "group_by", i), c) for i, c in enumerate(kpi.group_by)]
-        used += [((*kloc, "measures", m), spec.column) for m, spec in kpi.measures.items()]
-        if table.subject is not None:
-            used.append(((*kloc, "table"), table.subject))
-        for loc, column in used:
-            spec = _view_spec(rules, kpi.view, kpi.table, column)
-            if spec is None:
-                problems.append(loaded.problem(loc, f"{kpi.table} has no column {column!r}",
-                                               _close(column, sorted(table.fields))))
-            elif spec.action in action_names() and not _publishes(spec):
-                problems.append(loaded.problem(loc,
-                    f"view {kpi.view!r} does not publish {kpi.table}.{column}",
-                    "a KPI reads only what its view publishes"))
-        time_spec = _view_spec(rules, kpi.view, kpi.table, kpi.time)
-        if time_spec is not None and time_spec.params.get("encoding") not in (
-                "date", "micro_timestamp", "milli_timestamp"):
-            problems.append(loaded.problem((*kloc, "time"),
-                f"the event time {kpi.table}.{kpi.time} declares no date or timestamp encoding",
-                "keep or generalize it with encoding: micro_timestamp (or date, "
-                "milli_timestamp)"))
-        for m, measure in kpi.measures.items():
-            spec = _view_spec(rules, kpi.view, kpi.table, measure.column)
-            if spec is not None and spec.action not in ("keep", "generalize"):
-                problems.append(loaded.problem((*kloc, "measures", m),
-                    f"{spec.action} does not publish a number", "sum or average a kept or "
-                    "generalised numeric column"))
     return problems
 
 

@@ -8,6 +8,7 @@ import isodate
 from pydantic import Field, field_validator, model_validator
 
 from processor.actions.null import Null
+from processor.actions.registry import action_class
 from processor.anomaly.config import AnomalyRules
 from processor.formats.views import VIEW_FORMATS
 from processor.formats.views.flat import FlatFormat
@@ -56,6 +57,12 @@ class ActionSpec(PluginSpec):
     """An action name with its parameters, e.g. ``{action: mask, keep_last: 2}``."""
 
     action: str
+
+    @property
+    def publishes(self) -> bool:
+        """Whether the action puts a value of the column into the view (not drop, not null)."""
+        cls = action_class(self.action)
+        return not cls.removes_field and cls.output_type != "null"
 
     @model_validator(mode="before")
     @classmethod

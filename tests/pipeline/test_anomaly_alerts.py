@@ -216,7 +216,7 @@ def test_an_abortable_error_redoes_the_batch_with_each_alert_and_output_once(
     ns = Namespace(tmp_path).create()
     ns.topics(kafka_bootstrap)
     assert generate(ns, kafka_bootstrap, tmp_path).wait(300) == 0
-    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "10")
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "6")
     assert proc.stdout is not None
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(

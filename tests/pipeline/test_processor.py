@@ -121,10 +121,14 @@ def test_native_and_python_engines_publish_the_same_records(kafka_bootstrap: str
     with byte-equal keys (Kafka partitions and compacts by them) in the same partitions."""
     require_native_core()
     published = {}
-    for engine, says in (("native", "masking engine: native core"),
-                         ("python", "masking engine: Python")):
-        ns, _ = setup(tmp_path / engine, kafka_bootstrap, events=3000, seed=11)
-        proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4", "--engine", engine)
+    engines = (("native", "masking engine: native core"), ("python", "masking engine: Python"))
+    spaces = {engine: setup(tmp_path / engine, kafka_bootstrap, events=3000, seed=11)[0]
+              for engine, _ in engines}
+    # both at once: their idle waits and commits overlap
+    procs = {engine: start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4", "--engine",
+                                     engine) for engine, ns in spaces.items()}
+    for engine, says in engines:
+        ns, proc = spaces[engine], procs[engine]
         log = proc.communicate(timeout=180)[0].decode()
         assert proc.returncode == 0 and says in log, log
         records = read_topics(kafka_bootstrap, output_topics(ns))
