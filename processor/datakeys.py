@@ -21,7 +21,7 @@ import hmac
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,17 @@ class Ciphertext:
         except (binascii.Error, ValueError):
             raise RevealError(f"the data of a ciphertext under {key_id} is not base64") from None
         return cls(field_domain, key_id, sealed)
+
+
+def replace_ciphertexts(obj: Any, opened: Callable[[str], Any]) -> Any:
+    """``obj`` with each ciphertext (a string ``enc:…``) replaced by ``opened(text)``."""
+    if isinstance(obj, str):
+        return opened(obj) if obj.startswith("enc:") else obj
+    if isinstance(obj, dict):
+        return {k: replace_ciphertexts(v, opened) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [replace_ciphertexts(v, opened) for v in obj]
+    return obj
 
 
 def seal(cipher: AESSIV, field_domain: str, key_id: str, value: Any) -> str:

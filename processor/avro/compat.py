@@ -58,6 +58,12 @@ def recorded_path(schemas_dir: Path, subject: str) -> Path:
     return schemas_dir / "views" / f"{subject}.avsc"
 
 
+def stale(derived: list[DerivedSchema], schemas_dir: Path) -> list[str]:
+    """The subjects whose recorded masked schema is missing or differs from the derived one."""
+    return [d.subject for d in derived if not recorded_path(schemas_dir, d.subject).exists()
+            or json.loads(recorded_path(schemas_dir, d.subject).read_text()) != d.schema]
+
+
 def write_recorded(derived: list[DerivedSchema], schemas_dir: Path) -> list[Path]:
     paths = []
     for d in derived:

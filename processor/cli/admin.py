@@ -17,6 +17,7 @@ from processor.cli.options import (
     RULES_OPTION,
     fail,
 )
+from processor.generator import SCENARIOS
 
 
 @click.command(short_help="Least-privilege Kafka ACLs from the rules: print, apply, check.")
@@ -103,7 +104,7 @@ def acls(rules_dir: Path, bootstrap: str | None, kafka_options: tuple[str, ...],
 @click.option("--partitions", default=3, type=click.IntRange(1),
               help="Partitions of source topics that are created.")
 @click.option("--topic-prefix", default="crm.public.", help="Source topics are PREFIX<table>.")
-@click.option("--scenario", type=click.Choice(["crm", "access-days"]), default="crm",
+@click.option("--scenario", type=click.Choice(SCENARIOS), default="crm",
               help="crm: changes on every table; access-days: users plus two days of access-log "
                    "traffic with injected incidents (mass export, deactivated account, night "
                    "export, slow ramp, Art. 9 export) for anomaly detection; --events is ignored.")
@@ -130,6 +131,9 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
     Realistic German data with valid IBANs and tax ids, free-text notes full of personal data,
     Debezium's date/timestamp/decimal encodings; creates, updates, deletes with tombstones.
     """
+    import json
+
+    from processor.generator.scenarios import generated
     from processor.generator.sink import write_events
     from processor.generator.stream import CrmStream
 
@@ -159,26 +163,12 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
         assert schema_registry_url is not None
         avro = AvroSourceEncoder(SchemaRegistry(client_from_options(schema_registry_url,
                                                                     registry_options)))
-    if scenario == "access-days":
-        import json
-
-        from processor.generator.scenarios import AccessScenario
-
-        access = AccessScenario(users=users, seed=seed)
-        access.stream.topic_prefix = topic_prefix
-        records = list(access.records())
-        count = len(records)
-        written = write_events(iter(records), count, bootstrap=bootstrap,
-                               kafka_options=kafka_options, output=output_file, rate=rate,
-                               partitions=partitions, topic_prefix=topic_prefix, avro=avro)
-        if ground_truth is not None:
-            json.dump(access.ground_truth(), ground_truth, indent=2)
-    else:
-        stream = CrmStream(seed=seed, users=users, with_schema=with_schema,
-                           topic_prefix=topic_prefix)
-        written = write_events(stream.events(count), count, bootstrap=bootstrap,
-                               kafka_options=kafka_options, output=output_file, rate=rate,
-                               partitions=partitions, topic_prefix=topic_prefix, avro=avro)
+    made = generated(scenario, count, seed, users, with_schema, topic_prefix)
+    written = write_events(made.records, made.count, bootstrap=bootstrap,
+                           kafka_options=kafka_options, output=output_file, rate=rate,
+                           partitions=partitions, topic_prefix=topic_prefix, avro=avro)
+    if ground_truth is not None and made.ground_truth is not None:
+        json.dump(made.ground_truth, ground_truth, indent=2)
     click.echo(f"generated {written} records (seed {seed})", err=True)
 
 

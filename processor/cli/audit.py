@@ -77,30 +77,17 @@ def audit_erasures(rules_dir: Path, bootstrap: str, kafka_options: tuple[str, ..
     """
     import orjson
 
+    from processor.governance.audit import erasures
     from processor.kafka_options import client_options
     from processor.pipeline.topic_reader import read_all
 
     name = _audit_topic(rules_dir, topic)
     found = keys_shredded = 0
-    for _, record in read_all(bootstrap, name, client_options(kafka_options)):
-        if record is None:
-            continue
-        for delete in record.get("deletes", []):
-            key = delete.get("key")
-            if pseudonym and pseudonym not in orjson.dumps(key).decode():
-                continue
-            found += 1
-            click.echo(orjson.dumps({"time": record["time"], "table": delete.get("table"),
-                                     "key": key, "producer": record["producer"],
-                                     "rules_version": record["rules"]["version"]}).decode())
-        request = record.get("request") or {}
-        shredded = [(s.get("table"), s.get("data_key")) for s in record.get("shredded", [])] + \
-            [("erase", data_key) for data_key in request.get("shredded", [])]
-        for table, data_key in shredded:
-            if pseudonym and pseudonym not in str(data_key):
-                continue
+    records = (record for _, record in read_all(bootstrap, name, client_options(kafka_options)))
+    for line in erasures(records, pseudonym):
+        if "shredded" in line:
             keys_shredded += 1
-            click.echo(orjson.dumps({"time": record["time"], "table": table,
-                                     "shredded": data_key, "producer": record["producer"],
-                                     "rules_version": record["rules"]["version"]}).decode())
+        else:
+            found += 1
+        click.echo(orjson.dumps(line).decode())
     click.echo(f"{found} propagated delete(s), {keys_shredded} data key(s) shredded", err=True)

@@ -85,7 +85,7 @@ def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool
     writes views/<view topic>-value.avsc and -key.avsc: what the processor registers for the
     view. `validate --schemas` compares later rule changes against these.
     """
-    from processor.avro.compat import derived_schemas, recorded_path, write_recorded
+    from processor.avro.compat import derived_schemas, recorded_path, stale, write_recorded
     from processor.generator.avro_source import write_schema_files
     from processor.rules import load_validated
 
@@ -96,14 +96,11 @@ def schemas(rules_dir: Path, schemas_dir: Path, reference_crm: bool, check: bool
     if not derived:
         fail(f"no <table>-value.avsc / <table>-key.avsc in {schemas_dir} for the rules' tables")
     if check:
-        import json
-
-        stale = [d.subject for d in derived if not recorded_path(schemas_dir, d.subject).exists()
-                 or json.loads(recorded_path(schemas_dir, d.subject).read_text()) != d.schema]
-        for subject in stale:
+        differ = stale(derived, schemas_dir)
+        for subject in differ:
             click.secho(f"differs  {recorded_path(schemas_dir, subject)}", fg="red", err=True)
-        click.echo(f"{len(derived) - len(stale)} of {len(derived)} masked schemas as recorded")
-        sys.exit(1 if stale else 0)
+        click.echo(f"{len(derived) - len(differ)} of {len(derived)} masked schemas as recorded")
+        sys.exit(1 if differ else 0)
     for path in write_recorded(derived, schemas_dir):
         click.echo(f"masked   {path}")
 

@@ -142,7 +142,7 @@ def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     many values) is written to the audit trail before any value is printed. Exit 1 when a
     value could not be revealed.
     """
-    from processor.datakeys import Ciphertext, KeyTopicView, RevealError
+    from processor.datakeys import Ciphertext, KeyTopicView, RevealError, replace_ciphertexts
     from processor.kafka_options import client_options
     from processor.pipeline.key_topic import read_key_records
     from processor.rules import load_validated
@@ -157,7 +157,7 @@ def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     records = _json_lines(records_file) if records_file is not None else []
     texts = list(values)
     for record in records:  # every ciphertext in them, found as reveal will replace them
-        _replace(record, texts.append)
+        replace_ciphertexts(record, texts.append)
     data_keys = set()
     for text in texts:
         try:
@@ -182,7 +182,7 @@ def reveal(rules_dir: Path, kek_file: Path | None, allow_demo_keys: bool, bootst
     for text in values:
         click.echo(orjson.dumps({"ciphertext": text, "value": opened(text)}).decode())
     for record in records:
-        click.echo(orjson.dumps(_replace(record, opened)).decode())
+        click.echo(orjson.dumps(replace_ciphertexts(record, opened)).decode())
     if failed:
         sys.exit(1)
 
@@ -198,17 +198,6 @@ def _json_lines(lines: Any) -> list[Any]:
             except orjson.JSONDecodeError:
                 fail(f"--records: line {number} is not JSON")
     return records
-
-
-def _replace(obj: Any, opened: Callable[[str], Any]) -> Any:
-    """``obj`` with each ciphertext (a string ``enc:…``) replaced by ``opened(text)``."""
-    if isinstance(obj, str):
-        return opened(obj) if obj.startswith("enc:") else obj
-    if isinstance(obj, dict):
-        return {k: _replace(v, opened) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_replace(v, opened) for v in obj]
-    return obj
 
 
 @click.command(short_help="Shred a data subject's data keys (Art. 17 outside the CRM).")

@@ -130,3 +130,25 @@ class AccessScenario:
 
     def ground_truth(self) -> list[dict[str, object]]:
         return [asdict(i) for i in self.incidents]
+
+
+@dataclass
+class Generated:
+    """A scenario's records, how many, and what was injected (access-days only)."""
+
+    records: Iterator[GeneratedRecord]
+    count: int
+    ground_truth: list[dict[str, object]] | None = None
+
+
+def generated(scenario: str, count: int, seed: int, users: int, with_schema: bool,
+              topic_prefix: str) -> Generated:
+    """crm: ``count`` changes on every table; access-days: users and two days of access-log
+    traffic with the incidents injected (``count`` does not apply)."""
+    if scenario == "access-days":
+        access = AccessScenario(users=users, seed=seed)
+        access.stream.topic_prefix = topic_prefix
+        records = list(access.records())
+        return Generated(iter(records), len(records), access.ground_truth())
+    stream = CrmStream(seed=seed, users=users, with_schema=with_schema, topic_prefix=topic_prefix)
+    return Generated(stream.events(count), count)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,30 @@ class VerifyReport:
     @property
     def intact(self) -> bool:
         return not self.breaks
+
+
+def erasures(records: Iterable[dict[str, Any] | None], pseudonym: str | None = None
+             ) -> Iterator[dict[str, Any]]:
+    """The propagated deletes and the shredded data keys in audit records, one line each
+    (``{"time", "table", "key" or "shredded", "producer", "rules_version"}``); only those of
+    ``pseudonym`` when it is given. A subject request's shreddings name the table ``erase``."""
+    for record in records:
+        if record is None:
+            continue
+        seen = {"time": record["time"], "producer": record["producer"],
+                "rules_version": record["rules"]["version"]}
+        for delete in record.get("deletes", []):
+            key = delete.get("key")
+            if not pseudonym or pseudonym in orjson.dumps(key).decode():
+                yield {"time": seen["time"], "table": delete.get("table"), "key": key,
+                       "producer": seen["producer"], "rules_version": seen["rules_version"]}
+        request = record.get("request") or {}
+        shredded = [(s.get("table"), s.get("data_key")) for s in record.get("shredded", [])] + \
+            [("erase", data_key) for data_key in request.get("shredded", [])]
+        for table, data_key in shredded:
+            if not pseudonym or pseudonym in str(data_key):
+                yield {"time": seen["time"], "table": table, "shredded": data_key,
+                       "producer": seen["producer"], "rules_version": seen["rules_version"]}
 
 
 def verify(records: Iterable[tuple[str, dict[str, Any] | None]]) -> VerifyReport:
