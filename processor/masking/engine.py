@@ -6,8 +6,9 @@ Pure: no Kafka, no I/O. The offline ``mask`` command and the streaming processor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -82,11 +83,12 @@ class MaskingEngine:
         self._schemas: dict[tuple[str, str, bytes, frozenset[str]], dict[str, Any]] = {}
         #: the row types that a Connect schema names, by its JSON
         self._connect_types: dict[bytes, RowTypes] = {}
-        #: plans as the row types of a schema read them, by (plan, types): (types, plan)
-        self._typed: dict[tuple[int, int], tuple[RowTypes, FieldPlan]] = {}
+        #: plans as the row types of a schema read them, by (plan, types)
+        self._typed: PairCache[FieldPlan, RowTypes, FieldPlan] = PairCache(
+            lambda plan, types: plan.for_types(types))
         #: the ``bi`` format's decoders by (plan, types)
-        self._decoder_cache: dict[tuple[int, int], tuple[RowTypes | None, FieldPlan,
-                                                         dict[str, Decoder]]] = {}
+        self._decoder_cache: PairCache[FieldPlan, RowTypes | None, dict[str, Decoder]] = \
+            PairCache(_bi_decoders)
 
     def route(self, topic: str) -> TableRoute:
         route = self._routes.get(topic)
@@ -173,32 +175,11 @@ class MaskingEngine:
         return found
 
     def _decoders(self, plan: FieldPlan, types: RowTypes | None) -> dict[str, Decoder]:
-        """How the ``bi`` format decodes the published columns that keep their input's type:
-        by the event's schema, else by the encodings that the rules declare."""
-        cache_key = (id(plan), id(types))
-        found = self._decoder_cache.get(cache_key)
-        if found is None or found[0] is not types or found[1] is not plan:
-            if len(self._decoder_cache) > 10_000:
-                self._decoder_cache.clear()
-            named = types if types else plan.declared
-            decoders = {}
-            for column, outputs in plan.outputs:
-                logical = named.get(column)
-                decoder = decoder_of(logical) if logical is not None else None
-                if decoder is not None and all(out is None for out in outputs
-                                               if out not in ("null", ABSENT)):
-                    decoders[column] = decoder
-            found = self._decoder_cache[cache_key] = (types, plan, decoders)
-        return found[2]
+        return self._decoder_cache.get(plan, types)
 
     def _plan_for(self, plan: FieldPlan, types: RowTypes) -> FieldPlan:
         """``plan`` as a schema's logical types read it (cached while ``types`` lives)."""
-        found = self._typed.get((id(plan), id(types)))
-        if found is None or found[0] is not types:
-            if len(self._typed) > 10_000:
-                self._typed.clear()
-            found = self._typed[(id(plan), id(types))] = (types, plan.for_types(types))
-        return found[1]
+        return self._typed.get(plan, types)
 
     def _with_schema(self, view: ViewPlan, source: SourceSchema | None,
                      value: dict[str, Any], omit: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -234,3 +215,41 @@ class MaskingEngine:
         masked_before = (plan.mask_row(before, after, masked_after)
                          if before is not None else None)
         return plan.mask_key(key), masked_before, masked_after
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+V = TypeVar("V")
+
+
+class PairCache(Generic[A, B, V]):
+    """``make(a, b)`` remembered by the identity of ``a`` and ``b`` (plans and row types have
+    no cheap equality, and one schema's types live as long as the schema is met). Each entry
+    holds its objects, so their ids cannot be reused while it stands; bounded."""
+
+    def __init__(self, make: Callable[[A, B], V], limit: int = 10_000) -> None:
+        self._make = make
+        self._limit = limit
+        self._entries: dict[tuple[int, int], tuple[A, B, V]] = {}
+
+    def get(self, a: A, b: B) -> V:
+        found = self._entries.get((id(a), id(b)))
+        if found is None or found[0] is not a or found[1] is not b:
+            if len(self._entries) > self._limit:
+                self._entries.clear()
+            found = self._entries[(id(a), id(b))] = (a, b, self._make(a, b))
+        return found[2]
+
+
+def _bi_decoders(plan: FieldPlan, types: RowTypes | None) -> dict[str, Decoder]:
+    """How the ``bi`` format decodes the published columns that keep their input's type:
+    by the event's schema, else by the encodings that the rules declare."""
+    named = types if types else plan.declared
+    decoders = {}
+    for column, outputs in plan.outputs:
+        logical = named.get(column)
+        decoder = decoder_of(logical) if logical is not None else None
+        if decoder is not None and all(out is None for out in outputs
+                                       if out not in ("null", ABSENT)):
+            decoders[column] = decoder
+    return decoders
