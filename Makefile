@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?= -m "not chaos"
 
-.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages bench-profile kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -120,6 +120,9 @@ bench-venv: .venv-bench/.installed  ## a separate venv with faust-streaming, the
 
 bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c) faust vs (d) Kafka Streams on one broker, + latency
 	$(BIN)/python -m benchmarks.pipeline
+
+bench-profile: install  ## where one event's time goes in `run`: CPU and wall per stage (EVENTS=100000)
+	$(BIN)/python -m benchmarks.profile --events $(or $(EVENTS),100000)
 
 bench-stages: install  ## what KPIs and anomaly detection cost: the same input with and without them
 	$(BIN)/python -m benchmarks.stages

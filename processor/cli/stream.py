@@ -97,13 +97,17 @@ def mask(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_d
               help="Masking engine for JSON events: the native core (Rust, built by `make "
                    "install` when cargo is there; same outputs, faster), the "
                    "Python engine, or auto: native when installed.")
+@click.option("--profile", is_flag=True, envvar="CRM_MASKER_PROFILE",
+              help="Time the main thread's stages (consume, mask, produce, detect, commit …) "
+                   "and log at the end how many µs of CPU and of wall time each record took "
+                   "in each; `make bench-profile` prints it as a table.")
 def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_demo_keys: bool,
         bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
         batch_events: int, batch_ms: int, commit_when_drained: bool, workers: int,
         metrics_port: int, metrics_host: str,
         exit_when_idle: float | None, schema_registry_url: str | None,
-        registry_options: tuple[str, ...], engine: str) -> None:
+        registry_options: tuple[str, ...], engine: str, profile: bool) -> None:
     """Consume CRM change events, mask them, publish the views, exactly once.
 
     Subscribes to the source topics that the rules name; outputs, dead letters and consumer
@@ -135,7 +139,7 @@ def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_de
         batch_max_events=batch_events, batch_max_ms=batch_ms,
         commit_when_drained=commit_when_drained, exit_when_idle_s=exit_when_idle,
         kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
-        schema_registry_options=registry_options, engine=engine)
+        schema_registry_options=registry_options, engine=engine, profile=profile)
     logging_of = click.get_current_context().find_root().obj or {}
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None,
                       keks=keks,

@@ -21,6 +21,7 @@ from processor.governance.leakwatch import Sampler, suspects
 from processor.masking import native
 from processor.masking.engine import MaskingEngine
 from processor.masking.plan import FieldPlan
+from processor.observability.profile import Profile
 from processor.pipeline import kafka_config
 from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError
@@ -38,8 +39,9 @@ class BatchHandler:
                  codec: RecordCodec, producer: Producer, checkpoint: Checkpoint,
                  anomaly: AnomalyStage | None, alert_topic: str,
                  max_message_bytes: int = kafka_config.MESSAGE_MAX_BYTES,
-                 kpis: KpiStage | None = None) -> None:
+                 kpis: KpiStage | None = None, profile: Profile | None = None) -> None:
         self.producer = producer
+        self.profile = profile or Profile()
         self.checkpoint = checkpoint
         self.anomaly = anomaly
         self.kpis = kpis
@@ -63,24 +65,29 @@ class BatchHandler:
                 self._handle_own(msg)
                 at += 1
                 continue
-            step = self.masker.mask(messages, at)
+            with self.profile.stage("mask"):
+                step = self.masker.mask(messages, at)
             self._apply(step)
             at = step.end
 
     def _apply(self, step: Step) -> None:
         """A step into the open transaction: its records, its counts, the changes that the
         detectors and the KPIs read, the leak watch's sample."""
-        checkpoint = self.checkpoint
+        checkpoint, stage = self.checkpoint, self.profile.stage
         checkpoint.begin()
-        checkpoint.produce_all(step.records)
-        for partition, (topic, key, value, headers) in step.partitioned:
-            checkpoint.produce(topic, key, value, headers, partition)
-        step.account(checkpoint)
-        for topic, partition, offset, op, row in step.changes():
-            self._detect(topic, op, row, partition, offset)
-            self._kpi_facts(topic, op, row, partition)
-        for table, rows in step.watched():
-            self._watch(table, rows)
+        with stage("produce"):
+            checkpoint.produce_all(step.records)
+            for partition, (topic, key, value, headers) in step.partitioned:
+                checkpoint.produce(topic, key, value, headers, partition)
+        with stage("account"):
+            step.account(checkpoint)
+        with stage("forward"):
+            for topic, partition, offset, op, row in step.changes():
+                self._detect(topic, op, row, partition, offset)
+                self._kpi_facts(topic, op, row, partition)
+        with stage("sample"):
+            for table, rows in step.watched():
+                self._watch(table, rows)
 
     def _handle_own(self, msg: Message) -> None:
         """A consumer error, or a record of the processor's internal topics."""
@@ -88,9 +95,11 @@ class BatchHandler:
         if err is not None:
             self._consumer_error(err)
         elif self.anomaly is not None and msg.topic() == self.anomaly.topic:
-            self._detect_by_actor(msg)
+            with self.profile.stage("detectors"):
+                self._detect_by_actor(msg)
         elif self.kpis is not None and msg.topic() == self.kpis.topic:
-            self._release_kpis(msg)
+            with self.profile.stage("kpis"):
+                self._release_kpis(msg)
 
     def _detect(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
                 offset: int) -> None:

@@ -26,6 +26,7 @@ from processor.masking import native
 from processor.masking.engine import MaskingEngine
 from processor.observability import metrics
 from processor.observability.http import Health
+from processor.observability.profile import Profile
 from processor.pipeline import kafka_config
 from processor.pipeline.anomaly_stage import AnomalyStage
 from processor.pipeline.audit_trail import AuditTrail
@@ -58,6 +59,8 @@ class RunSettings:
     schema_registry_options: tuple[str, ...] = ()
     #: masking engine: ``auto`` (the native core when installed), ``native``, ``python``
     engine: str = "auto"
+    #: time the main thread's stages and log where one record's time went (at the end)
+    profile: bool = False
 
 
 class Processor:
@@ -89,9 +92,10 @@ class Processor:
                                      kafka_config.transaction_call_timeout_s(extra),
                                      data_keys=engine.compiled.data_keys)
         self.codec = RecordCodec(registry)
+        self.profile = Profile(settings.profile)
         self.batch = BatchHandler(engine, self.native, self.codec, self.producer,
                                   self.checkpoint, self.anomaly, rules.alert_topic,
-                                  kafka_config.message_max_bytes(extra), self.kpis)
+                                  kafka_config.message_max_bytes(extra), self.kpis, self.profile)
         self.checkpoint.before_commit = self.batch.progress_marks
         self._log_engine()
         self.assignment: list[TopicPartition] = []
@@ -146,7 +150,8 @@ class Processor:
         next_report, reported = started + PROGRESS_EVERY_S, 0
         try:
             while not self.stopping:
-                messages = self.consumer.consume(num_messages=CONSUME_BATCH, timeout=0.05)
+                with self.profile.stage("consume"):
+                    messages = self.consumer.consume(num_messages=CONSUME_BATCH, timeout=0.05)
                 if messages:
                     self._busy()
                     self._handle(messages)
@@ -178,6 +183,9 @@ class Processor:
         cpu_us = (self.cpu_at_last - self.cpu_at_first) * 1e6 / max(1, self.processed)
         log.info("processed %d input records; %.0f records/s while busy, %.1f µs of CPU per "
                  "record (all threads)", self.processed, self.processed / busy, cpu_us)
+        if self.profile.enabled:
+            for line in self.profile.report(self.processed):
+                log.info(line)
         return self.processed
 
     def _restore_data_keys(self) -> None:
@@ -272,7 +280,8 @@ class Processor:
     # -- the batch ----------------------------------------------------------------------------
     def _commit(self) -> None:
         try:
-            committed = self.checkpoint.commit()
+            with self.profile.stage("commit"):
+                committed = self.checkpoint.commit()
         except TransactionAborted:
             self._redo()
             return

@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from benchmarks.pipeline import masker_result
+from benchmarks.profile import profiled
 from processor.generator.sink import create_source_topics
 from processor.rules import load_validated
 from tests.helpers import require_native_core
@@ -90,7 +91,8 @@ def test_generated_stream_is_published_exactly_as_the_rules_say(
         kafka_bootstrap: str, tmp_path: Path) -> None:
     ns, jsonl = setup(tmp_path, kafka_bootstrap, events=6000, seed=7)
     started = time.time()
-    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    # profiled: the outputs below are exact with the stage clocks on as well
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4", "--profile")
     log = proc.communicate(timeout=180)[0].decode()
     assert proc.returncode == 0, log
 
@@ -113,6 +115,15 @@ def test_generated_stream_is_published_exactly_as_the_rules_say(
     assert summary["events"] == 6000 and summary["events_per_s"] > 0
     assert summary["cpu_us_per_event"] > 0
     assert started < summary["busy_from"] < summary["busy_to"] < time.time()
+    # `make bench-profile` reads the stages: each that ran, CPU within wall, the work > 0
+    stages = {row["stage"]: row for row in profiled(log)}
+    assert {"consume", "mask", "produce", "account", "commit"} <= set(stages), log[-3000:]
+    assert stages["mask"]["cpu_us"] > 0 and stages["commit"]["wall_us"] > 0
+    for row in stages.values():
+        if row["wall_us"] == row["wall_us"]:  # not nan: a timed stage
+            assert 0 <= row["cpu_us"] <= row["wall_us"] * 1.05 + 0.05, row
+    # the rows add up to the process's CPU over the whole run, which holds the busy stretch
+    assert sum(row["cpu_us"] for row in stages.values()) >= summary["cpu_us_per_event"] * 0.95
 
 
 def test_native_and_python_engines_publish_the_same_records(kafka_bootstrap: str,
