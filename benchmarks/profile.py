@@ -23,13 +23,13 @@ from benchmarks.pipeline import REPO, masker_cmd, masker_result, prepare, write_
 from processor.observability.profile import STAGES
 from tests.broker import kafka_broker
 
-ROW = re.compile(r"profile: (.+?)\s+(-?[\d.]+|nan)\s+(-?[\d.]+|nan)$", re.M)
+ROW = re.compile(r"profile: (.+?)\s+(-?[\d.]+|nan)\s+(-?[\d.]+|nan)\s+(\d+)$", re.M)
 
 
 def profiled(log: str) -> list[dict[str, Any]]:
     """The stage rows of a `run --profile` log."""
-    return [{"stage": m[1].strip(), "cpu_us": float(m[2]), "wall_us": float(m[3])}
-            for m in ROW.finditer(log)]
+    return [{"stage": m[1].strip(), "cpu_us": float(m[2]), "wall_us": float(m[3]),
+             "calls": int(m[4])} for m in ROW.finditer(log)]
 
 
 def main() -> None:
@@ -47,11 +47,15 @@ def main() -> None:
     print(f"crm-masker run --profile over {summary['events']:,} events "
           f"({summary['engine']}): {summary['events_per_s']:,.0f} events/s, "
           f"{summary['cpu_us_per_event']:.1f} µs CPU per event (all threads)")
-    print(f"{'stage':<32}{'µs CPU/event':>14}{'µs wall/event':>15}  what")
+    print(f"{'stage':<32}{'µs CPU/event':>14}{'µs wall/event':>15}{'calls':>9}  what")
     for row in rows:
-        wall = "" if row["wall_us"] != row["wall_us"] else f"{row['wall_us']:.2f}"  # nan
-        print(f"{row['stage']:<32}{row['cpu_us']:>14.2f}{wall:>15}  "
+        timed = row["wall_us"] == row["wall_us"]  # not nan
+        wall, calls = (f"{row['wall_us']:.2f}", str(row["calls"])) if timed else ("", "")
+        print(f"{row['stage']:<32}{row['cpu_us']:>14.2f}{wall:>15}{calls:>9}  "
               f"{STAGES.get(row['stage'], '')}")
+    commits = next((row["calls"] for row in rows if row["stage"] == "commit"), 0)
+    if commits:
+        print(f"{commits} commits, {summary['events'] / commits:,.0f} events per commit")
     write_result(Path(args.output), events=args.events, engine=args.engine, summary=summary,
                  stages=rows)
 

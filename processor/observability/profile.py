@@ -35,6 +35,7 @@ class Profile:
         self.enabled = enabled
         self.cpu_ns: Counter[str] = Counter()
         self.wall_ns: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
         self._off = nullcontext()
         self._started_cpu = time.thread_time_ns()
         self._started_process = time.process_time_ns()
@@ -50,24 +51,26 @@ class Profile:
         finally:
             self.cpu_ns[name] += time.thread_time_ns() - cpu
             self.wall_ns[name] += time.perf_counter_ns() - wall
+            self.calls[name] += 1
 
-    def rows(self, events: int) -> list[tuple[str, float, float]]:
-        """(stage, µs CPU per event, µs wall per event) for every stage that ran, then the
-        main thread's remainder and the other threads' CPU."""
+    def rows(self, events: int) -> list[tuple[str, float, float, int]]:
+        """(stage, µs CPU per event, µs wall per event, calls) for every stage that ran, then
+        the main thread's remainder and the other threads' CPU."""
         per = 1000.0 * max(1, events)
-        rows = [(name, self.cpu_ns[name] / per, self.wall_ns[name] / per) for name in STAGES
-                if name in self.wall_ns]
+        rows = [(name, self.cpu_ns[name] / per, self.wall_ns[name] / per, self.calls[name])
+                for name in STAGES if name in self.wall_ns]
         main = time.thread_time_ns() - self._started_cpu
         timed = sum(self.cpu_ns.values())
-        rows.append(("main thread, other", (main - timed) / per, float("nan")))
+        rows.append(("main thread, other", (main - timed) / per, float("nan"), 0))
         others = time.process_time_ns() - self._started_process - main
-        rows.append(("other threads (librdkafka …)", others / per, float("nan")))
+        rows.append(("other threads (librdkafka …)", others / per, float("nan"), 0))
         return rows
 
     def report(self, events: int) -> list[str]:
         """The log lines of the profile: one per stage, then the total."""
         rows = self.rows(events)
-        lines = [f"profile over {events} input records, µs per record: stage  CPU  wall"]
-        lines += [f"profile: {name:<30} {cpu:8.2f} {wall:8.2f}" for name, cpu, wall in rows]
-        lines.append(f"profile: {'total CPU':<30} {sum(cpu for _, cpu, _ in rows):8.2f}")
+        lines = [f"profile over {events} input records, µs per record: stage  CPU  wall  calls"]
+        lines += [f"profile: {name:<30} {cpu:8.2f} {wall:8.2f} {calls:8d}"
+                  for name, cpu, wall, calls in rows]
+        lines.append(f"profile: {'total CPU':<30} {sum(row[1] for row in rows):8.2f}")
         return lines
