@@ -5,6 +5,8 @@
                     table, each with the policy and lineage headers (nothing decoded or masked)
   (b) crm-masker    `crm-masker run` (decode, mask every view, encode, exactly once), with the
                     native core when it is installed, and again with `--engine python`
+  (b'') views only  the same without the rules' anomaly detection and KPIs: the work that
+                    the peers (c) and (d) do
   (c) faust         the same masking job on faust-streaming (its own venv, .venv-bench)
   (d) kafka streams the masking job a JVM team would write: Kafka Streams, exactly_once_v2,
                     one stream thread (benchmarks/streams_peer/, built with Maven; its
@@ -31,6 +33,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -106,9 +109,18 @@ def masker_cmd(ns: Namespace, bootstrap: str, group: str) -> list[str]:
             group, "--transactional-id", f"{group}-tx", "--metrics-port", "-1"]
 
 
-def run_masker(ns: Namespace, bootstrap: str, engine: str = "auto",
-               run: int = 0) -> dict[str, Any]:
-    group = f"{ns.ns}-masker-{engine}{run}"
+def views_only(ns: Namespace) -> Namespace:
+    """The namespace with its rules less anomaly detection and the KPIs (same topics)."""
+    only = Namespace(ns.root.with_name(ns.root.name + "-views"), ns.ns)
+    shutil.copytree(ns.rules, only.rules)
+    for part in ("kpis", "anomaly"):
+        (only.rules / f"{part}.yaml").unlink()
+    return only
+
+
+def run_masker(ns: Namespace, bootstrap: str, engine: str = "auto", run: int = 0,
+               label: str = "") -> dict[str, Any]:
+    group = f"{ns.ns}-masker-{engine}{label}{run}"
     result = subprocess.run([*masker_cmd(ns, bootstrap, group), "--exit-when-idle", "3",
                              "--engine", engine],
                             capture_output=True, text=True, timeout=900, check=True)
@@ -293,6 +305,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="crm-masker-bench-"))
     with kafka_broker() as bootstrap:
         ns = prepare(root, bootstrap, args.events)
+        views = views_only(ns)
         results: dict[str, Any] = {"events": args.events, "cpu_count": os.cpu_count()}
         print(f"input: {args.events:,} generated events, broker {bootstrap}; best of "
               f"{args.repeat} rounds for (a), (a'), (b) and (d)")
@@ -304,6 +317,8 @@ def main() -> None:
             "passthrough_shaped": lambda run: run_passthrough(ns, bootstrap, True, run),
             "crm_masker": lambda run: run_masker(ns, bootstrap, run=run),
             "crm_masker_python_engine": lambda run: run_masker(ns, bootstrap, "python", run),
+            "crm_masker_views_only": lambda run: run_masker(views, bootstrap, run=run,
+                                                             label="-views"),
             "kafka_streams": lambda run: run_streams(ns, bootstrap, run)}
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs}
         broker = BrokerCpu(bootstrap)
@@ -327,6 +342,8 @@ def main() -> None:
     results["b_over_c"] = b / c if c else None
     d = results["kafka_streams"]["events_per_s"]
     results["b_over_d"] = b / d
+    views_rate = results["crm_masker_views_only"]["events_per_s"]
+    results["views_only_over_d"] = views_rate / d
     print(f"{'job':<38}{'events/s':>12}   CPU µs per event: job + broker = total, cores busy")
     rows = (("passthrough", "(a) passthrough (confluent-kafka, EOS)", ""),
             ("passthrough_shaped", "(a') the same, crm-masker's records",
@@ -334,6 +351,7 @@ def main() -> None:
             ("crm_masker", "(b) crm-masker run (EOS)",
              f"engine: {results['crm_masker']['engine'].split(' for ')[0]}"),
             ("crm_masker_python_engine", "    the same, --engine python", ""),
+            ("crm_masker_views_only", "(b'') crm-masker, views only", "no anomaly, no KPIs"),
             ("kafka_streams", "(d) Kafka Streams masking job (EOS v2)",
              results["kafka_streams"]["engine"]))
     for name, label, remark in rows:
@@ -345,6 +363,10 @@ def main() -> None:
     cpu_a, cpu_b = total_cpu(results["passthrough"]), total_cpu(results["crm_masker"])
     job_b, job_d = (float(results[n]["cpu_us_per_event"]) for n in ("crm_masker", "kafka_streams"))
     results["cpu_d_over_b_job"] = job_d / job_b
+    job_v = float(results["crm_masker_views_only"]["cpu_us_per_event"])
+    results["cpu_d_over_views_only_job"] = job_d / job_v
+    print(f"(b'') against (d), the same work: events/s b''/d = {views_rate / d:.2f}; CPU per "
+          f"event of the job d/b'' = {job_d / job_v:.2f}")
     print(f"(b) against (d): events/s b/d = {b / d:.2f}; CPU per event of the job d/b = "
           f"{job_d / job_b:.2f}" + (f", job + broker d/b = {cpu_d / cpu_b:.2f}"
                                    if cpu_b and cpu_d else ""))

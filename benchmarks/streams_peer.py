@@ -80,7 +80,7 @@ def build() -> Path:
         mvn = shutil.which("mvn")
         if mvn is None:
             raise RuntimeError("Maven (mvn) is needed to build the Kafka Streams peer")
-        subprocess.run([mvn, "-q", "-B", "package", "-DskipTests", "-f",
+        subprocess.run([mvn, "-q", "-B", "-Dstyle.color=never", "package", "-DskipTests", "-f",
                         str(PROJECT / "pom.xml")], check=True, timeout=900)
     return JAR
 
