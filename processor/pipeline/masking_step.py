@@ -71,16 +71,15 @@ class Step(ABC):
         return iter(())
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class NativeStep(Step):
     """A run of messages that the native core masked in one call."""
 
-    segment: native.Segment | None = None
-    core: native.NativeEngine | None = None
-    views: dict[str, dict[str, ViewPlan]] = field(default_factory=dict)
+    segment: native.Segment
+    core: native.NativeEngine
+    views: dict[str, dict[str, ViewPlan]]
 
     def account(self, checkpoint: Checkpoint) -> None:
-        assert self.segment is not None and self.core is not None
         facts = checkpoint.facts
         for tally in self.segment.topics:
             table, action_counts = self.core.route(tally.topic)
@@ -93,27 +92,24 @@ class NativeStep(Step):
         checkpoint.source_ts_ms += self.segment.source_ts_ms
 
     def changes(self) -> Iterator[Change]:
-        assert self.segment is not None
         loads = orjson.loads
         for topic, partition, offset, op, row, _ in self.segment.detected:
             yield topic, partition, offset, op, loads(row)
 
     def watched(self) -> Iterator[Watched]:
-        assert self.segment is not None and self.core is not None
         for topic, encoded in self.segment.watched:
             yield self.core.route(topic)[0], published_rows(self.views[topic], encoded)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PythonStep(Step):
     """One message masked by the Python engine (or by the core's one-event path)."""
 
-    outcome: Outcome | None = None
-    lineage: Lineage | None = None
+    outcome: Outcome
+    lineage: Lineage
     sampled: bool = False
 
     def account(self, checkpoint: Checkpoint) -> None:
-        assert self.outcome is not None and self.lineage is not None
         checkpoint.facts.count_outcome(self.outcome)
         published = checkpoint.facts.published
         published.update(topic for topic, _, _, _ in self.records)
@@ -122,27 +118,24 @@ class PythonStep(Step):
                                    self.lineage.offset, self.outcome.source_ts_ms)
 
     def changes(self) -> Iterator[Change]:
-        assert self.outcome is not None and self.lineage is not None
         event = self.outcome.event
         if event is not None:
             yield (self.lineage.topic, self.lineage.partition, self.lineage.offset, event.op,
                    event.row)
 
     def watched(self) -> Iterator[Watched]:
-        assert self.outcome is not None
         if self.sampled:
             yield self.outcome.table, self.outcome.masked_rows
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class DeadLetter(Step):
     """One message that cannot be processed: its reason and coordinates, no data."""
 
-    reason: str = ""
-    lineage: Lineage | None = None
+    reason: str
+    lineage: Lineage
 
     def account(self, checkpoint: Checkpoint) -> None:
-        assert self.lineage is not None
         checkpoint.facts.dlq[self.reason] += 1
         checkpoint.consumed_record(self.lineage.topic, self.lineage.partition,
                                    self.lineage.offset, None)
@@ -236,8 +229,8 @@ class Masker:
             return PythonStep(end, ready, outcome=outcome, lineage=lineage, sampled=sampled)
         # a truncate goes to every partition: each consumer forgets the rows of its own
         # partitions, in order with the rows written after the truncate
-        return PythonStep(end, [], [(partition, record) for record in ready
-                                    for partition in self.partitions_of(record[0])],
+        return PythonStep(end, [], partitioned=[(partition, record) for record in ready
+                                                for partition in self.partitions_of(record[0])],
                           outcome=outcome, lineage=lineage, sampled=sampled)
 
     def _masked(self, msg: Message, topic: str, sampled: bool
