@@ -22,8 +22,8 @@ bash deploy/local-cdc/connect.sh register deploy/debezium/crm-postgres.json "$pg
 echo "== 4. rules and output topics"
 $bin/crm-masker validate rules/
 $bin/crm-masker topics --rules rules --bootstrap-servers "$bootstrap"
-echo "== 5. $events changes of a busy CRM written into PostgreSQL; Debezium captures them"
-$bin/crm-masker generate --postgres "$pg" --events "$events" --seed "$(date +%s)"
+echo "== 5. $events changes of a busy CRM (three days of its time) written into PostgreSQL; Debezium captures them"
+$bin/crm-masker generate --postgres "$pg" --events "$events" --seed "$(date +%s)" --crm-days 3
 echo "== 6. the processor (stops when the input is drained)"
 $bin/crm-masker run --rules rules "${keys[@]}" --bootstrap-servers "$bootstrap" \
   --group-id crm-masker-demo --exit-when-idle 5 --metrics-port -1 2>&1 | grep -v "^%" || true
@@ -31,4 +31,5 @@ $bin/python -m deploy.demo_show "$bootstrap" "$pg"
 echo
 echo "Broker, PostgreSQL and Connect keep running (make demo-down stops them); run 'make demo'"
 echo "again for more changes. The released KPIs, live in a browser (their windows close by the"
-echo "CRM's own time, a day at a time): $bin/crm-masker dashboard --bootstrap-servers $bootstrap"
+echo "CRM's own time: of the demo's three days, the first ones are released):"
+echo "  $bin/crm-masker dashboard --bootstrap-servers $bootstrap"

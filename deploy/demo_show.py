@@ -85,7 +85,8 @@ def main() -> None:
         print(json.dumps(after["value"], indent=2, ensure_ascii=False))
         print("headers:", json.dumps(after["headers"], indent=2))
     topics = ["bi.analytics.contacts", "bi.analytics.activities", "bi.sales.contacts",
-              "sec.audit.audit_log", "crm.dlq"]
+              "sec.audit.audit_log", "crm.dlq", "bi.kpi.activities_per_day",
+              "bi.kpi.contacts_by_segment"]
     print("\n== records per topic (including transaction markers)")
     for topic, count in totals(bootstrap, topics).items():
         print(f"  {topic:<28}{count:>10,}")

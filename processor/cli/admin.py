@@ -108,6 +108,10 @@ def acls(rules_dir: Path, bootstrap: str | None, kafka_options: tuple[str, ...],
               help="crm: changes on every table; access-days: users plus two days of access-log "
                    "traffic with injected incidents (mass export, deactivated account, night "
                    "export, slow ramp, Art. 9 export) for anomaly detection; --events is ignored.")
+@click.option("--crm-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Spread the changes over this many days of the CRM's own time (its "
+                   "timestamps), instead of about 50 ms apart: day-long KPI windows then "
+                   "close and are released within one run (the demo uses 3).")
 @click.option("--ground-truth", type=click.File("w"), default=None,
               help="With --scenario access-days: write the injected incidents here (JSON).")
 @click.option("--output", "output_file", type=click.File("wb"), default=None,
@@ -123,7 +127,8 @@ def acls(rules_dir: Path, bootstrap: str | None, kafka_options: tuple[str, ...],
 @REGISTRY_OPTION
 def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, rate: float,
              seed: int, users: int, with_schema: bool, partitions: int, topic_prefix: str,
-             scenario: str, ground_truth: TextIO | None, output_file: BinaryIO | None,
+             scenario: str, crm_days: float | None, ground_truth: TextIO | None,
+             output_file: BinaryIO | None,
              postgres_url: str | None, fmt: str, schema_registry_url: str | None,
              registry_options: tuple[str, ...]) -> None:
     """Produce synthetic CRM change events (Debezium, every table of the reference model).
@@ -135,7 +140,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
 
     from processor.generator.scenarios import generated
     from processor.generator.sink import write_events
-    from processor.generator.stream import CrmStream
+    from processor.generator.stream import CrmStream, mean_gap_ms
 
     if postgres_url is not None:
         if bootstrap or output_file or fmt != "json" or with_schema or scenario != "crm":
@@ -144,7 +149,7 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
                  "--with-schema and --scenario")
         from processor.generator.postgres import continue_ids, write_sql
 
-        stream = CrmStream(seed=seed, users=users)
+        stream = CrmStream(seed=seed, users=users, mean_gap_ms=mean_gap_ms(count, crm_days, users))
         continue_ids(stream, postgres_url)
         written = write_sql(stream.events(count), count, postgres_url, rate=rate)
         click.echo(f"applied {written} changes to PostgreSQL (seed {seed})", err=True)
@@ -163,7 +168,8 @@ def generate(kafka_options: tuple[str, ...], bootstrap: str | None, count: int, 
         assert schema_registry_url is not None
         avro = AvroSourceEncoder(SchemaRegistry(client_from_options(schema_registry_url,
                                                                     registry_options)))
-    made = generated(scenario, count, seed, users, with_schema, topic_prefix)
+    made = generated(scenario, count, seed, users, with_schema, topic_prefix,
+                     mean_gap_ms(count, crm_days, users))
     written = write_events(made.records, made.count, bootstrap=bootstrap,
                            kafka_options=kafka_options, output=output_file, rate=rate,
                            partitions=partitions, topic_prefix=topic_prefix, avro=avro)

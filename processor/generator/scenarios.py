@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from processor.errors import CrmMaskerError
 from processor.generator.rows import RowFactory
-from processor.generator.stream import CrmStream, GeneratedRecord
+from processor.generator.stream import MEAN_GAP_MS, CrmStream, GeneratedRecord
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ACTIONS = {"view": 70, "search": 20, "report": 5, "export": 3, "api_read": 2}
@@ -142,13 +142,15 @@ class Generated:
 
 
 def generated(scenario: str, count: int, seed: int, users: int, with_schema: bool,
-              topic_prefix: str) -> Generated:
-    """crm: ``count`` changes on every table; access-days: users and two days of access-log
-    traffic with the incidents injected (``count`` does not apply)."""
+              topic_prefix: str, gap_ms: float = MEAN_GAP_MS) -> Generated:
+    """crm: ``count`` changes on every table, ``gap_ms`` apart on average in the CRM's time;
+    access-days: users and two days of access-log traffic with the incidents injected
+    (``count`` and ``gap_ms`` do not apply)."""
     if scenario == "access-days":
         access = AccessScenario(users=users, seed=seed)
         access.stream.topic_prefix = topic_prefix
         records = list(access.records())
         return Generated(iter(records), len(records), access.ground_truth())
-    stream = CrmStream(seed=seed, users=users, with_schema=with_schema, topic_prefix=topic_prefix)
+    stream = CrmStream(seed=seed, users=users, with_schema=with_schema, topic_prefix=topic_prefix,
+                       mean_gap_ms=gap_ms)
     return Generated(stream.events(count), count)

@@ -31,9 +31,27 @@ class GeneratedRecord:
     op: str | None
 
 
+#: the CRM time between two changes, on average (a busy CRM)
+MEAN_GAP_MS = 50.0
+DAY_MS = 86_400_000
+
+
+def snapshot_size(users: int) -> int:
+    """The records of the initial snapshot (``CrmStream.snapshot``): users, accounts, contacts."""
+    return users + max(10, users // 4) + users * 2
+
+
+def mean_gap_ms(events: int, days: float | None, users: int) -> float:
+    """The mean gap that spreads the changes among ``events`` records (after the snapshot,
+    which takes no time) over ``days`` of CRM time; None: a busy CRM."""
+    if days is None:
+        return MEAN_GAP_MS
+    return days * DAY_MS / max(1, events - snapshot_size(users))
+
+
 class CrmStream:
     def __init__(self, seed: int = 1, users: int = 200, with_schema: bool = False,
-                 start_ms: int = START_MS, mean_gap_ms: float = 50.0,
+                 start_ms: int = START_MS, mean_gap_ms: float = MEAN_GAP_MS,
                  topic_prefix: str = TOPIC_PREFIX) -> None:
         self.rng = random.Random(seed)
         self.topic_prefix = topic_prefix
@@ -101,6 +119,7 @@ class CrmStream:
         return row
 
     def snapshot(self) -> Iterator[GeneratedRecord]:
+        """The tables as the connector's initial snapshot reads them (``snapshot_size``)."""
         for _ in range(self.n_users):
             yield self.record("users", "r", None, self._new_row("users"), snapshot=True)
         for _ in range(max(10, self.n_users // 4)):

@@ -56,19 +56,40 @@ class BatchHandler:
                              Sampler(validated.rules.leak_watch_sample))
 
     def handle(self, messages: list[Message]) -> None:
-        """A consumed batch, in order: steps of the masker, and the internal topics' records
-        and consumer errors one by one."""
+        """A consumed batch, in order: steps of the masker; consumer errors one by one; runs
+        of an internal topic's records (by actor, KPI facts) into their stage."""
         at = 0
         while at < len(messages):
             msg = messages[at]
-            if msg.error() is not None or msg.topic() in self.internal:
-                self._handle_own(msg)
+            err = msg.error()
+            if err is not None:
+                self._consumer_error(err)
                 at += 1
-                continue
-            with self.profile.stage("mask"):
-                step = self.masker.mask(messages, at)
-            self._apply(step)
-            at = step.end
+            elif msg.topic() in self.internal:
+                at = self._internal_run(messages, at)
+            else:
+                with self.profile.stage("mask"):
+                    step = self.masker.mask(messages, at)
+                self._apply(step)
+                at = step.end
+
+    def _internal_run(self, messages: list[Message], start: int) -> int:
+        """The records of one internal topic from ``start`` on into the detectors or the KPI
+        windows, timed as one stage; returns the index after them."""
+        topic = messages[start].topic()
+        end = start + 1
+        while end < len(messages) and messages[end].topic() == topic \
+                and messages[end].error() is None:
+            end += 1
+        if self.anomaly is not None and topic == self.anomaly.topic:
+            with self.profile.stage("detectors"):
+                for msg in messages[start:end]:
+                    self._detect_by_actor(msg)
+        elif self.kpis is not None and topic == self.kpis.topic:
+            with self.profile.stage("kpis"):
+                for msg in messages[start:end]:
+                    self._release_kpis(msg)
+        return end
 
     def _apply(self, step: Step) -> None:
         """A step into the open transaction: its records, its counts, the changes that the
@@ -88,18 +109,6 @@ class BatchHandler:
         with stage("sample"):
             for table, rows in step.watched():
                 self._watch(table, rows)
-
-    def _handle_own(self, msg: Message) -> None:
-        """A consumer error, or a record of the processor's internal topics."""
-        err = msg.error()
-        if err is not None:
-            self._consumer_error(err)
-        elif self.anomaly is not None and msg.topic() == self.anomaly.topic:
-            with self.profile.stage("detectors"):
-                self._detect_by_actor(msg)
-        elif self.kpis is not None and msg.topic() == self.kpis.topic:
-            with self.profile.stage("kpis"):
-                self._release_kpis(msg)
 
     def _detect(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
                 offset: int) -> None:
