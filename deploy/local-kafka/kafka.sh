@@ -144,6 +144,9 @@ share.coordinator.state.topic.replication.factor=$replication
 share.coordinator.state.topic.min.isr=$min_isr
 group.initial.rebalance.delay.ms=0
 log.retention.check.interval.ms=60000
+# the log cleaner looks for work every second (Kafka's default: 15 s): on a local broker a
+# shredded data key (shred_within) and a deleted row's tombstone are compacted in seconds
+log.cleaner.backoff.ms=1000
 PROPS
   cat > "$state_dir/log4j2.properties" <<PROPS
 status = warn

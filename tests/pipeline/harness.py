@@ -92,15 +92,17 @@ def start_processor(ns: Namespace, bootstrap: str, *extra: str, metrics_port: in
 
 def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[bytes],
                      seed: int, kills: int = 3, alive: tuple[float, float] = (2.0, 4.0),
-                     extra: tuple[str, ...] = ()) -> str:
-    """SIGKILL the processor ``kills`` times at random moments while ``generator`` produces,
-    then let a last instance drain the input; returns the last instance's log."""
+                     extra: tuple[str, ...] = (), after_commit: bool = False) -> str:
+    """SIGKILL the processor ``kills`` times at random moments while ``generator`` produces
+    (``alive`` counted from the instance's first commit when ``after_commit``), then let a
+    last instance drain the input; returns the last instance's log."""
     import random
 
     rng = random.Random(seed)
     try:
         for _ in range(kills):
-            sigkill_after(ns, bootstrap, rng.uniform(*alive), *extra)
+            sigkill_after(ns, bootstrap, rng.uniform(*alive), *extra,
+                          after_commit=after_commit)
         assert generator.wait(120) == 0
     finally:
         if generator.poll() is None:
@@ -111,15 +113,45 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
     return log
 
 
-def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str) -> None:
-    """A processor that runs for ``alive_s`` and is SIGKILLed, mid-transaction."""
+def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str,
+                  after_commit: bool = False) -> None:
+    """A processor that runs for ``alive_s`` and is SIGKILLed, mid-transaction; with
+    ``after_commit``, ``alive_s`` after its first commit (its audit record): a start-up that
+    a loaded machine makes slow cannot leave every instance without a commit."""
     import time
 
+    before = audit_records(ns, bootstrap) if after_commit else 0
     proc = start_processor(ns, bootstrap, "--batch-ms", "100", *extra)
+    deadline = time.monotonic() + 120
+    while after_commit and audit_records(ns, bootstrap) <= before:
+        assert proc.poll() is None and time.monotonic() < deadline, stop(proc)
+        time.sleep(0.2)
     time.sleep(alive_s)
     assert proc.poll() is None, stop(proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
+
+
+def audit_records(ns: Namespace, bootstrap: str) -> int:
+    """The audit topic's high watermark: it moves at every commit of the processor. A topic
+    made a moment ago may not have its leader known yet: asked again."""
+    import time
+
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{ns.ns}-audit-watch"})
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                return int(reader.get_watermark_offsets(TopicPartition(ns.audit, 0),
+                                                        timeout=10)[1])
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        reader.close()
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 60) -> str:

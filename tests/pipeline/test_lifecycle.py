@@ -180,7 +180,7 @@ def test_a_drained_input_is_committed_without_waiting_for_the_batch_limits(
                            else "--no-commit-when-drained")
     try:
         running = read_topics(kafka_bootstrap, output_topics(ns), expect=sum(expected.values()),
-                              idle_s=30 if drained else 15)
+                              idle_s=30 if drained else 8)
     finally:
         log = stop(proc)  # SIGTERM commits the open batch
     assert proc.returncode == 0, log

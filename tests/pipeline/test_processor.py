@@ -161,12 +161,12 @@ def test_sigkill_three_times_still_yields_each_output_exactly_once(
     # events keep flowing while the processor is killed
     generator = subprocess.Popen(
         [sys.executable, "-m", "processor", "generate", "--bootstrap-servers", kafka_bootstrap,
-         "--events", "50000", "--seed", "11", "--rate", "6000", "--topic-prefix",
+         "--events", "30000", "--seed", "11", "--rate", "3500", "--topic-prefix",
          ns.source_prefix, "--output", str(jsonl)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     crash_and_finish(ns, kafka_bootstrap, generator, seed=5)
 
-    assert_exactly_once(ns, kafka_bootstrap, jsonl, 50000)
+    assert_exactly_once(ns, kafka_bootstrap, jsonl, 30000)
 
 
 def _envelope(op: str, after: Any) -> bytes:
