@@ -133,23 +133,15 @@ def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str,
 
 
 def audit_records(ns: Namespace, bootstrap: str) -> int:
-    """The audit topic's high watermark: it moves at every commit of the processor. A topic
-    made a moment ago may not have its leader known yet: asked again."""
-    import time
+    """The audit topic's high watermark: it moves at every commit of the processor
+    (``watermarks`` waits out a topic made a moment ago, whose leader is not known yet)."""
+    from confluent_kafka import Consumer
 
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
+    from processor.pipeline.topic_reader import watermarks
 
     reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{ns.ns}-audit-watch"})
-    deadline = time.monotonic() + 30
     try:
-        while True:
-            try:
-                return int(reader.get_watermark_offsets(TopicPartition(ns.audit, 0),
-                                                        timeout=10)[1])
-            except KafkaException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        return watermarks(reader, ns.audit, 0, 30)[1]
     finally:
         reader.close()
 
