@@ -39,6 +39,13 @@ def _up(script: Path, env: dict[str, str], *args: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def stop_service(script: Path, env: dict[str, str], *args: str) -> None:
+    """A local service of the session down at once (SIGKILL, no graceful stop: its data is
+    deleted with it), which saves seconds per service at the end of every run."""
+    subprocess.run(["bash", str(script), "down", *args], env={**env, "STOP_AT_ONCE": "1"},
+                   check=False, capture_output=True)
+
+
 @contextmanager
 def local_jar_broker() -> Iterator[str]:
     """Start a private broker (own state dir) so a developer's `make kafka-up` is untouched."""
@@ -48,7 +55,7 @@ def local_jar_broker() -> Iterator[str]:
     try:
         yield address
     finally:
-        subprocess.run(["bash", str(KAFKA_SH), "down"], env=env, check=False, capture_output=True)
+        stop_service(KAFKA_SH, env)
 
 
 @contextmanager
@@ -90,8 +97,7 @@ def schema_registry() -> Iterator[str]:
     try:
         yield address
     finally:
-        subprocess.run(["bash", str(REGISTRY_SH), "down"], env=env, check=False,
-                       capture_output=True)
+        stop_service(REGISTRY_SH, env)
 
 
 class SecureBroker:
@@ -123,8 +129,7 @@ def secure_broker() -> Iterator[SecureBroker]:
     try:
         yield SecureBroker(address, state)
     finally:
-        subprocess.run(["bash", str(KAFKA_SH), "down", "--secure"], env=env, check=False,
-                       capture_output=True)
+        stop_service(KAFKA_SH, env, "--secure")
 
 
 @contextmanager
@@ -136,5 +141,4 @@ def tls_schema_registry() -> Iterator[tuple[str, Path]]:
     try:
         yield address, state / "tls" / "ca.pem"
     finally:
-        subprocess.run(["bash", str(REGISTRY_SH), "down", "--tls"], env=env, check=False,
-                       capture_output=True)
+        stop_service(REGISTRY_SH, env, "--tls")

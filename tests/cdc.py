@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 import time
 import uuid
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import debezium
-from tests.broker import REPO, _up
+from tests.broker import REPO, _up, stop_service
 
 CDC = REPO / "deploy" / "local-cdc"
 #: columns of the types that a CRM adds over the years: money, uuid, jsonb, an enum, an array,
@@ -117,11 +116,9 @@ def cdc_chain(bootstrap: str) -> Iterator[CdcChain]:
         try:
             yield CdcChain(pg_url.rsplit("/", 1)[0] + "/postgres", connect_url)
         finally:
-            subprocess.run(["bash", str(CDC / "connect.sh"), "down"], env=connect_env,
-                           check=False, capture_output=True)
+            stop_service(CDC / "connect.sh", connect_env)
     finally:
-        subprocess.run(["bash", str(CDC / "postgres.sh"), "down"], env=pg_env, check=False,
-                       capture_output=True)
+        stop_service(CDC / "postgres.sh", pg_env)
 
 
 def add_contact_rules(rules: Path, fields: dict[str, str]) -> None:

@@ -35,13 +35,17 @@ wait_until_ready() {
   log "$name started (pid $pid) in $((waited / 5))s, logs in $state_dir"
 }
 
-# stop the service (TERM, then KILL after 10 s) and remove its state directory
+# stop the service (TERM, then KILL after 10 s) and remove its state directory;
+# STOP_AT_ONCE=1: KILL at once (its data goes anyway: the tests' teardown, seconds per service)
 down_quiet() {
   local pid
   if pid=$(running_pid); then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if [[ -z ${STOP_AT_ONCE:-} ]]; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
   rm -rf "$state_dir"
 }

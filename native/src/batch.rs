@@ -75,6 +75,10 @@ impl<'py> Input<'py> {
         self.topic.to_str()
     }
 
+    pub fn partition(&self) -> i64 {
+        self.partition
+    }
+
     pub fn key(&self) -> Option<&[u8]> {
         self.key.as_ref().map(|k| k.as_bytes())
     }
@@ -190,6 +194,8 @@ pub struct Tally {
     source_ts_ms: Vec<i64>,
     /// (source topic, partition, offset, op, unmasked row JSON, is_after) for the detectors
     detected: Vec<PyObject>,
+    /// the KPI facts, in input order
+    facts: Vec<PyObject>,
 }
 
 impl Tally {
@@ -268,10 +274,13 @@ impl Tally {
             self.detected
                 .push(detected.into_pyobject(py)?.into_any().unbind());
         }
+        for fact in &outcome.facts {
+            self.facts.push(PyBytes::new(py, fact).into_any().unbind());
+        }
         Ok(())
     }
 
-    /// `(topics, deletes, source_ts_ms, detected)`; each of `topics` is
+    /// `(topics, deletes, source_ts_ms, detected, facts)`; each of `topics` is
     /// `(topic, {op: n}, {skip reason: n}, unknown columns, masked events, {view topic: n},
     /// [(partition, inputs, first offset, last offset)], [unknown column names])`.
     pub fn into_py(self, py: Python<'_>) -> PyResult<PyObject> {
@@ -308,6 +317,7 @@ impl Tally {
             PyList::new(py, self.deletes)?,
             self.source_ts_ms,
             PyList::new(py, self.detected)?,
+            PyList::new(py, self.facts)?,
         );
         Ok(result.into_pyobject(py)?.into_any().unbind())
     }

@@ -16,7 +16,7 @@ use crate::envelope::{read_key, reduced, utf8, Event, Fields};
 use crate::json;
 use crate::names::NameSet;
 use crate::plan::{slotted, unknown, Columns, Masked, Plan, Rows, Slot};
-use crate::spec::{ActionSpec, EngineSpec, PlanSpec};
+use crate::spec::{ActionSpec, EngineSpec, FactSpec, PlanSpec, TimeUnit};
 use crate::views::{debezium, row_layout};
 
 /// "Let the Python engine do this event."
@@ -37,6 +37,10 @@ struct Route {
     columns: Columns,
     views: Vec<View>,
     detected: bool,
+    /// in a batch: whether the unmasked row comes back (the KPIs' facts are made here)
+    batch_detected: bool,
+    /// the KPIs whose facts a batch makes of this table's changes
+    facts: Vec<FactSpec>,
     /// its deletes erase a data subject: their rows come back (Python shreds the data keys)
     erases: bool,
     /// positions of the columns that hold names of people (they feed the known names)
@@ -53,6 +57,16 @@ pub struct Outcome {
     /// for a detected route: the unmasked row (the after image, else the before image) as it
     /// came, and whether it is the after image
     pub row: Option<(Vec<u8>, bool)>,
+    /// in a batch: the KPI facts of the change, as `KpiSource.fact` writes them
+    pub facts: Vec<Vec<u8>>,
+}
+
+/// Where a change of a batch came from: its partition, and how many its topic has (a fact
+/// names both, for the KPI's watermark).
+#[derive(Clone, Copy)]
+pub struct FactSource {
+    pub partition: i64,
+    pub partitions: i64,
 }
 
 impl Outcome {
@@ -64,6 +78,7 @@ impl Outcome {
             unknown: Vec::new(),
             records: Vec::new(),
             row: None,
+            facts: Vec::new(),
         }
     }
 }
@@ -114,10 +129,11 @@ impl Engine {
                 .enumerate()
                 .map(|(i, name)| (name, i))
                 .collect();
-            for view in &route.views {
-                let plan_spec = plan_specs.get_mut(view.plan).ok_or("unknown plan")?;
+            let used = route.views.iter().map(|v| v.plan);
+            for plan in used.chain(route.facts.iter().map(|f| f.plan)) {
+                let plan_spec = plan_specs.get_mut(plan).ok_or("unknown plan")?;
                 if let Some(plan_spec) = plan_spec.take() {
-                    plans[view.plan] = Some(Plan::new(plan_spec, &columns));
+                    plans[plan] = Some(Plan::new(plan_spec, &columns));
                 }
             }
             let views = route
@@ -129,6 +145,8 @@ impl Engine {
                 })
                 .collect();
             let detected = route.detected;
+            let batch_detected = route.batch_detected.unwrap_or(detected);
+            let facts = route.facts;
             let erases = route.erases;
             let name_columns = route
                 .name_columns
@@ -141,6 +159,8 @@ impl Engine {
                     columns,
                     views,
                     detected,
+                    batch_detected,
+                    facts,
                     erases,
                     name_columns,
                 },
@@ -177,12 +197,15 @@ impl Engine {
         })
     }
 
+    /// `batch`: the change is part of a batch (`process_batch`): its KPI facts are made here
+    /// and its row comes back only for `batch_detected`.
     pub fn process(
         &mut self,
         py: Python<'_>,
         topic: &str,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        batch: Option<FactSource>,
     ) -> Result<Outcome, Defer> {
         let route = self.routes.get(topic).ok_or(Defer)?;
         let key_text = key.map(utf8).transpose()?;
@@ -214,7 +237,12 @@ impl Engine {
         let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
         // the detectors read the row; an erasing delete's row names the subject to shred
-        if route.detected || (route.erases && event.op == "d") {
+        let detected = if batch.is_some() {
+            route.batch_detected
+        } else {
+            route.detected
+        };
+        if detected || (route.erases && event.op == "d") {
             let after = event
                 .envelope
                 .get("after")
@@ -294,6 +322,108 @@ impl Engine {
                 outcome.records.push((index, done.key.clone(), None));
             }
         }
+        if let Some(source) = batch.filter(|_| !route.facts.is_empty()) {
+            if matches!(event.op.as_str(), "c" | "u" | "r" | "d") {
+                // the fact reads the after image, else the before image (of a delete)
+                let (slots, image) = match (&rows.after, &rows.before) {
+                    (Some(slots), _) => (slots, event.after.as_ref()),
+                    (None, Some(slots)) => (slots, event.before.as_ref()),
+                    (None, None) if event.before.is_some() => return Err(Defer),
+                    (None, None) => return Ok(outcome),
+                };
+                for spec in &route.facts {
+                    let plan = &self.plans[spec.plan];
+                    let made = fact(
+                        spec,
+                        plan,
+                        &mut self.actions,
+                        py,
+                        slots,
+                        image,
+                        &event.op,
+                        source,
+                    )?;
+                    outcome.facts.extend(made);
+                }
+            }
+        }
         Ok(outcome)
+    }
+}
+
+/// A KPI's fact of one change, as `KpiSource.fact` writes it; None where that returns None (no
+/// event time a window can hold, a group value that is no scalar). What the Python engine
+/// would refuse defers the event, as its views would.
+#[allow(clippy::too_many_arguments)]
+fn fact(
+    spec: &FactSpec,
+    plan: &Plan,
+    actions: &mut [crate::plan::Slot],
+    py: Python<'_>,
+    slots: &crate::plan::Slots<'_>,
+    row: Option<&json::Obj<'_>>,
+    op: &str,
+    source: FactSource,
+) -> Result<Option<Vec<u8>>, Defer> {
+    let mut text = vec![b'{'];
+    text.extend(plan.mask_row(actions, py, slots, row)?);
+    text.push(b'}');
+    let text = std::str::from_utf8(&text).map_err(|_| Defer)?;
+    let image = json::document(text).and_then(|(_, obj)| obj).ok_or(Defer)?;
+    let Some(time_ms) = image
+        .get(&spec.time)
+        .and_then(|raw| epoch_ms(raw, spec.time_unit?))
+        .filter(|ms| (spec.time_range.0..=spec.time_range.1).contains(ms))
+    else {
+        return Ok(None);
+    };
+    let group: Vec<&str> = spec
+        .group_by
+        .iter()
+        .map(|column| image.get(column).unwrap_or("null"))
+        .collect();
+    if group.iter().any(|raw| raw.starts_with(['[', '{'])) {
+        return Ok(None); // an array or object is no group
+    }
+    let key = plan.mask_key(actions, py, |name, column| {
+        column.map_or_else(
+            || row.and_then(|r| r.get(name)),
+            |c| slots.get(c).copied().flatten(),
+        )
+    })?;
+    let key = key.as_deref().map_or(Ok("null"), std::str::from_utf8);
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"k\":");
+    json::write_str(&mut out, &spec.kpi);
+    out.extend_from_slice(
+        format!(
+            ",\"t\":{time_ms},\"p\":{},\"n\":{},\"r\":",
+            source.partition, source.partitions
+        )
+        .as_bytes(),
+    );
+    json::write_str(&mut out, key.map_err(|_| Defer)?);
+    out.extend_from_slice(if op == "d" {
+        b",\"d\":true,\"g\":["
+    } else {
+        b",\"d\":false,\"g\":["
+    });
+    out.extend_from_slice(group.join(",").as_bytes());
+    out.extend_from_slice(b"],\"s\":");
+    out.extend_from_slice(image.get(&spec.subject).unwrap_or("null").as_bytes());
+    out.extend_from_slice(b",\"m\":[]}");
+    Ok(Some(out))
+}
+
+/// An event-time value in milliseconds as `kpi_stage.epoch_ms` computes it: an integer only
+/// (Python's `type(value) is int`), times the unit (a float factor as Python multiplies it).
+fn epoch_ms(raw: &str, unit: TimeUnit) -> Option<i64> {
+    if json::kind(raw) != "integer" {
+        return None;
+    }
+    let value: i64 = raw.parse().ok()?; // beyond: no window's time either way
+    match unit {
+        TimeUnit::Days => value.checked_mul(86_400_000),
+        TimeUnit::Factor(factor) => Some((value as f64 * factor) as i64),
     }
 }

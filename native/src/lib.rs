@@ -34,6 +34,8 @@ struct NativeEngine {
     /// input headers that leave a message to Python (schema ids, Debezium's key headers);
     /// others are not copied to the outputs, so they do not matter
     python_headers: Vec<String>,
+    /// the partitions of each source topic, which a KPI fact names (1 until told)
+    source_partitions: HashMap<String, i64>,
 }
 
 #[pymethods]
@@ -72,6 +74,7 @@ impl NativeEngine {
             topics,
             headers: None,
             python_headers: Vec::new(),
+            source_partitions: HashMap::new(),
         })
     }
 
@@ -88,6 +91,12 @@ impl NativeEngine {
     ) {
         self.headers = Some(batch::Headers::new(policy, lineage));
         self.python_headers = python_headers;
+    }
+
+    /// The partition count of each source topic (a KPI fact names its source's), as the
+    /// processor reads them from the cluster's metadata.
+    fn set_source_partitions(&mut self, partitions: HashMap<String, i64>) {
+        self.source_partitions = partitions;
     }
 
     /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
@@ -128,8 +137,13 @@ impl NativeEngine {
             };
             let engine = &mut self.engine;
             let (topic, key, value) = (input.topic()?, input.key(), input.value());
-            let processed =
-                panic::catch_unwind(AssertUnwindSafe(|| engine.process(py, topic, key, value)));
+            let source = engine::FactSource {
+                partition: input.partition(),
+                partitions: self.source_partitions.get(topic).copied().unwrap_or(1),
+            };
+            let processed = panic::catch_unwind(AssertUnwindSafe(|| {
+                engine.process(py, topic, key, value, Some(source))
+            }));
             let Ok(Ok(outcome)) = processed else {
                 break;
             };
@@ -176,8 +190,9 @@ impl NativeEngine {
     ) -> PyResult<PyObject> {
         // a bug here must not stop the processor: the event goes to the Python engine
         let engine = &mut self.engine;
-        let processed =
-            panic::catch_unwind(AssertUnwindSafe(|| engine.process(py, topic, key, value)));
+        let processed = panic::catch_unwind(AssertUnwindSafe(|| {
+            engine.process(py, topic, key, value, None)
+        }));
         let Ok(Ok(outcome)) = processed else {
             return Ok(py.None());
         };

@@ -40,6 +40,37 @@ pub struct RouteSpec {
     /// a delete erases the row's data subject: its row comes back, Python shreds the keys
     #[serde(default)]
     pub erases: bool,
+    /// in a batch, the unmasked row comes back only when this is set (default: `detected`):
+    /// a table that only KPIs read has its facts made here instead (`facts`)
+    #[serde(default)]
+    pub batch_detected: Option<bool>,
+    /// the KPIs whose facts the core makes from this table's changes in a batch
+    /// (`KpiSource.native_spec`)
+    #[serde(default)]
+    pub facts: Vec<FactSpec>,
+}
+
+/// One KPI's fact of a change: its view's plan on the columns that the KPI reads.
+#[derive(Deserialize)]
+pub struct FactSpec {
+    pub kpi: String,
+    /// the plan (the KPI's view's, on its columns): its own index among the plans
+    pub plan: usize,
+    pub time: String,
+    /// milliseconds per unit of the event time's encoding (None: a day; no unit: no fact)
+    pub time_unit: Option<TimeUnit>,
+    /// the event times that a window can hold, in milliseconds
+    pub time_range: (i64, i64),
+    pub group_by: Vec<String>,
+    pub subject: String,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Days,
+    /// a multiplication by this factor, as Python's `int(value * factor)` does it
+    Factor(f64),
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -77,6 +77,8 @@ class Segment:
     watched: list[tuple[str, list[EncodedRecord]]]
     #: (table, data key id) shredded by the segment's erasures (deletes of a subject's row)
     shredded: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: the KPI facts that the core made (of the KPIs in ``NativeEngine.fact_kpis``), in order
+    facts: list[bytes] = dataclasses.field(default_factory=list)
 
 
 def load_core() -> ModuleType | None:
@@ -90,10 +92,12 @@ def load_core() -> ModuleType | None:
 ENGINE_CHOICES = ("auto", "native", "python")
 
 
-def select(compiled: CompiledRules, choice: str = "auto",
-           detected: Collection[str] = ()) -> NativeEngine | None:
+def select(compiled: CompiledRules, choice: str = "auto", detected: Collection[str] = (),
+           facts: Mapping[str, list[dict[str, Any]]] | None = None,
+           batch_detected: Collection[str] | None = None) -> NativeEngine | None:
     """The native engine for ``auto`` (when installed) and ``native`` (else an error);
-    None: everything on the Python engine. ``detected``: see ``NativeEngine``."""
+    None: everything on the Python engine. ``detected``, ``facts``, ``batch_detected``: see
+    ``NativeEngine``."""
     if choice not in ENGINE_CHOICES:
         raise CrmMaskerError(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
     core = load_core() if choice != "python" else None
@@ -102,7 +106,7 @@ def select(compiled: CompiledRules, choice: str = "auto",
             raise CrmMaskerError("the native core (crm_masker_native) is not installed; "
                                  "`make install` builds it when cargo is there")
         return None
-    return NativeEngine(compiled, core, detected)
+    return NativeEngine(compiled, core, detected, facts, batch_detected)
 
 
 class _SpecBuilder:
@@ -193,10 +197,15 @@ class NativeEngine:
     """``MaskingEngine.process`` for JSON bytes in and out, in the native core."""
 
     def __init__(self, compiled: CompiledRules, core: ModuleType | None = None,
-                 detected: Collection[str] = ()) -> None:
+                 detected: Collection[str] = (),
+                 facts: Mapping[str, list[dict[str, Any]]] | None = None,
+                 batch_detected: Collection[str] | None = None) -> None:
         """``detected``: source topics whose outcomes carry the unmasked input row as
-        ``Outcome.event`` (for the anomaly detectors), so that the caller need not parse the
-        event a second time."""
+        ``Outcome.event`` (for the anomaly detectors and the KPIs), so that the caller need
+        not parse the event a second time. ``facts``: source topic → the KPI facts that
+        ``process_batch`` makes of its changes (``KpiSource.native_spec``);
+        ``batch_detected``: the topics whose rows ``process_batch`` hands back all the same
+        (default: ``detected``)."""
         core = core or load_core()
         if core is None:
             raise ImportError("the native core (crm_masker_native) is not installed")
@@ -204,6 +213,11 @@ class NativeEngine:
         routes = []
         self._routes: dict[str, tuple[str, dict[str, int]]] = {}
         self._detected = frozenset(detected)
+        self._batch_detected = self._detected if batch_detected is None else frozenset(
+            batch_detected)
+        facts = facts or {}
+        #: the KPIs whose facts ``process_batch`` makes (of the topics that the core masks)
+        self.fact_kpis: frozenset[str] = frozenset()
         #: routes whose deletes erase their subject: the core hands back the deleted row
         self._erasing = {topic: route for topic, route in compiled.routes.items()
                          if route.shreds is not None}
@@ -217,8 +231,12 @@ class NativeEngine:
                      for view in route.views]
             # a table's plans all know its columns: every column that a rule names
             columns = sorted(route.views[0].plan.known) if route.views else []
+            made = [{**fact, "plan": builder.plan(fact["plan"], False)}
+                    for fact in facts.get(topic, ())]
+            self.fact_kpis |= {fact["kpi"] for fact in made}
             routes.append({"topic": topic, "columns": columns, "views": views,
-                           "detected": topic in detected,
+                           "detected": topic in detected, "facts": made,
+                           "batch_detected": topic in self._batch_detected,
                            "name_columns": list(route.name_columns),
                            # its deletes erase the subject: Python shreds the data keys
                            "erases": route.shreds is not None})
@@ -257,7 +275,7 @@ class NativeEngine:
         value over ``max_bytes``, an event for the Python engine, an output record whose key
         and value are over ``max_record_bytes``): ``Segment.end``. The records of the
         messages at the indexes ``watch`` also come back on their own."""
-        end, records, (topics, deletes, source_ts_ms, detected), watched = (
+        end, records, (topics, deletes, source_ts_ms, detected, facts), watched = (
             self._core.process_batch(messages, start, stop, max_bytes, list(watch),
                                      max_record_bytes))
         shredded: list[tuple[str, str]] = []
@@ -266,9 +284,13 @@ class NativeEngine:
             for topic, _, _, op, row, is_after in erasures:
                 if op == "d":
                     shredded += self._shred(topic, detected_event(op, row, is_after))
-            detected = [d for d in detected if d[0] in self._detected]
+            detected = [d for d in detected if d[0] in self._batch_detected]
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
-                       detected, watched, shredded)
+                       detected, watched, shredded, facts)
+
+    def set_source_partitions(self, partitions: Mapping[str, int]) -> None:
+        """The partition count of each source topic, which the KPI facts name (1 until set)."""
+        self._core.set_source_partitions(dict(partitions))
 
     def _shred(self, topic: str, event: ChangeEvent) -> list[tuple[str, str]]:
         """The erasure of a subject (the delete of its row), as ``CompiledRules.shred``."""

@@ -3,9 +3,11 @@
 Two halves, as a Kafka Streams topology with a repartition topic:
 
 1. **By actor** (``ByActor``): each access event and each change of the users table, from
-   whichever worker masks it, is written to the internal by-actor topic keyed by the actor
-   (a user row by its id), in the same transaction as the masked records. A partition of that
-   topic then holds all of some actors: their user rows and their accesses, in one order.
+   whichever worker masks it, is written to the internal by-actor topic, to the partition of
+   its actor (a user row: of its id) under Kafka's default partitioner, in the same
+   transaction as the masked records; the items of one step for one partition go packed in
+   one record (``packed``). A partition of that topic then holds all of some actors: their
+   user rows and their accesses, in one order.
 2. **Detection** (``ActorPartitions``): the detectors run per assigned partition of the
    by-actor topic, one engine each; their alerts go into the transaction that commits the
    by-actor offsets, so they exist exactly when those offsets are committed. After a restart,
@@ -42,6 +44,7 @@ from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
 from processor.anomaly.events import AccessEvent, ChangeReader, UserState
+from processor.pipeline.packed import partition_of, unpacked
 from processor.pipeline.topic_reader import committed, partitions_of, replay, watermarks
 from processor.rules.model import RuleSet
 
@@ -57,9 +60,9 @@ ROW_ERRORS = (KeyError, TypeError, ValueError, ArithmeticError)
 
 @dataclass(frozen=True)
 class Forwarded:
-    """A record for the by-actor topic: the actor as key."""
+    """An item for the by-actor topic, and the partition of its actor (``packed``)."""
 
-    key: bytes
+    partition: int
     value: bytes
 
 
@@ -107,7 +110,7 @@ class ByActor:
             return None
         source = [topic, partition, offset]
         if isinstance(change, UserState):
-            return Forwarded(change.user_id.encode(), orjson.dumps(
+            return Forwarded(partition_of(change.user_id.encode(), self.partitions), orjson.dumps(
                 {"u": [change.user_id, change.role, change.active, change.deactivated_at_ms],
                  "src": source}))
         if change is None:
@@ -115,7 +118,7 @@ class ByActor:
         if change.ts_ms > self.progress.get(partition, -1):
             self.progress[partition] = change.ts_ms
         self.last_source = source
-        return Forwarded(change.actor.encode(), orjson.dumps(
+        return Forwarded(partition_of(change.actor.encode(), self.partitions), orjson.dumps(
             {"a": list(change), "p": partition, "n": self.source_partitions, "src": source}))
 
     def marks(self) -> list[tuple[int, bytes]]:
@@ -159,12 +162,24 @@ class ActorPartitions:
             found = self.engines[partition] = AnomalyEngine(self.rules)
         return found
 
-    def on_record(self, partition: int, value: bytes | None) -> Detected:
-        """One record of the by-actor topic into its partition's detectors; a record that
-        is not one (only the processor writes the topic) is skipped with a warning."""
+    def on_record(self, partition: int, value: bytes | None) -> list[Detected]:
+        """One record of the by-actor topic (its packed items) into its partition's
+        detectors; what is not an item (only the processor writes the topic) is skipped with
+        a warning."""
         engine = self.engine(partition)
         try:
-            record = orjson.loads(value or b"null")
+            items = unpacked(value)
+        except orjson.JSONDecodeError:
+            items = [None]
+        done = [self._item(engine, item) for item in items]
+        if None in done:
+            log.warning("%s[%d]: %d item(s) that the processor did not write; skipped",
+                        self.topic, partition, done.count(None))
+        return [d for d in done if d is not None]
+
+    @staticmethod
+    def _item(engine: AnomalyEngine, record: Any) -> Detected | None:
+        try:
             if "a" in record:
                 alerts = engine.on_access(AccessEvent(*record["a"]), int(record["p"]),
                                           int(record["n"]))
@@ -177,10 +192,8 @@ class ActorPartitions:
             topic, source_partition, offset = record["src"]
             done.source = (str(topic), int(source_partition), int(offset))
             return done
-        except (*ROW_ERRORS, orjson.JSONDecodeError):
-            log.warning("%s[%d]: a record that the processor did not write; skipped",
-                        self.topic, partition)
-            return Detected()
+        except ROW_ERRORS:
+            return None
 
     def restore(self, bootstrap: str, extra: dict[str, str], committed: list[TopicPartition],
                 timeout_s: float = 60.0) -> int:

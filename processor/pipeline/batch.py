@@ -23,10 +23,11 @@ from processor.masking.engine import MaskingEngine
 from processor.masking.plan import FieldPlan
 from processor.observability.profile import Profile
 from processor.pipeline import kafka_config
-from processor.pipeline.anomaly_stage import AnomalyStage, alert_record
+from processor.pipeline.anomaly_stage import AnomalyStage, Detected, alert_record
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError
 from processor.pipeline.kpi_stage import KpiStage
 from processor.pipeline.masking_step import Masker, Step
+from processor.pipeline.packed import packed
 from processor.pipeline.records import Lineage, policy_headers
 
 log = logging.getLogger(__name__)
@@ -103,36 +104,40 @@ class BatchHandler:
         with stage("account"):
             step.account(checkpoint)
         with stage("forward"):
-            for topic, partition, offset, op, row in step.changes():
-                self._detect(topic, op, row, partition, offset)
-                self._kpi_facts(topic, op, row, partition)
+            self._forward(step)
         with stage("sample"):
             for table, rows in step.watched():
                 self._watch(table, rows)
 
-    def _detect(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
-                offset: int) -> None:
-        """An unmasked change of the access log or the users table onto the by-actor topic,
-        in this batch's transaction: the detectors of the actor's partition take it from
-        there (``_detect_by_actor``)."""
-        if self.anomaly is None:
-            return
-        forwarded = self.anomaly.by_actor.forward(topic, op, row, partition, offset)
-        if forwarded is not None:
-            self.checkpoint.produce(self.anomaly.topic, forwarded.key, forwarded.value, [])
-            self.checkpoint.facts.repartitioned += 1
-
-    def _kpi_facts(self, topic: str, op: str, row: dict[str, Any] | None,
-                   partition: int) -> None:
-        """A change of a KPI's table, masked by the KPI's view, onto the facts topic in this
-        batch's transaction (``_release_kpis`` takes it from there)."""
-        if self.kpis is None:
-            return
-        for fact in self.kpis.facts(topic, op, row, partition):
-            self.checkpoint.produce(self.kpis.topic, None, fact, [], 0)
+    def _forward(self, step: Step) -> None:
+        """The step's unmasked changes of the access log and the users table onto the
+        by-actor topic (``_detect_by_actor`` takes them from there), and its KPI facts, masked
+        by the KPIs' views (made by the native core, else here), onto the facts topic
+        (``_release_kpis``): in this transaction, packed, one record per partition."""
+        anomaly, kpis = self.anomaly, self.kpis
+        by_actor: dict[int, list[bytes]] = {}
+        facts, made = step.facts()
+        facts = list(facts)
+        for topic, partition, offset, op, row in step.changes():
+            if anomaly is not None:
+                forwarded = anomaly.by_actor.forward(topic, op, row, partition, offset)
+                if forwarded is not None:
+                    by_actor.setdefault(forwarded.partition, []).append(forwarded.value)
+            if kpis is not None:
+                facts += kpis.facts(topic, op, row, partition, made)
+        produce = self.checkpoint.produce
+        if anomaly is not None:
+            for actor_partition, items in by_actor.items():
+                self.checkpoint.facts.repartitioned += len(items)
+                for value in packed(items):
+                    produce(anomaly.topic, None, value, [], actor_partition)
+        if kpis is not None:
+            for value in packed(facts):
+                produce(kpis.topic, None, value, [], 0)
 
     def _release_kpis(self, msg: Message) -> None:
-        """A fact into its KPI's windows; the cells it releases go into this transaction."""
+        """A record of facts into their KPIs' windows; the cells they release go into this
+        transaction."""
         assert self.kpis is not None
         self.checkpoint.begin()
         headers = list(self.policy)
@@ -144,27 +149,32 @@ class BatchHandler:
 
     def _detect_by_actor(self, msg: Message) -> None:
         """A record of the by-actor topic into its partition's detectors; their alerts go into
-        this batch's transaction, with the lineage of the change that raised them."""
+        this batch's transaction, with the lineage of the change that raised each."""
         assert self.anomaly is not None
         partition, offset = cast(int, msg.partition()), cast(int, msg.offset())
         self.checkpoint.begin()
-        done = self.anomaly.detection.on_record(partition, msg.value())
         facts = self.checkpoint.facts
-        if done.volume is not None:
-            facts.access_records[(done.volume[0], done.volume[1])] += done.volume[2]
-        for name in done.missed:
-            facts.late_missed[name] += 1
-        if done.alerts:
-            topic, source_partition, source_offset = done.source or (
-                self.anomaly.topic, partition, offset)
-            lineage = Lineage(topic, source_partition, source_offset)
-            source = {"topic": topic, "partition": source_partition, "offset": source_offset}
-            headers = [*self.policy, *lineage.headers()]
-            for alert in done.alerts:
-                key, value = alert_record(alert, self.policy_version, source)
-                self.checkpoint.produce(self.alert_topic, key, value, headers)
-                facts.anomalies[(alert.detector, alert.severity)] += 1
+        for done in self.anomaly.detection.on_record(partition, msg.value()):
+            if done.volume is not None:
+                facts.access_records[(done.volume[0], done.volume[1])] += done.volume[2]
+            for name in done.missed:
+                facts.late_missed[name] += 1
+            if done.alerts:
+                self._alerts(done, partition, offset)
         self.checkpoint.consumed_internal(self.anomaly.topic, partition, offset)
+
+    def _alerts(self, done: Detected, partition: int, offset: int) -> None:
+        """The alerts of one by-actor item, with the lineage of the change that raised them."""
+        assert self.anomaly is not None
+        topic, source_partition, source_offset = done.source or (
+            self.anomaly.topic, partition, offset)
+        lineage = Lineage(topic, source_partition, source_offset)
+        source = {"topic": topic, "partition": source_partition, "offset": source_offset}
+        headers = [*self.policy, *lineage.headers()]
+        for alert in done.alerts:
+            key, value = alert_record(alert, self.policy_version, source)
+            self.checkpoint.produce(self.alert_topic, key, value, headers)
+            self.checkpoint.facts.anomalies[(alert.detector, alert.severity)] += 1
 
     def progress_marks(self) -> None:
         """Before a commit: the progress marks of the access events that this transaction

@@ -3,11 +3,11 @@
 Whatever worker masks a change of a KPI's table, the change's row, masked by the KPI's view
 (its own functions, on the columns that the KPI reads), goes as a *fact* (event time, group
 values, subject pseudonym, measures) to the internal facts topic, in the same transaction as
-the view's record. The facts topic has one partition: its owner holds every open window
-(``KpiWindows``), so each window's cells and its total are computed together, and its cells
-go into the transaction that commits the facts' offsets. On an assignment or an abort the
-windows are rebuilt by replaying the facts up to the committed offset (their cells dropped:
-released then), as the anomaly detectors are.
+the view's record (the facts of one step packed in one record, ``packed``). The facts topic
+has one partition: its owner holds every open window (``KpiWindows``), so each window's cells
+and its total are computed together, and its cells go into the transaction that commits the
+facts' offsets. On an assignment or an abort the windows are rebuilt by replaying the facts
+up to the committed offset (their cells dropped: released then), as the anomaly detectors are.
 
 Only masked values reach a fact: a KPI groups by what its view publishes.
 """
@@ -15,6 +15,7 @@ Only masked values reach a fact: a KPI groups by what its view publishes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,6 +29,7 @@ from processor.kpi.config import KpiRules
 from processor.kpi.windows import Cell, Fact, KpiWindows
 from processor.masking.compiler import CompiledRules
 from processor.masking.plan import FieldPlan
+from processor.pipeline.packed import unpacked
 from processor.pipeline.topic_reader import partitions_of, replay
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,19 @@ class KpiSource:
             step for step in plan.steps if step[0] in read)), subject, declared[rules.time],
             tuple(decoder_of(declared[m.column]) if m.column in declared else None
                   for m in rules.measures.values()))
+
+    def native_spec(self) -> dict[str, Any] | None:
+        """What the native core needs to make this KPI's facts in a batch, as ``fact`` makes
+        them (``native/src/engine.rs``, ``fact``); ``plan`` is the plan itself, which the
+        core's spec numbers. None: the facts stay Python's — measures, which decode their
+        values, and a key of several columns, which a fact names sorted."""
+        if self.rules.measures or len(self.plan.key_fields) > 1:
+            return None
+        per = _MS.get(self.time_type.name, "none")
+        unit = None if per == "none" else "days" if per is None else {"factor": per}
+        return {"kpi": self.name, "plan": self.plan, "time": self.rules.time,
+                "time_unit": unit, "time_range": TIME_RANGE_MS,
+                "group_by": list(self.rules.group_by), "subject": self.subject}
 
     def fact(self, op: str, row: dict[str, Any], source: int, sources: int
              ) -> dict[str, Any] | None:
@@ -128,15 +143,33 @@ class KpiStage:
             except RuntimeError:
                 continue
 
-    def facts(self, topic: str, op: str, row: dict[str, Any] | None, partition: int
-              ) -> list[bytes]:
-        """The facts of one change of a source topic (its unmasked row), for the facts topic;
-        a change that the KPIs cannot read (no event time, a value the view refuses) is
-        left out of them."""
+    def native_specs(self) -> dict[str, list[dict[str, Any]]]:
+        """Source topic → the facts that the native core can make of its changes."""
+        specs: dict[str, list[dict[str, Any]]] = {}
+        for topic, sources in self.sources.items():
+            for source in sources:
+                spec = source.native_spec()
+                if spec is not None:
+                    specs.setdefault(topic, []).append(spec)
+        return specs
+
+    def python_topics(self) -> set[str]:
+        """The source topics of which some KPI's facts are Python's to make (their rows must
+        come back from the native core)."""
+        return {topic for topic, sources in self.sources.items()
+                if any(source.native_spec() is None for source in sources)}
+
+    def facts(self, topic: str, op: str, row: dict[str, Any] | None, partition: int,
+              made: Collection[str] = ()) -> list[bytes]:
+        """The facts of one change of a source topic (its unmasked row), for the facts topic,
+        but for the KPIs named in ``made`` (the native core made theirs); a change that the
+        KPIs cannot read (no event time, a value the view refuses) is left out of them."""
         if row is None or op not in ("c", "u", "r", "d"):
             return []
         out = []
         for source in self.sources.get(topic, ()):
+            if source.name in made:
+                continue
             try:
                 fact = source.fact(op, row, partition, self.partitions.get(topic, 1))
             except PoisonEvent:
@@ -146,20 +179,35 @@ class KpiStage:
         return out
 
     def on_record(self, value: bytes | None) -> list[tuple[str, bytes, bytes]]:
-        """One fact into its KPI's windows; the released cells as (topic, key, value)."""
+        """One record of the facts topic (its packed facts) into their KPIs' windows; the
+        released cells as (topic, key, value)."""
         try:
-            raw = orjson.loads(value or b"null")
-            windows = self.windows[raw["k"]]
-            fact = Fact(int(raw["t"]), int(raw["p"]), int(raw["n"]), str(raw["r"]),
-                        bool(raw["d"]), tuple(raw["g"]), raw["s"], tuple(raw["m"]))
-            if not (TIME_RANGE_MS[0] <= fact.time_ms <= TIME_RANGE_MS[1]
-                    and all(isinstance(v, SCALARS) for v in (*fact.group, fact.subject))):
-                raise ValueError("a fact that no window can hold")
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            log.warning("%s: a record that the processor did not write (or of a KPI that the "
-                        "rules no longer name); skipped", self.topic)
-            return []
-        return [self._record(windows, cell) for cell in windows.on_fact(fact)]
+            items = unpacked(value)
+        except orjson.JSONDecodeError:
+            items = [None]
+        cells, skipped = [], 0
+        for item in items:
+            try:
+                windows, fact = self._fact(item)
+            except (KeyError, TypeError, ValueError):
+                skipped += 1
+                continue
+            cells += [self._record(windows, cell) for cell in windows.on_fact(fact)]
+        if skipped:
+            log.warning("%s: %d item(s) that the processor did not write (or of a KPI that the "
+                        "rules no longer name); skipped", self.topic, skipped)
+        return cells
+
+    def _fact(self, raw: Any) -> tuple[KpiWindows, Fact]:
+        """A fact item read back, with its KPI's windows; KeyError, TypeError or ValueError
+        for what no window can hold."""
+        windows = self.windows[raw["k"]]
+        fact = Fact(int(raw["t"]), int(raw["p"]), int(raw["n"]), str(raw["r"]),
+                    bool(raw["d"]), tuple(raw["g"]), raw["s"], tuple(raw["m"]))
+        if not (TIME_RANGE_MS[0] <= fact.time_ms <= TIME_RANGE_MS[1]
+                and all(isinstance(v, SCALARS) for v in (*fact.group, fact.subject))):
+            raise ValueError("a fact that no window can hold")
+        return windows, fact
 
     def _record(self, windows: KpiWindows, cell: Cell) -> tuple[str, bytes, bytes]:
         value = {**cell.to_json(windows.name, windows.rules), "rules_version": self.version,

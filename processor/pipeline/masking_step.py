@@ -66,6 +66,11 @@ class Step(ABC):
         """The unmasked changes of detected tables, in input order."""
         return iter(())
 
+    def facts(self) -> tuple[list[bytes], frozenset[str]]:
+        """The KPI facts that the masking made already, and the KPIs they are of (the
+        others' facts are made of ``changes``)."""
+        return [], frozenset()
+
     def watched(self) -> Iterator[Watched]:
         """The masked rows of the leak watch's sample."""
         return iter(())
@@ -95,6 +100,9 @@ class NativeStep(Step):
         loads = orjson.loads
         for topic, partition, offset, op, row, _ in self.segment.detected:
             yield topic, partition, offset, op, loads(row)
+
+    def facts(self) -> tuple[list[bytes], frozenset[str]]:
+        return self.segment.facts, self.core.fact_kpis
 
     def watched(self) -> Iterator[Watched]:
         for topic, encoded in self.segment.watched:

@@ -70,10 +70,13 @@ class Processor:
         rules = engine.compiled.validated.rules
         self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
         self.kpis = KpiStage(engine.compiled) if rules.kpis else None
-        # the anomaly detectors and the KPIs read the unmasked rows of their tables
-        detected = frozenset(self.anomaly.table_of if self.anomaly else ()) | frozenset(
-            self.kpis.sources if self.kpis else ())
-        self.native = native.select(engine.compiled, settings.engine, detected)
+        # the anomaly detectors and the KPIs read the unmasked rows of their tables; in a
+        # batch the native core makes the facts of the KPIs that it can
+        watched = frozenset(self.anomaly.table_of if self.anomaly else ())
+        self.native = native.select(
+            engine.compiled, settings.engine, watched | set(self.kpis.sources if self.kpis else ()),
+            self.kpis.native_specs() if self.kpis else None,
+            watched | (self.kpis.python_topics() if self.kpis else set()))
         if registry is None and settings.schema_registry_url:
             registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
                                                           settings.schema_registry_options))
@@ -254,6 +257,8 @@ class Processor:
                                   self.settings.bootstrap, self.settings.kafka_options)
         if self.kpis is not None:
             self.kpis.refresh(self.producer)
+            if self.native is not None:
+                self.native.set_source_partitions(self.kpis.partitions)
             mine = [TopicPartition(tp.topic, tp.partition) for tp in partitions
                     if tp.topic == self.kpis.topic]
             self.kpis.restore(self.settings.bootstrap, self.settings.kafka_options,

@@ -300,7 +300,7 @@ def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
     finally:
         cdc.release(connector)
     ns.topics(bootstrap)
-    proc = start_processor(ns, bootstrap, "--exit-when-idle", "4", *processor_options)
+    proc = start_processor(ns, bootstrap, "--exit-when-idle", "2", *processor_options)
     try:
         log = proc.communicate(timeout=120)[0].decode()
     except subprocess.TimeoutExpired:
@@ -576,7 +576,7 @@ def test_the_other_postgres_types_are_masked_by_the_rules_that_validate_accepts(
     finally:
         cdc.release(connector)
     ns.topics(kafka_bootstrap)
-    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "4")
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "2")
     log = proc.communicate(timeout=120)[0].decode()
     assert proc.returncode == 0, log
     assert not read_topics(kafka_bootstrap, [ns.dlq], idle_s=2)
