@@ -20,16 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from processor.kpi.config import KpiRules
 
 Group = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One masked row's state at one change, as the KPI reads it."""
+class Fact(NamedTuple):
+    """One masked row's state at one change, as the KPI reads it (a named tuple: one is made
+    for every fact, several times faster than a frozen dataclass)."""
 
     time_ms: int
     #: the partition of the table's topic that the change came from, and their number
@@ -83,6 +83,9 @@ class KpiWindows:
 
     def __init__(self, name: str, rules: KpiRules) -> None:
         self.name, self.rules = name, rules
+        # read on every fact: the durations in milliseconds once
+        self.window_ms, self.advance_ms = rules.window_ms, rules.advance_ms
+        self.lateness_ms = rules.lateness_ms
         self.open: dict[int, dict[str, Fact]] = {}
         #: the open windows that hold each row (a row whose event time changes moves)
         self.held: dict[str, list[int]] = {}
@@ -90,49 +93,67 @@ class KpiWindows:
         self.latest: dict[int, int] = {}
         self.sources = 1
         self.late = 0
+        #: the watermark, kept as ``latest`` and ``sources`` change; and the one that the
+        #: last release looked at (the windows only close when it moves)
+        self.watermark: int | None = None
+        self._released_at: int | None = None
 
-    @property
-    def watermark(self) -> int | None:
-        if any(p not in self.latest for p in range(self.sources)):
-            return None
-        return min(self.latest[p] for p in range(self.sources)) - self.rules.lateness_ms
+    def _update_watermark(self) -> None:
+        if len(self.latest) < self.sources or any(p not in self.latest
+                                                  for p in range(self.sources)):
+            self.watermark = None
+        else:
+            self.watermark = min(self.latest[p] for p in range(self.sources)) - self.lateness_ms
 
     def starts(self, time_ms: int) -> list[int]:
         """The starts of the windows that hold ``time_ms`` (one, or window/advance hopping)."""
-        advance, size = self.rules.advance_ms, self.rules.window_ms
+        advance, size = self.advance_ms, self.window_ms
         last = time_ms - time_ms % advance
+        if advance == size:
+            return [last]
         return [last - i * advance for i in range(size // advance)]
 
     def on_fact(self, fact: Fact) -> list[Cell]:
         """Add one fact; the cells of the windows that it closes, oldest first."""
-        watermark = self.watermark
+        watermark, size = self.watermark, self.window_ms
         starts = self.starts(fact.time_ms)
-        for start in self.held.pop(fact.row, ()):
-            if start not in starts and start in self.open:  # its event time moved
-                self.open[start].pop(fact.row, None)
+        row = fact.row
+        moved = self.held.pop(row, None)
+        if moved is not None:
+            for start in moved:
+                if start not in starts and start in self.open:  # its event time moved
+                    self.open[start].pop(row, None)
         held = []
         for start in starts:
-            if watermark is not None and start + self.rules.window_ms <= watermark:
+            if watermark is not None and start + size <= watermark:
                 self.late += 1  # released already: its cells stay as they were
                 continue
             rows = self.open.setdefault(start, {})
             if fact.deleted:
-                rows.pop(fact.row, None)
+                rows.pop(row, None)
             else:
-                rows[fact.row] = fact
+                rows[row] = fact
                 held.append(start)
         if held:
-            self.held[fact.row] = held
-        self.sources = max(fact.sources, 1)  # the topic may have grown
-        if fact.time_ms > self.latest.get(fact.source, fact.time_ms - 1):
-            self.latest[fact.source] = fact.time_ms
+            self.held[row] = held
+        sources = max(fact.sources, 1)  # the topic may have grown
+        if fact.time_ms > self.latest.get(fact.source, fact.time_ms - 1) \
+                or sources != self.sources:
+            self.sources = sources
+            self.latest[fact.source] = max(fact.time_ms, self.latest.get(fact.source,
+                                                                         fact.time_ms))
+            self._update_watermark()
+        if self.watermark is None or self.watermark == self._released_at:
+            return []  # no window can have closed since the last release
         return self.release()
 
     def release(self) -> list[Cell]:
         watermark = self.watermark
         if watermark is None:
             return []
-        done = sorted(s for s in self.open if s + self.rules.window_ms <= watermark)
+        self._released_at = watermark
+        size = self.window_ms
+        done = sorted(s for s in self.open if s + size <= watermark)
         cells: list[Cell] = []
         for start in done:
             rows = self.open.pop(start)
