@@ -79,6 +79,10 @@ impl<'py> Input<'py> {
         self.partition
     }
 
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+
     pub fn key(&self) -> Option<&[u8]> {
         self.key.as_ref().map(|k| k.as_bytes())
     }
@@ -192,10 +196,14 @@ pub struct Tally {
     /// (source topic, masked key JSON or None) of each delete
     deletes: Vec<PyObject>,
     source_ts_ms: Vec<i64>,
-    /// (source topic, partition, offset, op, unmasked row JSON, is_after) for the detectors
+    /// (source topic, partition, offset, op, unmasked row JSON, is_after, for the detectors'
+    /// item) of the rows that come back
     detected: Vec<PyObject>,
     /// the KPI facts, in input order
     facts: Vec<PyObject>,
+    /// (by-actor partition, item, source partition, offset, event time or None) of the
+    /// anomaly detectors' items, in input order
+    items: Vec<PyObject>,
 }
 
 impl Tally {
@@ -270,6 +278,7 @@ impl Tally {
                 outcome.op.as_deref(),
                 PyBytes::new(py, row),
                 *is_after,
+                outcome.row_for_item,
             );
             self.detected
                 .push(detected.into_pyobject(py)?.into_any().unbind());
@@ -277,10 +286,21 @@ impl Tally {
         for fact in &outcome.facts {
             self.facts.push(PyBytes::new(py, fact).into_any().unbind());
         }
+        if let Some(item) = &outcome.item {
+            let entry = (
+                item.partition,
+                PyBytes::new(py, &item.value),
+                partition,
+                offset,
+                item.ts_ms,
+            );
+            self.items
+                .push(entry.into_pyobject(py)?.into_any().unbind());
+        }
         Ok(())
     }
 
-    /// `(topics, deletes, source_ts_ms, detected, facts)`; each of `topics` is
+    /// `(topics, deletes, source_ts_ms, detected, facts, items)`; each of `topics` is
     /// `(topic, {op: n}, {skip reason: n}, unknown columns, masked events, {view topic: n},
     /// [(partition, inputs, first offset, last offset)], [unknown column names])`.
     pub fn into_py(self, py: Python<'_>) -> PyResult<PyObject> {
@@ -318,6 +338,7 @@ impl Tally {
             self.source_ts_ms,
             PyList::new(py, self.detected)?,
             PyList::new(py, self.facts)?,
+            PyList::new(py, self.items)?,
         );
         Ok(result.into_pyobject(py)?.into_any().unbind())
     }

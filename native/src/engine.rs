@@ -12,6 +12,7 @@ use hashbrown::HashMap;
 use pyo3::prelude::*;
 
 use crate::actions;
+use crate::by_actor::{Item, ItemSpec, Origin, Plain};
 use crate::envelope::{read_key, reduced, utf8, Event, Fields};
 use crate::json;
 use crate::names::NameSet;
@@ -41,6 +42,8 @@ struct Route {
     batch_detected: bool,
     /// the KPIs whose facts a batch makes of this table's changes
     facts: Vec<FactSpec>,
+    /// what the anomaly detectors read of this table's changes, made into items in a batch
+    by_actor: Option<ItemSpec>,
     /// its deletes erase a data subject: their rows come back (Python shreds the data keys)
     erases: bool,
     /// positions of the columns that hold names of people (they feed the known names)
@@ -59,14 +62,21 @@ pub struct Outcome {
     pub row: Option<(Vec<u8>, bool)>,
     /// in a batch: the KPI facts of the change, as `KpiSource.fact` writes them
     pub facts: Vec<Vec<u8>>,
+    /// in a batch: the change's item for the anomaly detectors (`by_actor.rs`)
+    pub item: Option<Item>,
+    /// in a batch: `row` came back for Python to make the detectors' item of it (its values
+    /// are not plain)
+    pub row_for_item: bool,
 }
 
-/// Where a change of a batch came from: its partition, and how many its topic has (a fact
-/// names both, for the KPI's watermark).
+/// Where a change of a batch came from: its partition and offset, how many partitions its
+/// topic has (a fact names both, for the KPI's watermark), and how many the by-actor topic has.
 #[derive(Clone, Copy)]
-pub struct FactSource {
+pub struct Batch {
     pub partition: i64,
+    pub offset: i64,
     pub partitions: i64,
+    pub by_actor: i64,
 }
 
 impl Outcome {
@@ -79,6 +89,8 @@ impl Outcome {
             records: Vec::new(),
             row: None,
             facts: Vec::new(),
+            item: None,
+            row_for_item: false,
         }
     }
 }
@@ -147,6 +159,7 @@ impl Engine {
             let detected = route.detected;
             let batch_detected = route.batch_detected.unwrap_or(detected);
             let facts = route.facts;
+            let by_actor = route.by_actor;
             let erases = route.erases;
             let name_columns = route
                 .name_columns
@@ -161,6 +174,7 @@ impl Engine {
                     detected,
                     batch_detected,
                     facts,
+                    by_actor,
                     erases,
                     name_columns,
                 },
@@ -205,7 +219,7 @@ impl Engine {
         topic: &str,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        batch: Option<FactSource>,
+        batch: Option<Batch>,
     ) -> Result<Outcome, Defer> {
         let route = self.routes.get(topic).ok_or(Defer)?;
         let key_text = key.map(utf8).transpose()?;
@@ -243,12 +257,7 @@ impl Engine {
             route.detected
         };
         if detected || (route.erases && event.op == "d") {
-            let after = event
-                .envelope
-                .get("after")
-                .filter(|raw| !json::is_null(raw));
-            let row = after.or_else(|| event.envelope.get("before"));
-            outcome.row = row.map(|raw| (raw.as_bytes().to_vec(), after.is_some()));
+            outcome.row = row_of(&event);
         }
         // the images by column, once for all the table's plans
         let before_shown =
@@ -322,6 +331,24 @@ impl Engine {
                 outcome.records.push((index, done.key.clone(), None));
             }
         }
+        if let (Some(batch), Some(spec)) = (batch, &route.by_actor) {
+            let origin = Origin {
+                topic,
+                partition: batch.partition,
+                offset: batch.offset,
+                partitions: batch.partitions,
+                by_actor: batch.by_actor,
+            };
+            let image = event.after.as_ref().or(event.before.as_ref());
+            match image.map(|row| spec.item(&event.op, row, &origin)) {
+                Some(Plain::Yes(item)) => outcome.item = item,
+                Some(Plain::No) => {
+                    outcome.row = row_of(&event); // Python reads it
+                    outcome.row_for_item = true;
+                }
+                None => {}
+            }
+        }
         if let Some(source) = batch.filter(|_| !route.facts.is_empty()) {
             if matches!(event.op.as_str(), "c" | "u" | "r" | "d") {
                 // the fact reads the after image, else the before image (of a delete)
@@ -351,6 +378,17 @@ impl Engine {
     }
 }
 
+/// The unmasked row (the after image, else the before image) as it came, and whether it is
+/// the after image.
+fn row_of(event: &Event<'_>) -> Option<(Vec<u8>, bool)> {
+    let after = event
+        .envelope
+        .get("after")
+        .filter(|raw| !json::is_null(raw));
+    let row = after.or_else(|| event.envelope.get("before"));
+    row.map(|raw| (raw.as_bytes().to_vec(), after.is_some()))
+}
+
 /// A KPI's fact of one change, as `KpiSource.fact` writes it; None where that returns None (no
 /// event time a window can hold, a group value that is no scalar). What the Python engine
 /// would refuse defers the event, as its views would.
@@ -363,7 +401,7 @@ fn fact(
     slots: &crate::plan::Slots<'_>,
     row: Option<&json::Obj<'_>>,
     op: &str,
-    source: FactSource,
+    source: Batch,
 ) -> Result<Option<Vec<u8>>, Defer> {
     let mut text = vec![b'{'];
     text.extend(plan.mask_row(actions, py, slots, row)?);

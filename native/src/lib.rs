@@ -6,6 +6,7 @@
 
 mod actions;
 mod batch;
+mod by_actor;
 mod civil;
 mod engine;
 mod envelope;
@@ -36,6 +37,8 @@ struct NativeEngine {
     python_headers: Vec<String>,
     /// the partitions of each source topic, which a KPI fact names (1 until told)
     source_partitions: HashMap<String, i64>,
+    /// the partitions of the by-actor topic (1 until told)
+    by_actor_partitions: i64,
 }
 
 #[pymethods]
@@ -75,6 +78,7 @@ impl NativeEngine {
             headers: None,
             python_headers: Vec::new(),
             source_partitions: HashMap::new(),
+            by_actor_partitions: 1,
         })
     }
 
@@ -93,10 +97,13 @@ impl NativeEngine {
         self.python_headers = python_headers;
     }
 
-    /// The partition count of each source topic (a KPI fact names its source's), as the
-    /// processor reads them from the cluster's metadata.
-    fn set_source_partitions(&mut self, partitions: HashMap<String, i64>) {
-        self.source_partitions = partitions;
+    /// The partition count of each source topic (a KPI fact and an access event name their
+    /// source's) and of the by-actor topic, as the processor reads them from the cluster's
+    /// metadata.
+    #[pyo3(signature = (sources, by_actor = 1))]
+    fn set_partitions(&mut self, sources: HashMap<String, i64>, by_actor: i64) {
+        self.source_partitions = sources;
+        self.by_actor_partitions = by_actor;
     }
 
     /// Masks the consumed `messages[start:stop]` in order, up to the first that it leaves to
@@ -137,9 +144,11 @@ impl NativeEngine {
             };
             let engine = &mut self.engine;
             let (topic, key, value) = (input.topic()?, input.key(), input.value());
-            let source = engine::FactSource {
+            let source = engine::Batch {
                 partition: input.partition(),
+                offset: input.offset(),
                 partitions: self.source_partitions.get(topic).copied().unwrap_or(1),
+                by_actor: self.by_actor_partitions,
             };
             let processed = panic::catch_unwind(AssertUnwindSafe(|| {
                 engine.process(py, topic, key, value, Some(source))

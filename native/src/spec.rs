@@ -48,6 +48,10 @@ pub struct RouteSpec {
     /// (`KpiSource.native_spec`)
     #[serde(default)]
     pub facts: Vec<FactSpec>,
+    /// what the anomaly detectors read of this table (the access log or the users table):
+    /// a batch makes their by-actor items of its changes (`by_actor.rs`)
+    #[serde(default)]
+    pub by_actor: Option<crate::by_actor::ItemSpec>,
 }
 
 /// One KPI's fact of a change: its view's plan on the columns that the KPI reads.

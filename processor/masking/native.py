@@ -70,15 +70,20 @@ class Segment:
     topics: list[TopicTally]
     deletes: list[tuple[str, bytes | None]]  # (source topic, masked key JSON) per delete
     source_ts_ms: list[int]
-    #: (source topic, partition, offset, op, unmasked row JSON, is after image) of each event
-    #: of a detected topic, for the anomaly detectors
-    detected: list[tuple[str, int, int, str, bytes, bool]]
+    #: (source topic, partition, offset, op, unmasked row JSON, is after image, for the
+    #: detectors' item) of each event of a detected topic, and of each whose by-actor item the
+    #: core left to Python (its values are not plain: the last member says so)
+    detected: list[tuple[str, int, int, str, bytes, bool, bool]]
     #: (source topic, its records) of each message that the leak watch samples
     watched: list[tuple[str, list[EncodedRecord]]]
     #: (table, data key id) shredded by the segment's erasures (deletes of a subject's row)
     shredded: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     #: the KPI facts that the core made (of the KPIs in ``NativeEngine.fact_kpis``), in order
     facts: list[bytes] = dataclasses.field(default_factory=list)
+    #: (by-actor partition, item, source partition, offset, access time or None) of each item
+    #: that the core made for the anomaly detectors, in order
+    items: list[tuple[int, bytes, int, int, int | None]] = dataclasses.field(
+        default_factory=list)
 
 
 def load_core() -> ModuleType | None:
@@ -94,10 +99,11 @@ ENGINE_CHOICES = ("auto", "native", "python")
 
 def select(compiled: CompiledRules, choice: str = "auto", detected: Collection[str] = (),
            facts: Mapping[str, list[dict[str, Any]]] | None = None,
-           batch_detected: Collection[str] | None = None) -> NativeEngine | None:
+           batch_detected: Collection[str] | None = None,
+           by_actor: Mapping[str, dict[str, Any]] | None = None) -> NativeEngine | None:
     """The native engine for ``auto`` (when installed) and ``native`` (else an error);
-    None: everything on the Python engine. ``detected``, ``facts``, ``batch_detected``: see
-    ``NativeEngine``."""
+    None: everything on the Python engine. ``detected``, ``facts``, ``batch_detected``,
+    ``by_actor``: see ``NativeEngine``."""
     if choice not in ENGINE_CHOICES:
         raise CrmMaskerError(f"engine must be one of {', '.join(ENGINE_CHOICES)}")
     core = load_core() if choice != "python" else None
@@ -106,7 +112,7 @@ def select(compiled: CompiledRules, choice: str = "auto", detected: Collection[s
             raise CrmMaskerError("the native core (crm_masker_native) is not installed; "
                                  "`make install` builds it when cargo is there")
         return None
-    return NativeEngine(compiled, core, detected, facts, batch_detected)
+    return NativeEngine(compiled, core, detected, facts, batch_detected, by_actor)
 
 
 class _SpecBuilder:
@@ -199,13 +205,16 @@ class NativeEngine:
     def __init__(self, compiled: CompiledRules, core: ModuleType | None = None,
                  detected: Collection[str] = (),
                  facts: Mapping[str, list[dict[str, Any]]] | None = None,
-                 batch_detected: Collection[str] | None = None) -> None:
+                 batch_detected: Collection[str] | None = None,
+                 by_actor: Mapping[str, dict[str, Any]] | None = None) -> None:
         """``detected``: source topics whose outcomes carry the unmasked input row as
         ``Outcome.event`` (for the anomaly detectors and the KPIs), so that the caller need
         not parse the event a second time. ``facts``: source topic → the KPI facts that
         ``process_batch`` makes of its changes (``KpiSource.native_spec``);
         ``batch_detected``: the topics whose rows ``process_batch`` hands back all the same
-        (default: ``detected``)."""
+        (default: ``detected``); ``by_actor``: source topic → what the anomaly detectors
+        read of its rows, of which ``process_batch`` makes their by-actor items
+        (``ByActor.native_specs``; a row it cannot read comes back)."""
         core = core or load_core()
         if core is None:
             raise ImportError("the native core (crm_masker_native) is not installed")
@@ -236,6 +245,7 @@ class NativeEngine:
             self.fact_kpis |= {fact["kpi"] for fact in made}
             routes.append({"topic": topic, "columns": columns, "views": views,
                            "detected": topic in detected, "facts": made,
+                           "by_actor": (by_actor or {}).get(topic),
                            "batch_detected": topic in self._batch_detected,
                            "name_columns": list(route.name_columns),
                            # its deletes erase the subject: Python shreds the data keys
@@ -275,22 +285,23 @@ class NativeEngine:
         value over ``max_bytes``, an event for the Python engine, an output record whose key
         and value are over ``max_record_bytes``): ``Segment.end``. The records of the
         messages at the indexes ``watch`` also come back on their own."""
-        end, records, (topics, deletes, source_ts_ms, detected, facts), watched = (
+        end, records, (topics, deletes, source_ts_ms, detected, facts, items), watched = (
             self._core.process_batch(messages, start, stop, max_bytes, list(watch),
                                      max_record_bytes))
         shredded: list[tuple[str, str]] = []
         erasures = [d for d in detected if d[0] in self._erasing] if self._erasing else []
         if erasures:  # rows that came back for their erasure, not for the detectors
-            for topic, _, _, op, row, is_after in erasures:
+            for topic, _, _, op, row, is_after, _ in erasures:
                 if op == "d":
                     shredded += self._shred(topic, detected_event(op, row, is_after))
-            detected = [d for d in detected if d[0] in self._batch_detected]
+            detected = [d for d in detected if d[0] in self._batch_detected or d[6]]
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
-                       detected, watched, shredded, facts)
+                       detected, watched, shredded, facts, items)
 
-    def set_source_partitions(self, partitions: Mapping[str, int]) -> None:
-        """The partition count of each source topic, which the KPI facts name (1 until set)."""
-        self._core.set_source_partitions(dict(partitions))
+    def set_partitions(self, sources: Mapping[str, int], by_actor: int = 1) -> None:
+        """The partition count of each source topic, which the KPI facts and the access
+        events name, and of the by-actor topic (1 until set)."""
+        self._core.set_partitions(dict(sources), by_actor)
 
     def _shred(self, topic: str, event: ChangeEvent) -> list[tuple[str, str]]:
         """The erasure of a subject (the delete of its row), as ``CompiledRules.shred``."""

@@ -43,7 +43,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from processor.anomaly.alerts import Alert
 from processor.anomaly.config import AnomalyRules
 from processor.anomaly.engine import AnomalyEngine
-from processor.anomaly.events import AccessEvent, ChangeReader, UserState
+from processor.anomaly.events import UNITS_PER_MS, AccessEvent, ChangeReader, UserState
 from processor.pipeline.packed import partition_of, unpacked
 from processor.pipeline.topic_reader import committed, partitions_of, replay, watermarks
 from processor.rules.model import RuleSet
@@ -76,6 +76,7 @@ class ByActor:
         self.table_of = {self.access_topic: anomaly.access_log.table}
         if anomaly.users is not None and self.users_topic is not None:
             self.table_of[self.users_topic] = anomaly.users.table
+        self.rules = anomaly
         self._read = ChangeReader(anomaly)
         #: partitions of the access log and of the by-actor topic (``refresh`` at assignment)
         self.source_partitions = 1
@@ -120,6 +121,33 @@ class ByActor:
         self.last_source = source
         return Forwarded(partition_of(change.actor.encode(), self.partitions), orjson.dumps(
             {"a": list(change), "p": partition, "n": self.source_partitions, "src": source}))
+
+    def native_specs(self) -> dict[str, dict[str, Any]]:
+        """Source topic → what the native core reads of its rows to make the items that
+        ``forward`` makes (``native/src/by_actor.rs``): the anomaly rules' column mapping."""
+        log_map = self.rules.access_log
+        specs: dict[str, dict[str, Any]] = {self.access_topic: {
+            "kind": "access", "id": log_map.id, "actor": log_map.actor,
+            "action": log_map.action, "object_type": log_map.object_type,
+            "count": log_map.count, "classification": log_map.classification,
+            "time": log_map.time, "unit": UNITS_PER_MS[log_map.time_encoding]}}
+        users = self.rules.users
+        if users is not None and self.users_topic is not None:
+            specs[self.users_topic] = {
+                "kind": "users", "id": users.id, "role": users.role, "active": users.active,
+                "deactivated_at": users.deactivated_at,
+                "unit": UNITS_PER_MS[users.time_encoding]}
+        return specs
+
+    def made(self, partition: int, offset: int, ts_ms: int | None) -> None:
+        """An item that the native core made of a change at ``partition``/``offset`` of the
+        access log (``ts_ms``: an access event's time; None: a user's state): the progress
+        marks count it as ``forward`` would."""
+        if ts_ms is None:
+            return
+        if ts_ms > self.progress.get(partition, -1):
+            self.progress[partition] = ts_ms
+        self.last_source = [self.access_topic, partition, offset]
 
     def marks(self) -> list[tuple[int, bytes]]:
         """(by-actor partition, progress mark) for each partition, when the open transaction

@@ -118,6 +118,10 @@ class BatchHandler:
         by_actor: dict[int, list[bytes]] = {}
         facts, made = step.facts()
         facts = list(facts)
+        if anomaly is not None:
+            for actor_partition, item, partition, offset, ts_ms in step.items():
+                by_actor.setdefault(actor_partition, []).append(item)
+                anomaly.by_actor.made(partition, offset, ts_ms)
         for topic, partition, offset, op, row in step.changes():
             if anomaly is not None:
                 forwarded = anomaly.by_actor.forward(topic, op, row, partition, offset)

@@ -71,6 +71,11 @@ class Step(ABC):
         others' facts are made of ``changes``)."""
         return [], frozenset()
 
+    def items(self) -> list[tuple[int, bytes, int, int, int | None]]:
+        """The anomaly detectors' items that the masking made already (``Segment.items``);
+        the other changes of their tables are in ``changes``."""
+        return []
+
     def watched(self) -> Iterator[Watched]:
         """The masked rows of the leak watch's sample."""
         return iter(())
@@ -98,11 +103,14 @@ class NativeStep(Step):
 
     def changes(self) -> Iterator[Change]:
         loads = orjson.loads
-        for topic, partition, offset, op, row, _ in self.segment.detected:
+        for topic, partition, offset, op, row, *_ in self.segment.detected:
             yield topic, partition, offset, op, loads(row)
 
     def facts(self) -> tuple[list[bytes], frozenset[str]]:
         return self.segment.facts, self.core.fact_kpis
+
+    def items(self) -> list[tuple[int, bytes, int, int, int | None]]:
+        return self.segment.items
 
     def watched(self) -> Iterator[Watched]:
         for topic, encoded in self.segment.watched:

@@ -14,6 +14,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
@@ -71,12 +72,14 @@ class Processor:
         self.anomaly = AnomalyStage(rules, rules.anomaly) if rules.anomaly else None
         self.kpis = KpiStage(engine.compiled) if rules.kpis else None
         # the anomaly detectors and the KPIs read the unmasked rows of their tables; in a
-        # batch the native core makes the facts of the KPIs that it can
+        # batch the native core makes the facts of the KPIs and the detectors' items that it
+        # can (a row that it cannot read comes back to Python)
         watched = frozenset(self.anomaly.table_of if self.anomaly else ())
         self.native = native.select(
             engine.compiled, settings.engine, watched | set(self.kpis.sources if self.kpis else ()),
             self.kpis.native_specs() if self.kpis else None,
-            watched | (self.kpis.python_topics() if self.kpis else set()))
+            self.kpis.python_topics() if self.kpis else set(),
+            self._native_items())
         if registry is None and settings.schema_registry_url:
             registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
                                                           settings.schema_registry_options))
@@ -107,6 +110,15 @@ class Processor:
         self.first_message_at = 0.0
         #: CPU time of the process (all threads) at the first and the last consumed batch
         self.cpu_at_first = self.cpu_at_last = 0.0
+
+    def _native_items(self) -> dict[str, dict[str, Any]]:
+        """What the native core reads to make the detectors' items, of the tables whose rows
+        do not come back anyway (for a KPI's facts in Python)."""
+        if self.anomaly is None:
+            return {}
+        python = self.kpis.python_topics() if self.kpis else set()
+        return {topic: spec for topic, spec in self.anomaly.by_actor.native_specs().items()
+                if topic not in python}
 
     def _log_engine(self) -> None:
         if self.native is None:
@@ -257,12 +269,16 @@ class Processor:
                                   self.settings.bootstrap, self.settings.kafka_options)
         if self.kpis is not None:
             self.kpis.refresh(self.producer)
-            if self.native is not None:
-                self.native.set_source_partitions(self.kpis.partitions)
             mine = [TopicPartition(tp.topic, tp.partition) for tp in partitions
                     if tp.topic == self.kpis.topic]
             self.kpis.restore(self.settings.bootstrap, self.settings.kafka_options,
                               committed(self.consumer, mine) if mine else [])
+        if self.native is not None:  # the partition counts that facts and items name
+            by_actor = self.anomaly.by_actor if self.anomaly else None
+            self.native.set_partitions(
+                {**(self.kpis.partitions if self.kpis else {}),
+                 **({by_actor.access_topic: by_actor.source_partitions} if by_actor else {})},
+                by_actor.partitions if by_actor else 1)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoking %d partition(s): committing the open transaction", len(partitions))

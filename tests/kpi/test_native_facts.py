@@ -54,7 +54,7 @@ def test_the_cores_facts_are_pythons() -> None:
     fast = NativeEngine(masking.compiled, core, topics, specs, topics)
     fast.set_headers(policy_headers("v1", "abc"), (H_SRC_TOPIC, H_SRC_PARTITION, H_SRC_OFFSET))
     stage.partitions = {topic: 3 for topic in topics}
-    fast.set_source_partitions(stage.partitions)
+    fast.set_partitions(stage.partitions)
     records = list(CrmStream(seed=21).events(6_000))
     changes = [(r.topic, r.key, r.value) for r in records] + crafted(records)
     # written by the standard library: orjson refuses an integer beyond 64 bits
@@ -69,7 +69,7 @@ def test_the_cores_facts_are_pythons() -> None:
             at += 1
             left += at > len(records)
             continue
-        expected = [orjson.loads(fact) for topic, partition, _, op, row, _ in segment.detected
+        expected = [orjson.loads(fact) for topic, partition, _, op, row, *_ in segment.detected
                     for fact in stage.facts(topic, op, orjson.loads(row), partition)
                     if orjson.loads(fact)["k"] in made_natively]
         got = [orjson.loads(fact) for fact in segment.facts]
