@@ -92,32 +92,47 @@ def field_names(obj: Any) -> set[str]:
 
 def consume(bootstrap: str, topics: list[str], *, group: str | None = None,
             isolation: str = "read_committed", expect: int | None = None,
-            idle_s: float = 5.0) -> list[Message]:
+            idle_s: float = 5.0, to_end: bool | None = None) -> list[Message]:
     """Records of ``topics`` from the beginning, until ``expect`` of them or ``idle_s`` without
-    one. With ``group``, the offsets are committed, so the next call resumes after them."""
+    one; with ``to_end`` (the default without ``expect``) as soon as every partition of them
+    is read to its end (for read_committed: its last stable offset), which is where the
+    records of a stopped processor end. With ``group``, the offsets are committed, so the
+    next call resumes after them."""
+    to_end = expect is None if to_end is None else to_end
     consumer = Consumer({"bootstrap.servers": bootstrap,
                          "group.id": group or f"reader-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "isolation.level": isolation})
+                         "isolation.level": isolation, "enable.partition.eof": to_end})
     consumer.subscribe(topics)
     out: list[Message] = []
+    at_end: set[tuple[str, int]] = set()
     idle = 0.0
     try:
         while idle < idle_s and (expect is None or len(out) < expect):
-            msg = consumer.poll(0.5)
+            msg = consumer.poll(0.1)
             if msg is None:
-                idle += 0.5
+                idle += 0.1
+                if to_end and at_end and _read_to_end(consumer, topics, at_end):
+                    break
                 continue
             if msg.error():
                 assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+                at_end.add((msg.topic(), msg.partition()))
                 continue
             idle = 0.0
+            at_end.discard((msg.topic(), msg.partition()))
             out.append(msg)
         if group:
             consumer.commit(asynchronous=False)
     finally:
         consumer.close()
     return out
+
+
+def _read_to_end(consumer: Consumer, topics: list[str], at_end: set[tuple[str, int]]) -> bool:
+    """Every partition of every topic assigned and read to its end."""
+    assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+    return {t for t, _ in assigned} >= set(topics) and assigned <= at_end
 
 
 def read_avro(data: bytes, registry_client: Any, logical: bool = False) -> Any:

@@ -166,11 +166,13 @@ class Read:
 
 
 def read_topics(bootstrap: str, topics: list[str], expect: int | None = None,
-                idle_s: float = 5.0, decode: Callable[[bytes], Any] | None = None) -> list[Read]:
-    """Everything committed on ``topics`` (read_committed), until ``expect`` or idle; keys
-    and values read as JSON, or with ``decode`` (Avro)."""
+                idle_s: float = 5.0, decode: Callable[[bytes], Any] | None = None,
+                to_end: bool | None = None) -> list[Read]:
+    """Everything committed on ``topics`` (read_committed), until ``expect``, the end of
+    every partition or idle (see ``consume``); keys and values read as JSON, or with
+    ``decode`` (Avro)."""
     out = []
-    for msg in consume(bootstrap, topics, expect=expect, idle_s=idle_s):
+    for msg in consume(bootstrap, topics, expect=expect, idle_s=idle_s, to_end=to_end):
         raw = (msg.key() or b"") + b"\x00" + (msg.value() or b"") + b"\x00" + b"".join(
             k.encode() + b"=" + (v or b"") for k, v in msg.headers() or [])
         key, value = msg.key(), msg.value()

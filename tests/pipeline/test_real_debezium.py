@@ -20,7 +20,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -274,15 +275,24 @@ def wait_for_sentinel(bootstrap: str, ns: Namespace, timeout: float = 120) -> No
     raise AssertionError("Debezium did not deliver the history")
 
 
-def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
-                registry_url: str | None = None) -> dict[str, Any]:
+@dataclass
+class Captured:
+    """A variant's history in PostgreSQL, captured by Debezium onto its topics."""
+
+    ns: Namespace
+    db: str
+    ids: dict[str, Any]
+    variant: Variant
+    registry_url: str | None
+
+
+def capture_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
+                    registry_url: str | None = None) -> Captured:
     ns = Namespace(tmp_path).create()
     settings = dict(variant.settings)
-    processor_options: list[str] = []
     if variant.avro:
         assert registry_url
         settings.update(avro_converters(registry_url))
-        processor_options = ["--schema-registry-url", registry_url]
     if variant.wrapped:  # the warehouse test sinks the security view (a truncate) too
         ruleset = ns.rules / "ruleset.yaml"
         ruleset.write_text(ruleset.read_text().replace(
@@ -299,7 +309,14 @@ def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
         wait_for_sentinel(bootstrap, ns)
     finally:
         cdc.release(connector)
+    return Captured(ns, db, ids, variant, registry_url)
+
+
+def process_variant(captured: Captured, bootstrap: str) -> dict[str, Any]:
+    """`crm-masker run` over the captured topics until idle; its outputs and dead letters."""
+    ns, variant, registry_url = captured.ns, captured.variant, captured.registry_url
     ns.topics(bootstrap)
+    processor_options = ["--schema-registry-url", str(registry_url)] if variant.avro else []
     proc = start_processor(ns, bootstrap, "--exit-when-idle", "2", *processor_options)
     try:
         log = proc.communicate(timeout=120)[0].decode()
@@ -325,24 +342,29 @@ def run_variant(cdc: CdcChain, bootstrap: str, tmp_path: Path, variant: Variant,
                 types[(record.topic, orjson.dumps(record.key).decode())] = \
                     of_connect_envelope(record.value["schema"])
                 record.value = record.value["payload"]
-    return {"ns": ns, "db": db, "ids": ids, "log": log, "records": records, "dlq": dlq,
-            "types": types, "bootstrap": bootstrap}
+    return {"ns": ns, "db": captured.db, "ids": captured.ids, "log": log, "records": records,
+            "dlq": dlq, "types": types, "bootstrap": bootstrap}
 
 
 @pytest.fixture(scope="module")
 def variant_runs(cdc: CdcChain, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory,
-                 request: pytest.FixtureRequest) -> Callable[[str], dict[str, Any]]:
-    """Each variant's history, captured and masked once for the tests that read it."""
+                 request: pytest.FixtureRequest) -> Iterator[Callable[[str], dict[str, Any]]]:
+    """Each variant's history, captured and masked once for the tests that read it. The
+    captures of all variants run at once (each waits on Debezium most of its time), the
+    processors one after the other, as the tests ask for them."""
+    registry = request.getfixturevalue("schema_registry_url")
     done: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(len(VARIANTS)) as pool:
+        captures = {name: pool.submit(capture_variant, cdc, kafka_bootstrap,
+                                      tmp_path_factory.mktemp(name), variant,
+                                      registry if variant.avro else None)
+                    for name, variant in VARIANTS.items()}
 
-    def run(name: str) -> dict[str, Any]:
-        if name not in done:
-            variant = VARIANTS[name]
-            registry = request.getfixturevalue("schema_registry_url") if variant.avro else None
-            done[name] = run_variant(cdc, kafka_bootstrap, tmp_path_factory.mktemp(name),
-                                     variant, registry)
-        return done[name]
-    return run
+        def run(name: str) -> dict[str, Any]:
+            if name not in done:
+                done[name] = process_variant(captures[name].result(), kafka_bootstrap)
+            return done[name]
+        yield run
 
 
 def check(result: dict[str, Any], variant: Variant) -> None:
