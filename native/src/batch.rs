@@ -196,8 +196,7 @@ pub struct Tally {
     /// (source topic, masked key JSON or None) of each delete
     deletes: Vec<PyObject>,
     source_ts_ms: Vec<i64>,
-    /// (source topic, partition, offset, op, unmasked row JSON, is_after, for the detectors'
-    /// item) of the rows that come back
+    /// (source topic, partition, offset, op, unmasked row JSON, is_after) for the detectors
     detected: Vec<PyObject>,
     /// the KPI facts, in input order
     facts: Vec<PyObject>,
@@ -278,7 +277,6 @@ impl Tally {
                 outcome.op.as_deref(),
                 PyBytes::new(py, row),
                 *is_after,
-                outcome.row_for_item,
             );
             self.detected
                 .push(detected.into_pyobject(py)?.into_any().unbind());

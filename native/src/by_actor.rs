@@ -6,8 +6,8 @@
 //!
 //! Only plain values are read here: texts and integers where Python takes `str()`, integers
 //! where it takes an `int`, booleans or null for `active`. A row with anything else (a
-//! float, a boolean where a text is read, a missing column) is `Plain::No`: its row goes
-//! back to Python, which reads it (or warns of it) as before.
+//! float, a boolean where a text is read, a missing column) is `Plain::No`: the engine
+//! defers its event, and the Python engine's path reads it (or warns of it) as before.
 
 use serde::Deserialize;
 
@@ -61,7 +61,7 @@ pub struct Item {
 /// Read here, or not.
 pub enum Plain<T> {
     Yes(T),
-    /// Python reads this row
+    /// Python reads this row (its event is deferred)
     No,
 }
 

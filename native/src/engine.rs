@@ -64,9 +64,6 @@ pub struct Outcome {
     pub facts: Vec<Vec<u8>>,
     /// in a batch: the change's item for the anomaly detectors (`by_actor.rs`)
     pub item: Option<Item>,
-    /// in a batch: `row` came back for Python to make the detectors' item of it (its values
-    /// are not plain)
-    pub row_for_item: bool,
 }
 
 /// Where a change of a batch came from: its partition and offset, how many partitions its
@@ -90,7 +87,6 @@ impl Outcome {
             row: None,
             facts: Vec::new(),
             item: None,
-            row_for_item: false,
         }
     }
 }
@@ -211,8 +207,8 @@ impl Engine {
         })
     }
 
-    /// `batch`: the change is part of a batch (`process_batch`): its KPI facts are made here
-    /// and its row comes back only for `batch_detected`.
+    /// `batch`: the change is part of a batch (`process_batch`): its KPI facts and its
+    /// detectors' item are made here, and its row comes back only for `batch_detected`.
     pub fn process(
         &mut self,
         py: Python<'_>,
@@ -342,10 +338,9 @@ impl Engine {
             let image = event.after.as_ref().or(event.before.as_ref());
             match image.map(|row| spec.item(&event.op, row, &origin)) {
                 Some(Plain::Yes(item)) => outcome.item = item,
-                Some(Plain::No) => {
-                    outcome.row = row_of(&event); // Python reads it
-                    outcome.row_for_item = true;
-                }
+                // values that Python reads (or warns of): the whole event is the Python
+                // engine's, so that the detectors' items keep the input's order
+                Some(Plain::No) => return Err(Defer),
                 None => {}
             }
         }

@@ -61,7 +61,7 @@ pub struct FactSpec {
     /// the plan (the KPI's view's, on its columns): its own index among the plans
     pub plan: usize,
     pub time: String,
-    /// milliseconds per unit of the event time's encoding (None: a day; no unit: no fact)
+    /// the event time's encoding in milliseconds (None: not one that a window reads, no fact)
     pub time_unit: Option<TimeUnit>,
     /// the event times that a window can hold, in milliseconds
     pub time_range: (i64, i64),

@@ -70,10 +70,9 @@ class Segment:
     topics: list[TopicTally]
     deletes: list[tuple[str, bytes | None]]  # (source topic, masked key JSON) per delete
     source_ts_ms: list[int]
-    #: (source topic, partition, offset, op, unmasked row JSON, is after image, for the
-    #: detectors' item) of each event of a detected topic, and of each whose by-actor item the
-    #: core left to Python (its values are not plain: the last member says so)
-    detected: list[tuple[str, int, int, str, bytes, bool, bool]]
+    #: (source topic, partition, offset, op, unmasked row JSON, is after image) of each event
+    #: of a detected topic, for the anomaly detectors and the KPIs that Python serves
+    detected: list[tuple[str, int, int, str, bytes, bool]]
     #: (source topic, its records) of each message that the leak watch samples
     watched: list[tuple[str, list[EncodedRecord]]]
     #: (table, data key id) shredded by the segment's erasures (deletes of a subject's row)
@@ -214,7 +213,7 @@ class NativeEngine:
         ``batch_detected``: the topics whose rows ``process_batch`` hands back all the same
         (default: ``detected``); ``by_actor``: source topic → what the anomaly detectors
         read of its rows, of which ``process_batch`` makes their by-actor items
-        (``ByActor.native_specs``; a row it cannot read comes back)."""
+        (``ByActor.native_specs``; an event whose row it cannot read is left to Python)."""
         core = core or load_core()
         if core is None:
             raise ImportError("the native core (crm_masker_native) is not installed")
@@ -291,10 +290,10 @@ class NativeEngine:
         shredded: list[tuple[str, str]] = []
         erasures = [d for d in detected if d[0] in self._erasing] if self._erasing else []
         if erasures:  # rows that came back for their erasure, not for the detectors
-            for topic, _, _, op, row, is_after, _ in erasures:
+            for topic, _, _, op, row, is_after in erasures:
                 if op == "d":
                     shredded += self._shred(topic, detected_event(op, row, is_after))
-            detected = [d for d in detected if d[0] in self._batch_detected or d[6]]
+            detected = [d for d in detected if d[0] in self._batch_detected]
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
                        detected, watched, shredded, facts, items)
 

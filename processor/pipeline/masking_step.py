@@ -103,7 +103,7 @@ class NativeStep(Step):
 
     def changes(self) -> Iterator[Change]:
         loads = orjson.loads
-        for topic, partition, offset, op, row, *_ in self.segment.detected:
+        for topic, partition, offset, op, row, _ in self.segment.detected:
             yield topic, partition, offset, op, loads(row)
 
     def facts(self) -> tuple[list[bytes], frozenset[str]]:

@@ -14,7 +14,6 @@ import signal
 import time
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
@@ -73,13 +72,17 @@ class Processor:
         self.kpis = KpiStage(engine.compiled) if rules.kpis else None
         # the anomaly detectors and the KPIs read the unmasked rows of their tables; in a
         # batch the native core makes the facts of the KPIs and the detectors' items that it
-        # can (a row that it cannot read comes back to Python)
-        watched = frozenset(self.anomaly.table_of if self.anomaly else ())
+        # can, and hands back the rows that Python still reads
+        watched = set(self.anomaly.table_of if self.anomaly else ())
+        kpi_rows = self.kpis.python_topics() if self.kpis else set()
+        # the items of all detected tables or of none: made in two places, a step's items
+        # would not keep the input's order (a user row after the accesses that follow it)
+        items = self.anomaly.by_actor.native_specs() \
+            if self.anomaly and not watched & kpi_rows else {}
         self.native = native.select(
             engine.compiled, settings.engine, watched | set(self.kpis.sources if self.kpis else ()),
             self.kpis.native_specs() if self.kpis else None,
-            self.kpis.python_topics() if self.kpis else set(),
-            self._native_items())
+            kpi_rows | (watched - items.keys()), items)
         if registry is None and settings.schema_registry_url:
             registry = SchemaRegistry(client_from_options(settings.schema_registry_url,
                                                           settings.schema_registry_options))
@@ -110,15 +113,6 @@ class Processor:
         self.first_message_at = 0.0
         #: CPU time of the process (all threads) at the first and the last consumed batch
         self.cpu_at_first = self.cpu_at_last = 0.0
-
-    def _native_items(self) -> dict[str, dict[str, Any]]:
-        """What the native core reads to make the detectors' items, of the tables whose rows
-        do not come back anyway (for a KPI's facts in Python)."""
-        if self.anomaly is None:
-            return {}
-        python = self.kpis.python_topics() if self.kpis else set()
-        return {topic: spec for topic, spec in self.anomaly.by_actor.native_specs().items()
-                if topic not in python}
 
     def _log_engine(self) -> None:
         if self.native is None:

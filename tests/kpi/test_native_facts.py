@@ -69,7 +69,7 @@ def test_the_cores_facts_are_pythons() -> None:
             at += 1
             left += at > len(records)
             continue
-        expected = [orjson.loads(fact) for topic, partition, _, op, row, *_ in segment.detected
+        expected = [orjson.loads(fact) for topic, partition, _, op, row, _ in segment.detected
                     for fact in stage.facts(topic, op, orjson.loads(row), partition)
                     if orjson.loads(fact)["k"] in made_natively]
         got = [orjson.loads(fact) for fact in segment.facts]
