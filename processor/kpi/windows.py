@@ -99,8 +99,7 @@ class KpiWindows:
         self._released_at: int | None = None
 
     def _update_watermark(self) -> None:
-        if len(self.latest) < self.sources or any(p not in self.latest
-                                                  for p in range(self.sources)):
+        if any(p not in self.latest for p in range(self.sources)):
             self.watermark = None
         else:
             self.watermark = min(self.latest[p] for p in range(self.sources)) - self.lateness_ms
@@ -136,12 +135,12 @@ class KpiWindows:
                 held.append(start)
         if held:
             self.held[row] = held
+        moved_on = fact.time_ms > self.latest.get(fact.source, fact.time_ms - 1)
+        if moved_on:
+            self.latest[fact.source] = fact.time_ms
         sources = max(fact.sources, 1)  # the topic may have grown
-        if fact.time_ms > self.latest.get(fact.source, fact.time_ms - 1) \
-                or sources != self.sources:
+        if moved_on or sources != self.sources:
             self.sources = sources
-            self.latest[fact.source] = max(fact.time_ms, self.latest.get(fact.source,
-                                                                         fact.time_ms))
             self._update_watermark()
         if self.watermark is None or self.watermark == self._released_at:
             return []  # no window can have closed since the last release

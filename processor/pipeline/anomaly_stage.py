@@ -116,9 +116,7 @@ class ByActor:
                  "src": source}))
         if change is None:
             return None
-        if change.ts_ms > self.progress.get(partition, -1):
-            self.progress[partition] = change.ts_ms
-        self.last_source = source
+        self._progressed(partition, change.ts_ms, source)
         return Forwarded(partition_of(change.actor.encode(), self.partitions), orjson.dumps(
             {"a": list(change), "p": partition, "n": self.source_partitions, "src": source}))
 
@@ -143,11 +141,14 @@ class ByActor:
         """An item that the native core made of a change at ``partition``/``offset`` of the
         access log (``ts_ms``: an access event's time; None: a user's state): the progress
         marks count it as ``forward`` would."""
-        if ts_ms is None:
-            return
+        if ts_ms is not None:
+            self._progressed(partition, ts_ms, [self.access_topic, partition, offset])
+
+    def _progressed(self, partition: int, ts_ms: int, source: list[Any]) -> None:
+        """An access event forwarded from ``partition``: what the progress marks say."""
         if ts_ms > self.progress.get(partition, -1):
             self.progress[partition] = ts_ms
-        self.last_source = [self.access_topic, partition, offset]
+        self.last_source = source
 
     def marks(self) -> list[tuple[int, bytes]]:
         """(by-actor partition, progress mark) for each partition, when the open transaction
