@@ -27,7 +27,7 @@ from processor.pipeline.anomaly_stage import AnomalyStage, Detected, alert_recor
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError
 from processor.pipeline.kpi_stage import KpiStage
 from processor.pipeline.masking_step import Masker, Step
-from processor.pipeline.packed import packed
+from processor.pipeline.packed import PACK_BYTES, packed
 from processor.pipeline.records import Lineage, policy_headers
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ class BatchHandler:
         self.masker = Masker(engine, core, codec, self.policy, engine.compiled.dlq_topic,
                              max_message_bytes, self._partitions,
                              Sampler(validated.rules.leak_watch_sample))
+        #: a packed internal record stays under the producer's message.max.bytes, which a
+        #: deployment may have set lower than the packing's own limit
+        self.pack_bytes = min(PACK_BYTES, self.masker.max_record_bytes)
 
     def handle(self, messages: list[Message]) -> None:
         """A consumed batch, in order: steps of the masker; consumer errors one by one; runs
@@ -133,10 +136,10 @@ class BatchHandler:
         if anomaly is not None:
             for actor_partition, items in by_actor.items():
                 self.checkpoint.facts.repartitioned += len(items)
-                for value in packed(items):
+                for value in packed(items, self.pack_bytes):
                     produce(anomaly.topic, None, value, [], actor_partition)
         if kpis is not None:
-            for value in packed(facts):
+            for value in packed(facts, self.pack_bytes):
                 produce(kpis.topic, None, value, [], 0)
 
     def _release_kpis(self, msg: Message) -> None:

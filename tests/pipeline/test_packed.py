@@ -3,7 +3,9 @@ actor's items in the partition that Kafka's own partitioner gives the actor."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 import pytest
@@ -11,6 +13,8 @@ from confluent_kafka import Producer
 
 from processor.pipeline.kafka_config import producer_config
 from processor.pipeline.packed import packed, partition_of, unpacked
+from tests.helpers import consume
+from tests.pipeline.harness import Namespace, start_processor, stop
 
 
 def test_items_come_back_in_order_and_no_record_is_over_the_limit() -> None:
@@ -56,3 +60,27 @@ def test_an_actor_keeps_the_partition_that_the_producer_gives_its_key(
     assert producer.flush(30) == 0
     assert len(set(delivered.values())) == 7
     assert {key: partition_of(key, 7) for key in delivered} == delivered
+
+
+@pytest.mark.kafka
+def test_packed_records_stay_under_a_lowered_message_max_bytes(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A deployment may lower the producer's message.max.bytes: a packed record over it would
+    be refused, and the transaction redone for ever. The packing keeps under it."""
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    ns.generate(kafka_bootstrap, 3000, 4)
+    limit = 20_000
+    proc = start_processor(ns, kafka_bootstrap, "--exit-when-idle", "2",
+                           "--kafka-option", f"message.max.bytes={limit}")
+    try:
+        log = proc.communicate(timeout=120)[0].decode()
+    except subprocess.TimeoutExpired:  # a refused record: the transaction redone for ever
+        raise AssertionError(stop(proc)[-3000:]) from None
+    assert proc.returncode == 0, log
+    assert "aborting" not in log, log[-3000:]
+    internal = [f"{ns.ns}.crm.internal.kpi-facts", f"{ns.ns}.crm.internal.access-by-actor"]
+    values = [msg.value() or b"" for msg in consume(kafka_bootstrap, internal)]
+    items = [item for value in values for item in unpacked(value)]
+    assert len(items) > 1_000 and len(items) > 5 * len(values)  # packed, many per record
+    assert max(len(value) for value in values) <= limit
