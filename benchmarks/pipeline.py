@@ -46,14 +46,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from benchmarks import streams_peer
 from benchmarks.broker_cpu import BrokerCpu
 from processor.generator.sink import create_source_topics
 from tests.broker import kafka_broker
-from tests.helpers import DEMO_KEK, DEMO_KEYS
+from tests.helpers import DEMO_KEK, DEMO_KEYS, free_port, http_get
 from tests.pipeline.harness import Namespace, output_topics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,11 +102,11 @@ def write_result(path: Path, **fields: Any) -> None:
     print(f"written {path}")
 
 
-def masker_cmd(ns: Namespace, bootstrap: str, group: str) -> list[str]:
+def masker_cmd(ns: Namespace, bootstrap: str, group: str, metrics_port: int = -1) -> list[str]:
     return [sys.executable, "-m", "processor", "run", "--rules", str(ns.rules), "--keys",
             str(DEMO_KEYS), "--kek-file", str(DEMO_KEK), "--allow-demo-keys",
             "--bootstrap-servers", bootstrap, "--group-id",
-            group, "--transactional-id", f"{group}-tx", "--metrics-port", "-1"]
+            group, "--transactional-id", f"{group}-tx", "--metrics-port", str(metrics_port)]
 
 
 def views_only(ns: Namespace) -> Namespace:
@@ -196,7 +196,8 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
     sh(sys.executable, "-m", "processor", "generate", "--output", str(load), "--events",
        str(events), "--seed", "4", "--topic-prefix", ns.source_prefix)
     create_source_topics(bootstrap, 3, {}, ns.source_prefix)  # as `generate` would
-    proc = subprocess.Popen([*masker_cmd(ns, bootstrap, group)],
+    port = free_port()
+    proc = subprocess.Popen([*masker_cmd(ns, bootstrap, group, port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: dict[tuple[str, int, int], float] = {}
     stop = threading.Event()
@@ -206,8 +207,13 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
                       "auto.offset.reset": "earliest", "isolation.level": "read_committed",
                       "fetch.wait.max.ms": 10})
         c.subscribe(output_topics(ns))
-        while not stop.is_set():  # batches: the reader shares the cores with the processor
-            messages = c.consume(500, 0.05)
+        while not stop.is_set():
+            # what is there, else the next record as it comes: consume(500, t) would wait
+            # the whole t for 500 records and see the earlier ones late
+            messages = c.consume(500, 0)
+            if not messages:
+                first = c.poll(0.05)
+                messages = [] if first is None else [first]
             now = time.time()
             for msg in messages:
                 if msg.error():
@@ -220,9 +226,10 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
 
     reader = threading.Thread(target=read_outputs)
     reader.start()
-    # the clock starts with the replay: the processor must hold its partitions by then, or the
-    # first events wait for its start (imports, group join) and that wait becomes the p99
-    wait_until_assigned(bootstrap, group, proc)
+    # the clock starts with the replay: the processor must be ready by then (its partitions
+    # held and its detectors restored), or the first events wait for its start (imports,
+    # group join, restore) and that wait becomes the p99
+    wait_until_ready(f"http://127.0.0.1:{port}/readyz", proc)
     started = time.time()
     sh(sys.executable, "-m", "benchmarks.replay", bootstrap, str(load), str(rate))
     time.sleep(5)
@@ -236,26 +243,18 @@ def latency(root: Path, bootstrap: str, events: int, rate: float) -> dict[str, A
     return {"rate": rate, "measured": len(lat), "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
-def wait_until_assigned(bootstrap: str, group: str, proc: subprocess.Popen[bytes],
-                        timeout: float = 120) -> None:
-    """Until the processor's consumer group is stable with partitions assigned."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def wait_until_ready(readyz: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Until the processor answers ready: partitions assigned and their state restored. (Its
+    consumer group is no sign: a static member that stopped keeps its assignment in a stable
+    group until its session times out.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the processor exited with {proc.returncode} before its start")
-        try:
-            group_info = admin.describe_consumer_groups([group])[group].result(timeout=10)
-        except KafkaException:  # not known yet
-            time.sleep(0.2)
-            continue
-        assigned = sum(len(m.assignment.topic_partitions) for m in group_info.members
-                       if m.assignment is not None)
-        if group_info.state == ConsumerGroupState.STABLE and assigned:
-            time.sleep(1)  # its first fetch
+        if http_get(readyz)[0] == 200:
             return
-        time.sleep(0.2)
-    raise TimeoutError(f"consumer group {group} had no partitions after {timeout:.0f} s")
+        time.sleep(0.1)
+    raise TimeoutError(f"the processor was not ready within {timeout:.0f} s")
 
 
 def input_timestamps(bootstrap: str, topics: list[str]) -> dict[tuple[str, int, int], float]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,3 +178,21 @@ def go_tool(name: str) -> str:
         return tool(name)
     except SystemExit as missing:
         pytest.fail(str(missing))
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (for a process started next)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """Status and body of a GET; status 0 when nothing answers yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""

@@ -241,9 +241,6 @@ class Processor:
     # -- rebalancing --------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assignment = list(partitions)
-        self.last_activity = time.monotonic()  # idleness counts from the assignment
-        self.health.assigned = len(partitions)
-        metrics.ASSIGNED_PARTITIONS.set(len(partitions))
         log.info("assigned %d partition(s)", len(partitions))
         # keys that the partitions' earlier owner made after this process started: without
         # them, a subject's next value would get a second key, and the key topic (compacted)
@@ -252,6 +249,11 @@ class Processor:
         if self.anomaly is not None:
             consumer.assign(partitions)  # now: the access log may have to be paused
         self._restore_detectors(partitions)
+        # ready (/readyz) once the state is back, not while it is being replayed: a rolling
+        # update that waits for readiness then stops the old worker when the new one can work
+        self.last_activity = time.monotonic()  # idleness counts from the assignment
+        self.health.assigned = len(partitions)
+        metrics.ASSIGNED_PARTITIONS.set(len(partitions))
 
     def _restore_detectors(self, partitions: list[TopicPartition]) -> None:
         """The detectors of the assigned by-actor partitions and the KPIs' windows at their

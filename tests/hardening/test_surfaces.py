@@ -24,7 +24,7 @@ from processor.pipeline import kafka_config
 from processor.pipeline.checkpoint import flush_metrics
 from processor.pipeline.facts import TransactionFacts
 from processor.rules import load_validated
-from tests.helpers import RULES
+from tests.helpers import RULES, free_port
 
 SECRET = "Erika Mustermann erika.m@example.com"
 
@@ -62,15 +62,9 @@ def test_without_a_vocabulary_every_label_is_other() -> None:
     assert engine.last_access == ("unknown", "other", 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_metrics_port_is_loopback_exact_and_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http, "REQUEST_TIMEOUT_S", 0.5)
-    port = _free_port()
+    port = free_port()
     server = http.serve(port, http.Health())
     try:
         assert server.server_address[0] == "127.0.0.1"

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import signal
-import socket
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import orjson
@@ -15,6 +13,7 @@ from confluent_kafka import Producer
 
 from benchmarks.replay import load, replay
 from processor.generator.sink import create_source_topics
+from tests.helpers import free_port, http_get
 from tests.pipeline.harness import (
     Namespace,
     actual_outputs,
@@ -36,22 +35,6 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
             return
         time.sleep(0.2)
     raise AssertionError("condition not met in time")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def http_get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def test_two_workers_share_the_work_and_sigterm_exits_cleanly(
