@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -110,16 +111,26 @@ def replace_ciphertexts(obj: Any, opened: Callable[[str], Any]) -> Any:
     return obj
 
 
-def seal(cipher: AESSIV, field_domain: str, key_id: str, value: Any) -> str:
-    """``value`` (any JSON value) encrypted, as its published text."""
-    sealed = cipher.encrypt(orjson.dumps(value), [field_domain.encode()])
+@lru_cache(maxsize=4096)
+def _cipher(data_key: bytes) -> AESSIV:
+    """The cipher of a data key: the store keeps the keys' bytes (64 each; a cipher object
+    holds ~2 KB, too much for a CRM's million subjects), the recent subjects' ciphers are
+    kept here."""
+    return AESSIV(data_key)
+
+
+def seal(data_key: bytes, field_domain: str, key_id: str, value: Any) -> str:
+    """``value`` (any JSON value) encrypted, as its published text. The native core writes
+    the same text for texts (``native/src/seal.rs``)."""
+    sealed = _cipher(data_key).encrypt(orjson.dumps(value), [field_domain.encode()])
     return (f"{PREFIX}{field_domain}:{key_id}:"
             + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode())
 
 
-def open_sealed(cipher: AESSIV, text: Ciphertext) -> Any:
+def open_sealed(data_key: bytes, text: Ciphertext) -> Any:
     try:
-        return orjson.loads(cipher.decrypt(text.sealed, [text.field_domain.encode()]))
+        return orjson.loads(_cipher(data_key).decrypt(text.sealed,
+                                                      [text.field_domain.encode()]))
     except InvalidTag:
         raise RevealError(f"a ciphertext under {text.data_key_id} does not open with its key "
                           "(altered, or made under another key)") from None
@@ -184,17 +195,17 @@ class DataKeyStore:
         self._wrapping_key = kek_of(keks, self._kek_id)
         self._pseudonym_keys = pseudonym_keys
         self._pseudonym_key_id = pseudonym_key_id
-        self._ciphers: dict[str, AESSIV] = {}  # committed, by data key id
-        self._new: dict[str, tuple[AESSIV, WrappedKey]] = {}  # made in this transaction
+        self._keys: dict[str, bytes] = {}  # committed, by data key id
+        self._new: dict[str, tuple[bytes, WrappedKey]] = {}  # made in this transaction
         self._shredding: dict[str, None] = {}  # tombstoned in this transaction (ordered)
         self._ids: dict[tuple[str, Any], str] = {}  # (domain, subject) → data key id
         self._domain_keys: dict[str, bytes] = {}  # domain → its key under the active key id
 
     def __len__(self) -> int:
-        return len(self._ciphers)
+        return len(self._keys)
 
-    def cipher(self, domain: str, subject: Any) -> tuple[str, AESSIV]:
-        """The data key of ``subject`` in ``domain`` (made now if it has none) and its id."""
+    def data_key(self, domain: str, subject: Any) -> tuple[str, bytes]:
+        """The id and the data key of ``subject`` in ``domain`` (made now if it has none)."""
         cache_key = (domain, subject)
         key_id = self._ids.get(cache_key)
         if key_id is None:
@@ -208,13 +219,13 @@ class DataKeyStore:
                 self._ids.clear()
             if type(subject) in (str, int):
                 self._ids[cache_key] = key_id
-        found = self._ciphers.get(key_id)
+        found = self._keys.get(key_id)
         if found is not None:
             return key_id, found
         made = self._new.get(key_id)
         if made is None:
             data_key = os.urandom(DATA_KEY_BYTES)
-            made = self._new[key_id] = (AESSIV(data_key), WrappedKey.wrap(
+            made = self._new[key_id] = (data_key, WrappedKey.wrap(
                 self._kek_id, self._wrapping_key, data_key))
         return key_id, made[0]
 
@@ -232,9 +243,11 @@ class DataKeyStore:
                 in self._new.items()] + [(key_id.encode(), None) for key_id in self._shredding]
 
     def committed(self) -> None:
-        self._ciphers.update((key_id, cipher) for key_id, (cipher, _) in self._new.items())
+        self._keys.update((key_id, data_key) for key_id, (data_key, _) in self._new.items())
         for key_id in self._shredding:
-            self._ciphers.pop(key_id, None)
+            self._keys.pop(key_id, None)
+        if self._shredding:
+            _cipher.cache_clear()  # no cipher of a shredded key outlives its commit
         self.aborted()
 
     def aborted(self) -> None:
@@ -246,8 +259,8 @@ class DataKeyStore:
         """The key topic's committed records, oldest first: (location, record); only the live
         keys are unwrapped."""
         self.aborted()
-        self._ciphers = {key_id: AESSIV(wrapped.unwrap(self._keks, where))
-                         for key_id, (where, wrapped) in KeyTopicView(records).live.items()}
+        self._keys = {key_id: wrapped.unwrap(self._keks, where)
+                      for key_id, (where, wrapped) in KeyTopicView(records).live.items()}
 
 
 class KeyTopicView:
@@ -275,4 +288,4 @@ class KeyTopicView:
             raise RevealError(f"no data key {parsed.data_key_id} on the key topic: shredded "
                               "and compacted away, or never committed")
         where, wrapped = found
-        return open_sealed(AESSIV(wrapped.unwrap(keks, where)), parsed)
+        return open_sealed(wrapped.unwrap(keks, where), parsed)

@@ -17,6 +17,7 @@ use crate::envelope::{read_key, reduced, utf8, Event, Fields};
 use crate::json;
 use crate::names::NameSet;
 use crate::plan::{slotted, unknown, Columns, Masked, Plan, Rows, Slot};
+use crate::seal::Sealer;
 use crate::spec::{ActionSpec, EngineSpec, FactSpec, PlanSpec, TimeUnit};
 use crate::views::{debezium, row_layout};
 
@@ -123,7 +124,13 @@ impl Engine {
                 native: actions::build(action, &helpers),
                 python,
                 memo: HashMap::new(),
-                per_subject: matches!(action, ActionSpec::PerSubject),
+                per_subject: matches!(action, ActionSpec::PerSubject | ActionSpec::Encrypt { .. }),
+                sealer: match action {
+                    ActionSpec::Encrypt { domain, data_key } => {
+                        Python::with_gil(|py| Sealer::new(py, domain, *data_key, &helpers))
+                    }
+                    _ => None,
+                },
             })
             .collect();
         // a plan belongs to one table: it is built with that table's columns

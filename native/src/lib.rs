@@ -14,6 +14,7 @@ mod json;
 mod names;
 mod plan;
 mod pyjson;
+mod seal;
 mod spec;
 mod views;
 

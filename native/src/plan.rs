@@ -11,6 +11,7 @@ use crate::engine::Defer;
 use crate::envelope::Event;
 use crate::json::{self, Obj};
 use crate::pyjson;
+use crate::seal::{Sealed, Sealer};
 use crate::spec::{PlanSpec, StepSpec};
 
 /// a row's values by their column's position in the table's column list
@@ -27,6 +28,8 @@ pub struct Slot {
     /// the Python action takes the row's data subject too (and is not memoised: its result
     /// depends on the subject)
     pub(crate) per_subject: bool,
+    /// encrypt's sealing in the core (texts; other values go to the Python action)
+    pub(crate) sealer: Option<Sealer>,
 }
 
 pub(crate) const MEMO_SIZE: usize = 65_536;
@@ -324,6 +327,17 @@ pub(crate) fn write_masked(
                 .map_or(Some(Value::Null), json::value)
                 .ok_or(Defer)?;
             let slot = &actions[index];
+            match slot.sealer.as_ref().map(|s| s.seal(py, &value, &subject)) {
+                Some(Sealed::Text(text)) => {
+                    json::write_str(out, &text);
+                    return Ok(());
+                }
+                Some(Sealed::Null) => {
+                    out.extend_from_slice(b"null");
+                    return Ok(());
+                }
+                Some(Sealed::Python) | None => {}
+            }
             let arg = pyjson::to_py(py, &value).map_err(|_| Defer)?;
             let who = pyjson::to_py(py, &subject).map_err(|_| Defer)?;
             let result = slot.python.call1(py, (arg, who)).map_err(|_| Defer)?;

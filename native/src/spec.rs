@@ -122,8 +122,14 @@ pub struct WhenSpec {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActionSpec {
     Python,
-    /// call the Python action with the value and the row's data subject (encrypt)
+    /// call the Python action with the value and the row's data subject
     PerSubject,
+    /// encrypt: seal texts under the row's data subject's key, which the Python key store
+    /// gives (`data_key`: its index among the helpers); other values go to the Python action
+    Encrypt {
+        domain: String,
+        data_key: usize,
+    },
     /// a kept column: copied when its kind is one of `kinds` (`json_types.TYPES`)
     Keep {
         kinds: Vec<String>,

@@ -49,12 +49,22 @@ class Encrypt(Action):
             subject = self._scope.value
         if subject is None:  # no subject, no key that an erasure could destroy: publish nothing
             return None
-        key_id, cipher = self._keys.cipher(self._scope.domain, subject)
-        return seal(cipher, self._domain, key_id, value)
+        key_id, data_key = self._keys.data_key(self._scope.domain, subject)
+        return seal(data_key, self._domain, key_id, value)
+
+    def data_key(self, subject: Any) -> tuple[str, bytes] | None:
+        """The id and the data key of the row's subject (None: no subject), for the core."""
+        if subject is None or self._keys is None or self._scope is None:
+            return None
+        return self._keys.data_key(self._scope.domain, subject)
 
     def native_spec(self) -> dict[str, Any] | None:
-        # the core calls ``apply`` with each value and its row's subject: a hand-off per value
-        return {"kind": "per_subject"} if self._keys is not None else None
+        # the core seals texts itself with the key that ``data_key`` gives (the key store
+        # stays here: it makes, wraps and shreds keys with the transaction); other values
+        # come to ``apply`` with their row's subject
+        if self._keys is None:
+            return None
+        return {"kind": "encrypt", "domain": self._domain, "data_key": self.data_key}
 
     def measure(self) -> Localized:
         subject = self.ctx.subject.domain if self.ctx.subject else "?"

@@ -135,8 +135,11 @@ class _SpecBuilder:
         found = self._action_index.get(identity)
         if found is None:
             spec = owner.native_spec() if isinstance(owner, Action) else None
+            if spec is None:  # the core calls ``apply``, a per-subject action's with the subject
+                spec = {"kind": "per_subject" if isinstance(owner, Action) and owner.per_subject
+                        else "python"}
             found = self._action_index[identity] = len(self.actions)
-            self.actions.append(self._helpers_by_index(spec) if spec else {"kind": "python"})
+            self.actions.append(self._helpers_by_index(spec))
             self.callbacks.append(fn)
         return found
 

@@ -18,6 +18,8 @@ from confluent_kafka import KafkaError, Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from processor.actions.encrypt import Encrypt
+from processor.datakeys import Ciphertext, open_sealed, seal
 from processor.errors import CrmMaskerError, PoisonEvent
 from processor.formats.envelope import decode_json
 from processor.formats.views.flat import FlatFormat
@@ -44,6 +46,7 @@ tables:
   edge:
     topic: crm.public.edge
     key: [id, channel]
+    subject: id
     description: every action and encoding, for the native core's tests
     data_subjects: [customers]
     legal_basis: contract
@@ -118,6 +121,7 @@ EDGE_VIEWS = """
     tables: [edge]
     overrides:
       edge.zip: {action: truncate, keep: 3}
+      edge.nick: {action: encrypt, domain: phone}
 """
 
 
@@ -188,6 +192,41 @@ def test_the_reference_stream_masks_alike_and_never_falls_back(core: ModuleType)
     assert taken == 6_000  # every reference event stays on the native path
     assert shredded > 10  # erasures among them, each shredding its subject's keys alike
     assert fast.tables == sorted(engine.compiled.validated.rules.tables)
+
+
+@pytest.mark.parametrize("phone", ["+49 30 1234567", "0151 8710709 (privat) \\ \"neu\"",
+                                   "Tel.\u00a0ü\u2003\U0001d11e\n\t\x1f\x7f", ""])
+def test_the_core_seals_texts_itself_byte_for_byte_as_python_does(
+        core: ModuleType, phone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """encrypt's texts are sealed in the core (Python's ``apply`` is not called) and give the
+    ciphertext that Python's ``seal`` gives under the same data key; a number goes to
+    ``apply`` with its subject."""
+    calls: list[Any] = []
+    apply = Encrypt.apply
+    monkeypatch.setattr(Encrypt, "apply", lambda self, value, *subject: (
+        calls.append(value), apply(self, value, *subject))[1])
+    engine, fast = engines(RULES, core)
+    row = {"id": 4711, "first_name": "Erika", "phone": phone}
+    value = orjson.dumps({"before": None, "after": row, "op": "c", "source": {"ts_ms": 1}})
+    topic, key = "crm.public.contacts", orjson.dumps({"id": 4711})
+    expected = python_result(engine, topic, key, value)
+    assert calls == [phone]  # the Python engine seals in Python
+    calls.clear()
+    got = fast.process(topic, key, value)
+    assert got is not None and calls == []
+    assert not isinstance(expected, str)
+    sales = [orjson.loads(v) for t, _, v in got[1] if t == "bi.sales.contacts"]
+    [(_, _, python_value)] = [r for r in expected[1] if r[0] == "bi.sales.contacts"]
+    assert sales == [python_value]
+    sealed = sales[0]["after"]["phone"]
+    store = engine.compiled.data_keys
+    assert store is not None
+    key_id, data_key = store.data_key("contact", 4711)
+    assert sealed == seal(data_key, "phone", key_id, phone)
+    assert sealed.startswith(f"enc:phone:{key_id}:") and (not phone or phone not in sealed)
+    assert open_sealed(data_key, Ciphertext.parse(sealed)) == phone
+    number = value.replace(orjson.dumps(phone), b"4930123")
+    assert fast.process(topic, key, number) is not None and calls == [4930123]
 
 
 SPACES = st.sampled_from([" ", "\t", "\n", "\x0b", "\x1c", "\u00a0", "\u2003", "\u3000"])

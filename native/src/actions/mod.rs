@@ -46,7 +46,7 @@ pub trait NativeAction: Send + Sync {
 /// The native form of an action, or None when only the Python action can apply it.
 pub fn build(spec: &ActionSpec, helpers: &[PyObject]) -> Option<Box<dyn NativeAction>> {
     Some(match spec {
-        ActionSpec::Python | ActionSpec::PerSubject => return None,
+        ActionSpec::Python | ActionSpec::PerSubject | ActionSpec::Encrypt { .. } => return None,
         ActionSpec::Keep { kinds } => Box::new(Keep {
             kinds: kinds.clone(),
         }),
