@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?= -m "not chaos" --durations=25
 
-.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages bench-profile bench-ab kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages bench-profile bench-restore bench-ab kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -123,6 +123,9 @@ bench-pipeline: install bench-venv  ## (a) pass-through vs (b) crm-masker vs (c)
 
 bench-profile: install  ## where one event's time goes in `run`: CPU and wall per stage (EVENTS=100000)
 	$(BIN)/python -m benchmarks.profile --events $(or $(EVENTS),100000)
+
+bench-restore: install  ## what a worker's start reads back: the known names (Python vs native core), the data keys (EVENTS=300000)
+	$(BIN)/python -m benchmarks.restore --events $(or $(EVENTS),300000)
 
 bench-ab: install  ## A/B of `run` between source trees: TREES="PYTHONPATH ..." (EVENTS=150000, ROUNDS=3)
 	@test -n "$(TREES)" || { echo 'TREES="/tmp/a /tmp/b": PYTHONPATHs of the trees (git worktrees)'; exit 2; }

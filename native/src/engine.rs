@@ -214,6 +214,49 @@ impl Engine {
         })
     }
 
+    /// The names of a change of a name table, learnt from both its images as
+    /// `processor/pipeline/known_names.py` learns them, without masking: the known names'
+    /// restore at start. Defer: Python reads the change (or skips it as a dead letter).
+    pub fn learn_names(
+        &mut self,
+        py: Python<'_>,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<(), Defer> {
+        let route = self.routes.get(topic).ok_or(Defer)?;
+        let (Some(names), Some(value)) = (&self.names, value) else {
+            return Ok(()); // no names to learn, or a tombstone: nothing in it
+        };
+        if self.defer_markers.iter().any(|m| m.find(value).is_some()) {
+            return Err(Defer);
+        }
+        // what `process` refuses, Python reads (its dead letters taught nothing either)
+        let key_text = key.map(utf8).transpose()?;
+        let event = Event::read(utf8(value)?)?;
+        reduced(event.source.as_ref(), &self.source_fields)?;
+        if let Some(txn) = event
+            .envelope
+            .member("transaction")
+            .and_then(|m| m.obj.as_ref())
+        {
+            reduced(Some(txn), &self.transaction_fields)?;
+        }
+        if event.op == "t" {
+            return Err(Defer);
+        }
+        key_text.map(read_key).transpose()?;
+        let after = slotted(&route.columns, event.after.as_ref())?;
+        let before = slotted(&route.columns, event.before.as_ref())?;
+        let generation = learn(
+            &mut names.borrow_mut(py),
+            &route.name_columns,
+            [after.as_ref(), before.as_ref()].map(|image| image.map(|(slots, _)| slots)),
+        )?;
+        learnt(&mut self.actions, &mut self.names_generation, generation);
+        Ok(())
+    }
+
     /// `batch`: the change is part of a batch (`process_batch`): its KPI facts and its
     /// detectors' item are made here, and its row comes back only for `batch_detected`.
     pub fn process(
@@ -288,26 +331,12 @@ impl Engine {
             before: before.map(|(slots, _)| slots),
         };
         if let Some(names) = &self.names {
-            let mut set = names.borrow_mut(py);
-            for slots in [rows.after.as_ref(), rows.before.as_ref()]
-                .into_iter()
-                .flatten()
-            {
-                for &column in &route.name_columns {
-                    let Some(raw) = slots[column].filter(|raw| raw.starts_with('"')) else {
-                        continue;
-                    };
-                    let value: String = serde_json::from_str(raw).map_err(|_| Defer)?;
-                    set.add_value(&value).ok_or(Defer)?;
-                }
-            }
-            // a name learnt now must be found in texts that were masked before
-            if set.generation() != self.names_generation {
-                self.names_generation = set.generation();
-                for slot in &mut self.actions {
-                    slot.memo.clear();
-                }
-            }
+            let generation = learn(
+                &mut names.borrow_mut(py),
+                &route.name_columns,
+                [rows.after.as_ref(), rows.before.as_ref()],
+            )?;
+            learnt(&mut self.actions, &mut self.names_generation, generation);
         }
         let mut masked: Vec<(usize, Masked)> = Vec::new();
         for (index, view) in route.views.iter().enumerate() {
@@ -466,4 +495,34 @@ fn epoch_ms(raw: &str, unit: TimeUnit) -> Option<i64> {
         TimeUnit::Days => value.checked_mul(86_400_000),
         TimeUnit::Factor(factor) => Some((value as f64 * factor) as i64),
     }
+}
+
+/// A name learnt now must be found in texts that were masked before: the actions' memos go
+/// when the names' generation moved since `seen`.
+fn learnt(actions: &mut [Slot], seen: &mut u64, generation: u64) {
+    if generation != *seen {
+        *seen = generation;
+        for slot in actions {
+            slot.memo.clear();
+        }
+    }
+}
+
+/// The text values of the name columns of these row images into the known names; the
+/// names' generation after them.
+fn learn(
+    set: &mut NameSet,
+    name_columns: &[usize],
+    images: [Option<&crate::plan::Slots<'_>>; 2],
+) -> Result<u64, Defer> {
+    for slots in images.into_iter().flatten() {
+        for &column in name_columns {
+            let Some(raw) = slots[column].filter(|raw| raw.starts_with('"')) else {
+                continue;
+            };
+            let value: String = serde_json::from_str(raw).map_err(|_| Defer)?;
+            set.add_value(&value).ok_or(Defer)?;
+        }
+    }
+    Ok(set.generation())
 }

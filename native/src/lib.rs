@@ -187,6 +187,33 @@ impl NativeEngine {
             .unbind())
     }
 
+    /// The known names of these consumed messages of name tables, learnt without masking
+    /// (the restore at start); the indexes of the messages left to Python, in order.
+    fn learn_names(
+        &mut self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyList>,
+        max_bytes: usize,
+    ) -> PyResult<Vec<usize>> {
+        let mut left = Vec::new();
+        for (index, msg) in messages.iter().enumerate() {
+            let Some(input) = batch::Input::read(&msg, max_bytes, &self.python_headers)? else {
+                left.push(index);
+                continue;
+            };
+            let engine = &mut self.engine;
+            let (topic, key, value) = (input.topic()?, input.key(), input.value());
+            // a bug here must not stop the start: the message goes to Python
+            let learnt = panic::catch_unwind(AssertUnwindSafe(|| {
+                engine.learn_names(py, topic, key, value)
+            }));
+            if !matches!(learnt, Ok(Ok(()))) {
+                left.push(index);
+            }
+        }
+        Ok(left)
+    }
+
     /// (op, skipped, source ts_ms, unknown columns, [(view topic, key, value)], row) of one
     /// event, or None: run the Python engine on it. `row`: (the unmasked row image's JSON,
     /// whether it is the after image) for a detected route, else None.

@@ -39,7 +39,15 @@ pub struct NameSet {
     /// need no bit: a text with such a word is left to Python.
     seen: Vec<u64>,
     seed: hashbrown::DefaultHashBuilder,
+    /// values whose tokens are all in (a name comes by again with each change of its row,
+    /// and in both images of an update): added once, until the cache is full. Held as two
+    /// hashes under this process's random seeds, not as text: the set keeps no name.
+    added: HashSet<(u64, u64)>,
+    added_seed: hashbrown::DefaultHashBuilder,
 }
+
+/// the values that `added` holds at most before it starts again
+const ADDED_MAX: usize = 65_536;
 
 const SEEN_BITS: u64 = 1 << 20;
 
@@ -67,6 +75,8 @@ impl NameSet {
             generation: 0,
             seen: vec![0; (SEEN_BITS / 64) as usize],
             seed: hashbrown::DefaultHashBuilder::default(),
+            added: HashSet::new(),
+            added_seed: hashbrown::DefaultHashBuilder::default(),
         })
     }
 
@@ -141,6 +151,10 @@ impl NameSet {
     /// Add the tokens of a name column's value; None: a token this set cannot fold (Python
     /// adds that one; the others are added here, with their prefilter bits).
     pub fn add_value(&mut self, value: &str) -> Option<()> {
+        let seen_value = (self.seed.hash_one(value), self.added_seed.hash_one(value));
+        if self.added.contains(&seen_value) {
+            return Some(());
+        }
         let mut found = Vec::new();
         let mut complete = true;
         for m in self.word.find_iter(value) {
@@ -155,7 +169,14 @@ impl NameSet {
             self.seen[(bit / 64) as usize] |= 1 << (bit % 64);
             self.insert(self.hash(folded.as_bytes()));
         }
-        complete.then_some(())
+        if !complete {
+            return None;
+        }
+        if self.added.len() >= ADDED_MAX {
+            self.added.clear();
+        }
+        self.added.insert(seen_value);
+        Some(())
     }
 
     fn bit(&self, folded: &[u8]) -> u64 {

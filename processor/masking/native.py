@@ -300,6 +300,13 @@ class NativeEngine:
         return Segment(end, records, [TopicTally(*t) for t in topics], deletes, source_ts_ms,
                        detected, watched, shredded, facts, items)
 
+    def learn_names(self, messages: Sequence[Any], max_bytes: int) -> list[int]:
+        """The known names of consumed messages of the name tables, learnt as Python's
+        restore learns them (``pipeline/known_names.py``), without masking; the indexes of the
+        messages left to Python."""
+        left: list[int] = self._core.learn_names(messages, max_bytes)
+        return left
+
     def set_partitions(self, sources: Mapping[str, int], by_actor: int = 1) -> None:
         """The partition count of each source topic, which the KPI facts and the access
         events name, and of the by-actor topic (1 until set)."""

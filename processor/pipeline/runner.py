@@ -142,7 +142,7 @@ class Processor:
         self.audit.restore(self.settings.bootstrap, self.settings.kafka_options)
         self._restore_data_keys()
         restore_known_names(self.engine.compiled, self.codec, self.settings.bootstrap,
-                            self.settings.kafka_options)
+                            self.settings.kafka_options, core=self.native)
         topics = sorted(self.engine.compiled.routes)
         if self.anomaly is not None:
             topics.append(self.anomaly.topic)  # the detectors' half: by actor

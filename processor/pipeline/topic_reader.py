@@ -20,6 +20,8 @@ from confluent_kafka import (
 from processor import kafka_client
 
 T = TypeVar("T")
+#: records read at a time (``read_chunks``)
+CHUNK = 500
 #: errors of a broker connection going away, that librdkafka does not flag retriable
 TRANSIENT = frozenset({KafkaError._DESTROY_BROKER, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
                        KafkaError._ALL_BROKERS_DOWN, KafkaError.NOT_LEADER_FOR_PARTITION,
@@ -102,26 +104,34 @@ def replay(bootstrap: str, name: str, extra: dict[str, str],
 
 def read_partition(consumer: Consumer, topic: str, partition: int, start: int, end: int,
                    timeout_s: float) -> Iterator[Message]:
-    """Records with offsets in [start, end). Transaction markers and aborted records take
+    """Records with offsets in [start, end) (see ``read_chunks``)."""
+    for chunk in read_chunks(consumer, topic, partition, start, end, timeout_s):
+        yield from chunk
+
+
+def read_chunks(consumer: Consumer, topic: str, partition: int, start: int, end: int,
+                timeout_s: float, size: int = CHUNK) -> Iterator[list[Message]]:
+    """Records with offsets in [start, end), in lists of up to ``size``: what the consumer
+    has fetched (a state's restore reads whole topics at every start; one call per record
+    cost more than the record's own work). Transaction markers and aborted records take
     offsets but yield nothing, so the end is found by the consumer's position."""
     consumer.assign([TopicPartition(topic, partition, start)])
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        # short polls: a partition that ends in transaction markers is done when a poll
-        # comes back empty at the end position, and a long one cost 0.5 s per partition
-        msg = consumer.poll(0.1)
-        if msg is None:
+        # what is fetched, without waiting; else a short wait for the next record: a
+        # partition that ends in transaction markers is done when that comes back empty at
+        # the end position (a long wait cost 0.5 s per partition)
+        msgs = consumer.consume(size, 0) or consumer.consume(1, 0.1)
+        if not msgs:
             if consumer.position([TopicPartition(topic, partition)])[0].offset >= end:
                 return
             continue
-        if msg.error():
-            continue
-        offset = msg.offset() or 0
-        if offset >= end:
-            return
-        deadline = time.monotonic() + timeout_s
-        yield msg
-        if offset >= end - 1:
+        read = [m for m in msgs if not m.error()]  # in offset order: one partition
+        chunk = [m for m in read if (m.offset() or 0) < end]
+        if chunk:
+            deadline = time.monotonic() + timeout_s
+            yield chunk
+        if read and (read[-1].offset() or 0) >= end - 1:
             return
     raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
 

@@ -135,3 +135,71 @@ def test_a_name_with_letters_the_core_cannot_fold_is_learnt_whole(core: ModuleTy
     greek = event({"id": 6, "contact_id": 4, "subject": "Γιάννης ruft an"})
     masked = engine.process(ACTIVITIES, {"id": 6}, orjson.loads(greek)).records[0].value
     assert masked["subject"] == "[NAME] ruft an"
+
+
+def test_the_core_learns_at_start_what_python_learns(core: ModuleType) -> None:
+    """The known names' restore (``pipeline/known_names.py``): the core reads the name tables'
+    records itself and leaves to Python what it cannot read; both end with the same names, and
+    a record that Python dead-letters teaches neither."""
+    from confluent_kafka import Message
+
+    from processor.avro.codec import RecordCodec
+    from processor.generator.stream import CrmStream
+    from processor.pipeline.known_names import Learner
+
+    stream = [r for r in CrmStream(seed=5).events(3_000) if r.topic in (CONTACTS, USERS)]
+    values: list[tuple[str, bytes | None, bytes | None, Any]] = [
+        (r.topic, orjson.dumps(r.key), None if r.value is None else orjson.dumps(r.value), None)
+        for r in stream]
+    crafted = [  # (topic, key, value, headers) that the core must leave to Python or read alike
+        (CONTACTS, b'{"id": 9}', '{"op": "c", "after": {"id": 9, "first_name": "J\\u00fcrgen",'
+         ' "last_name": "Ölmez"}, "before": null, "source": {"ts_ms": 1}}'.encode(), None),
+        (CONTACTS, b'{"id": 10}', b'{"schema": {}, "payload": {"op": "u", "before": {"id": 10, '
+         b'"first_name": "Xaver"}, "after": {"id": 10, "first_name": "Yvonne"}}}', None),
+        (CONTACTS, b'{"id": 11}', event({"id": 11, "first_name": 17, "last_name": None}), None),
+        (CONTACTS, b'{"id": 12}', b'{"op": "c", "after": {"id": 12, "last_name": "Doppel", '
+         b'"last_name": "Zweimal"}}', None),  # a duplicate column: Python's reading decides
+        (CONTACTS, b'{"id": 13}', b'{"op": "c", "after": {"id": 13, "last_name": "Kaputt"', None),
+        (CONTACTS, b'not json', event({"id": 14, "last_name": "Schlüsselfehler"}), None),
+        (CONTACTS, b'{"id": 15}', None, None),
+        (CONTACTS, b'{"id": 16}', event({"id": 16, "last_name": "Kopfzeile"}),
+         [("__value_schema_id", b"1")]),  # Avro in Apicurio's headers: Python decodes
+        (USERS, b'{"id": 17}', event({"id": 17, "full_name": "Quirin Quast"}, op="r"), None),
+    ]
+    messages = [Message(topic=t, partition=0, offset=i, key=k, value=v, headers=h)
+                for i, (t, k, v, h) in enumerate(values + crafted)]
+
+    def learnt(with_core: bool) -> tuple[NameLexicon, int]:
+        compiled = compile_rules(load_validated(RULES), demo_keys(), demo_keks())
+        fast = NativeEngine(compiled, core) if with_core else None
+        if fast is not None:  # as the masking step does before the start
+            fast.set_headers([], ("t", "p", "o"))
+        learn = Learner(compiled, RecordCodec(None), fast)
+        read = 0
+        for topic in (CONTACTS, USERS):
+            route = compiled.routes[topic]
+            chunk = [m for m in messages if m.topic() == topic]
+            read += sum(learn(route, chunk[i:i + 500]) for i in range(0, len(chunk), 500))
+        assert compiled.names is not None
+        return compiled.names, read
+
+    (native, read_natively), (python, read) = learnt(True), learnt(False)
+    # not read: the broken value, the broken key, Avro without a registry
+    assert read_natively == read == len(messages) - 3
+    assert len(native) == len(python) > 30
+    rows = [orjson.loads(value).get("after") or {} for _, _, value, _ in values if value]
+    names = [str(row.get(column)) for row in rows
+             for column in ("first_name", "last_name", "full_name")]
+    names += ["Jürgen", "Ölmez", "Xaver", "Yvonne", "Doppel", "Zweimal", "Kaputt",
+              "Schlüsselfehler", "Kopfzeile", "Quirin"]
+    text = " und ".join(names)
+    assert list(native.find(text)) == list(python.find(text))
+    found = {text[a:b] for a, b in native.find(text)}
+    assert {"Jürgen", "Ölmez", "Xaver", "Yvonne", "Zweimal", "Quirin"} <= found
+    assert not {"Kaputt", "Schlüsselfehler", "Kopfzeile"} & found  # dead letters teach nothing
+    fast = NativeEngine(compile_rules(load_validated(RULES), demo_keys(), demo_keks()), core)
+    fast.set_headers([], ("t", "p", "o"))
+    contacts = [m for m in messages if m.topic() == CONTACTS]
+    left = {contacts[i].key() for i in fast.learn_names(contacts, 1 << 20)}
+    # the core reads the rest; schema-wrapped JSON is Python's, as when it masks
+    assert left == {b'{"id": 10}', b'{"id": 12}', b'{"id": 13}', b"not json", b'{"id": 16}'}
