@@ -89,7 +89,9 @@ def rules_without_names(rules: Path) -> ValidatedRules:
 
 def rules_without_encrypt(rules: Path) -> ValidatedRules:
     """The rules with each encrypt override left out (the table's own rule applies): what
-    the per-value hand-off of encrypt to Python costs."""
+    encrypt costs — the core seals, Python's key store names each subject's key and makes it
+    on the subject's first value (every run starts with an empty store, so each subject's
+    first value here makes a key; a running worker has restored its keys)."""
     from processor.rules.encrypted import encrypted_fields
 
     copy = Path(tempfile.mkdtemp(prefix="rules-no-encrypt-")) / "rules"
@@ -384,9 +386,9 @@ def main() -> None:
         names_cost = 1 - rates["masked, native core"] / rates[
             "native core without name detectors"]
         print(f"{'cost of the name detectors':<34}{names_cost:>12.1%}")
-        # encrypt is handed to Python per value (with the row's subject), not per event
+        # the key store (Python) per value, a new key per subject: see rules_without_encrypt
         encrypt_cost = 1 - rates["masked, native core"] / rates["native core without encrypt"]
-        print(f"{'cost of encrypt (Python hand-off)':<34}{encrypt_cost:>12.1%}")
+        print(f"{'cost of encrypt (keys + sealing)':<34}{encrypt_cost:>12.1%}")
     else:
         print("native core: not installed (`make install` builds it when cargo is there)")
     print(f"{'avro masked / avro ceiling':<34}{avro_ratio:>12.1%}")
