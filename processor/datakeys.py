@@ -259,6 +259,7 @@ class DataKeyStore:
         """The key topic's committed records, oldest first: (location, record); only the live
         keys are unwrapped."""
         self.aborted()
+        _cipher.cache_clear()  # keys shredded meanwhile (by another worker) go with the rest
         self._keys = {key_id: wrapped.unwrap(self._keks, where)
                       for key_id, (where, wrapped) in KeyTopicView(records).live.items()}
 
