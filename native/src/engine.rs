@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use crate::actions;
 use crate::by_actor::{Item, ItemSpec, Origin, Plain};
 use crate::envelope::{read_key, reduced, utf8, Event, Fields};
-use crate::json;
+use crate::json::{self, Obj};
 use crate::names::NameSet;
 use crate::plan::{slotted, unknown, Columns, Masked, Plan, Rows, Slot};
 use crate::seal::Sealer;
@@ -49,6 +49,14 @@ struct Route {
     erases: bool,
     /// positions of the columns that hold names of people (they feed the known names)
     name_columns: Vec<usize>,
+}
+
+/// A change as `Engine::read_change` read it.
+struct Change<'a> {
+    event: Event<'a>,
+    key: Option<Obj<'a>>,
+    reduced_source: Vec<u8>,
+    reduced_txn: Option<Vec<u8>>,
 }
 
 /// What one event produced.
@@ -228,24 +236,9 @@ impl Engine {
         let (Some(names), Some(value)) = (&self.names, value) else {
             return Ok(()); // no names to learn, or a tombstone: nothing in it
         };
-        if self.defer_markers.iter().any(|m| m.find(value).is_some()) {
-            return Err(Defer);
-        }
         // what `process` refuses, Python reads (its dead letters taught nothing either)
         let key_text = key.map(utf8).transpose()?;
-        let event = Event::read(utf8(value)?)?;
-        reduced(event.source.as_ref(), &self.source_fields)?;
-        if let Some(txn) = event
-            .envelope
-            .member("transaction")
-            .and_then(|m| m.obj.as_ref())
-        {
-            reduced(Some(txn), &self.transaction_fields)?;
-        }
-        if event.op == "t" {
-            return Err(Defer);
-        }
-        key_text.map(read_key).transpose()?;
+        let Change { event, .. } = self.read_change(key_text, value)?;
         let after = slotted(&route.columns, event.after.as_ref())?;
         let before = slotted(&route.columns, event.before.as_ref())?;
         let generation = learn(
@@ -255,6 +248,40 @@ impl Engine {
         )?;
         learnt(&mut self.actions, &mut self.names_generation, generation);
         Ok(())
+    }
+
+    /// A change's value and key as `process` reads them before its rows; Defer for what
+    /// Python must read: a poison marker, bytes that are no envelope, a source or transaction
+    /// member of another kind than declared (Python dead-letters the event), a truncate (Python
+    /// publishes it masked), a key that is not an object.
+    fn read_change<'a>(
+        &self,
+        key_text: Option<&'a str>,
+        value: &'a [u8],
+    ) -> Result<Change<'a>, Defer> {
+        if self.defer_markers.iter().any(|m| m.find(value).is_some()) {
+            return Err(Defer);
+        }
+        let event = Event::read(utf8(value)?)?;
+        let reduced_source = reduced(event.source.as_ref(), &self.source_fields)?;
+        let reduced_txn = match event
+            .envelope
+            .member("transaction")
+            .and_then(|m| m.obj.as_ref())
+        {
+            Some(txn) => Some(reduced(Some(txn), &self.transaction_fields)?),
+            None => None,
+        };
+        if event.op == "t" {
+            return Err(Defer);
+        }
+        let key = key_text.map(read_key).transpose()?.flatten();
+        Ok(Change {
+            event,
+            key,
+            reduced_source,
+            reduced_txn,
+        })
     }
 
     /// `batch`: the change is part of a batch (`process_batch`): its KPI facts and its
@@ -275,26 +302,14 @@ impl Engine {
             }
             return Ok(Outcome::new(None, Some("tombstone"), None));
         };
-        if self.defer_markers.iter().any(|m| m.find(value).is_some()) {
-            return Err(Defer);
-        }
-        let event = Event::read(utf8(value)?)?;
-        // a member of another kind than declared: Python dead-letters the event
-        let reduced_source = reduced(event.source.as_ref(), &self.source_fields)?;
-        let reduced_txn = match event
-            .envelope
-            .member("transaction")
-            .and_then(|m| m.obj.as_ref())
-        {
-            Some(txn) => Some(reduced(Some(txn), &self.transaction_fields)?),
-            None => None,
-        };
+        let Change {
+            event,
+            key,
+            reduced_source,
+            reduced_txn,
+        } = self.read_change(key_text, value)?;
         let source_ts = event.source.as_ref().and_then(|s| s.get("ts_ms"));
         let source_ts_ms = source_ts.and_then(|raw| raw.parse::<i64>().ok());
-        if event.op == "t" {
-            return Err(Defer); // rare: Python publishes the masked truncate to the views
-        }
-        let key = key_text.map(read_key).transpose()?.flatten();
         let mut outcome = Outcome::new(Some(&event.op), None, source_ts_ms);
         // the detectors read the row; an erasing delete's row names the subject to shred
         let detected = if batch.is_some() {
