@@ -52,6 +52,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from benchmarks import streams_peer
 from benchmarks.broker_cpu import BrokerCpu
 from processor.generator.sink import create_source_topics
+from processor.rules import load_validated
+from processor.rules.topics import RuleTopics
 from tests.broker import kafka_broker
 from tests.helpers import DEMO_KEK, DEMO_KEYS, free_port, http_get
 from tests.pipeline.harness import Namespace, output_topics
@@ -118,21 +120,19 @@ def views_only(ns: Namespace) -> Namespace:
     return only
 
 
-#: the processor's internal topics (its state): each run of (b) gets its own
-INTERNAL = ("crm.internal.access-by-actor", "crm.internal.kpi-facts", "crm.keys.subjects")
-
-
 def own_state(ns: Namespace, bootstrap: str, label: str) -> Namespace:
     """The namespace with internal topics of its own (by actor, KPI facts, data keys): a run
     in a new consumer group reads those from their start, so a later run would redo the
     detectors' and the KPIs' work of every run before it, and find their keys made."""
     own = Namespace(ns.root.with_name(f"{ns.root.name}-{label}"), ns.ns)
     if not own.rules.exists():
+        topics = RuleTopics.of(load_validated(ns.rules).rules)
+        state = [t for t in (topics.by_actor, topics.kpi_facts, topics.data_keys) if t]
         shutil.copytree(ns.rules, own.rules)
         for path in own.rules.rglob("*.yaml"):
             text = path.read_text()
-            for topic in INTERNAL:
-                text = text.replace(f"{ns.ns}.{topic}", f"{ns.ns}.{topic}-{label}")
+            for topic in state:
+                text = text.replace(topic, f"{topic}-{label}")
             path.write_text(text)
         sh(sys.executable, "-m", "processor", "topics", "--rules", str(own.rules),
            "--bootstrap-servers", bootstrap, "--partitions", "3")

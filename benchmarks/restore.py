@@ -33,8 +33,7 @@ from processor.pipeline.known_names import restore_known_names
 from processor.pipeline.records import H_SRC_OFFSET, H_SRC_PARTITION, H_SRC_TOPIC
 from processor.rules import load_validated
 from tests.broker import kafka_broker
-
-DEMO_KEYS, DEMO_KEK = REPO / "deploy/keys/demo-keys.yaml", REPO / "deploy/keys/demo-kek.yaml"
+from tests.helpers import DEMO_KEK, DEMO_KEYS
 
 
 def known_names(bootstrap: str, rules: Path, native: bool) -> dict[str, float]:
