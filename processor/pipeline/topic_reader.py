@@ -136,30 +136,45 @@ def read_chunks(consumer: Consumer, topic: str, partition: int, start: int, end:
     raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
 
 
-def committed_ranges(consumer: Consumer, topic: str,
-                     timeout_s: float) -> Iterator[tuple[int, int, int]]:
+def committed_ranges(consumer: Consumer, topic: str, timeout_s: float,
+                     ends: Consumer | None = None) -> Iterator[tuple[int, int, int]]:
     """(partition, first offset, end offset) of each partition of ``topic`` that holds
-    records; RuntimeError when the topic does not exist."""
+    records; RuntimeError when the topic does not exist. The end is the last stable offset
+    (a read_committed consumer's high watermark: no transaction open before it), or with
+    ``ends`` (a read_uncommitted consumer) the high watermark itself."""
     for pid in partitions_of(consumer, topic, timeout_s):
         low, high = watermarks(consumer, topic, pid, timeout_s)
+        if ends is not None:
+            high = max(high, watermarks(ends, topic, pid, timeout_s)[1])
         if high > low:
             yield pid, low, high
 
 
 def read_messages(bootstrap: str, topic: str, extra: dict[str, str],
-                  timeout_s: float = 30.0) -> Iterator[tuple[str, Message]]:
+                  timeout_s: float = 30.0,
+                  settle_open: bool = False) -> Iterator[tuple[str, Message]]:
     """Every committed record of ``topic``, tombstones included, as (location, message), in
-    log order per partition."""
+    log order per partition.
+
+    ``settle_open``: also the transactions open at the call, once they end (their records if
+    committed, none if aborted), waiting up to ``timeout_s`` for each: a transaction that
+    another process has committed is open here until the brokers have written its markers,
+    which a broker's restart can delay by seconds."""
     kafka_client.check_reachable(bootstrap, extra)
     consumer = committed_reader(bootstrap, topic, extra)
+    ends = (Consumer({"bootstrap.servers": bootstrap, **extra, "group.id": "crm-masker-ends",
+                      "isolation.level": "read_uncommitted", "logger": kafka_client.KAFKA_LOG})
+            if settle_open else None)
     try:
-        for pid, low, high in committed_ranges(consumer, topic, timeout_s):
+        for pid, low, high in committed_ranges(consumer, topic, timeout_s, ends):
             for msg in read_partition(consumer, topic, pid, low, high, timeout_s):
                 yield f"{topic}[{pid}]@{msg.offset()}", msg
     except KafkaException as exc:
         raise RuntimeError(f"cannot read {topic}: {exc.args[0].str()}") from None
     finally:
         consumer.close()
+        if ends is not None:
+            ends.close()
 
 
 def read_all(bootstrap: str, topic: str, extra: dict[str, str],
