@@ -34,7 +34,7 @@ from processor.pipeline.batch import BatchHandler
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
 from processor.pipeline.known_names import restore_known_names
 from processor.pipeline.kpi_stage import KpiStage
-from processor.pipeline.topic_reader import committed
+from processor.pipeline.topic_reader import committed, read_to_the_end
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
@@ -183,7 +183,7 @@ class Processor:
                 self.health.idle = not self.checkpoint.open
                 if (self.settings.exit_when_idle_s is not None and not self.checkpoint.open
                         and self.assignment and idle >= self.settings.exit_when_idle_s
-                        and self._read_to_the_end()):
+                        and read_to_the_end(self.consumer, self.assignment)):
                     log.info("idle for %.1fs, stopping", idle)
                     break
             self._commit()  # finish the open batch on SIGTERM
@@ -209,21 +209,6 @@ class Processor:
         store.restore(read_key_records(self.settings.bootstrap, store.topic,
                                        self.settings.kafka_options))
         log.info("data keys: %d subject key(s) restored from %s", len(store), store.topic)
-
-    def _read_to_the_end(self) -> bool:
-        """Every assigned partition fetched at least once, and none that was read behind the
-        end that its last fetch saw: a quiet spell is no end of input while a partition's
-        first fetch has not come back (its offsets being looked up on a loaded machine, its
-        leader moving) — a batch job would stop with input left."""
-        try:
-            positions = self.consumer.position(self.assignment)
-        except KafkaException:
-            return False
-        for tp in positions:
-            _, end = self.consumer.get_watermark_offsets(tp, cached=True)
-            if end < 0 or 0 <= tp.offset < end:  # never fetched, or records left
-                return False
-        return True
 
     def _busy(self) -> None:
         """A batch came in: the clock and the CPU time of the busy stretch move on."""

@@ -136,6 +136,23 @@ def read_chunks(consumer: Consumer, topic: str, partition: int, start: int, end:
     raise RuntimeError(f"reading {topic}[{partition}] {start}..{end} timed out")
 
 
+def read_to_the_end(consumer: Consumer, partitions: list[TopicPartition]) -> bool:
+    """Every partition fetched at least once, and none read behind the end that its last
+    fetch saw (for a read_committed consumer the last stable offset; transaction markers
+    move the position on): a quiet spell is no end of input while a partition's first fetch
+    has not come back (its offsets being looked up on a loaded machine, its leader moving) —
+    a batch job (``run --exit-when-idle``) would stop with input left."""
+    try:
+        positions = consumer.position(partitions)
+    except KafkaException:
+        return False
+    for tp in positions:
+        _, end = consumer.get_watermark_offsets(tp, cached=True)
+        if end < 0 or 0 <= tp.offset < end:  # never fetched, or records left
+            return False
+    return True
+
+
 def committed_ranges(consumer: Consumer, topic: str, timeout_s: float,
                      ends: Consumer | None = None) -> Iterator[tuple[int, int, int]]:
     """(partition, first offset, end offset) of each partition of ``topic`` that holds
