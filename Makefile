@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
-PYTEST_ARGS ?= -m "not chaos" --durations=25
+PYTEST_ARGS ?= -n 2 -m "not chaos" --durations=25
 
 .PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages bench-profile bench-restore bench-ab kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
