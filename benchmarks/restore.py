@@ -30,7 +30,6 @@ from processor.keys import load_keys
 from processor.masking.compiler import compile_rules
 from processor.masking.native import NativeEngine, load_core
 from processor.pipeline.known_names import restore_known_names
-from processor.pipeline.records import H_SRC_OFFSET, H_SRC_PARTITION, H_SRC_TOPIC
 from processor.rules import load_validated
 from tests.broker import kafka_broker
 from tests.helpers import DEMO_KEK, DEMO_KEYS
@@ -40,8 +39,6 @@ def known_names(bootstrap: str, rules: Path, native: bool) -> dict[str, float]:
     """One restore of the known names from the namespace's source topics."""
     compiled = compile_rules(load_validated(rules), load_keys(DEMO_KEYS), load_keys(DEMO_KEK))
     core = NativeEngine(compiled, load_core()) if native else None
-    if core is not None:  # as the masking step does before the start
-        core.set_headers([], (H_SRC_TOPIC, H_SRC_PARTITION, H_SRC_OFFSET))
     wall, cpu = time.perf_counter(), time.process_time()
     records = restore_known_names(compiled, RecordCodec(None), bootstrap, {}, core=core)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -71,13 +71,14 @@ impl NativeEngine {
                 (route.topic.clone(), views.collect())
             })
             .collect();
+        let python_headers = spec.python_headers.clone();
         let engine =
             engine::Engine::new(spec, callbacks, helpers).map_err(PyValueError::new_err)?;
         Ok(Self {
             engine,
             topics,
             headers: None,
-            python_headers: Vec::new(),
+            python_headers,
             source_partitions: HashMap::new(),
             by_actor_partitions: 1,
         })
@@ -86,16 +87,18 @@ impl NativeEngine {
     /// The headers that `process_batch` puts on every output record: `policy` (a list of
     /// (name, value) tuples, shared) and the lineage headers' three names (source topic,
     /// partition, offset), whose values it fills per input record; and the names of the
-    /// input headers that leave a message to Python (`python_headers`).
-    #[pyo3(signature = (policy, lineage, python_headers = Vec::new()))]
+    /// input headers that leave a message to Python (`python_headers`; by default the spec's).
+    #[pyo3(signature = (policy, lineage, python_headers = None))]
     fn set_headers(
         &mut self,
         policy: Vec<PyObject>,
         lineage: [Py<PyString>; 3],
-        python_headers: Vec<String>,
+        python_headers: Option<Vec<String>>,
     ) {
         self.headers = Some(batch::Headers::new(policy, lineage));
-        self.python_headers = python_headers;
+        if let Some(names) = python_headers {
+            self.python_headers = names;
+        }
     }
 
     /// The partition count of each source topic (a KPI fact and an access event name their

@@ -19,6 +19,10 @@ pub struct EngineSpec {
     /// an unchanged TOAST column, which Python leaves out of the images)
     #[serde(default)]
     pub defer_markers: Vec<String>,
+    /// a consumed message with one of these headers is left to Python (a schema id: Avro;
+    /// Debezium's key headers), for every caller, not only those that call `set_headers`
+    #[serde(default)]
+    pub python_headers: Vec<String>,
     /// the known names' set (`NameSet`, index among the helpers): rows of routes with
     /// `name_columns` add to it before they are masked
     #[serde(default)]

@@ -257,6 +257,7 @@ class NativeEngine:
                 "source_fields": native_fields(SOURCE_FIELDS),
                 "transaction_fields": native_fields(TRANSACTION_FIELDS),
                 "defer_markers": list(UNAVAILABLE_MARKERS),
+                "python_headers": list(PYTHON_HEADERS),
                 # the known names, which rows of name columns feed before they are masked
                 "names": (builder.helper(compiled.names.names)
                           if compiled.names is not None
@@ -273,12 +274,12 @@ class NativeEngine:
         """The table of a topic that the core masks, and its plans' action counts."""
         return self._routes[topic]
 
-    def set_headers(self, policy: list[Header], lineage_names: tuple[str, str, str],
-                    python_headers: Sequence[str] = PYTHON_HEADERS) -> None:
+    def set_headers(self, policy: list[Header], lineage_names: tuple[str, str, str]) -> None:
         """What ``process_batch`` puts on every output: the ``policy`` headers, then the
         lineage headers with these names (source topic, partition, offset). A message with
-        one of ``python_headers`` is left to Python; other input headers are not copied."""
-        self._core.set_headers(policy, list(lineage_names), list(python_headers))
+        one of ``PYTHON_HEADERS`` (in the spec: ``learn_names`` too, whether this was called
+        or not) is left to Python; other input headers are not copied."""
+        self._core.set_headers(policy, list(lineage_names))
 
     def process_batch(self, messages: Sequence[Any], start: int, stop: int, max_bytes: int,
                       watch: Sequence[int] = (), max_record_bytes: int = 2**62) -> Segment:
