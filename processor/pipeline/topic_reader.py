@@ -3,6 +3,7 @@ restoring the audit chain."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from confluent_kafka import (
 
 from processor import kafka_client
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: records read at a time (``read_chunks``)
 CHUNK = 500
@@ -162,7 +164,11 @@ def committed_ranges(consumer: Consumer, topic: str, timeout_s: float,
     for pid in partitions_of(consumer, topic, timeout_s):
         low, high = watermarks(consumer, topic, pid, timeout_s)
         if ends is not None:
-            high = max(high, watermarks(ends, topic, pid, timeout_s)[1])
+            stable, high = high, max(high, watermarks(ends, topic, pid, timeout_s)[1])
+            if high > stable:  # an operator should know why a start or rebalance waits
+                log.info("%s[%d]: waiting for the transactions open after offset %d to end "
+                         "(a killed worker's ends when its successor starts, or at the "
+                         "transaction timeout)", topic, pid, stable)
         if high > low:
             yield pid, low, high
 
