@@ -130,6 +130,35 @@ def _subject_problems(loaded: LoadedRules, rules: RuleSet, table_name: str) -> l
         elif loc[-1] == table.subject or loc[-1] == f"{table_name}.{table.subject}":
             problems.append(loaded.problem(loc, f"the subject column cannot be {spec.action}ed",
                                            "pseudonymize it"))
+        elif not table.home_of_subject:
+            problems.append(loaded.problem(loc,
+                f"{spec.action} makes one key per data subject, and {table_name}'s rows of one "
+                f"subject lie in several partitions (its key is {', '.join(table.key)}, its "
+                f"subject {table.subject}): two workers could each make the subject's key, and "
+                "the key topic would keep only one of them",
+                f"{spec.action} in the subject's own table (keyed by the subject column); "
+                "here pseudonymize, mask or drop"))
+    return problems
+
+
+def _key_home_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
+    """A subject kind's data keys are made in one table only: the partitions of two tables
+    are read by different workers, which could each make the same subject's key."""
+    problems: list[Problem] = []
+    home_of: dict[str, str] = {}  # subject kind → the table that makes its keys
+    for table_name, table in rules.tables.items():
+        specs = list(_per_subject_specs(rules, table_name))
+        domain = table.subject_domain
+        if not specs or domain is None:
+            continue
+        first = home_of.setdefault(domain, table_name)
+        if first != table_name:
+            loc, spec = specs[0]
+            problems.append(loaded.problem(loc,
+                f"{spec.action} keys {domain} subjects in {first} already: two workers (one "
+                f"reading {first}, one {table_name}) could each make a subject's key, and the "
+                "key topic would keep only one of them",
+                f"{spec.action} {domain} subjects' values in one table"))
     return problems
 
 
@@ -246,7 +275,7 @@ def semantic_problems(loaded: LoadedRules, rules: RuleSet) -> list[Problem]:
                     f"output topic {topic!r} collides with another input or output topic",
                     "give each view its own topic prefix"))
             view_topics.add(topic)
-    return problems
+    return problems + _key_home_problems(loaded, rules)
 
 
 def _record_problems(loaded: LoadedRules, rules: RuleSet, tloc: Loc,

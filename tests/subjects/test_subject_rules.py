@@ -46,12 +46,36 @@ def test_the_reference_rules_name_each_tables_subject_and_encrypt_the_sales_phon
     ("ruleset", "contacts.phone: {action: encrypt, domain: phone}",
      "contacts.id: {action: encrypt, domain: phone}",
      "the subject column cannot be encrypted"),
+    # a contact's contracts lie in several partitions: two workers could each make its key
+    ("ruleset", "contacts.phone: {action: encrypt, domain: phone}",
+     "contracts.iban: {action: encrypt, domain: iban}",
+     "encrypt makes one key per data subject, and contracts's rows of one subject lie in "
+     "several partitions (its key is id, its subject contact_id): two workers could each make "
+     "the subject's key, and the key topic would keep only one of them"),
 ])
 def test_a_wrong_subject_is_one_clear_problem(tmp_path: Path, table: str, old: str, new: str,
                                               message: str) -> None:
     validated, problems = validate(rules_with(tmp_path, table, old, new))
     assert validated is None
     assert message in {p.message for p in problems}, [p.message for p in problems]
+
+
+def test_a_subject_kinds_keys_are_made_in_one_table(tmp_path: Path) -> None:
+    """Two tables keyed by their subject, both of one kind, both encrypting: their partitions
+    are read by different workers, which could each make one subject's key."""
+    rules = rules_with(tmp_path, "contacts", "  contacts:\n", "  contacts:\n")
+    contacts = (rules / "tables" / "contacts.yaml").read_text()
+    leads = contacts.replace("  contacts:\n    topic: crm.public.contacts",
+                             "  leads:\n    topic: crm.public.leads")
+    leads = leads.replace("phone:              {class: personal,   action: mask, keep_last: 2}",
+                          "phone:              {class: personal,   action: encrypt, domain: phone}")
+    assert "leads:" in leads and "action: encrypt" in leads
+    (rules / "tables" / "leads.yaml").write_text(leads)
+    validated, problems = validate(rules)
+    assert validated is None
+    assert ("encrypt keys contact subjects in contacts already: two workers (one reading "
+            "contacts, one leads) could each make a subject's key, and the key topic would keep "
+            "only one of them") in {p.message for p in problems}, [p.message for p in problems]
 
 
 def test_rules_that_encrypt_need_the_kek_to_run(tmp_path: Path) -> None:
