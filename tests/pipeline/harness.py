@@ -92,17 +92,19 @@ def start_processor(ns: Namespace, bootstrap: str, *extra: str, metrics_port: in
 
 def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[bytes],
                      seed: int, kills: int = 3, alive: tuple[float, float] = (2.0, 4.0),
-                     extra: tuple[str, ...] = (), after_commit: bool = False) -> str:
+                     extra: tuple[str, ...] = (), after_commit: bool = False,
+                     committed_to: str | None = None) -> str:
     """SIGKILL the processor ``kills`` times at random moments while ``generator`` produces
-    (``alive`` counted from the instance's first commit when ``after_commit``), then let a
-    last instance drain the input; returns the last instance's log."""
+    (``alive`` counted from the instance's first commit when ``after_commit``: of a record to
+    ``committed_to``, by default its audit record), then let a last instance drain the input;
+    returns the last instance's log."""
     import random
 
     rng = random.Random(seed)
     try:
         for _ in range(kills):
             sigkill_after(ns, bootstrap, rng.uniform(*alive), *extra,
-                          after_commit=after_commit)
+                          after_commit=after_commit, committed_to=committed_to)
         assert generator.wait(120) == 0
     finally:
         if generator.poll() is None:
@@ -114,16 +116,18 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
 
 
 def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str,
-                  after_commit: bool = False) -> None:
+                  after_commit: bool = False, committed_to: str | None = None) -> None:
     """A processor that runs for ``alive_s`` and is SIGKILLed, mid-transaction; with
-    ``after_commit``, ``alive_s`` after its first commit (its audit record): a start-up that
-    a loaded machine makes slow cannot leave every instance without a commit."""
+    ``after_commit``, ``alive_s`` after its first commit (its audit record, or its first
+    committed record of ``committed_to``): a start-up that a loaded machine makes slow cannot
+    leave every instance without a commit."""
     import time
 
-    before = audit_records(ns, bootstrap) if after_commit else 0
+    topic = committed_to or ns.audit
+    before = committed_records(bootstrap, topic) if after_commit else 0
     proc = start_processor(ns, bootstrap, "--batch-ms", "100", *extra)
     deadline = time.monotonic() + 120
-    while after_commit and audit_records(ns, bootstrap) <= before:
+    while after_commit and committed_records(bootstrap, topic) <= before:
         assert proc.poll() is None and time.monotonic() < deadline, stop(proc)
         time.sleep(0.2)
     time.sleep(alive_s)
@@ -132,16 +136,19 @@ def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str,
     proc.wait(30)
 
 
-def audit_records(ns: Namespace, bootstrap: str) -> int:
-    """The audit topic's high watermark: it moves at every commit of the processor
-    (``watermarks`` waits out a topic made a moment ago, whose leader is not known yet)."""
+def committed_records(bootstrap: str, topic: str) -> int:
+    """The sum of the topic's partitions' ends for a read_committed reader (the audit topic's
+    moves at every commit of the processor; ``watermarks`` waits out a topic made a moment
+    ago, whose leader is not known yet)."""
     from confluent_kafka import Consumer
 
-    from processor.pipeline.topic_reader import watermarks
+    from processor.pipeline.topic_reader import partitions_of, watermarks
 
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{ns.ns}-audit-watch"})
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-commit-watch",
+                       "isolation.level": "read_committed"})
     try:
-        return watermarks(reader, ns.audit, 0, 30)[1]
+        return sum(watermarks(reader, topic, pid, 30)[1]
+                   for pid in partitions_of(reader, topic, 30))
     finally:
         reader.close()
 
