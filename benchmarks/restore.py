@@ -8,7 +8,9 @@
   start); the restore timed with the Python reading alone and with the native core, taking
   turns, best of the rounds: records/s and CPU µs per record.
 - **Data keys**: the restore of K live data keys of `encrypt` (unwrapped with the KEK and
-  kept): seconds, and the memory that the store holds for them (tracemalloc).
+  kept): seconds, and the memory that the store holds for them (tracemalloc); then on the
+  broker, a key topic of K keys read whole (a worker's start) and read on after 100 new keys
+  and an erasure (a rebalance, the worker's follow between transactions: `KeyTopicTail`).
 
 Prints a table and writes JSON (default benchmarks/results/restore.json).
 """
@@ -66,6 +68,45 @@ def data_keys(count: int) -> dict[str, float]:
             "bytes_per_key": held / count}
 
 
+def key_topic_reads(bootstrap: str, count: int) -> dict[str, float]:
+    """Seconds of a whole read of a key topic of ``count`` keys into a store, and of the read
+    on after 100 more keys and one tombstone."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from processor.pipeline.key_topic import KeyTopicTail, write_key_records
+
+    topic = f"bench-keys-{os.getpid()}-{time.monotonic_ns()}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, 3, 1, config={"cleanup.policy": "compact"})]
+                        )[topic].result(30)
+    keks, keys = load_keys(DEMO_KEK), load_keys(DEMO_KEYS)
+    maker = DataKeyStore(topic, keks, keys, keys.key_ids[-1])
+
+    def made(subjects: range) -> list[tuple[str, WrappedKey | None]]:
+        for subject in subjects:
+            maker.data_key("contact", subject)
+        records = [(key.decode(), WrappedKey.from_json(topic, value) if value else None)
+                   for key, value in maker.pending()]
+        maker.committed()
+        return records
+
+    write_key_records(bootstrap, topic, {}, made(range(count)))
+    tail = KeyTopicTail(bootstrap, topic, {}, stale_after_s=3600)
+    worker = DataKeyStore(topic, keks, keys, keys.key_ids[-1])
+    started = time.perf_counter()
+    whole, records = tail.read()
+    worker.restore(records)
+    whole_s = time.perf_counter() - started
+    assert whole and len(worker) == count
+    write_key_records(bootstrap, topic, {}, [*made(range(count, count + 100)),
+                                             (maker.data_key("contact", 0)[0], None)])
+    started = time.perf_counter()
+    whole, records = tail.read()
+    assert not whole and worker.follow(records) == (100, 1)
+    return {"keys": count, "whole_read_s": whole_s,
+            "read_on_s": time.perf_counter() - started}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300_000)
@@ -80,6 +121,7 @@ def main() -> None:
         for _ in range(args.rounds):  # taking turns: both see the same broker and cache
             for name in runs:
                 runs[name].append(known_names(bootstrap, ns.rules, name == "native core"))
+        topic_reads = key_topic_reads(bootstrap, args.keys)
     best = {name: max(rows, key=lambda r: r["records_per_s"]) for name, rows in runs.items()}
     keys = data_keys(args.keys)
     print(f"known names at start: {best['python']['records']:,.0f} records of the name tables"
@@ -91,9 +133,12 @@ def main() -> None:
     print(f"native core / python: {ratio:.2f}")
     print(f"data keys: {keys['keys']:,} restored in {keys['seconds']:.2f} s, "
           f"{keys['mb']:.1f} MB held ({keys['bytes_per_key']:.0f} bytes per key)")
+    print(f"key topic of {topic_reads['keys']:,} keys on the broker: read whole in "
+          f"{topic_reads['whole_read_s']:.2f} s; read on after 100 new keys and an erasure in "
+          f"{topic_reads['read_on_s']:.3f} s")
     result: dict[str, Any] = {"events": args.events, "known_names": best,
                               "known_names_rounds": runs, "native_over_python": ratio,
-                              "data_keys": keys}
+                              "data_keys": keys, "key_topic_reads": topic_reads}
     write_result(Path(args.output), **result)
 
 

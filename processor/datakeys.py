@@ -264,6 +264,21 @@ class DataKeyStore:
                       for key_id, (where, wrapped) in KeyTopicView(records).live.items()}
 
 
+    def follow(self, records: Iterable[tuple[str, KeyRecord]]) -> tuple[int, int]:
+        """The key topic's committed records written since the last read, oldest first: their
+        keys join the store, the keys that they tombstone leave it (an erasure outside the CRM,
+        ``erase``). Only between transactions: this transaction's keys stay pending. Returns
+        (keys added, keys shredded)."""
+        view = KeyTopicView(records)
+        shredded = [key_id for key_id in view.shredded if self._keys.pop(key_id, None)]
+        if shredded:
+            _cipher.cache_clear()  # no cipher of a shredded key outlives its tombstone
+        added = {key_id: wrapped.unwrap(self._keks, where)
+                 for key_id, (where, wrapped) in view.live.items() if key_id not in self._keys}
+        self._keys.update(added)
+        return len(added), len(shredded)
+
+
 class KeyTopicView:
     """The key topic's latest state as a reader (``reveal``, ``keys rotate``) sees it: live
     keys, and the ids whose latest record is a tombstone (shredded, not yet compacted away)."""

@@ -101,13 +101,19 @@ def mask(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_d
               help="Time the main thread's stages (consume, mask, produce, detect, commit …) "
                    "and log at the end how many µs of CPU and of wall time each record took "
                    "in each; `make bench-profile` prints it as a table.")
+@click.option("--follow-keys-every", envvar="CRM_MASKER_FOLLOW_KEYS_EVERY", default=30.0,
+              show_default=True, type=click.FloatRange(min=0.1), metavar="SECONDS",
+              help="How often a worker reads the key topic's new records between "
+                   "transactions (rules that encrypt): an erasure outside the CRM (`erase`) "
+                   "reaches the running workers within about this long.")
 def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_demo_keys: bool,
         bootstrap: str,
         kafka_options: tuple[str, ...], group_id: str, transactional_id: str | None,
         batch_events: int, batch_ms: int, commit_when_drained: bool, workers: int,
         metrics_port: int, metrics_host: str,
         exit_when_idle: float | None, schema_registry_url: str | None,
-        registry_options: tuple[str, ...], engine: str, profile: bool) -> None:
+        registry_options: tuple[str, ...], engine: str, profile: bool,
+        follow_keys_every: float) -> None:
     """Consume CRM change events, mask them, publish the views, exactly once.
 
     Subscribes to the source topics that the rules name; outputs, dead letters and consumer
@@ -139,7 +145,8 @@ def run(rules_dir: Path, keys_file: Path | None, kek_file: Path | None, allow_de
         batch_max_events=batch_events, batch_max_ms=batch_ms,
         commit_when_drained=commit_when_drained, exit_when_idle_s=exit_when_idle,
         kafka_options=client_options(kafka_options), schema_registry_url=schema_registry_url,
-        schema_registry_options=registry_options, engine=engine, profile=profile)
+        schema_registry_options=registry_options, engine=engine, profile=profile,
+        follow_keys_every_s=follow_keys_every)
     logging_of = click.get_current_context().find_root().obj or {}
     spec = WorkerSpec(rules_dir, keys, settings, metrics_port if metrics_port >= 0 else None,
                       keks=keks,

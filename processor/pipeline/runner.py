@@ -32,6 +32,7 @@ from processor.pipeline.anomaly_stage import AnomalyStage
 from processor.pipeline.audit_trail import AuditTrail
 from processor.pipeline.batch import BatchHandler
 from processor.pipeline.checkpoint import Checkpoint, FatalKafkaError, TransactionAborted, rewind
+from processor.pipeline.key_topic import KeyTopicTail
 from processor.pipeline.known_names import restore_known_names
 from processor.pipeline.kpi_stage import KpiStage
 from processor.pipeline.topic_reader import committed, read_to_the_end
@@ -61,6 +62,9 @@ class RunSettings:
     engine: str = "auto"
     #: time the main thread's stages and log where one record's time went (at the end)
     profile: bool = False
+    #: how often a worker reads the key topic on between transactions: an erasure outside the
+    #: CRM (`erase`) reaches every running worker within about this long
+    follow_keys_every_s: float = 30.0
 
 
 class Processor:
@@ -106,6 +110,10 @@ class Processor:
                                   self.checkpoint, self.anomaly, rules.alert_topic,
                                   kafka_config.message_max_bytes(extra), self.kpis, self.profile)
         self.checkpoint.before_commit = self.batch.progress_marks
+        store = engine.compiled.data_keys
+        self.key_tail = None if store is None else KeyTopicTail(
+            settings.bootstrap, store.topic, extra,
+            int(rules.data_keys.topic_config["delete.retention.ms"]) / 2000)
         self._log_engine()
         self.assignment: list[TopicPartition] = []
         self.processed = 0  # input records committed
@@ -113,6 +121,7 @@ class Processor:
         self.first_message_at = 0.0
         #: CPU time of the process (all threads) at the first and the last consumed batch
         self.cpu_at_first = self.cpu_at_last = 0.0
+        self.keys_read_at = time.monotonic()  # the key topic's last read (``KeyTopicTail``)
 
     def _log_engine(self) -> None:
         if self.native is None:
@@ -173,6 +182,9 @@ class Processor:
                         or self.checkpoint.age_s() * 1000 >= self.settings.batch_max_ms):
                     self._commit()
                 now = time.monotonic()
+                if (not self.checkpoint.open
+                        and now - self.keys_read_at >= self.settings.follow_keys_every_s):
+                    self._follow_data_keys()
                 if now >= next_report:
                     self._report_lag()
                     if self.processed != reported:
@@ -200,15 +212,38 @@ class Processor:
 
     def _restore_data_keys(self) -> None:
         """The per-subject data keys that committed transactions made (read_committed: what a
-        crashed predecessor made and did not commit never existed)."""
+        crashed predecessor made and did not commit never existed): the whole key topic at
+        the first call, then what was written since (``KeyTopicTail``), with the
+        transactions open at the call once they end."""
         store = self.engine.compiled.data_keys
-        if store is None:
+        if store is None or self.key_tail is None:
             return
-        from processor.pipeline.key_topic import read_key_records
+        whole, records = self.key_tail.read(settle_open=True)
+        if whole:
+            store.restore(records)
+            log.info("data keys: %d subject key(s) restored from %s", len(store), store.topic)
+        else:
+            added, shredded = store.follow(records)
+            log.info("data keys: %d subject key(s) added, %d shredded, from %s (%d in all)",
+                     added, shredded, store.topic, len(store))
+        self.keys_read_at = time.monotonic()
 
-        store.restore(read_key_records(self.settings.bootstrap, store.topic,
-                                       self.settings.kafka_options))
-        log.info("data keys: %d subject key(s) restored from %s", len(store), store.topic)
+    def _follow_data_keys(self) -> None:
+        """Between transactions, every ``follow_keys_every_s``: the key topic's committed
+        records since the last read (not waiting for open transactions: the next read has
+        them), so that an erasure outside the CRM stops this worker's use of the key."""
+        store = self.engine.compiled.data_keys
+        if store is None or self.key_tail is None:
+            return
+        self.keys_read_at = time.monotonic()
+        whole, records = self.key_tail.read(settle_open=False)
+        if whole:
+            store.restore(records)
+            return
+        _, shredded = store.follow(records)
+        if shredded:
+            log.info("data keys: %d subject key(s) shredded on %s since the last read",
+                     shredded, store.topic)
 
     def _busy(self) -> None:
         """A batch came in: the clock and the CPU time of the busy stretch move on."""

@@ -156,42 +156,54 @@ def read_to_the_end(consumer: Consumer, partitions: list[TopicPartition]) -> boo
 
 
 def committed_ranges(consumer: Consumer, topic: str, timeout_s: float,
-                     ends: Consumer | None = None) -> Iterator[tuple[int, int, int]]:
+                     ends: Consumer | None = None,
+                     since: dict[int, int] | None = None) -> Iterator[tuple[int, int, int]]:
     """(partition, first offset, end offset) of each partition of ``topic`` that holds
     records; RuntimeError when the topic does not exist. The end is the last stable offset
     (a read_committed consumer's high watermark: no transaction open before it), or with
-    ``ends`` (a read_uncommitted consumer) the high watermark itself."""
+    ``ends`` (a read_uncommitted consumer) the high watermark itself. ``since``: the offset
+    per partition where an earlier read ended (the first offset, when the log still holds
+    it)."""
     for pid in partitions_of(consumer, topic, timeout_s):
         low, high = watermarks(consumer, topic, pid, timeout_s)
+        if since is not None:
+            start = since.get(pid, low)
+            low = max(low, start) if start <= high else low  # beyond the end: a new log
         if ends is not None:
             stable, high = high, max(high, watermarks(ends, topic, pid, timeout_s)[1])
             if high > stable:  # an operator should know why a start or rebalance waits
                 log.info("%s[%d]: waiting for the transactions open after offset %d to end "
                          "(a killed worker's ends when its successor starts, or at the "
                          "transaction timeout)", topic, pid, stable)
-        if high > low:
+        if high > low or since is not None:
             yield pid, low, high
 
 
 def read_messages(bootstrap: str, topic: str, extra: dict[str, str],
-                  timeout_s: float = 30.0,
-                  settle_open: bool = False) -> Iterator[tuple[str, Message]]:
+                  timeout_s: float = 30.0, settle_open: bool = False,
+                  since: dict[int, int] | None = None) -> Iterator[tuple[str, Message]]:
     """Every committed record of ``topic``, tombstones included, as (location, message), in
     log order per partition.
 
     ``settle_open``: also the transactions open at the call, once they end (their records if
     committed, none if aborted), waiting up to ``timeout_s`` for each: a transaction that
     another process has committed is open here until the brokers have written its markers,
-    which a broker's restart can delay by seconds."""
+    which a broker's restart can delay by seconds.
+
+    ``since``: read on from where an earlier read ended (offset per partition; a partition
+    not in it from its start); each partition's end is written into it once it is read."""
     kafka_client.check_reachable(bootstrap, extra)
     consumer = committed_reader(bootstrap, topic, extra)
     ends = (Consumer({"bootstrap.servers": bootstrap, **extra, "group.id": "crm-masker-ends",
                       "isolation.level": "read_uncommitted", "logger": kafka_client.KAFKA_LOG})
             if settle_open else None)
     try:
-        for pid, low, high in committed_ranges(consumer, topic, timeout_s, ends):
-            for msg in read_partition(consumer, topic, pid, low, high, timeout_s):
-                yield f"{topic}[{pid}]@{msg.offset()}", msg
+        for pid, low, high in committed_ranges(consumer, topic, timeout_s, ends, since):
+            if high > low:
+                for msg in read_partition(consumer, topic, pid, low, high, timeout_s):
+                    yield f"{topic}[{pid}]@{msg.offset()}", msg
+            if since is not None:
+                since[pid] = high
     except KafkaException as exc:
         raise RuntimeError(f"cannot read {topic}: {exc.args[0].str()}") from None
     finally:

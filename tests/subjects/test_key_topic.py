@@ -1,5 +1,5 @@
 """The key topic's restore on a real broker: what a worker knows of the data keys after a
-rebalance."""
+rebalance, and what it reads on while it runs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Producer
 
-from processor.datakeys import WrappedKey
-from processor.pipeline.key_topic import read_key_records
+from processor.datakeys import DataKeyStore, WrappedKey
+from processor.pipeline.key_topic import KeyTopicTail, read_key_records, write_key_records
+from tests.helpers import demo_keks, demo_keys
 
 pytestmark = pytest.mark.kafka
 
@@ -52,3 +53,69 @@ def test_a_key_restore_waits_for_the_transactions_open_at_its_start(
     finally:
         ender.join()
     assert keys == ["contact/k:before", "contact/k:committed-late"]
+
+
+def test_a_worker_reads_the_key_topic_whole_once_then_only_what_was_written_since(
+        kafka_bootstrap: str, make_topic: Callable[..., str]) -> None:
+    """A rebalance reads the records since the last read (not every subject's key again),
+    and a tombstone that `erase` wrote outside the processor takes the key out of the running
+    worker's store; a read longer ago than the tombstones are kept is whole again."""
+    topic = make_topic("keys", config={"cleanup.policy": "compact"})
+    maker = DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a")
+    first = [maker.data_key("contact", n) for n in (1, 2)]
+    write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
+    tail = KeyTopicTail(kafka_bootstrap, topic, {}, stale_after_s=3600)
+    worker = DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a")
+
+    whole, records = tail.read()
+    assert whole
+    worker.restore(records)
+    assert len(worker) == 2 and worker.data_key("contact", 1) == first[0]
+
+    third = maker.data_key("contact", 3)  # another worker's new subject, then an erasure
+    write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
+    write_key_records(kafka_bootstrap, topic, {}, [(first[1][0], None)])
+    whole, records = tail.read()
+    read = list(records)
+    assert not whole and [key_id for _, (key_id, _) in read] == [third[0], first[1][0]]
+    assert worker.follow(read) == (1, 1)
+    assert worker.data_key("contact", 3) == third
+    worker.committed()
+    assert first[1][0] not in dict(worker.pending())  # nothing pending before the next value
+    made_again = worker.data_key("contact", 2)  # the erased subject's next value: a new key
+    assert made_again[0] == first[1][0] and made_again[1] != first[1][1]
+    worker.aborted()
+
+    whole, records = tail.read()
+    assert not whole and list(records) == []  # nothing new
+    tail.stale_after_s = 0  # the tombstones read since may be compacted away: read it whole
+    whole, records = tail.read()
+    worker.restore(records)
+    assert whole and len(worker) == 2
+
+
+def test_a_read_that_fails_half_way_is_done_again(
+        kafka_bootstrap: str, make_topic: Callable[..., str]) -> None:
+    """Where a read ends counts only once all of it is read: a store that a failed read left
+    unchanged gets those records at the next read."""
+    topic = make_topic("keys", config={"cleanup.policy": "compact"})
+    maker = DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a")
+    maker.data_key("contact", 1)
+    write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
+    tail = KeyTopicTail(kafka_bootstrap, topic, {}, stale_after_s=3600)
+    list(tail.read()[1])
+    maker.data_key("contact", 2)
+    write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
+    whole, records = tail.read()
+    next(records)  # the reader stops half-way (an error in the store, a broker gone)
+    records.close()
+    whole, records = tail.read()
+    assert not whole and len(list(records)) == 1
+
+
+def records_of(store: DataKeyStore) -> list[tuple[str, WrappedKey | None]]:
+    """The store's new keys as key-topic records, and the store as if they committed."""
+    records = [(key.decode(), WrappedKey.from_json("t", value) if value else None)
+               for key, value in store.pending()]
+    store.committed()
+    return records

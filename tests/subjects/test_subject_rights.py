@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +20,15 @@ import pytest
 from processor.datakeys import KeyTopicView
 from processor.pipeline.key_topic import read_key_records
 from tests.helpers import DEMO_KEK, DEMO_KEYS
-from tests.pipeline.harness import Namespace, Read, cli, lineage, read_topics, start_processor
+from tests.pipeline.harness import (
+    Namespace,
+    Read,
+    cli,
+    drained,
+    lineage,
+    read_topics,
+    start_processor,
+)
 
 pytestmark = pytest.mark.kafka
 KEYS = ["--keys", str(DEMO_KEYS), "--allow-demo-keys"]
@@ -270,3 +279,67 @@ def test_rotation_rewraps_the_keys_and_a_shredded_key_is_compacted_away(
     remaining = KeyTopicView(read_key_records(kafka_bootstrap, ns.data_keys, {}))
     assert key_id not in remaining.live and key_id not in remaining.shredded
     assert set(subject_ids) - {key_id} <= set(remaining.live)
+
+
+def test_an_erasure_outside_the_crm_reaches_the_running_workers(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """`erase` tombstones a subject's keys while a worker runs: the worker reads the key
+    topic on (`--follow-keys-every`) and drops the key, so the subject's next value gets a new
+    key, which `reveal` opens — not the shredded one, under which it could never be revealed
+    (nor told apart from the values of before the erasure: the same key seals alike)."""
+    from confluent_kafka import Producer
+
+    ns = Namespace(tmp_path).create()
+    ns.topics(kafka_bootstrap)
+    ns.generate(kafka_bootstrap, 400, 5)
+    sales_topic = f"{ns.ns}.bi.sales.contacts"
+    proc = start_processor(ns, kafka_bootstrap, "--follow-keys-every", "0.5", "--batch-ms", "50")
+    lines: list[str] = []  # the processor's log, as it comes
+    out = proc.stdout
+    assert out is not None
+    reader = threading.Thread(target=lambda: lines.extend(
+        line.decode(errors="replace") for line in iter(out.readline, b"")), daemon=True)
+    reader.start()
+
+    def logged(text: str) -> bool:
+        return any(text in line for line in lines)
+
+    try:
+        deadline = time.monotonic() + 180
+        while not drained(kafka_bootstrap, f"{ns.ns}-masker",
+                          [ns.source_prefix + t for t in CONTACT_COLUMNS]):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.5)
+        sales = read_topics(kafka_bootstrap, [sales_topic], idle_s=2)
+        deleted = {r.raw_key for r in sales if r.value is None}
+        record = next(r for r in reversed(sales) if r.value is not None
+                      and r.raw_key not in deleted and (r.value["after"] or {}).get("phone"))
+        before = ciphertext(record)
+        key_id = before.split(":", 2)[2].rsplit(":", 1)[0]
+        topic, partition, offset = lineage(record)
+        source = next(r for r in read_topics(kafka_bootstrap, [topic], idle_s=1)
+                      if (r.partition, r.offset) == (partition, offset))
+        cli("erase", "--rules", str(ns.rules), *KEYS, "--bootstrap-servers", kafka_bootstrap,
+            "--id", f"contact={source_image(kafka_bootstrap, record)['id']}", "--reason", "letter")
+        while not logged("1 subject key(s) shredded on"):  # the idle worker's next read
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(topic, orjson.dumps(source.value), source.raw_key, partition=partition)
+        assert producer.flush(30) == 0
+        again = read_topics(kafka_bootstrap, [sales_topic], expect=len(sales) + 1, idle_s=30)
+        assert len(again) == len(sales) + 1
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        reader.join(10)
+    log = "".join(lines)
+    after = ciphertext(again[-1])
+    assert after.split(":", 2)[2].rsplit(":", 1)[0] == key_id and after != before, log
+    revealed = subprocess.run(
+        [sys.executable, "-m", "processor", "reveal", "--rules", str(ns.rules),
+         "--bootstrap-servers", kafka_bootstrap, "--kek-file", str(DEMO_KEK),
+         "--allow-demo-keys", "--reason", "test", after], capture_output=True, text=True,
+        timeout=120)
+    assert revealed.returncode == 0, revealed.stderr
+    assert orjson.loads(revealed.stdout)["value"] == source_image(kafka_bootstrap, record)["phone"]
