@@ -14,8 +14,8 @@ from processor.pipeline.topic_reader import read_messages
 
 
 def read_key_records(bootstrap: str, topic: str, extra: dict[str, str],
-                     settle_open: bool = True,
-                     since: dict[int, int] | None = None) -> Iterator[tuple[str, KeyRecord]]:
+                     settle_open: bool = True, since: dict[int, int] | None = None,
+                     wait_s: float | None = None) -> Iterator[tuple[str, KeyRecord]]:
     """The committed records of the key topic, oldest first, as (location, record), with
     those of the transactions open at the call once they end (``settle_open``). A worker that
     is assigned a partition must know the keys of the partition's earlier owner, whose last
@@ -24,8 +24,10 @@ def read_key_records(bootstrap: str, topic: str, extra: dict[str, str],
     second key under the same id, and the compacted topic would keep one of the two (the
     other's ciphertexts would never open again). A transaction of a killed worker is aborted
     when its successor starts, at the latest after the transaction timeout. ``since``: read
-    on from an earlier read's end (``read_messages``)."""
-    wait_s = transaction_call_timeout_s(extra) * 2 + 10
+    on from an earlier read's end (``read_messages``). ``wait_s``: for a broker that is away
+    and each open transaction (default: as long as a transaction may stay open)."""
+    if wait_s is None:
+        wait_s = transaction_call_timeout_s(extra) * 2 + 10
     try:
         for where, msg in read_messages(bootstrap, topic, extra, wait_s, settle_open, since):
             key, value = msg.key(), msg.value()
@@ -54,18 +56,26 @@ class KeyTopicTail:
         self._since: dict[int, int] = {}
         self._read_at: float | None = None
 
-    def read(self, settle_open: bool = True) -> tuple[bool, Iterator[tuple[str, KeyRecord]]]:
+    def read(self, settle_open: bool = True,
+             wait_s: float | None = None) -> tuple[bool, Iterator[tuple[str, KeyRecord]]]:
         """(whole, the records): the whole topic (to replace what a store holds) or the
         records written since the last read (to add to it), oldest first."""
         started = time.monotonic()
         whole = self._read_at is None or started - self._read_at > self.stale_after_s
-        return whole, self._records({} if whole else dict(self._since), started, settle_open)
+        return whole, self._records({} if whole else dict(self._since), started, settle_open,
+                                    wait_s)
 
-    def _records(self, since: dict[int, int], started: float,
-                 settle_open: bool) -> Iterator[tuple[str, KeyRecord]]:
+    def forget(self) -> None:
+        """The next read is whole: a store that could not take what was read (a key that
+        does not unwrap) must not have it skipped for good."""
+        self._read_at = None
+
+    def _records(self, since: dict[int, int], started: float, settle_open: bool,
+                 wait_s: float | None) -> Iterator[tuple[str, KeyRecord]]:
         """The records from ``since`` on; where they end counts once all are read (a read
         that fails half-way is done again)."""
-        yield from read_key_records(self.bootstrap, self.topic, self.extra, settle_open, since)
+        yield from read_key_records(self.bootstrap, self.topic, self.extra, settle_open, since,
+                                    wait_s)
         self._since, self._read_at = since, started
 
 

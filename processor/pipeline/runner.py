@@ -39,6 +39,8 @@ from processor.pipeline.topic_reader import committed, read_to_the_end
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 5.0  # progress log line and consumer-lag gauge
+#: how long a read of the key topic between transactions waits for a broker that is away
+FOLLOW_WAIT_S = 10.0
 CONSUME_BATCH = 500  # messages per poll; a poll that returns fewer has caught up
 
 
@@ -236,11 +238,18 @@ class Processor:
         if store is None or self.key_tail is None:
             return
         self.keys_read_at = time.monotonic()
-        whole, records = self.key_tail.read(settle_open=False)
-        if whole:
-            store.restore(records)
+        try:
+            whole, records = self.key_tail.read(settle_open=False, wait_s=FOLLOW_WAIT_S)
+            if whole:
+                store.restore(records)
+                return
+            _, shredded = store.follow(records)
+        except (CrmMaskerError, KafkaException) as exc:  # a broker away, a KEK not in the file
+            self.key_tail.forget()
+            log.warning("data keys: could not read %s on (%s); trying again, whole, in %g s",
+                        store.topic, exc if isinstance(exc, CrmMaskerError)
+                        else exc.args[0].name(), self.settings.follow_keys_every_s)
             return
-        _, shredded = store.follow(records)
         if shredded:
             log.info("data keys: %d subject key(s) shredded on %s since the last read",
                      shredded, store.topic)

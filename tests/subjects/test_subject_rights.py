@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from processor.datakeys import KeyTopicView
-from processor.pipeline.key_topic import read_key_records
+from processor.datakeys import KeyTopicView, WrappedKey
+from processor.pipeline.key_topic import read_key_records, write_key_records
 from tests.helpers import DEMO_KEK, DEMO_KEYS
 from tests.pipeline.harness import (
     Namespace,
@@ -329,6 +329,15 @@ def test_an_erasure_outside_the_crm_reaches_the_running_workers(
         assert producer.flush(30) == 0
         again = read_topics(kafka_bootstrap, [sales_topic], expect=len(sales) + 1, idle_s=30)
         assert len(again) == len(sales) + 1
+        # a key that the worker's KEK file cannot unwrap (wrapped by a KEK added elsewhere):
+        # one warning, the worker runs on, and its next read is whole
+        write_key_records(kafka_bootstrap, ns.data_keys, {}, [
+            ("contact/k2026a:stranger", WrappedKey("kek-elsewhere", b"\x01" * 72, 1))])
+        while not logged("does not hold); trying again, whole"):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        time.sleep(1)
+        assert proc.poll() is None, "".join(lines)
     finally:
         proc.terminate()
         proc.wait(60)
