@@ -24,10 +24,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: records read at a time (``read_chunks``)
 CHUNK = 500
-#: errors of a broker connection going away, that librdkafka does not flag retriable
+#: errors of a broker connection going away, or of a partition's leadership moving, that
+#: librdkafka does not flag retriable (a new leader answers OFFSET_NOT_AVAILABLE until its high
+#: watermark has caught up: seen right after a broker restart)
 TRANSIENT = frozenset({KafkaError._DESTROY_BROKER, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
                        KafkaError._ALL_BROKERS_DOWN, KafkaError.NOT_LEADER_FOR_PARTITION,
-                       KafkaError.LEADER_NOT_AVAILABLE, KafkaError._WAIT_COORD})
+                       KafkaError.LEADER_NOT_AVAILABLE, KafkaError._WAIT_COORD,
+                       KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.FENCED_LEADER_EPOCH,
+                       KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.REPLICA_NOT_AVAILABLE})
 
 
 def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consumer:

@@ -10,7 +10,9 @@ import sys
 import time
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
+from processor.pipeline.topic_reader import patiently
 from tests.helpers import DEMO_KEYS, RULES
 
 TIMEOUT_S = 2
@@ -76,3 +78,28 @@ def test_an_underscore_setting_is_written_with_two_in_the_environment() -> None:
     done, _ = cli([*COMMANDS["topics"], "--bootstrap-servers", "127.0.0.1:1"],
                   CRM_MASKER_KAFKA_LOG__LEVEL="2")
     assert errors(done)[0].startswith("error: cannot reach Kafka at 127.0.0.1:1")
+
+
+@pytest.mark.parametrize("code", [KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.LEADER_NOT_AVAILABLE,
+                                  KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError._TRANSPORT])
+def test_a_read_rides_out_a_partitions_leadership_moving(code: int) -> None:
+    """Right after a broker restart a partition's new leader answers a watermark query with
+    OFFSET_NOT_AVAILABLE until its high watermark has caught up (seen in the cluster test: a
+    worker's start failed with a traceback). Reads wait that out; a refusal is raised at once."""
+    answers = [KafkaException(KafkaError(code)), (0, 7)]
+
+    def call(_left: float) -> tuple[int, int]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert patiently(call, 5) == (0, 7)
+
+    def refuse(_left: float) -> tuple[int, int]:
+        raise KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+
+    started = time.monotonic()
+    with pytest.raises(KafkaException):
+        patiently(refuse, 5)
+    assert time.monotonic() - started < 1
