@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from confluent_kafka import KafkaException
+
 from processor import kafka_client
 from processor.access.preflight import check_authorized
 from processor.errors import CrmMaskerError
@@ -75,6 +77,10 @@ def run_worker(spec: WorkerSpec) -> int:
         return 3
     except CrmMaskerError as exc:  # e.g. the schema registry refused a masked schema
         log.error("stopping: %s", exc)
+        return 2
+    except KafkaException as exc:  # a state's restore that the brokers failed for too long
+        log.error("stopping: a Kafka call failed: %s (%s); a restart goes on from the "
+                  "committed offsets", exc.args[0].name(), exc.args[0].str())
         return 2
     log.info("stopped after %d input records", handled)
     return 0
