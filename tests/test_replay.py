@@ -40,4 +40,5 @@ def test_replay_produces_each_record_at_its_turn_and_never_early(
     # record i is produced at i / rate or later (CreateTime has ms resolution)
     early = [i for i, at in stamps.items() if at < started + i / rate - 0.002]
     assert not early, f"{len(early)} records before their turn, e.g. {early[:5]}"
-    assert stamps[count - 1] - stamps[0] >= (count - 1) / rate - 0.002
+    # (no check of the span from the first record to the last: a first record produced a few
+    # ms late — a loaded machine — shortens it while every record is on time or later)
