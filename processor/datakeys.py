@@ -263,7 +263,6 @@ class DataKeyStore:
         self._keys = {key_id: wrapped.unwrap(self._keks, where)
                       for key_id, (where, wrapped) in KeyTopicView(records).live.items()}
 
-
     def follow(self, records: Iterable[tuple[str, KeyRecord]]) -> tuple[int, int]:
         """The key topic's committed records written since the last read, oldest first: their
         keys join the store, the keys that they tombstone leave it (an erasure outside the CRM,

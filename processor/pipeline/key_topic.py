@@ -43,7 +43,7 @@ class KeyTopicTail:
     """The key topic as a running worker reads it: whole at the first read, then only what was
     written since the last one — the keys of subjects that other workers met, the tombstones
     of `erase` — so that a rebalance does not read every subject's key again, and an erasure
-    outside the CRM reaches the running workers (``run`` reads on every ``--follow-keys-every`` seconds).
+    outside the CRM reaches the running workers (``run --follow-keys-every``).
 
     Reading on is sound while the tombstones written since the last read are still on the
     topic: compaction drops a tombstone (and the key it shreds) ``delete.retention.ms`` after
