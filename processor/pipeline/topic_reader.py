@@ -48,7 +48,8 @@ def partitions_of(client: Consumer | Producer, topic: str, timeout_s: float) -> 
     (the producer): ``list_topics`` on the consumer whose ``consume`` is running clears
     confluent-kafka's per-handle call state, and the next log or error callback of that
     ``consume`` aborts the process (``CallState_get: Assertion `cs != NULL' failed``)."""
-    metadata = client.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    metadata = patiently(lambda left: client.list_topics(topic, timeout=left),
+                         timeout_s).topics.get(topic)
     if metadata is None or metadata.error is not None:
         raise RuntimeError(f"no topic {topic}")
     return sorted(metadata.partitions)
