@@ -234,8 +234,7 @@ def assert_exactly_once(ns: Namespace, bootstrap: str, jsonl: Path, inputs: int,
     duplicates = {k: n for k, n in per_lineage.items() if n > 1}
     assert not duplicates, f"{len(duplicates)} inputs published twice"
     actual = actual_outputs(records)
-    assert actual == expected, (f"missing {sum((expected - actual).values())}, extra "
-                                f"{sum((actual - expected).values())}; log:\n{log[-3000:]}")
+    assert actual == expected, mismatch(ns, bootstrap, expected, actual, log)
     assert_ciphertexts_reveal(ns, bootstrap, records)
     # restarted producers continued the audit chain from their last committed record, and it
     # accounts for every input exactly once
@@ -244,6 +243,19 @@ def assert_exactly_once(ns: Namespace, bootstrap: str, jsonl: Path, inputs: int,
     assert audit.returncode == 0 and "chain intact" in audit.stdout, audit.stdout + audit.stderr
     assert f"inputs {inputs}," in audit.stdout, audit.stdout
     return sum(expected.values())
+
+
+def mismatch(ns: Namespace, bootstrap: str, expected: Counter[tuple[str, bytes, bytes]],
+             actual: Counter[tuple[str, bytes, bytes]], log: str) -> str:
+    """What differs, by view topic, with the dead letters' reasons (a dead-lettered event's
+    outputs are missing) and the end of the log."""
+    missing, extra = expected - actual, actual - expected
+    letters = Counter(str((r.value or {}).get("reason")) if isinstance(r.value, dict) else "?"
+                      for r in read_topics(bootstrap, [ns.dlq], idle_s=2))
+    return (f"missing {sum(missing.values())} {dict(Counter(t for t, _, _ in missing.elements()))}"
+            f", extra {sum(extra.values())} {dict(Counter(t for t, _, _ in extra.elements()))}"
+            f"; dead letters {dict(letters)}; e.g. missing {list(missing)[:2]}"
+            f"; log:\n{log[-3000:]}")
 
 
 def assert_ciphertexts_reveal(ns: Namespace, bootstrap: str, records: list[Read]) -> int:
