@@ -272,10 +272,17 @@ class DataKeyStore:
         shredded = [key_id for key_id in view.shredded if self._keys.pop(key_id, None)]
         if shredded:
             _cipher.cache_clear()  # no cipher of a shredded key outlives its tombstone
-        added = {key_id: wrapped.unwrap(self._keks, where)
-                 for key_id, (where, wrapped) in view.live.items() if key_id not in self._keys}
-        self._keys.update(added)
-        return len(added), len(shredded)
+        added = 0
+        for key_id, (where, wrapped) in view.live.items():
+            if key_id not in self._keys:
+                self._keys[key_id] = wrapped.unwrap(self._keks, where)
+                added += 1
+            elif wrapped.kek_id in self._keks.secrets:
+                # the latest record wins, as on the compacted topic: mostly this worker's own
+                # key read back; a known key re-wrapped by a KEK that this worker does not
+                # hold yet (a rotation before its restart) is the same key, kept as it is
+                self._keys[key_id] = wrapped.unwrap(self._keks, where)
+        return added, len(shredded)
 
 
 class KeyTopicView:

@@ -3,6 +3,7 @@ rebalance, and what it reads on while it runs."""
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Producer
 
-from processor.datakeys import DataKeyStore, WrappedKey
+from processor.datakeys import DATA_KEY_BYTES, DataKeyStore, WrappedKey, active_kek_id, kek_of
 from processor.pipeline.key_topic import KeyTopicTail, read_key_records, write_key_records
 from tests.helpers import demo_keks, demo_keys
 
@@ -85,6 +86,23 @@ def test_a_worker_reads_the_key_topic_whole_once_then_only_what_was_written_sinc
     made_again = worker.data_key("contact", 2)  # the erased subject's next value: a new key
     assert made_again[0] == first[1][0] and made_again[1] != first[1][1]
     worker.aborted()
+
+    # a known id's latest record wins, as on the compacted topic; a known key re-wrapped by
+    # a KEK that this worker does not hold yet (a rotation before its restart) is kept
+    keks = demo_keks()
+    other = os.urandom(DATA_KEY_BYTES)
+    write_key_records(kafka_bootstrap, topic, {}, [
+        (first[0][0], WrappedKey.wrap(active_kek_id(keks), kek_of(keks, active_kek_id(keks)),
+                                      other)),
+        (third[0], WrappedKey("kek-not-here-yet", b"\x01" * 72, 1))])
+    assert worker.follow(tail.read()[1]) == (0, 0)
+    assert worker.data_key("contact", 1) == (first[0][0], other)
+    assert worker.data_key("contact", 3) == third
+    # (the restart with the new KEK, as the rotation would leave it: a whole read opens all)
+    write_key_records(kafka_bootstrap, topic, {}, [
+        (third[0], WrappedKey.wrap(active_kek_id(keks), kek_of(keks, active_kek_id(keks)),
+                                   third[1]))])
+    assert worker.follow(tail.read()[1]) == (0, 0)
 
     whole, records = tail.read()
     assert not whole and list(records) == []  # nothing new
