@@ -17,6 +17,7 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from confluent_kafka.admin import TopicMetadata
 
 from processor import kafka_client
 
@@ -25,13 +26,15 @@ T = TypeVar("T")
 #: records read at a time (``read_chunks``)
 CHUNK = 500
 #: errors of a broker connection going away, or of a partition's leadership moving, that
-#: librdkafka does not flag retriable (a new leader answers OFFSET_NOT_AVAILABLE until its high
-#: watermark has caught up: seen right after a broker restart)
+#: librdkafka does not flag retriable (seen right after a broker restart: a new leader answers
+#: OFFSET_NOT_AVAILABLE until its high watermark has caught up; a client whose metadata lost
+#: the partition for a moment says _UNKNOWN_PARTITION)
 TRANSIENT = frozenset({KafkaError._DESTROY_BROKER, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
                        KafkaError._ALL_BROKERS_DOWN, KafkaError.NOT_LEADER_FOR_PARTITION,
                        KafkaError.LEADER_NOT_AVAILABLE, KafkaError._WAIT_COORD,
                        KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.FENCED_LEADER_EPOCH,
-                       KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.REPLICA_NOT_AVAILABLE})
+                       KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.REPLICA_NOT_AVAILABLE,
+                       KafkaError._UNKNOWN_PARTITION})
 
 
 def committed_reader(bootstrap: str, name: str, extra: dict[str, str]) -> Consumer:
@@ -48,8 +51,14 @@ def partitions_of(client: Consumer | Producer, topic: str, timeout_s: float) -> 
     (the producer): ``list_topics`` on the consumer whose ``consume`` is running clears
     confluent-kafka's per-handle call state, and the next log or error callback of that
     ``consume`` aborts the process (``CallState_get: Assertion `cs != NULL' failed``)."""
-    metadata = patiently(lambda left: client.list_topics(topic, timeout=left),
-                         timeout_s).topics.get(topic)
+    def query(left: float) -> TopicMetadata | None:
+        metadata = client.list_topics(topic, timeout=left).topics.get(topic)
+        if metadata is not None and metadata.error is not None \
+                and metadata.error.code() in TRANSIENT:  # its leader moving: ask again
+            raise KafkaException(metadata.error)
+        return metadata
+
+    metadata = patiently(query, timeout_s)
     if metadata is None or metadata.error is not None:
         raise RuntimeError(f"no topic {topic}")
     return sorted(metadata.partitions)

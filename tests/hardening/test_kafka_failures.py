@@ -81,7 +81,8 @@ def test_an_underscore_setting_is_written_with_two_in_the_environment() -> None:
 
 
 @pytest.mark.parametrize("code", [KafkaError.OFFSET_NOT_AVAILABLE, KafkaError.LEADER_NOT_AVAILABLE,
-                                  KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError._TRANSPORT])
+                                  KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError._TRANSPORT,
+                                  KafkaError._UNKNOWN_PARTITION])
 def test_a_read_rides_out_a_partitions_leadership_moving(code: int) -> None:
     """Right after a broker restart a partition's new leader answers a watermark query with
     OFFSET_NOT_AVAILABLE until its high watermark has caught up (seen in the cluster test: a
