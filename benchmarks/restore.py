@@ -91,8 +91,8 @@ def key_topic_reads(bootstrap: str, count: int) -> dict[str, float]:
         return records
 
     write_key_records(bootstrap, topic, {}, made(range(count)))
-    tail = KeyTopicTail(bootstrap, topic, {}, stale_after_s=3600)
     worker = DataKeyStore(topic, keks, keys, keys.key_ids[-1])
+    tail = KeyTopicTail(worker, bootstrap, {}, stale_after_s=3600)
     started = time.perf_counter()
     whole, records = tail.read()
     worker.restore(records)

@@ -274,14 +274,14 @@ class DataKeyStore:
             _cipher.cache_clear()  # no cipher of a shredded key outlives its tombstone
         added = 0
         for key_id, (where, wrapped) in view.live.items():
-            if key_id not in self._keys:
-                self._keys[key_id] = wrapped.unwrap(self._keks, where)
-                added += 1
-            elif wrapped.kek_id in self._keks.secrets:
-                # the latest record wins, as on the compacted topic: mostly this worker's own
-                # key read back; a known key re-wrapped by a KEK that this worker does not
-                # hold yet (a rotation before its restart) is the same key, kept as it is
-                self._keys[key_id] = wrapped.unwrap(self._keks, where)
+            # the latest record wins, as on the compacted topic (a known id's: mostly this
+            # worker's own key read back); a known key re-wrapped by a KEK that this worker
+            # does not hold yet (a rotation before its restart) is the same key: kept
+            known = key_id in self._keys
+            if known and wrapped.kek_id not in self._keks.secrets:
+                continue
+            self._keys[key_id] = wrapped.unwrap(self._keks, where)
+            added += not known
         return added, len(shredded)
 
 

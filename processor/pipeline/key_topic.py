@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from processor.datakeys import KeyRecord, WrappedKey
+from processor.datakeys import DataKeyStore, KeyRecord, WrappedKey
 from processor.errors import CrmMaskerError
 from processor.kafka_client import deliver
 from processor.pipeline.kafka_config import transaction_call_timeout_s
@@ -49,12 +49,25 @@ class KeyTopicTail:
     topic: compaction drops a tombstone (and the key it shreds) ``delete.retention.ms`` after
     cleaning it. A read more than half that long after the last one is a whole read again."""
 
-    def __init__(self, bootstrap: str, topic: str, extra: dict[str, str],
+    def __init__(self, store: DataKeyStore, bootstrap: str, extra: dict[str, str],
                  stale_after_s: float) -> None:
-        self.bootstrap, self.topic, self.extra = bootstrap, topic, extra
+        self.store, self.topic = store, store.topic
+        self.bootstrap, self.extra = bootstrap, extra
         self.stale_after_s = stale_after_s
         self._since: dict[int, int] = {}
         self._read_at: float | None = None
+
+    def update(self, settle_open: bool = True,
+               wait_s: float | None = None) -> tuple[bool, int, int]:
+        """The store brought up to the topic: replaced by a whole read, or given the records
+        written since the last read (``DataKeyStore.follow``). Returns (whole, keys added,
+        keys shredded); after a whole read, every key counts as added."""
+        whole, records = self.read(settle_open, wait_s)
+        if whole:
+            self.store.restore(records)
+            return True, len(self.store), 0
+        added, shredded = self.store.follow(records)
+        return False, added, shredded
 
     def read(self, settle_open: bool = True,
              wait_s: float | None = None) -> tuple[bool, Iterator[tuple[str, KeyRecord]]]:

@@ -114,7 +114,7 @@ class Processor:
         self.checkpoint.before_commit = self.batch.progress_marks
         store = engine.compiled.data_keys
         self.key_tail = None if store is None else KeyTopicTail(
-            settings.bootstrap, store.topic, extra,
+            store, settings.bootstrap, extra,
             int(rules.data_keys.topic_config["delete.retention.ms"]) / 2000)
         self._log_engine()
         self.assignment: list[TopicPartition] = []
@@ -217,42 +217,36 @@ class Processor:
         crashed predecessor made and did not commit never existed): the whole key topic at
         the first call, then what was written since (``KeyTopicTail``), with the
         transactions open at the call once they end."""
-        store = self.engine.compiled.data_keys
-        if store is None or self.key_tail is None:
+        tail = self.key_tail
+        if tail is None:
             return
-        whole, records = self.key_tail.read(settle_open=True)
+        whole, added, shredded = tail.update(settle_open=True)
         if whole:
-            store.restore(records)
-            log.info("data keys: %d subject key(s) restored from %s", len(store), store.topic)
+            log.info("data keys: %d subject key(s) restored from %s", added, tail.topic)
         else:
-            added, shredded = store.follow(records)
             log.info("data keys: %d subject key(s) added, %d shredded, from %s (%d in all)",
-                     added, shredded, store.topic, len(store))
+                     added, shredded, tail.topic, len(tail.store))
         self.keys_read_at = time.monotonic()
 
     def _follow_data_keys(self) -> None:
         """Between transactions, every ``follow_keys_every_s``: the key topic's committed
         records since the last read (not waiting for open transactions: the next read has
         them), so that an erasure outside the CRM stops this worker's use of the key."""
-        store = self.engine.compiled.data_keys
-        if store is None or self.key_tail is None:
+        tail = self.key_tail
+        if tail is None:
             return
         self.keys_read_at = time.monotonic()
         try:
-            whole, records = self.key_tail.read(settle_open=False, wait_s=FOLLOW_WAIT_S)
-            if whole:
-                store.restore(records)
-                return
-            _, shredded = store.follow(records)
+            _, _, shredded = tail.update(settle_open=False, wait_s=FOLLOW_WAIT_S)
         except (CrmMaskerError, KafkaException) as exc:  # a broker away, a KEK not in the file
-            self.key_tail.forget()
+            tail.forget()
             log.warning("data keys: could not read %s on (%s); trying again, whole, in %g s",
-                        store.topic, exc if isinstance(exc, CrmMaskerError)
+                        tail.topic, exc if isinstance(exc, CrmMaskerError)
                         else exc.args[0].name(), self.settings.follow_keys_every_s)
             return
-        if shredded:
+        if shredded:  # (a whole read shreds none: it replaces the store)
             log.info("data keys: %d subject key(s) shredded on %s since the last read",
-                     shredded, store.topic)
+                     shredded, tail.topic)
 
     def _busy(self) -> None:
         """A batch came in: the clock and the CPU time of the busy stretch move on."""

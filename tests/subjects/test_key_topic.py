@@ -65,8 +65,8 @@ def test_a_worker_reads_the_key_topic_whole_once_then_only_what_was_written_sinc
     maker = DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a")
     first = [maker.data_key("contact", n) for n in (1, 2)]
     write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
-    tail = KeyTopicTail(kafka_bootstrap, topic, {}, stale_after_s=3600)
     worker = DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a")
+    tail = KeyTopicTail(worker, kafka_bootstrap, {}, stale_after_s=3600)
 
     whole, records = tail.read()
     assert whole
@@ -120,7 +120,8 @@ def test_a_read_that_fails_half_way_is_done_again(
     maker = DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a")
     maker.data_key("contact", 1)
     write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
-    tail = KeyTopicTail(kafka_bootstrap, topic, {}, stale_after_s=3600)
+    tail = KeyTopicTail(DataKeyStore(topic, demo_keks(), demo_keys(), "k2026a"),
+                        kafka_bootstrap, {}, stale_after_s=3600)
     list(tail.read()[1])
     maker.data_key("contact", 2)
     write_key_records(kafka_bootstrap, topic, {}, records_of(maker))
