@@ -2,9 +2,10 @@
 span of every name and identifier in them (the ground truth of `benchmarks/scrub_quality.py`).
 
 Known people are the CRM's contacts (their names are in its master data); unknown people are
-named only after a salutation, title or kinship word. Identifiers come plain and in the forms
-that copy-paste and obfuscation produce. Dates, amounts, contract and customer numbers,
-addresses, times and typos are text that no detector may take.
+named only after a salutation, title, kinship word or role, or under a mail's sign-off.
+Identifiers come plain and in the forms that copy-paste and obfuscation produce. Dates,
+amounts, contract and customer numbers, addresses, times and typos are text that no detector
+may take.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ TYPOS = ["Rüchruf", "Telefn", "Kunde hat angerfen", "Untrlagen", "bitte zurück
 HOMONYMS = ["Arbeitet als Koch in Köln", "Der Richter hat entschieden", "Der Bauer liefert",
             "Weber-Karde im Garten", "Wolf im Wald gesichtet", "Schneider hat die Hose gekürzt",
             "Fischer am Hafen"]
+#: how a business note or a mail names people the CRM does not know, besides salutations
+ROLES = ["Ansprechpartner:", "Ansprechpartnerin", "Kontaktperson:", "Gesprächspartnerin"]
+PARTICLES = ["von", "von der", "van", "van der", "de", "da"]
+SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A. ", "MfG, "]
 ZERO_WIDTH, NBSP, THIN = "\u200b", "\u00a0", "\u2009"
 
 
@@ -165,6 +170,29 @@ class CorpusWriter:
             out.add(rng.choice(KIN) + " ").add(first, "name_unknown").add(" ")
             out.add(last, "name_unknown")
 
+    def _role_name(self, out: Labelled) -> None:
+        """Someone the CRM does not know, named by a role (``Ansprechpartnerin: …``)."""
+        rng = self.rng
+        out.add(rng.choice(ROLES) + " ").add(rng.choice(UNKNOWN_FIRST), "name_unknown").add(" ")
+        out.add(rng.choice(UNKNOWN_LAST), "name_unknown")
+
+    def _particle_name(self, out: Labelled) -> None:
+        """A surname with a particle after a salutation (the particle is part of the name)."""
+        rng = self.rng
+        out.add(rng.choice(["Frau", "Herr", "Herrn", "Frau Dr."]) + " ")
+        out.add(rng.choice(PARTICLES) + " " + rng.choice(UNKNOWN_LAST), "name_unknown")
+
+    def _signature(self, out: Labelled) -> None:
+        """A mail's sign-off and the name under it, or a team that is no name."""
+        rng = self.rng
+        out.add(rng.choice(SIGN_OFFS))
+        if rng.random() < 0.2:
+            out.add(rng.choice(["Ihr Team Vertrieb", "Ihre Stadtwerke", "Das Service-Team"]))
+            return
+        out.add(rng.choice(UNKNOWN_FIRST), "name_unknown")
+        if rng.random() < 0.6:
+            out.add(" ").add(rng.choice(UNKNOWN_LAST), "name_unknown")
+
     def note(self) -> Labelled:
         """One note: two to four sentences, each written part by part (a part is text, or
         writes itself: a name, a labelled identifier, a randomly chosen piece of text)."""
@@ -194,6 +222,9 @@ class CorpusWriter:
             ("Rückruf ", self._typo_name, "."),
             ("Laut ", self._known_name, " ist die Kündigung ",
              value(None, lambda: rng.choice(DECOYS)), " eingegangen."),
+            (self._role_name, ", Einkauf, bittet um ein Angebot."),
+            ("Gespräch mit ", self._particle_name, " wegen Umzug."),
+            ("Angebot erhalten, danke. ", self._signature),
         ]
         for i in range(rng.randrange(2, 5)):
             if i:

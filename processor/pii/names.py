@@ -7,8 +7,10 @@ BLAKE2b under a key derived from the pseudonym key), never in clear. A capitalis
 a free text whose fold is in the set is a name; so is one with a possessive ``s`` (Schmidts).
 Hyphenated double names are found part by part.
 
-**Unknown people** after a salutation, title or kinship word (Frau, Herr, Dr., Familie,
-Ehemann, Tochter …): the one or two capitalised words that follow (`SalutationRecognizer`).
+**Unknown people** after a salutation, title, kinship word or role (Frau, Herr, Dr., Familie,
+Ehemann, Tochter, Ansprechpartnerin …): the one or two capitalised words that follow
+(`SalutationRecognizer`), a surname with its particle (``Herrn von der Heyde``), and the name
+under a mail's sign-off (``Viele Grüße\nAnna Berg``, ``i. A. Thomas Berg``).
 
 The native core keeps the same set (it is the core's `NameSet` when the core is installed, so
 rows that either engine masks feed both) and the folding table and word pattern travel in its

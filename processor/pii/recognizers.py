@@ -251,10 +251,15 @@ class PhoneRecognizer(Recognizer):
 #: Latin-1 and Latin Extended-A letters by range, ſ included, as the core searches İ and ı as ſ)
 _UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ſ", "a-zß-öø-ÿĀ-ſ"
 _NAME_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?\b"
-_TRIGGERS = (r"Frau|Herrn?|Hr\.|Fr\.|Frl\.|Familie|Fam\.|Dr\.|Prof\.|Ehemann|Ehefrau|Gatte|"
+#: the salutations and titles proper: after these, a lower-case word can be a name particle
+_ADDRESSES = r"Frau|Herrn?|Hr\.|Fr\.|Frl\.|Familie|Fam\.|Dr\.|Prof\."
+_TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Gattin|Mann|Sohn|Tochter|Mutter|Vater|Bruder|Schwester|Oma|Opa|Enkelin|Enkel|"
              r"Schwiegersohn|Schwiegertochter|Kollegin|Kollege|Nachbarin|Nachbar|Betreuerin|"
-             r"Betreuer|Witwe|Witwer|Lebensgefährtin|Lebensgefährte|Partnerin|Partner")
+             r"Betreuer|Witwe|Witwer|Lebensgefährtin|Lebensgefährte|Partnerin|Partner|"
+             # the roles that a business note names a person by (``Ansprechpartner: …``)
+             r"Ansprechpartnerin|Ansprechpartner|Ansprechperson|Kontaktperson|"
+             r"Gesprächspartnerin|Gesprächspartner")
 _TITLES = r"Dr\.|Prof\.|Dipl\.-Ing\.|med\.|rer\.|nat\."
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
 _NOT_NAMES_TEXT = (
@@ -264,13 +269,24 @@ _NOT_NAMES_TEXT = (
     "Danke Info Frage Wunsch Nachricht Ende Anfang Bescheid Zahlung Konto Adresse Umzug "
     "Vollmacht Unterlagen Heute Morgen Gestern Doktor Professor Der Die Das Den Dem Des Ein "
     "Eine Einen Und Oder Aber Sie Er Es Ihr Ihm Ihre Wir Hat Ist War Wird Kein Keine Nicht Noch "
-    "Schon Auch"
+    "Schon Auch Ihrem Ihren Euer Eure Team Service Kundenservice Support Vertrieb Einkauf "
+    "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke"
 )
 #: … nor is a salutation or kinship word itself (``Herr Becker Frau``)
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(
     re.sub(r"\\.", "", _TRIGGERS).split("|"))
-#: a salutation, kinship word or title and the titles after it, up to the name
-_SALUTATION = rf"(?:{_TRIGGERS})(?:\s+(?:{_TITLES}))*\s+"
+#: white space as both regex engines read it (Python's ``\s`` also takes U+001C–U+001F)
+_SPACE = r"[^\S\x1c-\x1f]"
+#: a salutation, kinship word or title and the titles or salutations after it, up to the name
+#: (``Ansprechpartnerin Fr. Wagner``: a name word ``Fr`` would hide ``Wagner``)
+_SALUTATION = rf"(?:{_TRIGGERS}):?(?:{_SPACE}+(?:{_TITLES}|{_ADDRESSES}))*{_SPACE}+"
+#: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
+_ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES}))*{_SPACE}+"
+#: name particles (German, Dutch, Romance): lower-case, so the salutation's name word skips
+#: them; only after a salutation proper, as ``von`` after ``Kollege`` is a preposition
+_PARTICLES = r"(?:von|van|de|da|di|del|della|dos|du|ten|ter)(?:[ \t]+(?:der|den|dem|la|le))?"
+#: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
+_SIGN_OFF = rf"(?:Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.)[ \t]*,?{_SPACE}+"
 
 
 @register
@@ -309,6 +325,50 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
                          "Namen nach Anrede, Titel oder Verwandtschaftswort")
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD)
     words = 2
+
+
+@register
+class SalutationParticleNameRecognizer(SalutationRecognizer):
+    """A surname with a particle after a salutation proper (``Herrn von der Heyde``, ``Frau
+    van Dijk``, ``Herr da Silva``): the particles go with the name (``Herrn [NAME]``)."""
+
+    kind = "salutation_particle_name"
+    shown_as = SalutationRecognizer.shown_as
+    pattern = re.compile(r"\b" + _ADDRESS + _PARTICLES + r"[ \t]+" + _NAME_WORD)
+    lead = re.compile(_ADDRESS)
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None or candidate.split()[-1] in NOT_NAMES:
+            return None
+        return m.end(), len(candidate)
+
+
+@register
+class SignOffNameRecognizer(Recognizer):
+    """The name under a sign-off (``Viele Grüße\nAnna Berg``, ``i. A. Thomas Berg``): the
+    signature of a mail that the CRM keeps. One or two name words, up to the first that is no
+    name (``Grüße\nIhr Team``: none)."""
+
+    kind = "sign_off_name"
+    label = "NAME"
+    shown_as = Localized("names under a greeting or sign-off",
+                         "Namen unter Grußformeln und Unterschriften")
+    pattern = re.compile(r"\b" + _SIGN_OFF + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + ")?")
+    required_any = re.compile(r"Grü(?:ß|ss)|Gru(?:ß|ss)|MfG|i\.[ \t]?A\.")
+    whole = False  # confirm cuts the name out of the sign-off
+    lead = re.compile(_SIGN_OFF)
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None:
+            return None
+        end = None
+        for word in re.finditer(r"\S+", candidate[m.end():]):
+            if word.group() in NOT_NAMES:
+                break
+            end = m.end() + word.end()
+        return None if end is None else (m.end(), end)
 
 
 @register

@@ -53,6 +53,18 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Ehemann Peter Schmidt (Tel. 030 1234567)", "Ehemann [NAME] (Tel. [PHONE])"),
     ("ein müller ist kein Name in Kleinschreibung", "ein müller ist kein Name in Kleinschreibung"),
     ("Von Montag an Zählerstand melden", "Von Montag an Zählerstand melden"),
+    # as business notes and mails name people: a role, a particle, a signature
+    ("Ansprechpartner: Hans-Peter Schmidt, Einkauf", "Ansprechpartner: [NAME], Einkauf"),
+    ("Ansprechpartnerin Fr. Wagner", "Ansprechpartnerin Fr. [NAME]"),
+    ("Gespräch mit Herrn von der Heyde", "Gespräch mit Herrn [NAME]"),
+    ("Frau Dr. van Dijk und Herr da Silva", "Frau Dr. [NAME] und Herr [NAME]"),
+    ("Mutter von Herrn Weber rief an", "Mutter von Herrn [NAME] rief an"),
+    ("Mit freundlichen Grüßen\n\nThomas Berg\nVertrieb",
+     "Mit freundlichen Grüßen\n\n[NAME]\nVertrieb"),
+    ("Danke, Gruß Anna", "Danke, Gruß [NAME]"),
+    ("i. A. Sabine Koch", "i. A. [NAME]"),
+    ("Viele Grüße, Ihr Team Vertrieb", "Viele Grüße, Ihr Team Vertrieb"),
+    ("Grüße aus Köln vom Kollegen vom Vertrieb", "Grüße aus Köln vom Kollegen vom Vertrieb"),
 ])
 def test_known_and_unknown_names_are_scrubbed_alike(core: ModuleType, text: str,
                                                     expected: str) -> None:

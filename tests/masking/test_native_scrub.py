@@ -31,6 +31,7 @@ TEMPLATES = [
     "4111 1111 1111 1111{c}", "{c}4111{c}1111 1111 1111", "{c}12 345 678 901{c}",
     "Konto {c}DE89370400440532013000 bzw. 0{c}151 8710709", "am {c}01.02.2024{c}",
     "{c}0044 0532 0130 00{c}",
+    "Grüße,{c}Anna{c}Berg", "Herrn von der{c}H{c}yde", "Ansprechpartnerin{c}Fr. Wagner{c}",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
