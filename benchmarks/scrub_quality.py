@@ -46,13 +46,13 @@ from processor.rules import ValidatedRules, load_validated
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ["name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
-         "name_known_typo", "name_unknown_bare"]
+         "birth_date", "name_known_typo", "name_unknown_bare"]
 CONTACTS, ACTIVITIES = "crm.public.contacts", "crm.public.activities"
 Span = tuple[int, int]
 
 
 #: what the reference rules' scrub writes for a finding
-REPLACEMENT = re.compile(r"\[(?:NAME|EMAIL|PHONE|IBAN|CARD|TAX_ID)\]")
+REPLACEMENT = re.compile(r"\[(?:NAME|EMAIL|PHONE|IBAN|CARD|TAX_ID|BIRTH_DATE)\]")
 
 
 def replaced(original: str, scrubbed: str) -> list[Span]:

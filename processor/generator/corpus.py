@@ -95,6 +95,12 @@ def _iban(rng: random.Random) -> str:
     return rng.choice([" ", " ", "", "-", ".", NBSP]).join(groups)
 
 
+def _birth_date(rng: random.Random) -> str:
+    day, month, year = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1930, 2005)
+    return rng.choice([f"{day:02}.{month:02}.{year}", f"{day}.{month}.{year % 100:02}",
+                       f"{year}-{month:02}-{day:02}"])
+
+
 def _email(rng: random.Random, first: str, last: str) -> str:
     local = f"{first}.{last}".lower()
     local = local.replace("ü", "ue").replace("ö", "oe").replace("ä", "ae").replace("ß", "ss")
@@ -225,6 +231,9 @@ class CorpusWriter:
             (self._role_name, ", Einkauf, bittet um ein Angebot."),
             ("Gespräch mit ", self._particle_name, " wegen Umzug."),
             ("Angebot erhalten, danke. ", self._signature),
+            ("Ausweis geprüft, ", value(None, lambda: rng.choice(["geb. ", "Geburtsdatum: ",
+                                                                  "geboren am "])),
+             value("birth_date", lambda: _birth_date(rng)), "."),
         ]
         for i in range(rng.randrange(2, 5)):
             if i:

@@ -171,8 +171,9 @@ LABELS: dict[str, dict[str, str]] = {
         "f.unnamed": "identifiers without a name for the record: {detail}",
         "f.untranslated": "texts without an English version (shown as written): {detail}",
         "f.scrub_best_effort": "free text is scrubbed of e-mail addresses (also written "
-                               "obfuscated), phone numbers, IBANs, card numbers, tax ids, the "
-                               "names of the people the CRM holds (its name columns), names "
+                               "obfuscated), phone numbers, IBANs, card numbers, tax ids, dates "
+                               "of birth said to be one, the names of the people the CRM "
+                               "holds (its name columns), names "
                                "after a salutation, title, kinship word or role and names "
                                "under a mail's sign-off; it cannot find a "
                                "name of someone the CRM does not know written without one, a "
@@ -370,7 +371,8 @@ LABELS: dict[str, dict[str, str]] = {
         "f.untranslated": "Texte ohne deutsche Fassung (wie geschrieben wiedergegeben): {detail}",
         "f.scrub_best_effort": "Freitext wird bereinigt um E-Mail-Adressen (auch verschleiert "
                                "geschrieben), Telefonnummern, IBANs, Kartennummern, "
-                               "Steuer-IDs, die Namen der im CRM geführten Personen (seine "
+                               "Steuer-IDs, als solche genannte Geburtsdaten, die Namen der "
+                               "im CRM geführten Personen (seine "
                                "Namensspalten), Namen nach Anrede, Titel, Verwandtschaftswort "
                                "oder Rolle und Namen unter Grußformeln; nicht erkannt werden "
                                "Namen von Personen, "

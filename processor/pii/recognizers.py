@@ -8,6 +8,7 @@ The native core runs the same patterns and calls the same ``confirm`` on its can
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 from typing import ClassVar
@@ -205,6 +206,35 @@ class TaxIdRecognizer(Recognizer):
 
 
 @register
+class BirthDateRecognizer(Recognizer):
+    """A date of birth, said to be one (``geb. 12.03.1985``, ``Geburtsdatum: 1985-03-12``):
+    with a name or a postcode it singles a person out. Other dates of a note (appointments,
+    deadlines) stay. Only the date is replaced, and only a date that exists."""
+
+    kind = "birth_date"
+    shown_as = Localized("dates of birth (after geb., geboren, Geburtsdatum)",
+                         "Geburtsdaten (nach geb., geboren, Geburtsdatum)")
+    pattern = re.compile(r"\b(?:[Gg]eb\.|[Gg]eboren(?:[ \t]+am)?|Geburtsdatum:?|Geburtstag:?)"
+                         r"[ \t]*(?:\d{1,2}\.[ \t]?\d{1,2}\.[ \t]?(?:\d{4}|\d{2})"
+                         r"|\d{4}-\d{2}-\d{2})\b")
+    required_any = re.compile(r"[Gg]eb")
+    min_digits = 4
+    whole = False  # confirm cuts the date out
+    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.[ \t]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2})")
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.date.search(candidate)
+        if m is None:
+            return None
+        day, month, year = m.group(1, 2, 3) if m.group(1) else m.group(6, 5, 4)
+        try:  # a two-digit year: any century, so 29.02. of a leap year is a date
+            datetime.date(int(year) if len(year) == 4 else 2000 + int(year), int(month), int(day))
+        except ValueError:
+            return None
+        return m.span()
+
+
+@register
 class PhoneRecognizer(Recognizer):
     """Phone numbers, on candidates a cheap pattern found (they start with + or 0).
 
@@ -259,7 +289,9 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Betreuer|Witwe|Witwer|Lebensgefährtin|Lebensgefährte|Partnerin|Partner|"
              # the roles that a business note names a person by (``Ansprechpartner: …``)
              r"Ansprechpartnerin|Ansprechpartner|Ansprechperson|Kontaktperson|"
-             r"Gesprächspartnerin|Gesprächspartner")
+             r"Gesprächspartnerin|Gesprächspartner|"
+             # the name someone was born with (``Frau Schmidt, geb. Weber``)
+             r"geb\.|geborene|geborener")
 _TITLES = r"Dr\.|Prof\.|Dipl\.-Ing\.|med\.|rer\.|nat\."
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
 _NOT_NAMES_TEXT = (

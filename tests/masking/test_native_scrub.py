@@ -32,6 +32,7 @@ TEMPLATES = [
     "Konto {c}DE89370400440532013000 bzw. 0{c}151 8710709", "am {c}01.02.2024{c}",
     "{c}0044 0532 0130 00{c}",
     "Grüße,{c}Anna{c}Berg", "Herrn von der{c}H{c}yde", "Ansprechpartnerin{c}Fr. Wagner{c}",
+    "geb.{c}12.03.1985{c}", "{c}Geburtsdatum:{c}1985-03-12",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
