@@ -304,6 +304,22 @@ _NOT_NAMES_TEXT = (
     "Schon Auch Ihrem Ihren Euer Eure Team Service Kundenservice Support Vertrieb Einkauf "
     "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke"
 )
+#: common German first names, which two of make a double first name (``Anna Maria``)
+_FIRST_NAMES_TEXT = """
+    Alexander Alfred Andrea Andreas Angelika Anja Anna Anne Annette Anton Barbara Bärbel Ben
+    Bernd Bernhard Birgit Brigitte Carl Charlotte Christa Christian Christiane Christina
+    Christine Christoph Claudia Clara Daniel Daniela David Dieter Dirk Doris Edith Elisabeth Elke
+    Emil Emma Erich Erika Ernst Eva Felix Florian Frank Franz Friedrich Fritz Georg Gerd Gerda
+    Gerhard Gertrud Gisela Gudrun Günter Günther Hanna Hannah Hannelore Hans Harald Heike Heinrich
+    Heinz Helga Helmut Herbert Hermann Hildegard Horst Ilse Inge Ingeborg Ingrid Irmgard Jakob Jan
+    Jens Joachim Johann Johanna Johannes Jonas Josef Julia Jürgen Jutta Karin Karl Katharina Klaus
+    Kurt Laura Lena Leon Liselotte Lothar Lotte Ludwig Lukas Luise Magdalena Manfred Margarete
+    Margot Maria Marianne Marie Markus Martha Martin Matthias Max Michael Monika Nina Otto Paul
+    Peter Petra Philipp Rainer Ralf Regina Renate Rita Rolf Rosemarie Rudolf Ruth Sabine Sarah
+    Siegfried Simon Sophie Stefan Stefanie Susanne Sven Theo Thomas Tobias Ulrich Ulrike Ursula
+    Uwe Walter Werner Wilhelm Willi Wolfgang
+"""
+FIRST_NAMES = frozenset(_FIRST_NAMES_TEXT.split())
 #: … nor is a salutation or kinship word itself (``Herr Becker Frau``)
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(
     re.sub(r"\\.", "", _TRIGGERS).split("|"))
@@ -355,8 +371,22 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
     kind = "salutation_full_name"
     shown_as = Localized("names after a salutation, title or kinship word",
                          "Namen nach Anrede, Titel oder Verwandtschaftswort")
-    pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD)
+    #: two first names and a last name (``Frau Anna Maria Schmidt``) when both first names
+    #: are common ones: a third capitalised word is otherwise the noun after the name
+    pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD
+                         + r"(?:[ \t]+" + _NAME_WORD + ")?")
     words = 2
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None:
+            return None
+        words = list(re.finditer(r"\S+", candidate[m.end():]))
+        if len(words) == 3 and not all(w.group() in FIRST_NAMES for w in words[:2]):
+            words = words[:2]
+        if len(words) < self.words or any(w.group() in NOT_NAMES for w in words):
+            return None
+        return m.end(), m.end() + words[-1].end()
 
 
 @register
