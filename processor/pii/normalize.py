@@ -23,7 +23,9 @@ ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 #: ``(at)``, ``[at]``, ``{at}`` (also ``ät``) and the same for ``dot``/``punkt``; the spaces
 #: around the brackets go with them. Written for Python's ``re`` and Rust's ``regex`` alike.
 OBFUSCATED = r"[(\[{][ \t]*(at|ät|dot|punkt)[ \t]*[)\]}]"
-OBFUSCATION = re.compile(rf"[ \t]*{OBFUSCATED}[ \t]*", re.IGNORECASE)
+#: the spaces before one are found by walking back (``_obfuscations``): a pattern that began
+#: with ``[ \t]*`` would read a run of spaces once from each of them, quadratic in its length
+OBFUSCATION = re.compile(rf"{OBFUSCATED}[ \t]*", re.IGNORECASE)
 OBFUSCATED_AS = {"at": "@", "ät": "@", "dot": ".", "punkt": "."}
 
 
@@ -62,9 +64,12 @@ def normalize(text: str) -> Normalized:
     origin: list[int] = []
     pos = 0
     for m in OBFUSCATION.finditer(text) if obfuscated else ():
-        _append(text, pos, m.start(), chars, origin)
+        start = m.start()
+        while start > pos and text[start - 1] in " \t":  # the spaces before it go with it
+            start -= 1
+        _append(text, pos, start, chars, origin)
         chars.append(OBFUSCATED_AS[m.group(1).lower()])
-        origin.append(m.start())
+        origin.append(start)
         pos = m.end()
     _append(text, pos, len(text), chars, origin)
     out = "".join(chars)

@@ -327,9 +327,13 @@ NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(
 _SPACE = r"[^\S\x1c-\x1f]"
 #: a salutation, kinship word or title and the titles or salutations after it, up to the name
 #: (``Ansprechpartnerin Fr. Wagner``: a name word ``Fr`` would hide ``Wagner``)
-_SALUTATION = rf"(?:{_TRIGGERS}):?(?:{_SPACE}+(?:{_TITLES}|{_ADDRESSES}))*{_SPACE}+"
+#: Each alternative once (``Dr.`` is a title and an address: twice, Python's ``re`` would try
+#: 2^k ways through ``Frau Dr. Dr. …``), and at most four (an attacker's ``Dr. Dr. …`` would
+#: otherwise be read to its end from every ``Dr.``: quadratic). tests/masking/test_scrub_linear.py
+_TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|")))
+_SALUTATION = rf"(?:{_TRIGGERS}):?(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+"
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
-_ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES}))*{_SPACE}+"
+_ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 #: name particles (German, Dutch, Romance): lower-case, so the salutation's name word skips
 #: them; only after a salutation proper, as ``von`` after ``Kollege`` is a preposition
 _PARTICLES = r"(?:von|van|de|da|di|del|della|dos|du|ten|ter)(?:[ \t]+(?:der|den|dem|la|le))?"

@@ -34,6 +34,8 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "obfuscation": lambda n: "a(at)" * (n // 5),
     "spaces": lambda n: "0\u00a0" * (n // 2),
     "zero_width": lambda n: "0\u200b" * (n // 2),
+    "space_run": lambda n: "a" + " " * n + "x",
+    "birth_date": lambda n: "geb. 1." * (n // 7),
 }
 
 
@@ -72,6 +74,11 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "salutation_names": lambda n: "Frau Ab Cd " * (n // 11),
     "capitalised_words": lambda n: "Abcdefgh " * (n // 9),
     "one_long_word": lambda n: "A" + "b" * n,
+    "titles": lambda n: "Frau" + " Dr." * (n // 4),
+    "role_and_spaces": lambda n: "Ansprechpartnerin:" + " " * n + "x",
+    "particles": lambda n: "Herrn " + "von der " * (n // 8),
+    "sign_off": lambda n: "Grüße," + "\n" * n + "x",
+    "first_names": lambda n: "Frau " + "Anna " * (n // 5),
 }
 
 
