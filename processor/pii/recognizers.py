@@ -386,7 +386,8 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
         if m is None:
             return None
         words = list(re.finditer(r"\S+", candidate[m.end():]))
-        if len(words) == 3 and not all(w.group() in FIRST_NAMES for w in words[:2]):
+        if len(words) == 3 and (words[2].group() in NOT_NAMES
+                                or not all(w.group() in FIRST_NAMES for w in words[:2])):
             words = words[:2]
         if len(words) < self.words or any(w.group() in NOT_NAMES for w in words):
             return None

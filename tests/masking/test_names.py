@@ -65,6 +65,7 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("i. A. Sabine Koch", "i. A. [NAME]"),
     ("Frau Anna Maria Schmidt und Herr Hans Peter Koch", "Frau [NAME] und Herr [NAME]"),
     ("Herr Peter Koch Bankverbindung geändert", "Herr [NAME] Bankverbindung geändert"),
+    ("Termin mit Frau Anna Maria Montag", "Termin mit Frau [NAME] Montag"),
     ("Frau Koch, geb. Weber, geb. 1.1.1950", "Frau [NAME], geb. [NAME], geb. [BIRTH_DATE]"),
     ("Geburtsdatum: 1985-03-12, Termin am 12.03.2026",
      "Geburtsdatum: [BIRTH_DATE], Termin am 12.03.2026"),
