@@ -214,13 +214,12 @@ class BirthDateRecognizer(Recognizer):
     kind = "birth_date"
     shown_as = Localized("dates of birth (after geb., geboren, Geburtsdatum)",
                          "Geburtsdaten (nach geb., geboren, Geburtsdatum)")
-    pattern = re.compile(r"\b(?:[Gg]eb\.|[Gg]eboren(?:[ \t]+am)?|Geburtsdatum:?|Geburtstag:?)"
-                         r"[ \t]*(?:\d{1,2}\.[ \t]?\d{1,2}\.[ \t]?(?:\d{4}|\d{2})"
-                         r"|\d{4}-\d{2}-\d{2})\b")
-    required_any = re.compile(r"[Gg]eb")
+    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.[ \t]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2})")
+    #: what says that the date is one of birth
+    required_any = re.compile(r"[Gg]eb\.|[Gg]eboren(?:[ \t]+am)?|Geburtsdatum:?|Geburtstag:?")
+    pattern = re.compile(rf"\b(?:{required_any.pattern})[ \t]*(?:{date.pattern})\b")
     min_digits = 4
     whole = False  # confirm cuts the date out
-    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.[ \t]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2})")
 
     def confirm(self, candidate: str) -> Span | None:
         m = self.date.search(candidate)
@@ -338,7 +337,8 @@ _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 #: them; only after a salutation proper, as ``von`` after ``Kollege`` is a preposition
 _PARTICLES = r"(?:von|van|de|da|di|del|della|dos|du|ten|ter)(?:[ \t]+(?:der|den|dem|la|le))?"
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
-_SIGN_OFF = rf"(?:Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.)[ \t]*,?{_SPACE}+"
+_SIGN_OFFS = r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\."
+_SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
 
 
 @register
@@ -422,7 +422,7 @@ class SignOffNameRecognizer(Recognizer):
     shown_as = Localized("names under a greeting or sign-off",
                          "Namen unter Grußformeln und Unterschriften")
     pattern = re.compile(r"\b" + _SIGN_OFF + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + ")?")
-    required_any = re.compile(r"Grü(?:ß|ss)|Gru(?:ß|ss)|MfG|i\.[ \t]?A\.")
+    required_any = re.compile(_SIGN_OFFS)
     whole = False  # confirm cuts the name out of the sign-off
     lead = re.compile(_SIGN_OFF)
 
