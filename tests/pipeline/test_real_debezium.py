@@ -68,6 +68,12 @@ WAREHOUSE_SINK = REPO / "deploy" / "debezium" / "warehouse-sink.json"
 AVRO_SENTINEL = b"\x02" + bytes([0xFE, 0xD9, 0xC4, 0x09])
 #: a text that PostgreSQL keeps out of line (TOAST): long, and random enough not to compress
 LARGE_TEXT = "".join(random.Random(7).choices(string.ascii_letters + "  ", k=24_000))
+#: a note as business mails name people (a role, a particle, a double first name, a sign-off)
+#: and a date of birth: the unknown names are the leak check's, the date must not get through
+BIRTH_DATE = "12.03.1985"
+WRITTEN_NOTE = (f"Ansprechpartnerin Fr. {UNKNOWN_LAST[0]}, Gespräch mit Herrn von der "
+                f"{UNKNOWN_LAST[4]}. Frau Ursula Ingrid {UNKNOWN_LAST[10]}, geb. {BIRTH_DATE}.\n"
+                f"Viele Grüße\n{UNKNOWN_FIRST[0]} {UNKNOWN_LAST[7]}")
 
 
 def history(db: str, stream_records: Any) -> dict[str, Any]:
@@ -96,6 +102,8 @@ def history(db: str, stream_records: Any) -> dict[str, Any]:
                                 ids["toast_default"])
         conn.execute("UPDATE contacts SET notes = %s WHERE id = %s", (LARGE_TEXT, ids["toast_full"]))
         conn.execute("UPDATE contacts SET city = 'Bonn' WHERE id = %s", (ids["toast_full"],))
+        conn.execute("UPDATE contacts SET notes = %s WHERE id = (SELECT min(id) FROM contacts)",
+                     (WRITTEN_NOTE,))
         # the access log is truncated, then goes on
         conn.execute("TRUNCATE audit_log")
         conn.execute("INSERT INTO audit_log (id, user_id, action, object_type, record_count, "
@@ -408,6 +416,7 @@ def check(result: dict[str, Any], variant: Variant) -> None:
     assert len(names) > 30 and "[NAME]" in text  # the notes named people: all replaced
     leaked = sorted(n for n in names if re.search(rf"\b{re.escape(n)}\b", text))
     assert not leaked, leaked
+    assert "[BIRTH_DATE]" in text and BIRTH_DATE not in text
     # the TOAST updates kept their notes in the views (the header said they were unavailable)
     unavailable = [r for r in records if H_UNAVAILABLE in r.headers]
     assert unavailable and all(r.headers[H_UNAVAILABLE] == b"notes" for r in unavailable)
