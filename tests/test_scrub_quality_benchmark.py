@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from benchmarks.scrub_quality import replaced, score
-from processor.generator.corpus import PARTICLES, Labelled, corpus, known_people
+from processor.generator.corpus import PARTICLES, RARE_FIRST, Labelled, corpus, known_people
 from processor.generator.rows import UNKNOWN_FIRST, UNKNOWN_LAST
 from processor.pii.names import fold
 
@@ -14,7 +14,7 @@ from processor.pii.names import fold
 def test_every_span_holds_what_its_kind_says() -> None:
     known = known_people(5, 50)
     tokens = {fold(t) for first, last in known for t in (first, last)}
-    unknown = set(UNKNOWN_FIRST) | set(UNKNOWN_LAST)
+    unknown = set(UNKNOWN_FIRST) | set(UNKNOWN_LAST) | set(RARE_FIRST)
     notes = corpus(5, 400, known)
     kinds = set()
     for note in notes:

@@ -2,7 +2,7 @@
 span of every name and identifier in them (the ground truth of `benchmarks/scrub_quality.py`).
 
 Known people are the CRM's contacts (their names are in its master data); unknown people are
-named only after a salutation, title, kinship word or role, or under a mail's sign-off.
+named after a salutation, title, kinship word or role, under a mail's sign-off, or bare.
 Identifiers come plain and in the forms that copy-paste and obfuscation produce. Dates,
 amounts, contract and customer numbers, addresses, times and typos are text that no detector
 may take.
@@ -32,7 +32,10 @@ CARDS = ["4111 1111 1111 1111", "5500 0000 0000 0004", "4012888888881881", "3782
 DECOYS = ["am 12.03.2026", "bis 3.5.26", "Betrag 1.234,56 €", "89,90 EUR monatlich",
           "Vertrag V-0123456", "Kundennr. KD-4711", "Hauptstraße 12, 10115 Berlin",
           "um 14:30 Uhr", "Zählerstand 004512", "Rechnung 2026-0815", "Tarif Strom Basis 24",
-          "PLZ 80331", "Seite 2 von 3", "Version 1.2.3", "Raum 0.12"]
+          "PLZ 80331", "Seite 2 von 3", "Version 1.2.3", "Raum 0.12",
+          # first names that are words, dates, brands or streets here
+          "ab 15. Jan 2026", "Fritz!Box getauscht", "Thomas-Mann-Straße 5", "Max. Leistung 11 kW",
+          "Bestellung bei Otto", "Ernst der Lage"]
 TYPOS = ["Rüchruf", "Telefn", "Kunde hat angerfen", "Untrlagen", "bitte zurückrufn"]
 #: German words that are also surnames of the reference CRM (LAST): a capitalised noun is no
 #: name, and a detector that cannot tell loses precision here
@@ -43,6 +46,10 @@ HOMONYMS = ["Arbeitet als Koch in Köln", "Der Richter hat entschieden", "Der Ba
 ROLES = ["Ansprechpartner:", "Ansprechpartnerin", "Kontaktperson:", "Gesprächspartnerin"]
 PARTICLES = ["von", "von der", "van", "van der", "de", "da"]
 SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A. ", "MfG, "]
+#: first names that no list of common names holds (pii/first_names.py): a person named bare
+#: with one of these is found only if the CRM knows them
+RARE_FIRST = ["Zdenka", "Kunigunde", "Eyerusalem", "Thorbjörn", "Oluwaseun", "Radomir",
+              "Xiomara", "Ragnhild"]
 ZERO_WIDTH, NBSP, THIN = "\u200b", "\u00a0", "\u2009"
 
 
@@ -152,10 +159,12 @@ class CorpusWriter:
             out.add(_umlaut_spelling(first, rng), "name_known")
 
     def _bare_unknown_name(self, out: Labelled) -> None:
-        """Someone the CRM does not know, named without a salutation: only a language model
-        could find this one (reported apart: ``name_unknown_bare``)."""
+        """Someone the CRM does not know, named without a salutation (reported apart:
+        ``name_unknown_bare``): half with a common first name, which the first-name
+        detector knows, half with a rare one, which only a language model could find."""
         rng = self.rng
-        out.add(rng.choice(UNKNOWN_FIRST), "name_unknown_bare").add(" ")
+        first = rng.choice(UNKNOWN_FIRST if rng.random() < 0.5 else RARE_FIRST)
+        out.add(first, "name_unknown_bare").add(" ")
         out.add(rng.choice(UNKNOWN_LAST), "name_unknown_bare")
 
     def _typo_name(self, out: Labelled) -> None:

@@ -10,7 +10,9 @@ Hyphenated double names are found part by part.
 **Unknown people** after a salutation, title, kinship word or role (Frau, Herr, Dr., Familie,
 Ehemann, Tochter, Ansprechpartnerin …): the one or two capitalised words that follow
 (`SalutationRecognizer`), a surname with its particle (``Herrn von der Heyde``), and the name
-under a mail's sign-off (``Viele Grüße\nAnna Berg``, ``i. A. Thomas Berg``).
+under a mail's sign-off (``Viele Grüße\nAnna Berg``, ``i. A. Thomas Berg``); a label with its
+colon (``Name: Berg``); and, without any of these, a name that begins with a common first name
+(``Telefonat mit Thomas Berg``: `FirstNameRecognizer`, pii/first_names.py).
 
 The native core keeps the same set (it is the core's `NameSet` when the core is installed, so
 rows that either engine masks feed both) and the folding table and word pattern travel in its

@@ -18,6 +18,7 @@ from stdnum import iban, luhn
 from stdnum.de import idnr
 
 from processor.i18n import Localized
+from processor.pii.first_names import AMBIGUOUS, FIRST_NAMES
 from processor.pii.names import NameLexicon
 from processor.pii.normalize import normalize
 
@@ -281,7 +282,7 @@ class PhoneRecognizer(Recognizer):
 _UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ſ", "a-zß-öø-ÿĀ-ſ"
 _NAME_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?\b"
 #: the salutations and titles proper: after these, a lower-case word can be a name particle
-_ADDRESSES = r"Frau|Herrn?|Hr\.|Fr\.|Frl\.|Familie|Fam\.|Dr\.|Prof\."
+_ADDRESSES = r"Frau|Herrn?|Hrn?\.|Fr\.|Frl\.|Familie|Fam\.|Eheleute|Ehepaar|Dr\.|Prof\."
 _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Gattin|Mann|Sohn|Tochter|Mutter|Vater|Bruder|Schwester|Oma|Opa|Enkelin|Enkel|"
              r"Schwiegersohn|Schwiegertochter|Kollegin|Kollege|Nachbarin|Nachbar|Betreuerin|"
@@ -291,6 +292,12 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Gesprächspartnerin|Gesprächspartner|"
              # the name someone was born with (``Frau Schmidt, geb. Weber``)
              r"geb\.|geborene|geborener")
+#: the labels of a name in a form or a mail's header: only with their colon (``Name: …``),
+#: as ``Name Ihres Ansprechpartners`` names nobody
+_LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoinhaberin|"
+           r"Inhaber|Inhaberin")
+#: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
+_GLUED = r"(?:Hrn?|Fr|Frl|Dr)\."
 _TITLES = r"Dr\.|Prof\.|Dipl\.-Ing\.|med\.|rer\.|nat\."
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
 _NOT_NAMES_TEXT = (
@@ -301,27 +308,24 @@ _NOT_NAMES_TEXT = (
     "Vollmacht Unterlagen Heute Morgen Gestern Doktor Professor Der Die Das Den Dem Des Ein "
     "Eine Einen Und Oder Aber Sie Er Es Ihr Ihm Ihre Wir Hat Ist War Wird Kein Keine Nicht Noch "
     "Schon Auch Ihrem Ihren Euer Eure Team Service Kundenservice Support Vertrieb Einkauf "
-    "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke"
+    "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke "
+    # what follows a saint's or founder's name in the name of a place or a firm
+    "Straße Strasse Platz Allee Weg Kirche Apotheke Schule Gymnasium Klinik Krankenhaus "
+    "Stiftung Versicherung Bank Sparkasse Filiale Himmelfahrt"
 )
-#: common German first names, which two of make a double first name (``Anna Maria``)
-_FIRST_NAMES_TEXT = """
-    Alexander Alfred Andrea Andreas Angelika Anja Anna Anne Annette Anton Barbara Bärbel Ben
-    Bernd Bernhard Birgit Brigitte Carl Charlotte Christa Christian Christiane Christina
-    Christine Christoph Claudia Clara Daniel Daniela David Dieter Dirk Doris Edith Elisabeth Elke
-    Emil Emma Erich Erika Ernst Eva Felix Florian Frank Franz Friedrich Fritz Georg Gerd Gerda
-    Gerhard Gertrud Gisela Gudrun Günter Günther Hanna Hannah Hannelore Hans Harald Heike Heinrich
-    Heinz Helga Helmut Herbert Hermann Hildegard Horst Ilse Inge Ingeborg Ingrid Irmgard Jakob Jan
-    Jens Joachim Johann Johanna Johannes Jonas Josef Julia Jürgen Jutta Karin Karl Katharina Klaus
-    Kurt Laura Lena Leon Liselotte Lothar Lotte Ludwig Lukas Luise Magdalena Manfred Margarete
-    Margot Maria Marianne Marie Markus Martha Martin Matthias Max Michael Monika Nina Otto Paul
-    Peter Petra Philipp Rainer Ralf Regina Renate Rita Rolf Rosemarie Rudolf Ruth Sabine Sarah
-    Siegfried Simon Sophie Stefan Stefanie Susanne Sven Theo Thomas Tobias Ulrich Ulrike Ursula
-    Uwe Walter Werner Wilhelm Willi Wolfgang
-"""
-FIRST_NAMES = frozenset(_FIRST_NAMES_TEXT.split())
 #: … nor is a salutation or kinship word itself (``Herr Becker Frau``)
-NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(
-    re.sub(r"\\.", "", _TRIGGERS).split("|"))
+def _words_of(alternation: str) -> set[str]:
+    """The words an alternation of the patterns above spells (``Herrn?`` is Herr and Herrn,
+    ``Hr\\.`` is Hr)."""
+    words = set()
+    for word in re.sub(r"\\.", "", alternation).split("|"):
+        words.add(word.rstrip("?"))
+        if word.endswith("?"):
+            words.add(word[:-2])
+    return words
+
+
+NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(_words_of(f"{_TRIGGERS}|{_LABELS}"))
 #: white space as both regex engines read it (Python's ``\s`` also takes U+001C–U+001F)
 _SPACE = r"[^\S\x1c-\x1f]"
 #: a salutation, kinship word or title and the titles or salutations after it, up to the name
@@ -330,12 +334,13 @@ _SPACE = r"[^\S\x1c-\x1f]"
 #: 2^k ways through ``Frau Dr. Dr. …``), and at most four (an attacker's ``Dr. Dr. …`` would
 #: otherwise be read to its end from every ``Dr.``: quadratic). tests/masking/test_scrub_linear.py
 _TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|")))
-_SALUTATION = rf"(?:{_TRIGGERS}):?(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+"
+_SALUTATION = (rf"(?:(?:(?:{_TRIGGERS}):?|(?:{_LABELS}):)"
+               rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+|{_GLUED})")
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
 _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 #: name particles (German, Dutch, Romance): lower-case, so the salutation's name word skips
 #: them; only after a salutation proper, as ``von`` after ``Kollege`` is a preposition
-_PARTICLES = r"(?:von|van|de|da|di|del|della|dos|du|ten|ter)(?:[ \t]+(?:der|den|dem|la|le))?"
+_PARTICLES = r"(?:von|v\.|van|de|da|di|del|della|dos|du|ten|ter)(?:[ \t]+(?:der|den|dem|la|le))?"
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
 _SIGN_OFFS = r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\."
 _SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
@@ -348,10 +353,10 @@ class SalutationRecognizer(Recognizer):
 
     kind = "salutation"
     label = "NAME"
-    shown_as = Localized("names after a salutation, title or kinship word",
-                         "Namen nach Anrede, Titel oder Verwandtschaftswort")
+    shown_as = Localized("names after a salutation, title, kinship word, role or label",
+                         "Namen nach Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname")
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD)
-    required_any = re.compile(_TRIGGERS)
+    required_any = re.compile(f"{_TRIGGERS}|{_LABELS}")
     whole = False  # confirm cuts the name out of the salutation
     lead = re.compile(_SALUTATION)
     words = 1
@@ -373,8 +378,8 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
     salutation (``Herr Becker Frau``) does not hide that salutation's name from the other."""
 
     kind = "salutation_full_name"
-    shown_as = Localized("names after a salutation, title or kinship word",
-                         "Namen nach Anrede, Titel oder Verwandtschaftswort")
+    shown_as = Localized("names after a salutation, title, kinship word, role or label",
+                         "Namen nach Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname")
     #: two first names and a last name (``Frau Anna Maria Schmidt``) when both first names
     #: are common ones: a third capitalised word is otherwise the noun after the name
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD
@@ -436,6 +441,56 @@ class SignOffNameRecognizer(Recognizer):
                 break
             end = m.end() + word.end()
         return None if end is None else (m.end(), end)
+
+
+def _alternation(words: frozenset[str]) -> str:
+    """``words`` as one alternation, grouped by first letter and longest first: Python's
+    ``re`` then tries the group of a text's letter, not every word, at each position."""
+    groups: dict[str, list[str]] = {}
+    for word in sorted(words, key=lambda w: (-len(w), w)):
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "(?:" + "|".join(f"{re.escape(first)}(?:{'|'.join(rest)})"
+                            for first, rest in sorted(groups.items())) + ")"
+
+
+#: a common first name, hyphenated ones included (``Hans-Peter``); a street named after a
+#: person (``Thomas-Mann-Straße``) is read whole, for ``confirm`` to refuse
+_FIRST_NAME = rf"{_alternation(FIRST_NAMES)}(?:-[{_UPPER}][{_LOWER}]+){{0,2}}\b"
+
+
+def _is_first_name(word: str) -> bool:
+    return all(part in FIRST_NAMES for part in word.split("-"))
+
+
+@register
+class FirstNameRecognizer(Recognizer):
+    """A person named without a salutation: a common first name (pii/first_names.py), a second
+    one and the surname after it (``mit Thomas Berger``, ``an Jürgen``, ``Anna Maria Kühn``).
+    The surname is the capitalised word after the first names unless it is no name
+    (``Stefan Termin``: the first name alone); a first name that is also a word (``Jan``,
+    ``Ernst``) counts only with a surname."""
+
+    kind = "first_name"
+    label = "NAME"
+    shown_as = Localized("names that begin with a common first name",
+                         "Namen, die mit einem häufigen Vornamen beginnen")
+    pattern = re.compile(rf"\b{_FIRST_NAME}(?:[ \t]+{_FIRST_NAME})?(?:[ \t]+{_NAME_WORD})?")
+    whole = False  # confirm cuts a word that is no name off the end
+
+    def confirm(self, candidate: str) -> Span | None:
+        words = list(re.finditer(r"\S+", candidate))
+        if not _is_first_name(words[0].group()):
+            return None  # a street or a compound (``Paul-Lincke-Ufer``)
+        end = words[0].end()
+        for index, word in enumerate(words[1:], 1):
+            text = word.group()
+            if (text in NOT_NAMES or (index == 2 and not _is_first_name(words[1].group()))
+                    or (text.count("-") > 1 and not _is_first_name(text))):
+                break
+            end = word.end()
+        if end == words[0].end() and words[0].group() in AMBIGUOUS:
+            return None
+        return 0, end
 
 
 @register

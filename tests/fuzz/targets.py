@@ -209,7 +209,8 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "86 095 742 719", "12.03.2026", "Frau Müller", "ＡＢＣ＠example.com", "\u200b",
                  "\u00a0", "\u2009", "İstanbul ı", "Σ", "😀", "@", ".", "0", "a",
                  "Dr. ", "Ansprechpartnerin: ", "Herrn von der ", "Viele Grüße\n", "Anna Maria ",
-                 "geb. 1.2.1980", "(at)", " "]
+                 "geb. 1.2.1980", "(at)", " ", "Thomas ", "Hans-Peter ", "Jan ", "Hr.",
+                 "Name: ", "-Straße"]
 
 
 @st.composite

@@ -33,6 +33,8 @@ TEMPLATES = [
     "{c}0044 0532 0130 00{c}",
     "Grüße,{c}Anna{c}Berg", "Herrn von der{c}H{c}yde", "Ansprechpartnerin{c}Fr. Wagner{c}",
     "geb.{c}12.03.1985{c}", "{c}Geburtsdatum:{c}1985-03-12",
+    "mit{c}Thomas{c}Berger{c}", "{c}J{c}rgen Kühn", "Hans-{c}eter Brandt", "Hr.{c}Kowalski",
+    "Name:{c}Zimmermann", "Thomas-Mann-{c}traße",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

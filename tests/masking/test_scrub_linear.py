@@ -79,6 +79,10 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "particles": lambda n: "Herrn " + "von der " * (n // 8),
     "sign_off": lambda n: "Grüße," + "\n" * n + "x",
     "first_names": lambda n: "Frau " + "Anna " * (n // 5),
+    "bare_first_names": lambda n: "Thomas-Anna-" * (n // 12) + "x",
+    "first_name_prefixes": lambda n: "Annet Mari Hans-Pete " * (n // 21),
+    "glued_salutations": lambda n: "Hr.Hr.Fr." * (n // 9),
+    "labels": lambda n: "Name: Name: " * (n // 12),
 }
 
 

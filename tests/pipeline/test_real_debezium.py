@@ -68,12 +68,14 @@ WAREHOUSE_SINK = REPO / "deploy" / "debezium" / "warehouse-sink.json"
 AVRO_SENTINEL = b"\x02" + bytes([0xFE, 0xD9, 0xC4, 0x09])
 #: a text that PostgreSQL keeps out of line (TOAST): long, and random enough not to compress
 LARGE_TEXT = "".join(random.Random(7).choices(string.ascii_letters + "  ", k=24_000))
-#: a note as business mails name people (a role, a particle, a double first name, a sign-off)
-#: and a date of birth: the unknown names are the leak check's, the date must not get through
+#: a note as business mails name people (a role, a particle, a double first name, a sign-off,
+#: a bare first name and surname, a label, a glued salutation) and a date of birth: the
+#: unknown names are the leak check's, the date must not get through
 BIRTH_DATE = "12.03.1985"
 WRITTEN_NOTE = (f"Ansprechpartnerin Fr. {UNKNOWN_LAST[0]}, Gespräch mit Herrn von der "
                 f"{UNKNOWN_LAST[4]}. Frau Ursula Ingrid {UNKNOWN_LAST[10]}, geb. {BIRTH_DATE}.\n"
-                f"Viele Grüße\n{UNKNOWN_FIRST[0]} {UNKNOWN_LAST[7]}")
+                f"Telefonat mit {UNKNOWN_FIRST[8]} {UNKNOWN_LAST[5]}, Name: {UNKNOWN_LAST[9]}, "
+                f"Hr.{UNKNOWN_LAST[11]}.\nViele Grüße\n{UNKNOWN_FIRST[0]} {UNKNOWN_LAST[7]}")
 
 
 def history(db: str, stream_records: Any) -> dict[str, Any]:
