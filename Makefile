@@ -83,7 +83,7 @@ chart: install  ## the Helm chart (deploy/kubernetes/): helm lint, helm template
 	@bash deploy/deps.sh test
 	$(BIN)/python -m deploy.kubernetes.check_chart
 
-RECORD_DATE ?= 2026-12-07
+RECORD_DATE ?= 2026-12-06
 record: install  ## the example Art. 30 record of the reference CRM (docs/record-of-processing.*.md)
 	$(BIN)/crm-masker report --rules rules --lang de --date $(RECORD_DATE) --output docs/record-of-processing.de.md
 	$(BIN)/crm-masker report --rules rules --lang en --date $(RECORD_DATE) --output docs/record-of-processing.en.md

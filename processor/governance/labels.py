@@ -377,7 +377,7 @@ LABELS: dict[str, dict[str, str]] = {
                                "Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname, "
                                "Namen unter Grußformeln und Namen, die mit einem häufigen "
                                "Vornamen beginnen; nicht erkannt werden Namen von Personen, "
-                               "die das CRM nicht kennt, ohne all dies (ein seltener "
+                               "die das CRM nicht kennt, ohne jeden dieser Hinweise (ein seltener "
                                "Vorname, ein Nachname allein), falsch geschriebene "
                                "Namen, Anschriften und identifizierender Kontext („die Frau "
                                "des Bürgermeisters“): nach bestem Vermögen, gemessen in "

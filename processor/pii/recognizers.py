@@ -215,9 +215,18 @@ class BirthDateRecognizer(Recognizer):
     kind = "birth_date"
     shown_as = Localized("dates of birth (after geb., geboren, Geburtsdatum)",
                          "Geburtsdaten (nach geb., geboren, Geburtsdatum)")
-    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.[ \t]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2})")
+    #: the month names and their abbreviations, as a date written out uses them
+    months: ClassVar[dict[str, int]] = {
+        name: number for number, names in enumerate([
+            "Januar Jan.", "Februar Feb.", "März Mär. Maerz", "April Apr.", "Mai",
+            "Juni Jun.", "Juli Jul.", "August Aug.", "September Sep. Sept.", "Oktober Okt.",
+            "November Nov.", "Dezember Dez."], 1) for name in names.split()}
+    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.[ \t]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2})"
+                      r"|(\d{1,2})\.[ \t]?(" + "|".join(re.escape(m) for m in months)
+                      + r")[ \t]?(\d{4})")
     #: what says that the date is one of birth
-    required_any = re.compile(r"[Gg]eb\.|[Gg]eboren(?:[ \t]+am)?|Geburtsdatum:?|Geburtstag:?")
+    required_any = re.compile(r"[Gg]eb\.(?:-Datum:?|[ \t]+am)?|[Gg]eboren(?:[ \t]+am)?"
+                              r"|Geburtsdatum:?|Geburtstag:?")
     pattern = re.compile(rf"\b(?:{required_any.pattern})[ \t]*(?:{date.pattern})\b")
     min_digits = 4
     whole = False  # confirm cuts the date out
@@ -226,7 +235,8 @@ class BirthDateRecognizer(Recognizer):
         m = self.date.search(candidate)
         if m is None:
             return None
-        day, month, year = m.group(1, 2, 3) if m.group(1) else m.group(6, 5, 4)
+        day, month, year = (m.group(1, 2, 3) if m.group(1) else m.group(6, 5, 4) if m.group(4)
+                            else (m.group(7), str(self.months[m.group(8)]), m.group(9)))
         try:  # a two-digit year: any century, so 29.02. of a leap year is a date
             datetime.date(int(year) if len(year) == 4 else 2000 + int(year), int(month), int(day))
         except ValueError:
@@ -397,6 +407,36 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
         if len(words) < self.words or any(w.group() in NOT_NAMES for w in words):
             return None
         return m.end(), m.end() + words[-1].end()
+
+
+#: a name written in capitals (``Herr MÜLLER``, ``HERR MAIER``, ``HERRN VON DER HEYDE``):
+#: three letters at least, so that an abbreviation (``Kontakt: IT``) is none
+_CAPS = "A-ZÀ-ÖØ-Þ"
+_CAPS_WORD = (r"(?:(?:VON|VAN|DE|DA|DI|DU|TEN|TER)(?:[ \t]+(?:DER|DEN|DEM|LA|LE))?[ \t]+)?"
+              rf"[{_CAPS}][{_CAPS}ß]{{2,}}(?:-[{_CAPS}][{_CAPS}ß]+)?\b")
+#: a salutation written in capitals, and its titles
+_CAPS_SALUTATION = (rf"(?:HERRN?|FRAU|FAMILIE|HRN?\.|FR\.|DR\.)"
+                    rf"(?:{_SPACE}+(?:DR\.|PROF\.)){{0,2}}{_SPACE}+")
+
+
+@register
+class SalutationCapsNameRecognizer(SalutationRecognizer):
+    """A name in capitals after a salutation (``Herr MÜLLER``, as forms and formal mails
+    write surnames), and any name after a salutation in capitals (``HERR MAIER``, ``FRAU
+    Weber``): unless it is a word that is no name (``FRAU TERMIN``)."""
+
+    kind = "salutation_caps_name"
+    shown_as = SalutationRecognizer.shown_as
+    pattern = re.compile(rf"\b(?:(?:{_SALUTATION}){_CAPS_WORD}"
+                         rf"|{_CAPS_SALUTATION}(?:{_CAPS_WORD}|{_NAME_WORD}))")
+    required_any = re.compile(f"{_TRIGGERS}|{_LABELS}|HERR|FRAU|FAMILIE|HR|FR|DR")
+    lead = re.compile(f"{_SALUTATION}|{_CAPS_SALUTATION}")
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None or candidate[m.end():].title() in NOT_NAMES:
+            return None
+        return m.end(), len(candidate)
 
 
 @register

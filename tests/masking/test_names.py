@@ -60,6 +60,13 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Eheleute Hartmann", "Eheleute [NAME]"),
     ("Name: Zimmermann, Kontoinhaber: Dragan Petrović", "Name: [NAME], Kontoinhaber: [NAME]"),
     ("Name Ihres Ansprechpartners folgt", "Name Ihres Ansprechpartners folgt"),
+    # names in capitals, and salutations in capitals
+    ("HERR MAIER RUFT ZURÜCK, Herr MÜLLER-LÜDENSCHEIDT auch, FRAU Weber",
+     "HERR [NAME] RUFT ZURÜCK, Herr [NAME] auch, FRAU [NAME]"),
+    ("HERRN VON DER HEYDE", "HERRN [NAME]"),
+    ("FRAU TERMIN, Kontakt: IT, Herr OK", "FRAU TERMIN, Kontakt: IT, Herr OK"),
+    ("Geb.-Datum: 12.03.1985, geb. am 3. Mai 1962, Termin am 3. Mai 2026",
+     "Geb.-Datum: [BIRTH_DATE], geb. am [BIRTH_DATE], Termin am 3. Mai 2026"),
     ("MÜLLER hat angerufen, Mueller bestätigt", "[NAME] hat angerufen, [NAME] bestätigt"),
     ("Müllers Vertrag ist da", "[NAME] Vertrag ist da"),
     ("Juergen meldet sich", "[NAME] meldet sich"),

@@ -34,7 +34,8 @@ TEMPLATES = [
     "Grüße,{c}Anna{c}Berg", "Herrn von der{c}H{c}yde", "Ansprechpartnerin{c}Fr. Wagner{c}",
     "geb.{c}12.03.1985{c}", "{c}Geburtsdatum:{c}1985-03-12",
     "mit{c}Thomas{c}Berger{c}", "{c}J{c}rgen Kühn", "Hans-{c}eter Brandt", "Hr.{c}Kowalski",
-    "Name:{c}Zimmermann", "Thomas-Mann-{c}traße",
+    "Name:{c}Zimmermann", "Thomas-Mann-{c}traße", "geb. am{c}3. M{c}rz 1962{c}",
+    "HERR{c}MAIER{c}", "Herr M{c}LLER", "FRAU{c}Weber",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

@@ -83,6 +83,9 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "first_name_prefixes": lambda n: "Annet Mari Hans-Pete " * (n // 21),
     "glued_salutations": lambda n: "Hr.Hr.Fr." * (n // 9),
     "labels": lambda n: "Name: Name: " * (n // 12),
+    "birth_leads": lambda n: "geb. am 3. Mai " * (n // 15),
+    "caps_salutations": lambda n: "HERR DR. " * (n // 9),
+    "caps_particles": lambda n: "FRAU " + "VON DER " * (n // 8),
 }
 
 
