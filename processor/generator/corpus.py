@@ -125,6 +125,11 @@ def _email(rng: random.Random, first: str, last: str) -> str:
     return f"{local}@{domain}"
 
 
+def _tax_number(rng: random.Random) -> str:
+    """A Steuernummer in a federal state's form (BB/BBB/UUUUP or BBB/BBB/UUUUP)."""
+    return f"{rng.randint(10, 999)}/{rng.randint(100, 999)}/{rng.randint(10000, 99999)}"
+
+
 def _tax_id(rng: random.Random) -> str:
     raw = tax_id(rng)
     form = rng.random()
@@ -226,6 +231,8 @@ class CorpusWriter:
              ", bitte ändern."),
             ("Lastschrift künftig von ", value("iban", lambda: _iban(rng)), " einziehen."),
             ("Steuer-ID ", value("tax_id", lambda: _tax_id(rng)), " liegt vor."),
+            ("Rechnung mit ", value(None, lambda: rng.choice(["St.-Nr. ", "Steuernummer: "])),
+             value("tax_id", lambda: _tax_number(rng)), " erhalten."),
             ("Zahlt per Karte ", value("card", lambda: rng.choice(CARDS)), "."),
             (self._unknown_name, " hat Vollmacht, Tel. ", value("phone", lambda: _phone(rng)),
              "."),

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import phonenumbers
 from stdnum import iban, luhn
-from stdnum.de import idnr
+from stdnum.de import idnr, stnr
 
 from processor.i18n import Localized
 from processor.pii.first_names import AMBIGUOUS, FIRST_NAMES
@@ -204,6 +204,34 @@ class TaxIdRecognizer(Recognizer):
 
     def confirm(self, candidate: str) -> Span | None:
         return (0, len(candidate)) if idnr.is_valid(_compact(candidate)[0]) else None
+
+
+@register
+class TaxNumberRecognizer(Recognizer):
+    """A German Steuernummer said to be one (``St.-Nr. 181/815/08155``): the tax office's
+    number of a sole trader or freelancer, as invoices and tax papers print it. It has no
+    check digit, so only a number after its name counts; python-stdnum checks that it has the
+    form of one of the federal states' numbers. The replacement is the tax id's."""
+
+    kind = "tax_number"
+    label = "TAX_ID"
+    shown_as = Localized("tax numbers (after Steuernummer, St.-Nr.)",
+                         "Steuernummern (nach Steuernummer, St.-Nr.)")
+    lead = re.compile(r"(?:Steuer-?[Nn]ummer|St\.-?Nr\.|StNr\.?)(?:[ \t]*:)?[ \t]*")
+    required_any = re.compile(r"Steuer-?[Nn]ummer|St\.-?Nr|StNr")
+    pattern = re.compile(rf"\b{lead.pattern}\d{{2,5}}(?:[/ ]?\d){{8,11}}\b")
+    min_digits = 10
+    whole = False  # confirm cuts the number out
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None:
+            return None
+        number = candidate[m.end():]
+        compact = number.replace("/", "").replace(" ", "")
+        if not 10 <= len(compact) <= 13 or not stnr.is_valid(compact):
+            return None
+        return m.end(), len(candidate)
 
 
 @register
@@ -514,7 +542,9 @@ class FirstNameRecognizer(Recognizer):
     label = "NAME"
     shown_as = Localized("names that begin with a common first name",
                          "Namen, die mit einem häufigen Vornamen beginnen")
-    pattern = re.compile(rf"\b{_FIRST_NAME}(?:[ \t]+{_FIRST_NAME})?(?:[ \t]+{_NAME_WORD})?")
+    #: the first name's list once (twice, for a second first name, doubled the core's time on
+    #: it): whether a second word is a first name is ``confirm``'s to say
+    pattern = re.compile(rf"\b{_FIRST_NAME}(?:[ \t]+{_NAME_WORD}){{0,2}}")
     whole = False  # confirm cuts a word that is no name off the end
 
     def confirm(self, candidate: str) -> Span | None:

@@ -60,6 +60,8 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Eheleute Hartmann", "Eheleute [NAME]"),
     ("Name: Zimmermann, Kontoinhaber: Dragan Petrović", "Name: [NAME], Kontoinhaber: [NAME]"),
     ("Name Ihres Ansprechpartners folgt", "Name Ihres Ansprechpartners folgt"),
+    ("Steuernummer: 181/815/08155, St.-Nr. 2181508150, Steuernummer folgt am 12.03.2026",
+     "Steuernummer: [TAX_ID], St.-Nr. [TAX_ID], Steuernummer folgt am 12.03.2026"),
     # names in capitals, and salutations in capitals
     ("HERR MAIER RUFT ZURÜCK, Herr MÜLLER-LÜDENSCHEIDT auch, FRAU Weber",
      "HERR [NAME] RUFT ZURÜCK, Herr [NAME] auch, FRAU [NAME]"),

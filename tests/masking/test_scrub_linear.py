@@ -85,6 +85,7 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "labels": lambda n: "Name: Name: " * (n // 12),
     "birth_leads": lambda n: "geb. am 3. Mai " * (n // 15),
     "caps_salutations": lambda n: "HERR DR. " * (n // 9),
+    "tax_number_leads": lambda n: "St.-Nr. 1/" * (n // 10),
     "caps_particles": lambda n: "FRAU " + "VON DER " * (n // 8),
 }
 
