@@ -318,7 +318,11 @@ class PhoneRecognizer(Recognizer):
 #: name words after a salutation, title or kinship word (written for both regex engines:
 #: Latin-1 and Latin Extended-A letters by range, ſ included, as the core searches İ and ı as ſ)
 _UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ſ", "a-zß-öø-ÿĀ-ſ"
-_NAME_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?\b"
+#: with the prefixes that put a capital inside a name (``O'Connor``, ``D’Angelo``,
+#: ``McDonald``, ``MacLeod``, ``DeMarco``, ``LeBlanc``): each a fixed string, so a word is read
+#: once
+_NAME_WORD = (rf"(?:[{_UPPER}]['’]|Ma?c|D[aei]|L[ae])?[{_UPPER}][{_LOWER}]+"
+              rf"(?:-[{_UPPER}][{_LOWER}]+)?\b")
 #: the salutations and titles proper: after these, a lower-case word can be a name particle
 _ADDRESSES = r"Frau|Herrn?|Hrn?\.|Fr\.|Frl\.|Familie|Fam\.|Eheleute|Ehepaar|Dr\.|Prof\."
 _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"

@@ -62,6 +62,9 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Name Ihres Ansprechpartners folgt", "Name Ihres Ansprechpartners folgt"),
     ("Steuernummer: 181/815/08155, St.-Nr. 2181508150, Steuernummer folgt am 12.03.2026",
      "Steuernummer: [TAX_ID], St.-Nr. [TAX_ID], Steuernummer folgt am 12.03.2026"),
+    ("Herr O'Connor, Frau D’Angelo, Herr McDonald und Thomas O'Brien",
+     "Herr [NAME], Frau [NAME], Herr [NAME] und [NAME]"),
+    ("Herr Macher und Frau Dean", "Herr [NAME] und Frau [NAME]"),
     # names in capitals, and salutations in capitals
     ("HERR MAIER RUFT ZURÜCK, Herr MÜLLER-LÜDENSCHEIDT auch, FRAU Weber",
      "HERR [NAME] RUFT ZURÜCK, Herr [NAME] auch, FRAU [NAME]"),

@@ -86,6 +86,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "birth_leads": lambda n: "geb. am 3. Mai " * (n // 15),
     "caps_salutations": lambda n: "HERR DR. " * (n // 9),
     "tax_number_leads": lambda n: "St.-Nr. 1/" * (n // 10),
+    "name_prefixes": lambda n: "Herr " + "McO'" * (n // 4),
+    "latin_extended_a": lambda n: "Frau Ā" + "ā" * n + "1",
     "caps_particles": lambda n: "FRAU " + "VON DER " * (n // 8),
 }
 
