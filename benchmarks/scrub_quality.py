@@ -46,13 +46,15 @@ from processor.rules import ValidatedRules, load_validated
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ["name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
-         "birth_date", "name_known_typo", "name_unknown_bare"]
+         "birth_date", "profile_url", "social_security_number", "name_known_typo",
+         "name_unknown_bare"]
 CONTACTS, ACTIVITIES = "crm.public.contacts", "crm.public.activities"
 Span = tuple[int, int]
 
 
 #: what the reference rules' scrub writes for a finding
-REPLACEMENT = re.compile(r"\[(?:NAME|EMAIL|PHONE|IBAN|CARD|TAX_ID|BIRTH_DATE)\]")
+REPLACEMENT = re.compile(r"\[(?:NAME|EMAIL|PHONE|IBAN|CARD|TAX_ID|BIRTH_DATE|PROFILE_URL"
+                         r"|SV_NUMBER)\]")
 
 
 def replaced(original: str, scrubbed: str) -> list[Span]:

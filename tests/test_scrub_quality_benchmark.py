@@ -33,9 +33,14 @@ def test_every_span_holds_what_its_kind_says() -> None:
             elif kind == "birth_date":
                 assert re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d\d-\d\d"
                                     r"|\d{1,2}\. [A-Z][a-zä]+ \d{4}", text), text
+            elif kind == "profile_url":
+                assert re.search(r"linkedin\.com/in/|xing\.com/profile/", text), text
+            elif kind == "social_security_number":
+                assert re.fullmatch(r"\d\d ?\d{6} ?[A-Z] ?\d{3}", text), text
             elif kind == "email":
                 assert re.search(r"@|\(at\)|\[at\]|＠", text), text
-    assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card"}
+    assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
+                     "birth_date", "profile_url", "social_security_number"}
 
 
 def test_replaced_regions_are_found_even_where_a_replacement_shares_letters() -> None:

@@ -25,7 +25,8 @@ CORE_RANGES = [(0x80, 0x17F), (0x2000, 0x206F), (0x20AC, 0x20AC), (0xFF00, 0xFFE
 class ScrubParams(ActionParams):
     #: which detectors run (default: all)
     detect: list[str] | None = None
-    #: replacement, ``{kind}`` becomes EMAIL, PHONE, IBAN, CARD or TAX_ID
+    #: replacement, ``{kind}`` becomes the finding's label (EMAIL, PHONE, IBAN, NAME …:
+    #: each recognizer's ``label``)
     replacement: str = "[{kind}]"
 
     @field_validator("replacement")

@@ -125,6 +125,22 @@ def _email(rng: random.Random, first: str, last: str) -> str:
     return f"{local}@{domain}"
 
 
+def _profile_url(rng: random.Random) -> str:
+    first, last = (n.lower().replace("ü", "ue").replace("ö", "oe").replace("ä", "ae")
+                   .replace("ß", "ss") for n in (rng.choice(UNKNOWN_FIRST), rng.choice(UNKNOWN_LAST)))
+    return rng.choice([f"https://www.linkedin.com/in/{first}-{last}-{rng.randint(1000, 9999)}/",
+                       f"linkedin.com/in/{first}{last}",
+                       f"https://www.xing.com/profile/{first.title()}_{last.title()}"])
+
+
+def _social_security_number(rng: random.Random) -> str:
+    """A pension insurance number: area, date of birth, initial, serial and check digit."""
+    day, month, year = rng.randint(1, 28), rng.randint(1, 12), rng.randint(0, 99)
+    number = (f"{rng.randint(10, 99)} {day:02}{month:02}{year:02} {rng.choice('ABKMSW')} "
+              f"{rng.randint(0, 999):03}")
+    return number if rng.random() < 0.5 else number.replace(" ", "")
+
+
 def _tax_number(rng: random.Random) -> str:
     """A Steuernummer in a federal state's form (BB/BBB/UUUUP or BBB/BBB/UUUUP)."""
     return f"{rng.randint(10, 999)}/{rng.randint(100, 999)}/{rng.randint(10000, 99999)}"
@@ -231,6 +247,9 @@ class CorpusWriter:
              ", bitte ändern."),
             ("Lastschrift künftig von ", value("iban", lambda: _iban(rng)), " einziehen."),
             ("Steuer-ID ", value("tax_id", lambda: _tax_id(rng)), " liegt vor."),
+            ("Profil: ", value("profile_url", lambda: _profile_url(rng)), " ansehen."),
+            ("Rente beantragt, ", value(None, lambda: rng.choice(["SV-Nr. ", "Versicherungsnummer: "])),
+             value("social_security_number", lambda: _social_security_number(rng)), " liegt vor."),
             ("Rechnung mit ", value(None, lambda: rng.choice(["St.-Nr. ", "Steuernummer: "])),
              value("tax_id", lambda: _tax_number(rng)), " erhalten."),
             ("Zahlt per Karte ", value("card", lambda: rng.choice(CARDS)), "."),

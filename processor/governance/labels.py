@@ -171,9 +171,11 @@ LABELS: dict[str, dict[str, str]] = {
         "f.unnamed": "identifiers without a name for the record: {detail}",
         "f.untranslated": "texts without an English version (shown as written): {detail}",
         "f.scrub_best_effort": "free text is scrubbed of e-mail addresses (also written "
-                               "obfuscated), phone numbers, IBANs, card numbers, tax ids, tax "
-                               "numbers and dates of birth said to be one, the names of the people the CRM "
-                               "holds (its name columns), names after a salutation, title, "
+                               "obfuscated), phone numbers, IBANs, card numbers, tax ids, "
+                               "profile addresses on social networks, tax numbers, social "
+                               "security numbers and dates of birth said to be one, the "
+                               "names of the people the CRM holds (its name columns), names "
+                               "after a salutation, title, "
                                "kinship word, role or label, names under a mail's sign-off "
                                "and names that begin with a common first name; it cannot "
                                "find a name of someone the CRM does not know written without "
@@ -372,7 +374,8 @@ LABELS: dict[str, dict[str, str]] = {
         "f.untranslated": "Texte ohne deutsche Fassung (wie geschrieben wiedergegeben): {detail}",
         "f.scrub_best_effort": "Freitext wird bereinigt um E-Mail-Adressen (auch verschleiert "
                                "geschrieben), Telefonnummern, IBANs, Kartennummern, "
-                               "Steuer-IDs, als solche genannte Steuernummern und "
+                               "Steuer-IDs, Profiladressen in sozialen Netzwerken, als "
+                               "solche genannte Steuernummern, Sozialversicherungsnummern und "
                                "Geburtsdaten, die Namen der "
                                "im CRM geführten Personen (seine Namensspalten), Namen nach "
                                "Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname, "

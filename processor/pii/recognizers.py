@@ -153,6 +153,22 @@ class EmailRecognizer(Recognizer):
                 at = text.find("@", at + 1)
 
 
+@register
+class ProfileUrlRecognizer(Recognizer):
+    """The address of a person's profile on a social or business network (``linkedin.com/in/
+    thomas-berger-4711``, ``xing.com/profile/Thomas_Berger``): it names the person, as a B2B
+    CRM's notes keep it. A company's page on Facebook or Instagram goes with it."""
+
+    kind = "profile_url"
+    shown_as = Localized("addresses of profiles on LinkedIn, XING, Facebook, Instagram",
+                         "Adressen von Profilen bei LinkedIn, XING, Facebook, Instagram")
+    #: case-insensitive inline (``(?i)``), so that the core's gate reads it alike
+    required_any = re.compile(r"(?i)linkedin\.com/in/|xing\.com/profile/|facebook\.com/"
+                              r"|instagram\.com/")
+    pattern = re.compile(r"(?i)(?:\bhttps?://)?(?:\bwww\.|\b[a-z]{2}\.)?\b(?:linkedin\.com/in"
+                         r"|xing\.com/profile|facebook\.com|instagram\.com)/[\w%.-]+/?")
+
+
 # IBAN lengths of the SEPA countries (ISO 13616 registry); others are tried by length.
 IBAN_LENGTHS = {
     "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
@@ -232,6 +248,40 @@ class TaxNumberRecognizer(Recognizer):
         if not 10 <= len(compact) <= 13 or not stnr.is_valid(compact):
             return None
         return m.end(), len(candidate)
+
+
+@register
+class SocialSecurityNumberRecognizer(Recognizer):
+    """A German pension insurance number said to be one (``SV-Nr. 12 150785 M 123``): the area,
+    the date of birth, the birth name's initial, a serial number and a check digit. The date
+    must exist (its day is 50 more for a second number); the check digit is not tested (no
+    maintained library computes it), so only a number after its name counts."""
+
+    kind = "social_security_number"
+    label = "SV_NUMBER"
+    shown_as = Localized("social security numbers (after Versicherungsnummer, SV-Nr.)",
+                         "Sozialversicherungsnummern (nach Versicherungsnummer, SV-Nr.)")
+    lead = re.compile(r"(?:(?:Renten|Sozial)?[Vv]ersicherungsnummer|[RS]V-?Nr\.?|[RS]VNR)"
+                      r"(?:[ \t]*:)?[ \t]*")
+    required_any = re.compile(r"[Vv]ersicherungsnummer|[RS]V-?Nr|[RS]VNR")
+    number = re.compile(r"\d{2}[ ]?(\d{2})(\d{2})(\d{2})[ ]?[A-Z][ ]?\d{3}")
+    pattern = re.compile(rf"\b{lead.pattern}{number.pattern}\b")
+    min_digits = 11
+    whole = False  # confirm cuts the number out
+
+    def confirm(self, candidate: str) -> Span | None:
+        lead = self.lead.match(candidate)
+        if lead is None:
+            return None
+        m = self.number.match(candidate, lead.end())
+        if m is None:
+            return None
+        day, month, year = (int(part) for part in m.group(1, 2, 3))
+        try:  # the day of a second number is 50 more; the century is not written
+            datetime.date(2000 + year, month, day - 50 if day > 50 else day)
+        except ValueError:
+            return None
+        return lead.end(), m.end()
 
 
 @register

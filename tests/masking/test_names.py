@@ -65,6 +65,10 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Herr O'Connor, Frau D’Angelo, Herr McDonald und Thomas O'Brien",
      "Herr [NAME], Frau [NAME], Herr [NAME] und [NAME]"),
     ("Herr Macher und Frau Dean", "Herr [NAME] und Frau [NAME]"),
+    ("Profil https://www.linkedin.com/in/thomas-berger-4711/ und xing.com/profile/T_Berger",
+     "Profil [PROFILE_URL] und [PROFILE_URL]"),
+    ("SV-Nr. 12 150785 M 123, Versicherungsnummer 12 310285 M 123, Police VS-2026-0001",
+     "SV-Nr. [SV_NUMBER], Versicherungsnummer 12 310285 M 123, Police VS-2026-0001"),
     # names in capitals, and salutations in capitals
     ("HERR MAIER RUFT ZURÜCK, Herr MÜLLER-LÜDENSCHEIDT auch, FRAU Weber",
      "HERR [NAME] RUFT ZURÜCK, Herr [NAME] auch, FRAU [NAME]"),

@@ -87,6 +87,9 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "caps_salutations": lambda n: "HERR DR. " * (n // 9),
     "tax_number_leads": lambda n: "St.-Nr. 1/" * (n // 10),
     "name_prefixes": lambda n: "Herr " + "McO'" * (n // 4),
+    "profile_paths": lambda n: "linkedin.com/in/" + "a" * n + " ",
+    "profile_prefixes": lambda n: "https://www." * (n // 12) + "linkedin.com/in/a",
+    "sv_leads": lambda n: "SV-Nr. 12 " * (n // 10),
     "latin_extended_a": lambda n: "Frau Ā" + "ā" * n + "1",
     "caps_particles": lambda n: "FRAU " + "VON DER " * (n // 8),
 }
