@@ -1,8 +1,9 @@
 """Leak watch: look for personal data in what is published, where the rules say there is none.
 
 A column declared ``business`` that in fact holds e-mail addresses passes every masking rule.
-The leak watch samples published rows and runs the free-text detectors (e-mail, phone, IBAN,
-card, tax id) over the string values that the rules published in clear or only in part
+The leak watch samples published rows and runs the free-text detectors (scrub's recognizers:
+e-mail, phone, IBAN, card, tax id, names …) over the string values that the rules published in
+clear or only in part
 (keep, mask, truncate …: not pseudonymised, not scrubbed). Findings are counted by table and
 column — the suspect value itself is never kept, logged or returned.
 """
