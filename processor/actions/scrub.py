@@ -13,7 +13,7 @@ from processor.formats import postgres_types as pt
 from processor.i18n import Localized
 from processor.pii.names import PyNameSet
 from processor.pii.normalize import OBFUSCATED, characters_that_change
-from processor.pii.recognizers import find_all, recognizer, recognizer_kinds
+from processor.pii.recognizers import find_all, for_the_core, recognizer, recognizer_kinds
 
 CACHE_SIZE = 65_536
 #: the code points that the core's scrub admits besides ASCII (native/src/scrub.rs
@@ -107,10 +107,11 @@ class Scrub(Action):
             if flags & ~re.IGNORECASE:
                 return None  # a flag the core does not mirror: Python scrubs
             recognizers.append({
-                "pattern": found.pattern.pattern, "ignore_case": bool(flags & re.IGNORECASE),
+                "pattern": for_the_core(found.pattern.pattern),
+                "ignore_case": bool(flags & re.IGNORECASE),
                 "required": found.required, "min_digits": found.min_digits,
-                "required_any": (found.required_any.pattern if found.required_any is not None
-                                 else None),
+                "required_any": (for_the_core(found.required_any.pattern)
+                                 if found.required_any is not None else None),
                 # the core remembers the answers itself: the validator, not the cached one
                 "confirm": found.confirm if found.validates else None, "whole": found.whole,
                 "replacement": self._replacements[kind]})
