@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local-kafka/kafka.sh
 PYTEST_ARGS ?= -n 2 -m "not chaos" --durations=25
 
-.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages bench-profile bench-restore bench-ab kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
+.PHONY: help deps install lint test demo demo-down compose-secrets cluster-up cluster-down chaos bench-scaling bench-stages bench-detectors bench-profile bench-restore bench-ab kafka-up kafka-down kafka-status registry-up registry-down chart record schemas bench bench-venv bench-pipeline bench-quality fuzz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -130,6 +130,9 @@ bench-restore: install  ## what a worker's start reads back: the known names (Py
 bench-ab: install  ## A/B of `run` between source trees: TREES="PYTHONPATH ..." (EVENTS=150000, ROUNDS=3)
 	@test -n "$(TREES)" || { echo 'TREES="/tmp/a /tmp/b": PYTHONPATHs of the trees (git worktrees)'; exit 2; }
 	$(BIN)/python -m benchmarks.ab $(TREES) --events $(or $(EVENTS),150000) --rounds $(or $(ROUNDS),3)
+
+bench-detectors: install  ## what each scrub detector costs the native core: each left out in turn (EVENTS=50000, ROUNDS=3)
+	$(BIN)/python -m benchmarks.scrub_detectors --events $(or $(EVENTS),50000) --rounds $(or $(ROUNDS),3)
 
 bench-stages: install  ## what KPIs and anomaly detection cost: the same input with and without them
 	$(BIN)/python -m benchmarks.stages
