@@ -5,9 +5,10 @@ Chosen by hand for a CRM's adults and their children: the frequent German names 
 years 1930–2020, the frequent names of the largest immigrant groups (Turkish, Polish, Russian
 and other post-Soviet, Italian, Greek, Balkan, Arabic, Vietnamese) as they are spelt in German
 registers, and the international names that German parents choose. A name that is also a
-common German word (``Ernst``, ``Rose``, ``Mark``), a month's abbreviation (``Jan``) or a
-brand (``Fritz!Box``, ``Otto``) counts only with a surname after it: ``AMBIGUOUS``. ``August``
-is left out: the month is far more frequent in a CRM's notes than the name.
+common German word (``Ernst``, ``Rose``, ``Mark``, the bird ``Milan``), a month's abbreviation
+(``Jan``) or a brand (``Fritz!Box``, ``Otto``) counts only with a surname after it:
+``AMBIGUOUS``. ``August`` is left out: the month is far more frequent in a CRM's notes than the
+name.
 
 No list of names is complete: a first name that is not here is found only after a salutation,
 a role or a sign-off, or as one of the CRM's own people (``pii/names.py``).
@@ -51,6 +52,14 @@ _GERMAN = """
     Viktor Volker Walter Waltraud Werner Wiebke Wilfried Wilhelm Willi Willy Winfried Wolfgang
     Yvonne
 """
+#: the frequent names of children born since 2010 (a CRM's notes name customers' children)
+_YOUNGER = """
+    Aaron Amina Arthur Ava Bastian Carlotta Elisa Emilie Erik Ferdinand Filip Fiona Frederik
+    Gabriel Helen Henriette Isabelle Jonah Joshua Kilian Korbinian Leonard Leopold Levi Levin
+    Lia Liam Linus Lion Lorenz Lotta Louis Luka Lucas Luna Maja Mara Marlon Matilda Mathilda
+    Matteo Maya Melina Mira Nele Nicolas Noel Olivia Paulina Pauline Philippa Rafael Raphael
+    Romy Rosalie Samuel Stella Theodor Valerie Vincent Xaver Zoe
+"""
 #: Turkish, Kurdish, Arabic and Persian names as German registers spell them
 _TURKISH_ARABIC = """
     Ahmad Ahmed Ahmet Ali Alper Ayla Aylin Ayse Ayşe Baran Burak Can Cem Deniz Derya Ebru Elif
@@ -74,6 +83,7 @@ _SOUTHERN = """
 #: first names that are also German words, a month's abbreviation or a brand: only with a
 #: surname after them (``Jan Berger``, not the ``Jan`` of ``15. Jan 2026``)
 AMBIGUOUS = frozenset(["Can", "Ernst", "Fritz", "Iris", "Jan", "Kai", "Marina", "Mark", "Max",
-                       "Otto", "Rosa", "Rose", "Viktoria"])
+                       "Milan", "Otto", "Rosa", "Rose", "Viktoria"])
 
-FIRST_NAMES = frozenset((_GERMAN + _TURKISH_ARABIC + _EASTERN + _SOUTHERN).split()) | AMBIGUOUS
+FIRST_NAMES = (frozenset((_GERMAN + _YOUNGER + _TURKISH_ARABIC + _EASTERN + _SOUTHERN).split())
+               | AMBIGUOUS)
