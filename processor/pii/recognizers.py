@@ -241,8 +241,31 @@ class TaxIdRecognizer(Recognizer):
         return (0, len(candidate)) if idnr.is_valid(_compact(candidate)[0]) else None
 
 
+class NamedNumberRecognizer(Recognizer):
+    """A number said to be one: its name (``lead``), then the number (``number``), which
+    ``valid`` checks. Only the number is replaced; the pattern is the two together."""
+
+    lead: ClassVar[re.Pattern[str]]
+    number: ClassVar[re.Pattern[str]]
+    whole = False  # confirm cuts the number out
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.pattern = re.compile(rf"\b{cls.lead.pattern}{cls.number.pattern}\b")
+
+    def confirm(self, candidate: str) -> Span | None:
+        lead = self.lead.match(candidate)
+        number = self.number.match(candidate, lead.end()) if lead is not None else None
+        if lead is None or number is None or not self.valid(number):
+            return None
+        return lead.end(), number.end()
+
+    def valid(self, number: re.Match[str]) -> bool:
+        raise NotImplementedError
+
+
 @register
-class TaxNumberRecognizer(Recognizer):
+class TaxNumberRecognizer(NamedNumberRecognizer):
     """A German Steuernummer said to be one (``St.-Nr. 181/815/08155``): the tax office's
     number of a sole trader or freelancer, as invoices and tax papers print it. It has no
     check digit, so only a number after its name counts; python-stdnum checks that it has the
@@ -254,23 +277,16 @@ class TaxNumberRecognizer(Recognizer):
                          "Steuernummern (nach Steuernummer, St.-Nr.)")
     lead = re.compile(r"(?:Steuer-?[Nn]ummer|St\.-?Nr\.|StNr\.?)(?:[ \t]*:)?[ \t]*")
     required_any = re.compile(r"Steuer-?[Nn]ummer|St\.-?Nr|StNr")
-    pattern = re.compile(rf"\b{lead.pattern}\d{{2,5}}(?:[/ ]?\d){{8,11}}\b")
+    number = re.compile(r"\d{2,5}(?:[/ ]?\d){8,11}")
     min_digits = 10
-    whole = False  # confirm cuts the number out
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None:
-            return None
-        number = candidate[m.end():]
-        compact = number.replace("/", "").replace(" ", "")
-        if not 10 <= len(compact) <= 13 or not stnr.is_valid(compact):
-            return None
-        return m.end(), len(candidate)
+    def valid(self, number: re.Match[str]) -> bool:
+        compact = number.group().replace("/", "").replace(" ", "")
+        return 10 <= len(compact) <= 13 and stnr.is_valid(compact)
 
 
 @register
-class SocialSecurityNumberRecognizer(Recognizer):
+class SocialSecurityNumberRecognizer(NamedNumberRecognizer):
     """A German pension insurance number said to be one (``SV-Nr. 12 150785 M 123``): the area,
     the date of birth, the birth name's initial, a serial number and a check digit. The date
     must exist (its day is 50 more for a second number); the check digit is not tested (no
@@ -284,23 +300,15 @@ class SocialSecurityNumberRecognizer(Recognizer):
                       r"(?:[ \t]*:)?[ \t]*")
     required_any = re.compile(r"[Vv]ersicherungsnummer|[RS]V-?Nr|[RS]VNR")
     number = re.compile(r"\d{2}[ ]?(\d{2})(\d{2})(\d{2})[ ]?[A-Z][ ]?\d{3}")
-    pattern = re.compile(rf"\b{lead.pattern}{number.pattern}\b")
     min_digits = 11
-    whole = False  # confirm cuts the number out
 
-    def confirm(self, candidate: str) -> Span | None:
-        lead = self.lead.match(candidate)
-        if lead is None:
-            return None
-        m = self.number.match(candidate, lead.end())
-        if m is None:
-            return None
-        day, month, year = (int(part) for part in m.group(1, 2, 3))
+    def valid(self, number: re.Match[str]) -> bool:
+        day, month, year = (int(part) for part in number.group(1, 2, 3))
         try:  # the day of a second number is 50 more; the century is not written
             datetime.date(2000 + year, month, day - 50 if day > 50 else day)
         except ValueError:
-            return None
-        return lead.end(), m.end()
+            return False
+        return True
 
 
 @register
