@@ -417,7 +417,10 @@ _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoi
            r"Inhaber|Inhaberin")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
 _GLUED = r"(?:Hrn?|Fr|Frl|Dr)\."
-_TITLES = r"Dr\.|Prof\.|Dipl\.-Ing\.|med\.|rer\.|nat\."
+#: academic and professional titles as letters and business mail write them (``Dr. jur.``,
+#: ``Dipl.-Kffr.``, ``Dr.-Ing.``, ``Mag.``, ``RA``): one of them read as the name hid the name
+_TITLES = (r"Dr\.|Dr\.-Ing\.|Prof\.|Dipl\.-[A-Z][a-z]{1,5}\.|Mag\.|Ing\.|med\.|dent\.|vet\.|"
+           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|RA|RAin|StB")
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
 _NOT_NAMES_TEXT = (
     "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag Januar Februar März April Mai "

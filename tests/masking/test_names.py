@@ -69,6 +69,10 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Profil [PROFILE_URL] und [PROFILE_URL]"),
     ("SV-Nr. 12 150785 M 123, Versicherungsnummer 12 310285 M 123, Police VS-2026-0001",
      "SV-Nr. [SV_NUMBER], Versicherungsnummer 12 310285 M 123, Police VS-2026-0001"),
+    ("Frau Dipl.-Kffr. Weber, Herr Dr. med. dent. Braun, Frau Mag. Huber, Herr RA Schmidt",
+     "Frau Dipl.-Kffr. [NAME], Herr Dr. med. dent. [NAME], Frau Mag. [NAME], Herr RA [NAME]"),
+    ("Herr Prof. Dr.-Ing. Kraus und Frau Dr. jur. Lange",
+     "Herr Prof. Dr.-Ing. [NAME] und Frau Dr. jur. [NAME]"),
     # names in capitals, and salutations in capitals
     ("HERR MAIER RUFT ZURÜCK, Herr MÜLLER-LÜDENSCHEIDT auch, FRAU Weber",
      "HERR [NAME] RUFT ZURÜCK, Herr [NAME] auch, FRAU [NAME]"),

@@ -36,7 +36,8 @@ TEMPLATES = [
     "mit{c}Thomas{c}Berger{c}", "{c}J{c}rgen Kühn", "Hans-{c}eter Brandt", "Hr.{c}Kowalski",
     "Name:{c}Zimmermann", "Thomas-Mann-{c}traße", "geb. am{c}3. M{c}rz 1962{c}",
     "HERR{c}MAIER{c}", "Herr M{c}LLER", "FRAU{c}Weber", "St.-Nr.{c}181/815/0815{c}5",
-    "Herr O{c}Connor", "Frau Mc{c}onald{c}", "{c}linked{c}n.com/in/an{c}a-b{c}", "SV-Nr.{c}12 150785 {c} 123",
+    "Herr O{c}Connor", "Frau Mc{c}onald{c}", "Frau Dipl.-K{c}fr. Weber", "Herr Dr.{c}Ing. Kraus",
+    "{c}linked{c}n.com/in/an{c}a-b{c}", "SV-Nr.{c}12 150785 {c} 123",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

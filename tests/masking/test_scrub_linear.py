@@ -90,6 +90,7 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "profile_paths": lambda n: "linkedin.com/in/" + "a" * n + " ",
     "profile_prefixes": lambda n: "https://www." * (n // 12) + "linkedin.com/in/a",
     "sv_leads": lambda n: "SV-Nr. 12 " * (n // 10),
+    "diploma_titles": lambda n: "Frau" + " Dipl.-Kfm. Dr.-Ing." * (n // 20),
     "latin_extended_a": lambda n: "Frau Ā" + "ā" * n + "1",
     "caps_particles": lambda n: "FRAU " + "VON DER " * (n // 8),
 }
