@@ -118,22 +118,43 @@ def crash_and_finish(ns: Namespace, bootstrap: str, generator: subprocess.Popen[
 def sigkill_after(ns: Namespace, bootstrap: str, alive_s: float, *extra: str,
                   after_commit: bool = False, committed_to: str | None = None) -> None:
     """A processor that runs for ``alive_s`` and is SIGKILLed, mid-transaction; with
-    ``after_commit``, ``alive_s`` after its first commit (its audit record, or its first
-    committed record of ``committed_to``): a start-up that a loaded machine makes slow cannot
-    leave every instance without a commit."""
+    ``after_commit``, ``alive_s`` after its first commit (its audit record; or, for an
+    internal topic that it reads back, ``committed_to``, its first commit of having read
+    records of it: written alone, they are not yet state that a restart rebuilds): a start-up
+    that a loaded machine makes slow cannot leave every instance without a commit."""
     import time
 
-    topic = committed_to or ns.audit
-    before = committed_records(bootstrap, topic) if after_commit else 0
+    def progress() -> int:
+        if committed_to is None:
+            return committed_records(bootstrap, ns.audit)
+        return group_offsets(bootstrap, f"{ns.ns}-masker", committed_to)
+
+    before = progress() if after_commit else 0
     proc = start_processor(ns, bootstrap, "--batch-ms", "100", *extra)
     deadline = time.monotonic() + 120
-    while after_commit and committed_records(bootstrap, topic) <= before:
+    while after_commit and progress() <= before:
         assert proc.poll() is None and time.monotonic() < deadline, stop(proc)
         time.sleep(0.2)
     time.sleep(alive_s)
     assert proc.poll() is None, stop(proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
+
+
+def group_offsets(bootstrap: str, group: str, topic: str) -> int:
+    """The sum of ``group``'s committed offsets on the topic's partitions (0 where none)."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                       "enable.auto.commit": False})
+    try:
+        partitions = [TopicPartition(topic, p)
+                      for p in reader.list_topics(topic, timeout=10).topics[topic].partitions]
+        return sum(max(tp.offset, 0) for tp in reader.committed(partitions, timeout=10))
+    except KafkaException:  # the group's coordinator is not known yet
+        return 0
+    finally:
+        reader.close()
 
 
 def committed_records(bootstrap: str, topic: str) -> int:
