@@ -607,9 +607,10 @@ def _alternation(words: frozenset[str]) -> str:
                             for first, rest in sorted(groups.items())) + ")"
 
 
+_FIRST_NAMES = _alternation(FIRST_NAMES)
 #: a common first name, hyphenated ones included (``Hans-Peter``); a street named after a
 #: person (``Thomas-Mann-Straße``) is read whole, for ``confirm`` to refuse
-_FIRST_NAME = rf"{_alternation(FIRST_NAMES)}(?:-[{_UPPER}][{_LOWER}]+){{0,2}}\b"
+_FIRST_NAME = rf"{_FIRST_NAMES}(?:-[{_UPPER}][{_LOWER}]+){{0,2}}\b"
 
 
 def _is_first_name(word: str) -> bool:
@@ -633,7 +634,7 @@ class FirstNameRecognizer(Recognizer):
     pattern = re.compile(rf"\b{_FIRST_NAME}(?:[ \t]+{_NAME_WORD}){{0,2}}")
     #: the names alone, without the word boundaries: the core's fast engine reads this, and
     #: six notes in ten of the reference mix hold none (its Unicode ``\b`` cost 2 µs a note)
-    required_any = re.compile(_alternation(FIRST_NAMES))
+    required_any = re.compile(_FIRST_NAMES)
     whole = False  # confirm cuts a word that is no name off the end
 
     def confirm(self, candidate: str) -> Span | None:
@@ -641,10 +642,8 @@ class FirstNameRecognizer(Recognizer):
         if not _is_first_name(words[0].group()):
             return None  # a street or a compound (``Paul-Lincke-Ufer``)
         end = words[0].end()
-        for index, word in enumerate(words[1:], 1):
-            text = word.group()
-            if (text in NOT_NAMES or (index == 2 and not _is_first_name(words[1].group()))
-                    or (text.count("-") > 1 and not _is_first_name(text))):
+        for index, word in enumerate(words[1:], 1):  # name words: one hyphen at most
+            if word.group() in NOT_NAMES or (index == 2 and not _is_first_name(words[1].group())):
                 break
             end = word.end()
         if end == words[0].end() and words[0].group() in AMBIGUOUS:
