@@ -3,6 +3,7 @@ scoring finds what a scrub replaced (its targets live in the benchmark, not here
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from benchmarks.scrub_quality import replaced, score
@@ -37,10 +38,19 @@ def test_every_span_holds_what_its_kind_says() -> None:
                 assert re.search(r"linkedin\.com/in/|xing\.com/profile/", text), text
             elif kind == "social_security_number":
                 assert re.fullmatch(r"\d\d ?\d{6} ?[A-Z] ?\d{3}", text), text
+            elif kind == "address":
+                assert re.match(r"\w[\w.-]*(?: \w+)*[ .]? \d{1,3}", text), text
+            elif kind == "id_document":
+                assert re.fullmatch(r"[A-Z0-9]{9}", text) and len(re.findall(r"\d", text)) >= 2
+            elif kind == "license_plate":
+                assert re.fullmatch(r"[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} \d{1,4}[EH]?", text), text
+            elif kind == "ip_address":
+                ipaddress.ip_address(text)
             elif kind == "email":
                 assert re.search(r"@|\(at\)|\[at\]|＠", text), text
     assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
-                     "birth_date", "profile_url", "social_security_number"}
+                     "birth_date", "profile_url", "social_security_number", "address",
+                     "id_document", "license_plate", "ip_address"}
 
 
 def test_replaced_regions_are_found_even_where_a_replacement_shares_letters() -> None:

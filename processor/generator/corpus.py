@@ -30,11 +30,11 @@ SALUTATIONS = ["Frau", "Herr", "Herrn", "Hr.", "Fr.", "Dr.", "Frau Dr.", "Herr P
 CARDS = ["4111 1111 1111 1111", "5500 0000 0000 0004", "4012888888881881", "3782 822463 10005"]
 #: text that looks like an identifier or a name to a careless detector, and is none
 DECOYS = ["am 12.03.2026", "bis 3.5.26", "Betrag 1.234,56 €", "89,90 EUR monatlich",
-          "Vertrag V-0123456", "Kundennr. KD-4711", "Hauptstraße 12, 10115 Berlin",
+          "Vertrag V-0123456", "Kundennr. KD-4711", "Parkplatz 12", "Zahlungsweg 2",
           "um 14:30 Uhr", "Zählerstand 004512", "Rechnung 2026-0815", "Tarif Strom Basis 24",
           "PLZ 80331", "Seite 2 von 3", "Version 1.2.3", "Raum 0.12",
           # first names that are words, dates, brands or streets here
-          "ab 15. Jan 2026", "Fritz!Box getauscht", "Thomas-Mann-Straße 5", "Max. Leistung 11 kW",
+          "ab 15. Jan 2026", "Fritz!Box getauscht", "Thomas-Mann-Straße", "Max. Leistung 11 kW",
           "Bestellung bei Otto", "Ernst der Lage"]
 TYPOS = ["Rüchruf", "Telefn", "Kunde hat angerfen", "Untrlagen", "bitte zurückrufn"]
 #: German words that are also surnames of the reference CRM (LAST): a capitalised noun is no
@@ -50,6 +50,14 @@ SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A
 #: with one of these is found only if the CRM knows them
 RARE_FIRST = ["Zdenka", "Kunigunde", "Eyerusalem", "Thorbjörn", "Oluwaseun", "Radomir",
               "Xiomara", "Ragnhild"]
+#: streets as notes write them: glued, a word of their own, after a preposition (these only
+#: with a postcode: ``Am Markt`` is a street word, ``An der Alster`` is not)
+STREETS = ["Lindenweg", "Goethestraße", "Hauptstr.", "Bahnhofstraße", "Karl-Marx-Allee",
+           "Berliner Straße", "Am Markt", "Kirchgasse", "Schillerplatz", "Kurfürstendamm",
+           "Mühlenweg", "Rosenstrasse", "Paul-Lincke-Ufer"]
+STREETS_WITH_TOWN = ["An der Alster", "Im Wiesengrund", "Zur Mühle", "Auf dem Berg"]
+TOWNS = ["Köln", "München", "Frankfurt am Main", "Halle (Saale)", "Bad Homburg", "Berlin",
+         "Neustadt-Glewe", "Görlitz"]
 ZERO_WIDTH, NBSP, THIN = "\u200b", "\u00a0", "\u2009"
 
 
@@ -139,6 +147,35 @@ def _social_security_number(rng: random.Random) -> str:
     number = (f"{rng.randint(10, 99)} {day:02}{month:02}{year:02} {rng.choice('ABKMSW')} "
               f"{rng.randint(0, 999):03}")
     return number if rng.random() < 0.5 else number.replace(" ", "")
+
+
+def _address(rng: random.Random) -> str:
+    """A street, a house number and, for some, the postcode and town."""
+    town = f"{rng.randint(1001, 99998):05} {rng.choice(TOWNS)}"
+    if rng.random() < 0.2:
+        return f"{rng.choice(STREETS_WITH_TOWN)} {rng.randint(1, 99)}, {town}"
+    number = f"{rng.randint(1, 199)}{rng.choice(['', '', '', 'a', ' b', '-3'])}"
+    tail = rng.choice(["", "", f", {town}", f"\n{town}", f" in {town}"])
+    return f"{rng.choice(STREETS)} {number}{tail}"
+
+
+def _id_document(rng: random.Random) -> str:
+    """The number of an identity card or passport: the German alphabet, two digits at least."""
+    letters = "CFGHJKLMNPRTVWXYZ"
+    chars = [rng.choice(letters)] + [rng.choice(letters + "0123456789") for _ in range(6)]
+    return "".join(chars) + f"{rng.randint(10, 99)}"
+
+
+def _license_plate(rng: random.Random) -> str:
+    district = rng.choice(["M", "B", "HH", "K", "LÖ", "TÜ", "BAD"])
+    letters = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(1, 2)))
+    return f"{district}-{letters} {rng.randint(1, 9999)}{rng.choice(['', '', 'E', 'H'])}"
+
+
+def _ip_address(rng: random.Random) -> str:
+    if rng.random() < 0.2:
+        return f"2001:db8:{rng.randint(0, 0xffff):x}::{rng.randint(1, 0xffff):x}"
+    return ".".join(str(rng.randint(1, 254)) for _ in range(4))
 
 
 def _tax_number(rng: random.Random) -> str:
@@ -268,6 +305,15 @@ class CorpusWriter:
             (self._role_name, ", Einkauf, bittet um ein Angebot."),
             ("Gespräch mit ", self._particle_name, " wegen Umzug."),
             ("Angebot erhalten, danke. ", self._signature),
+            ("Umzug: neue Anschrift ", value("address", lambda: _address(rng)),
+             " ab sofort."),
+            ("Identität geprüft, ", value(None, lambda: rng.choice([
+                "Personalausweis-Nr. ", "Ausweisnummer: ", "Reisepass ", "Pass-Nr. "])),
+             value("id_document", lambda: _id_document(rng)), " notiert."),
+            ("Schaden gemeldet, ", value(None, lambda: rng.choice([
+                "Kfz-Kennzeichen ", "Kennzeichen: ", "amtl. Kennzeichen "])),
+             value("license_plate", lambda: _license_plate(rng)), " notiert."),
+            ("Login gesperrt, IP ", value("ip_address", lambda: _ip_address(rng)), " notiert."),
             # a comma after the date: a date written out holds ". ", and the scoring, which
             # aligns the scrubbed text with the note, could not tell it from a sentence's end
             ("Ausweis geprüft, ", value(None, lambda: rng.choice(["geb. ", "Geburtsdatum: ",

@@ -9,8 +9,9 @@ The native core runs the same patterns and calls the same ``confirm`` on its can
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import phonenumbers
@@ -241,6 +242,25 @@ class TaxIdRecognizer(Recognizer):
         return (0, len(candidate)) if idnr.is_valid(_compact(candidate)[0]) else None
 
 
+@register
+class IpAddressRecognizer(Recognizer):
+    """An IP address (``192.0.2.24``, ``2001:db8::1``): personal data when the provider can
+    tie it to a subscriber (CJEU C-582/14, Breyer), and support notes keep them. The standard
+    library's ``ipaddress`` decides (a time ``10:30:00`` or a version ``1.2.300.4`` is none)."""
+
+    kind = "ip_address"
+    shown_as = Localized("IP addresses", "IP-Adressen")
+    pattern = re.compile(_number_edges(r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b"
+                                       r"|\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b"))
+
+    def confirm(self, candidate: str) -> Span | None:
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            return None
+        return 0, len(candidate)
+
+
 class NamedNumberRecognizer(Recognizer):
     """A number said to be one: its name (``lead``), then the number (``number``), which
     ``valid`` checks. Only the number is replaced; the pattern is the two together."""
@@ -251,7 +271,8 @@ class NamedNumberRecognizer(Recognizer):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls.pattern = re.compile(rf"\b{cls.lead.pattern}{cls.number.pattern}\b")
+        # ASCII edges, as the numbers': the core's fast engine reads them (see NUMBER_EDGE)
+        cls.pattern = re.compile(_number_edges(rf"\b{cls.lead.pattern}{cls.number.pattern}\b"))
 
     def confirm(self, candidate: str) -> Span | None:
         lead = self.lead.match(candidate)
@@ -309,6 +330,47 @@ class SocialSecurityNumberRecognizer(NamedNumberRecognizer):
         except ValueError:
             return False
         return True
+
+
+@register
+class IdDocumentRecognizer(NamedNumberRecognizer):
+    """The number of an identity document said to be one (``Personalausweis-Nr. L01X00T47``,
+    ``Reisepass C01X00T47``, ``Führerscheinnummer B072RRE2I55``): a note that a document was
+    checked often keeps it. German and foreign numbers differ in form, so a run of capitals
+    and digits with two digits at least counts after the document's name."""
+
+    kind = "id_document"
+    label = "ID_NUMBER"
+    shown_as = Localized("numbers of identity cards, passports and driving licences",
+                         "Nummern von Personalausweisen, Pässen und Führerscheinen")
+    lead = re.compile(r"(?:(?:Personalausweis|Ausweis|Reisepass|Pass|Führerschein"
+                      r"|Aufenthaltstitel)(?:-?[Nn]ummer|[ \t]*-?Nr\.?)?|Dokumentennummer"
+                      r"|PA-?Nr\.?)(?:[ \t]*:)?[ \t]*")
+    required_any = re.compile(r"[Aa]usweis|[Pp]ass|Führerschein|Aufenthaltstitel"
+                              r"|Dokumentennummer|PA-?Nr")
+    number = re.compile(r"[A-Z0-9]{6,11}")
+
+    def valid(self, number: re.Match[str]) -> bool:
+        return sum(ch.isdigit() for ch in number.group()) >= 2
+
+
+@register
+class LicensePlateRecognizer(NamedNumberRecognizer):
+    """A vehicle's registration said to be one (``Kfz-Kennzeichen M-AB 1234``): the keeper is
+    on record for it, as an insurer's CRM holds. German form: the district, the letters, the
+    number, and ``E`` or ``H`` for an electric or historic car."""
+
+    kind = "license_plate"
+    shown_as = Localized("vehicle registrations (after Kennzeichen)",
+                         "Kfz-Kennzeichen (nach Kennzeichen)")
+    lead = re.compile(r"(?:(?:amtl\.|amtliches)[ \t]+)?(?:Kfz-|KFZ-)?(?:Kennzeichen|Kz\.)"
+                      r"(?:[ \t]*:)?[ \t]*")
+    required_any = re.compile(r"Kennzeichen|Kz\.")
+    number = re.compile(r"[A-ZÄÖÜ]{1,3}[ -][A-Z]{1,2}[ -]?[1-9][0-9]{0,3}[EH]?")
+    min_digits = 1
+
+    def valid(self, number: re.Match[str]) -> bool:
+        return True  # the form is the check: no register to ask
 
 
 @register
@@ -414,7 +476,8 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
 #: the labels of a name in a form or a mail's header: only with their colon (``Name: …``),
 #: as ``Name Ihres Ansprechpartners`` names nobody
 _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoinhaberin|"
-           r"Inhaber|Inhaberin")
+           r"Inhaber|Inhaberin|Versicherungsnehmer|Versicherungsnehmerin|Mandant|Mandantin|"
+           r"Patient|Patientin")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
 _GLUED = r"(?:Hrn?|Fr|Frl|Dr)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
@@ -460,9 +523,21 @@ _SALUTATION = (rf"(?:(?:(?:{_TRIGGERS}):?|(?:{_LABELS}):)"
                rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+|{_GLUED})")
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
 _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
-#: name particles (German, Dutch, Romance): lower-case, so the salutation's name word skips
-#: them; only after a salutation proper, as ``von`` after ``Kollege`` is a preposition
-_PARTICLES = r"(?:von|v\.|van|de|da|di|del|della|dos|du|ten|ter)(?:[ \t]+(?:der|den|dem|la|le))?"
+#: name particles (German, Dutch, Romance, Portuguese) and the articles after them
+_PARTICLE_WORDS, _PARTICLE_ARTICLES = "von v. van de da di del della dos du ten ter", "der den dem la le"
+
+
+def _particles(case: Callable[[str], str]) -> str:
+    """The particles, and an article after one, written in ``case`` (``str.upper`` for a name
+    in capitals: one list for both, so neither lacks a particle)."""
+    words = "|".join(re.escape(case(word)) for word in _PARTICLE_WORDS.split())
+    articles = "|".join(re.escape(case(word)) for word in _PARTICLE_ARTICLES.split())
+    return rf"(?:{words})(?:[ \t]+(?:{articles}))?"
+
+
+#: lower-case, so the salutation's name word skips them; only after a salutation proper, as
+#: ``von`` after ``Kollege`` is a preposition
+_PARTICLES = _particles(str.lower)
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
 _SIGN_OFFS = r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\."
 _SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
@@ -478,7 +553,8 @@ class SalutationRecognizer(Recognizer):
     shown_as = Localized("names after a salutation, title, kinship word, role or label",
                          "Namen nach Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname")
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD)
-    required_any = re.compile(f"{_TRIGGERS}|{_LABELS}")
+    #: a label only with its colon (``Kunde`` alone, in most notes, passed every text)
+    required_any = re.compile(f"{_TRIGGERS}|(?:{_LABELS}):")
     whole = False  # confirm cuts the name out of the salutation
     lead = re.compile(_SALUTATION)
     words = 1
@@ -524,7 +600,7 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
 #: a name written in capitals (``Herr MÜLLER``, ``HERR MAIER``, ``HERRN VON DER HEYDE``):
 #: three letters at least, so that an abbreviation (``Kontakt: IT``) is none
 _CAPS = "A-ZÀ-ÖØ-Þ"
-_CAPS_WORD = (r"(?:(?:VON|VAN|DE|DA|DI|DU|TEN|TER)(?:[ \t]+(?:DER|DEN|DEM|LA|LE))?[ \t]+)?"
+_CAPS_WORD = (rf"(?:{_particles(str.upper)}[ \t]+)?"
               rf"[{_CAPS}][{_CAPS}ß]{{2,}}(?:-[{_CAPS}][{_CAPS}ß]+)?\b")
 #: a salutation written in capitals, and its titles
 _CAPS_SALUTATION = (rf"(?:HERRN?|FRAU|FAMILIE|HRN?\.|FR\.|DR\.)"
@@ -649,6 +725,83 @@ class FirstNameRecognizer(Recognizer):
         if end == words[0].end() and words[0].group() in AMBIGUOUS:
             return None
         return 0, end
+
+
+#: the last part of a street's name, glued (``Goethestraße``, ``Lindenweg``) or a word of its
+#: own (``Berliner Straße``, ``Karl-Marx-Allee``). Not ``ufer`` glued (``Verkäufer``), nor
+#: ``stieg`` (``Anstieg``) or ``wall`` (``Firewall``): words of a note with a number after them
+_STREET_ENDINGS = ("straße strasse str. weg allee platz gasse ring damm chaussee steig pfad "
+                   "graben kamp markt")
+_STREET_WORDS = _STREET_ENDINGS + " ufer wall"
+
+
+#: words with a street's ending, or after a preposition, that name no street (a note's nouns
+#: with a number after them: ``Zahlungsweg 2``, ``Arbeitsplatz 3``, ``In der Woche 12``)
+_NOT_STREETS_TEXT = (
+    "Arbeitsplatz Parkplatz Stellplatz Sitzplatz Ausbildungsplatz Studienplatz Kitaplatz "
+    "Pflegeplatz Heimplatz Zahlungsweg Lösungsweg Rechtsweg Postweg Rückweg Umweg "
+    "Heimweg Dienstweg Lieferweg Versandweg Kommunikationsweg Arbeitsweg Anfahrtsweg Ausweg "
+    "Bildungsweg Kontaktweg Vertriebsweg Arbeitsmarkt Aktienmarkt Strommarkt Gasmarkt "
+    "Immobilienmarkt Wohnungsmarkt Baumarkt Supermarkt Schlüsselring Ehering "
+    "Woche Wochen Jahr Jahre Jahren Monat Monate Monaten Quartal Tag Tage Tagen Stunde Stunden "
+    "Minute Minuten Regel Summe Höhe Zeit Zeitraum Rahmen Durchschnitt Schnitt Vergleich "
+    "Moment Vorfeld Auftrag Vertrag Fall Fälle Fällen Kunden Anfragen Euro Stück")
+NOT_STREETS = frozenset(_NOT_STREETS_TEXT.split())
+
+
+def _street_part(endings: str, case: Callable[[str], str]) -> str:
+    return "(?:" + "|".join(re.escape(case(end)) for end in endings.split()) + ")"
+
+
+#: what stands before a street word of its own: an adjective of place (``Berliner``,
+#: ``Alte``), a preposition (``Am Markt``, ``An der Alster``)
+_STREET_PREPOSITIONS = (r"Am|Im|Zum|Zur|(?:An|Auf|In|Unter|Hinter|Vor|Über|Bei)[ \t]+"
+                        r"(?:der|den|dem)")
+_STREET = (rf"(?:[{_UPPER}][{_LOWER}]*-){{0,3}}[{_UPPER}][{_LOWER}]*"
+           rf"{_street_part(_STREET_ENDINGS, str.lower)}"
+           rf"|(?:(?:[{_UPPER}][{_LOWER}]+(?:er|e)|{_STREET_PREPOSITIONS})[ \t]+"
+           rf"|(?:[{_UPPER}][{_LOWER}]*-){{1,3}}){_street_part(_STREET_WORDS, str.capitalize)}")
+_HOUSE_NUMBER = r"[0-9]{1,3}(?:[ \t]?[a-zA-Z])?(?:[ \t]?[-/][ \t]?[0-9]{1,3}[a-zA-Z]?)?\b"
+#: a postcode and its town (``60311 Frankfurt am Main``, ``Halle (Saale)``, ``Bad Homburg``)
+_TOWN = (rf"(?:D-)?[0-9]{{5}}[ \t]+(?:Bad[ \t]+)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+         rf"(?:[ \t]+(?:am|im|(?:an|in|ob|vor)[ \t]+der)[ \t]+[{_UPPER}][{_LOWER}]+"
+         rf"|[ \t]*\([{_UPPER}][{_LOWER}]+\))?")
+_THEN_TOWN = rf"(?:[ \t]*,{_SPACE}{{0,3}}|{_SPACE}{{1,3}}(?:in[ \t]+)?){_TOWN}"
+
+
+@register
+class StreetAddressRecognizer(Recognizer):
+    """A street and house number (``Lindenweg 4``, ``Hauptstr. 17a``, ``Am Markt 3``), with
+    the postcode and town after it (``, 50667 Köln``): where a person lives, as a note of a
+    move or a delivery keeps it. A street after a preposition with a name of any kind (``An
+    der Alster 12``) counts only with its postcode: ``Im Jahr 12`` is none."""
+
+    kind = "street_address"
+    label = "ADDRESS"
+    shown_as = Localized("street addresses (street and house number, postcode and town)",
+                         "Anschriften (Straße und Hausnummer, Postleitzahl und Ort)")
+    pattern = re.compile(
+        rf"\b(?:(?:{_STREET})[ \t]+{_HOUSE_NUMBER}(?:{_THEN_TOWN})?"
+        rf"|(?:{_STREET_PREPOSITIONS})[ \t]+[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+        rf"[ \t]+{_HOUSE_NUMBER}{_THEN_TOWN})")
+    #: a street's word and a number after it, or a postcode and a town: most notes hold
+    #: neither, and the pattern (its Unicode word edges) sends the core to a slow engine
+    required_any = re.compile(rf"(?:{_street_part(_STREET_WORDS, str.lower)}"
+                              rf"|{_street_part(_STREET_WORDS, str.capitalize)})[ \t]+[0-9]"
+                              rf"|[0-9]{{5}}[ \t]+[{_UPPER}]")
+    min_digits = 1
+    street = re.compile(rf"(?:{_STREET}|(?:{_STREET_PREPOSITIONS})[ \t]+\S+)[ \t]")
+    town = re.compile(r"[0-9]{5}[ \t]+(\S+)")
+
+    def confirm(self, candidate: str) -> Span | None:
+        street = self.street.match(candidate)
+        words = candidate[:street.end()].split() if street is not None else []
+        if not words or words[0] in NOT_NAMES or words[-1].rsplit("-", 1)[-1] in NOT_STREETS:
+            return None  # ``Die Straße 5``, ``Arbeitsplatz 3``, ``In der Woche 12``
+        town = self.town.search(candidate, street.end() if street is not None else 0)
+        if town is not None and town.group(1) in NOT_NAMES | NOT_STREETS:
+            return None
+        return 0, len(candidate)
 
 
 @register

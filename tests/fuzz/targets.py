@@ -210,7 +210,9 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "\u00a0", "\u2009", "İstanbul ı", "Σ", "😀", "@", ".", "0", "a",
                  "Dr. ", "Ansprechpartnerin: ", "Herrn von der ", "Viele Grüße\n", "Anna Maria ",
                  "geb. 1.2.1980", "(at)", " ", "Thomas ", "Hans-Peter ", "Jan ", "Hr.",
-                 "Name: ", "-Straße"]
+                 "Name: ", "-Straße", "Lindenweg 4", ", 50667 Köln", "Am Markt ", "An der ",
+                 "Ausweis-Nr. ", "L01X00T47", "Kennzeichen ", "M-AB 1234", "192.0.2.24",
+                 "2001:db8::1", ":", "HERRN DOS "]
 
 
 @st.composite

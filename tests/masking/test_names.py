@@ -54,7 +54,26 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Jan Berger ruft an", "[NAME] ruft an"),
     ("Termin 15. Jan 2026, Fritz!Box getauscht, Max. 11 kW",
      "Termin 15. Jan 2026, Fritz!Box getauscht, Max. 11 kW"),
-    ("Neue Adresse Thomas-Mann-Straße 5", "Neue Adresse Thomas-Mann-Straße 5"),
+    ("Neue Adresse Thomas-Mann-Straße 5", "Neue Adresse [ADDRESS]"),
+    ("Ecke Thomas-Mann-Straße", "Ecke Thomas-Mann-Straße"),
+    # where a person lives: the street and number, with the postcode and town after them
+    ("Neue Anschrift: Lindenweg 4, 50667 Köln. Lieferung an Berliner Str. 12a",
+     "Neue Anschrift: [ADDRESS]. Lieferung an [ADDRESS]"),
+    ("umgezogen: An der Alster 12\n20099 Hamburg, vorher Karl-Marx-Allee 34 in 10178 Berlin",
+     "umgezogen: [ADDRESS], vorher [ADDRESS]"),
+    ("Am Markt 3, Hauptstraße 5-7, 60311 Frankfurt am Main", "[ADDRESS], [ADDRESS]"),
+    ("Arbeitsplatz 3, Zahlungsweg 2, Im Jahr 12, Die Straße 5, In der Woche 12, 12345 Anfragen",
+     "Arbeitsplatz 3, Zahlungsweg 2, Im Jahr 12, Die Straße 5, In der Woche 12, 12345 Anfragen"),
+    # identity documents, vehicles, IP addresses
+    ("Personalausweis Nr. L01X00T47 und Reisepass C01X00T47 geprüft, Ausweis liegt vor",
+     "Personalausweis Nr. [ID_NUMBER] und Reisepass [ID_NUMBER] geprüft, Ausweis liegt vor"),
+    ("Kfz-Kennzeichen M-AB 1234, amtl. Kennzeichen: LÖ-X 12E, Kennzeichen fehlt",
+     "Kfz-Kennzeichen [LICENSE_PLATE], amtl. Kennzeichen: [LICENSE_PLATE], Kennzeichen fehlt"),
+    ("Login von 192.0.2.24 und 2001:db8::1 gesperrt, um 10:30:00, Version 1.2.3",
+     "Login von [IP_ADDRESS] und [IP_ADDRESS] gesperrt, um 10:30:00, Version 1.2.3"),
+    # every particle after a salutation in capitals, as after one in lower case
+    ("HERRN DOS SANTOS und FRAU DELLA ROSA", "HERRN [NAME] und FRAU [NAME]"),
+    ("Versicherungsnehmer: Kowalczyk, Patientin: Nowak", "Versicherungsnehmer: [NAME], Patientin: [NAME]"),
     # glued and abbreviated salutations, a couple, labels with their colon
     ("Hr.Kowalski und Hrn. Bauer, laut Herrn v. Bülow", "Hr.[NAME] und Hrn. [NAME], laut Herrn [NAME]"),
     ("Eheleute Hartmann", "Eheleute [NAME]"),

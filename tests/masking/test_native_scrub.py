@@ -38,6 +38,11 @@ TEMPLATES = [
     "HERR{c}MAIER{c}", "Herr M{c}LLER", "FRAU{c}Weber", "St.-Nr.{c}181/815/0815{c}5",
     "Herr O{c}Connor", "Frau Mc{c}onald{c}", "Frau Dipl.-K{c}fr. Weber", "Herr Dr.{c}Ing. Kraus",
     "{c}linked{c}n.com/in/an{c}a-b{c}", "SV-Nr.{c}12 150785 {c} 123",
+    "{c}Goethe{c}traße 12{c}", "Lindenweg 4{c} 50667 K{c}ln", "Am{c}Markt 3", "Berliner{c}Str. 5",
+    "Karl-{c}arx-Allee 34{c}", "An der{c}Alster 12, 20099 Hamburg{c}", "Hauptstr. 1{c}a",
+    "Ausweis-Nr.{c}L01X00T47{c}", "{c}Reisepass C01X{c}0T47", "Kfz-Kennzeichen{c}M-AB 1234{c}",
+    "Kennzeichen M-{c}B 12{c}4", "{c}192.0.2.2{c}4{c}", "2001:db8:{c}:1{c}", "HERRN DOS{c}SANTOS",
+    "Versicherungsnehmer:{c}Weber",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

@@ -93,6 +93,15 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "diploma_titles": lambda n: "Frau" + " Dipl.-Kfm. Dr.-Ing." * (n // 20),
     "latin_extended_a": lambda n: "Frau Ā" + "ā" * n + "1",
     "caps_particles": lambda n: "FRAU " + "VON DER " * (n // 8),
+    "street_hyphens": lambda n: "Ab-" * (n // 3) + "weg 1",
+    "street_words": lambda n: "Lindenweg Alte " * (n // 15),
+    "street_numbers": lambda n: "Lindenweg 1 " * (n // 12),
+    "towns": lambda n: "Am Markt 1, 12345 " * (n // 18),
+    "street_prepositions": lambda n: "An der " * (n // 7) + "Alster 1, 12345 Berlin",
+    "document_leads": lambda n: "Ausweis-Nr. Pass " * (n // 17),
+    "plate_leads": lambda n: "Kennzeichen M-" * (n // 14),
+    "ip_groups": lambda n: "1.2.3." * (n // 6),
+    "ipv6_groups": lambda n: "a:b:" * (n // 4),
 }
 
 
