@@ -252,6 +252,8 @@ class IpAddressRecognizer(Recognizer):
     shown_as = Localized("IP addresses", "IP-Adressen")
     pattern = re.compile(_number_edges(r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b"
                                        r"|\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b"))
+    #: what every match holds (a digit between dots, a group before a colon): few notes do
+    required_any = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
 
     def confirm(self, candidate: str) -> Span | None:
         try:

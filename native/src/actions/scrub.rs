@@ -10,7 +10,7 @@
 
 use hashbrown::{HashMap, HashSet};
 use pyo3::prelude::*;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde_json::Value;
 
 use super::NativeAction;
@@ -61,8 +61,8 @@ const NAMES: usize = usize::MAX;
 
 pub struct Scrub {
     recognizers: Vec<Recognizer>,
-    /// the distinct `required_any` patterns: each scanned once per text
-    gates: Vec<Regex>,
+    /// the distinct `required_any` patterns, scanned together in one pass over a text
+    gates: RegexSet,
     /// texts holding one of these, or a match of `defer_pattern`, are read normalised by
     /// Python's recognizers (`processor/pii/normalize.py`): the core leaves them to Python
     defer_chars: HashSet<char>,
@@ -86,7 +86,7 @@ impl Scrub {
         names: Option<&(usize, String)>,
     ) -> Option<Self> {
         // recognizers that share a gate (the two salutation recognizers) share its scan
-        let mut gates: Vec<Regex> = Vec::new();
+        let mut gates: Vec<String> = Vec::new();
         let recognizers = specs
             .iter()
             .map(|spec| {
@@ -101,10 +101,10 @@ impl Scrub {
                     pattern: Regex::new(&format!("{flags}{}", spec.pattern)).ok()?,
                     required: spec.required.clone(),
                     required_any: match &spec.required_any {
-                        Some(p) => Some(match gates.iter().position(|g| g.as_str() == p) {
+                        Some(p) => Some(match gates.iter().position(|g| g == p) {
                             Some(shared) => shared,
                             None => {
-                                gates.push(Regex::new(p).ok()?);
+                                gates.push(p.clone());
                                 gates.len() - 1
                             }
                         }),
@@ -131,7 +131,7 @@ impl Scrub {
         };
         Some(Self {
             recognizers,
-            gates,
+            gates: RegexSet::new(&gates).ok()?,
             defer_chars: defer_chars.chars().collect(),
             defer_pattern,
             names,
@@ -173,7 +173,7 @@ impl Scrub {
             return None;
         }
         let digits = text.chars().filter(|c| c.is_numeric()).count();
-        let passed: Vec<bool> = self.gates.iter().map(|g| g.is_match(text)).collect();
+        let passed = self.gates.matches(text);
         let active: Vec<usize> = self
             .recognizers
             .iter()
@@ -184,7 +184,7 @@ impl Scrub {
                     .as_ref()
                     .is_none_or(|r| text.contains(r.as_str()))
             })
-            .filter(|(_, d)| d.required_any.is_none_or(|gate| passed[gate]))
+            .filter(|(_, d)| d.required_any.is_none_or(|gate| passed.matched(gate)))
             .map(|(index, _)| index)
             .collect();
         // known names: found by the set (the words are cut from the text itself)
@@ -353,7 +353,7 @@ fn same_classes(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::same_classes;
-    use regex::Regex;
+    use regex::{Regex, RegexSet};
 
     #[test]
     fn admitted_characters_are_classed_like_python() {
