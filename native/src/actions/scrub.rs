@@ -100,16 +100,12 @@ impl Scrub {
                 Some(Recognizer {
                     pattern: Regex::new(&format!("{flags}{}", spec.pattern)).ok()?,
                     required: spec.required.clone(),
-                    required_any: match &spec.required_any {
-                        Some(p) => Some(match gates.iter().position(|g| g == p) {
-                            Some(shared) => shared,
-                            None => {
-                                gates.push(p.clone());
-                                gates.len() - 1
-                            }
-                        }),
-                        None => None,
-                    },
+                    required_any: spec.required_any.as_ref().map(|p| {
+                        gates.iter().position(|g| g == p).unwrap_or_else(|| {
+                            gates.push(p.clone());
+                            gates.len() - 1
+                        })
+                    }),
                     min_digits: spec.min_digits,
                     confirm,
                     confirmed: HashMap::new(),
