@@ -26,7 +26,8 @@ from processor.generator.rows import (
     tax_id,
 )
 
-SALUTATIONS = ["Frau", "Herr", "Herrn", "Hr.", "Fr.", "Dr.", "Frau Dr.", "Herr Prof.", "Familie"]
+SALUTATIONS = ["Frau", "Herr", "Herrn", "Hr.", "Fr.", "Dr.", "Frau Dr.", "Herr Prof.", "Familie",
+               "Hr", "Kd.", "VN", "Frau Rechtsanwältin"]
 CARDS = ["4111 1111 1111 1111", "5500 0000 0000 0004", "4012888888881881", "3782 822463 10005"]
 #: text that looks like an identifier or a name to a careless detector, and is none
 DECOYS = ["am 12.03.2026", "bis 3.5.26", "Betrag 1.234,56 €", "89,90 EUR monatlich",
@@ -43,7 +44,8 @@ HOMONYMS = ["Arbeitet als Koch in Köln", "Der Richter hat entschieden", "Der Ba
             "Weber-Karde im Garten", "Wolf im Wald gesichtet", "Schneider hat die Hose gekürzt",
             "Fischer am Hafen"]
 #: how a business note or a mail names people the CRM does not know, besides salutations
-ROLES = ["Ansprechpartner:", "Ansprechpartnerin", "Kontaktperson:", "Gesprächspartnerin"]
+ROLES = ["Ansprechpartner:", "Ansprechpartnerin", "Kontaktperson:", "Gesprächspartnerin",
+         "Sachbearbeiterin", "Makler", "Geschäftsführer"]
 PARTICLES = ["von", "von der", "van", "van der", "de", "da"]
 SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A. ", "MfG, "]
 #: first names that no list of common names holds (pii/first_names.py): a person named bare

@@ -252,8 +252,9 @@ class IpAddressRecognizer(Recognizer):
     shown_as = Localized("IP addresses", "IP-Adressen")
     pattern = re.compile(_number_edges(r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b"
                                        r"|\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b"))
-    #: what every match holds (a digit between dots, a group before a colon): few notes do
-    required_any = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
+    #: what every match holds (three dots between digits, a group before a colon): few notes
+    #: do (a date has two dots)
+    required_any = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
 
     def confirm(self, candidate: str) -> Span | None:
         try:
@@ -465,27 +466,37 @@ _UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ſ", "a-zß-öø-ÿĀ-ſ"
 _NAME_WORD = (rf"(?:[{_UPPER}]['’]|Ma?c|D[aei]|L[ae])?[{_UPPER}][{_LOWER}]+"
               rf"(?:-[{_UPPER}][{_LOWER}]+)?\b")
 #: the salutations and titles proper: after these, a lower-case word can be a name particle
-_ADDRESSES = r"Frau|Herrn?|Hrn?\.|Fr\.|Frl\.|Familie|Fam\.|Eheleute|Ehepaar|Dr\.|Prof\."
+#: (``Hr`` also without its dot, as quick notes write it; ``Fr`` is Friday there)
+_ADDRESSES = (r"Frau|Herrn?|Hrn?\.|Hrn?|Fr\.|Frl\.|Familie|Fam\.|Eheleute|Ehepaar|Dr\.|"
+              r"Prof\.")
 _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Gattin|Mann|Sohn|Tochter|Mutter|Vater|Bruder|Schwester|Oma|Opa|Enkelin|Enkel|"
              r"Schwiegersohn|Schwiegertochter|Kollegin|Kollege|Nachbarin|Nachbar|Betreuerin|"
              r"Betreuer|Witwe|Witwer|Lebensgefährtin|Lebensgefährte|Partnerin|Partner|"
              # the roles that a business note names a person by (``Ansprechpartner: …``)
              r"Ansprechpartnerin|Ansprechpartner|Ansprechperson|Kontaktperson|"
-             r"Gesprächspartnerin|Gesprächspartner|"
+             r"Gesprächspartnerin|Gesprächspartner|Sachbearbeiterin|Sachbearbeiter|"
+             r"Maklerin|Makler|Vermittlerin|Vermittler|Vertreterin|Vertreter|Beraterin|Berater|"
+             r"Geschäftsführerin|Geschäftsführer|Bevollmächtigte|Bevollmächtigter|Erbin|"
+             r"Rechtsanwältin|Rechtsanwalt|Anwältin|Anwalt|Steuerberaterin|Steuerberater|"
+             r"Notarin|Notar|"
+             # an insurer's policyholder (Versicherungsnehmer), a customer as abbreviated
+             r"VN|Kd\.|Kdn\.|"
              # the name someone was born with (``Frau Schmidt, geb. Weber``)
              r"geb\.|geborene|geborener")
 #: the labels of a name in a form or a mail's header: only with their colon (``Name: …``),
 #: as ``Name Ihres Ansprechpartners`` names nobody
 _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoinhaberin|"
            r"Inhaber|Inhaberin|Versicherungsnehmer|Versicherungsnehmerin|Mandant|Mandantin|"
-           r"Patient|Patientin")
+           r"Patient|Patientin|AP|GF")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
 _GLUED = r"(?:Hrn?|Fr|Frl|Dr)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
 #: ``Dipl.-Kffr.``, ``Dr.-Ing.``, ``Mag.``, ``RA``): one of them read as the name hid the name
 _TITLES = (r"Dr\.|Dr\.-Ing\.|Prof\.|Dipl\.-[A-Z][a-z]{1,5}\.|Mag\.|Ing\.|med\.|dent\.|vet\.|"
-           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|RA|RAin|StB")
+           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|RA|RAin|StB|"
+           # a profession that letters put between the salutation and the name
+           r"Rechtsanwältin|Rechtsanwalt|Steuerberaterin|Steuerberater|Notarin|Notar")
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
 _NOT_NAMES_TEXT = (
     "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag Januar Februar März April Mai "
@@ -495,7 +506,8 @@ _NOT_NAMES_TEXT = (
     "Vollmacht Unterlagen Heute Morgen Gestern Doktor Professor Der Die Das Den Dem Des Ein "
     "Eine Einen Und Oder Aber Sie Er Es Ihr Ihm Ihre Wir Hat Ist War Wird Kein Keine Nicht Noch "
     "Schon Auch Ihrem Ihren Euer Eure Team Service Kundenservice Support Vertrieb Einkauf "
-    "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke "
+    "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke Nr Nummer Schreiben "
+    "Schaden Schadenfall Police Antrag Gutachten Unterschrift Akte Mandat Vorgang "
     # what follows a saint's or founder's name in the name of a place or a firm
     "Straße Strasse Platz Allee Weg Kirche Apotheke Schule Gymnasium Klinik Krankenhaus "
     "Stiftung Versicherung Bank Sparkasse Filiale Himmelfahrt"
@@ -513,6 +525,22 @@ def _words_of(alternation: str) -> set[str]:
 
 
 NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(_words_of(f"{_TRIGGERS}|{_LABELS}"))
+
+
+def _by_first_letter(alternation: str) -> str:
+    """An alternation of the patterns above (each begins with a letter of its own, none holds a
+    ``|``) grouped by that letter, each group in the alternation's order: the same matches,
+    but after the ``\b`` that begins a salutation's pattern, Python's ``re`` tries one group at
+    a position, not each of ~90 words (24 µs a note of the quality corpus, now 11)."""
+    groups: dict[str, list[str]] = {}
+    for word in alternation.split("|"):
+        groups.setdefault(word[0], []).append(word[1:])
+    return "(?:" + "|".join(
+        f"{first}(?:{'|'.join(rest)})" if len(rest) > 1 else first + rest[0]
+        for first, rest in groups.items()) + ")"
+
+
+_TRIGGERS_GROUPED, _LABELS_GROUPED = _by_first_letter(_TRIGGERS), _by_first_letter(_LABELS)
 #: white space as both regex engines read it (Python's ``\s`` also takes U+001C–U+001F)
 _SPACE = r"[^\S\x1c-\x1f]"
 #: a salutation, kinship word or title and the titles or salutations after it, up to the name
@@ -521,7 +549,7 @@ _SPACE = r"[^\S\x1c-\x1f]"
 #: 2^k ways through ``Frau Dr. Dr. …``), and at most four (an attacker's ``Dr. Dr. …`` would
 #: otherwise be read to its end from every ``Dr.``: quadratic). tests/masking/test_scrub_linear.py
 _TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|")))
-_SALUTATION = (rf"(?:(?:(?:{_TRIGGERS}):?|(?:{_LABELS}):)"
+_SALUTATION = (rf"(?:(?:{_TRIGGERS_GROUPED}:?|{_LABELS_GROUPED}:)"
                rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+|{_GLUED})")
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
 _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
@@ -556,7 +584,9 @@ class SalutationRecognizer(Recognizer):
                          "Namen nach Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname")
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD)
     #: a label only with its colon (``Kunde`` alone, in most notes, passed every text)
-    required_any = re.compile(f"{_TRIGGERS}|(?:{_LABELS}):")
+    #: flat, each word an alternative: Python's ``re`` then skips to the positions where one
+    #: of their first letters stands (grouped, or the labels in a group, it tried them all)
+    required_any = re.compile(_TRIGGERS + "".join(f"|{label}:" for label in _LABELS.split("|")))
     whole = False  # confirm cuts the name out of the salutation
     lead = re.compile(_SALUTATION)
     words = 1

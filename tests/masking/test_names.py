@@ -71,6 +71,13 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Kfz-Kennzeichen [LICENSE_PLATE], amtl. Kennzeichen: [LICENSE_PLATE], Kennzeichen fehlt"),
     ("Login von 192.0.2.24 und 2001:db8::1 gesperrt, um 10:30:00, Version 1.2.3",
      "Login von [IP_ADDRESS] und [IP_ADDRESS] gesperrt, um 10:30:00, Version 1.2.3"),
+    # roles of an insurer's or a firm's notes, quick abbreviations
+    ("Tel. mit Sachbearbeiterin Heinrichs, Makler Hr. Janßen, VN Berger, Kd. Nowak, Hr Krüger",
+     "Tel. mit Sachbearbeiterin [NAME], Makler Hr. [NAME], VN [NAME], Kd. [NAME], Hr [NAME]"),
+    ("AP: Wiesner, GF: Brenner, Frau Rechtsanwältin Lohmann, Notar Kühn-Lange",
+     "AP: [NAME], GF: [NAME], Frau Rechtsanwältin [NAME], Notar [NAME]"),
+    ("Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr",
+     "Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr"),
     # every particle after a salutation in capitals, as after one in lower case
     ("HERRN DOS SANTOS und FRAU DELLA ROSA", "HERRN [NAME] und FRAU [NAME]"),
     ("Versicherungsnehmer: Kowalczyk, Patientin: Nowak", "Versicherungsnehmer: [NAME], Patientin: [NAME]"),

@@ -42,7 +42,8 @@ TEMPLATES = [
     "Karl-{c}arx-Allee 34{c}", "An der{c}Alster 12, 20099 Hamburg{c}", "Hauptstr. 1{c}a",
     "Ausweis-Nr.{c}L01X00T47{c}", "{c}Reisepass C01X{c}0T47", "Kfz-Kennzeichen{c}M-AB 1234{c}",
     "Kennzeichen M-{c}B 12{c}4", "{c}192.0.2.2{c}4{c}", "2001:db8:{c}:1{c}", "HERRN DOS{c}SANTOS",
-    "Versicherungsnehmer:{c}Weber",
+    "Versicherungsnehmer:{c}Weber", "VN{c}Berger", "Hr{c}Krüger{c}", "Kd.{c}Nowak",
+    "Frau Rechtsanw{c}ltin Lohmann",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

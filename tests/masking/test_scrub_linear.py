@@ -100,6 +100,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "street_prepositions": lambda n: "An der " * (n // 7) + "Alster 1, 12345 Berlin",
     "document_leads": lambda n: "Ausweis-Nr. Pass " * (n // 17),
     "plate_leads": lambda n: "Kennzeichen M-" * (n // 14),
+    "roles": lambda n: "Frau Rechtsanwältin Sachbearbeiterin " * (n // 37),
+    "quick_salutations": lambda n: "Hr Hr. VN Kd. " * (n // 14),
     "ip_groups": lambda n: "1.2.3." * (n // 6),
     "ipv6_groups": lambda n: "a:b:" * (n // 4),
 }
