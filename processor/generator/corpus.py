@@ -27,7 +27,7 @@ from processor.generator.rows import (
 )
 
 SALUTATIONS = ["Frau", "Herr", "Herrn", "Hr.", "Fr.", "Dr.", "Frau Dr.", "Herr Prof.", "Familie",
-               "Hr", "Kd.", "VN", "Frau Rechtsanwältin"]
+               "Hr", "Kd.", "VN", "Frau Rechtsanwältin", "Mr.", "Mrs"]
 CARDS = ["4111 1111 1111 1111", "5500 0000 0000 0004", "4012888888881881", "3782 822463 10005"]
 #: text that looks like an identifier or a name to a careless detector, and is none
 DECOYS = ["am 12.03.2026", "bis 3.5.26", "Betrag 1.234,56 €", "89,90 EUR monatlich",
@@ -47,7 +47,8 @@ HOMONYMS = ["Arbeitet als Koch in Köln", "Der Richter hat entschieden", "Der Ba
 ROLES = ["Ansprechpartner:", "Ansprechpartnerin", "Kontaktperson:", "Gesprächspartnerin",
          "Sachbearbeiterin", "Makler", "Geschäftsführer"]
 PARTICLES = ["von", "von der", "van", "van der", "de", "da"]
-SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A. ", "MfG, "]
+SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A. ", "MfG, ",
+             "Best regards,\n"]
 #: first names that no list of common names holds (pii/first_names.py): a person named bare
 #: with one of these is found only if the CRM knows them
 RARE_FIRST = ["Zdenka", "Kunigunde", "Eyerusalem", "Thorbjörn", "Oluwaseun", "Radomir",

@@ -468,7 +468,8 @@ _NAME_WORD = (rf"(?:[{_UPPER}]['’]|Ma?c|D[aei]|L[ae])?[{_UPPER}][{_LOWER}]+"
 #: the salutations and titles proper: after these, a lower-case word can be a name particle
 #: (``Hr`` also without its dot, as quick notes write it; ``Fr`` is Friday there)
 _ADDRESSES = (r"Frau|Herrn?|Hrn?\.|Hrn?|Fr\.|Frl\.|Familie|Fam\.|Eheleute|Ehepaar|Dr\.|"
-              r"Prof\.")
+              # and the English ones of an international firm's notes and mails
+              r"Prof\.|Mrs\.|Mrs|Mr\.|Mr|Ms\.|Ms|Miss|Mx\.")
 _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Gattin|Mann|Sohn|Tochter|Mutter|Vater|Bruder|Schwester|Oma|Opa|Enkelin|Enkel|"
              r"Schwiegersohn|Schwiegertochter|Kollegin|Kollege|Nachbarin|Nachbar|Betreuerin|"
@@ -483,14 +484,16 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              # an insurer's policyholder (Versicherungsnehmer), a customer as abbreviated
              r"VN|Kd\.|Kdn\.|"
              # the name someone was born with (``Frau Schmidt, geb. Weber``)
-             r"geb\.|geborene|geborener")
+             r"geb\.|geborene|geborener|"
+             # a mail's greeting in English (German greetings are followed by a salutation)
+             r"Dear")
 #: the labels of a name in a form or a mail's header: only with their colon (``Name: …``),
 #: as ``Name Ihres Ansprechpartners`` names nobody
 _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoinhaberin|"
            r"Inhaber|Inhaberin|Versicherungsnehmer|Versicherungsnehmerin|Mandant|Mandantin|"
            r"Patient|Patientin|AP|GF")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
-_GLUED = r"(?:Hrn?|Fr|Frl|Dr)\."
+_GLUED = r"(?:Hrn?|Fr|Frl|Dr|Mrs?|Ms)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
 #: ``Dipl.-Kffr.``, ``Dr.-Ing.``, ``Mag.``, ``RA``): one of them read as the name hid the name
 _TITLES = (r"Dr\.|Dr\.-Ing\.|Prof\.|Dipl\.-[A-Z][a-z]{1,5}\.|Mag\.|Ing\.|med\.|dent\.|vet\.|"
@@ -508,6 +511,8 @@ _NOT_NAMES_TEXT = (
     "Schon Auch Ihrem Ihren Euer Eure Team Service Kundenservice Support Vertrieb Einkauf "
     "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke Nr Nummer Schreiben "
     "Schaden Schadenfall Police Antrag Gutachten Unterschrift Akte Mandat Vorgang "
+    # after an English greeting
+    "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
     # what follows a saint's or founder's name in the name of a place or a firm
     "Straße Strasse Platz Allee Weg Kirche Apotheke Schule Gymnasium Klinik Krankenhaus "
     "Stiftung Versicherung Bank Sparkasse Filiale Himmelfahrt"
@@ -569,7 +574,7 @@ def _particles(case: Callable[[str], str]) -> str:
 #: ``von`` after ``Kollege`` is a preposition
 _PARTICLES = _particles(str.lower)
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
-_SIGN_OFFS = r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\."
+_SIGN_OFFS = r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.|[Rr]egards|Sincerely|Cheers"
 _SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
 
 

@@ -78,6 +78,12 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AP: [NAME], GF: [NAME], Frau Rechtsanwältin [NAME], Notar [NAME]"),
     ("Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr",
      "Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr"),
+    # an international firm's notes and mails in English
+    ("Call with Mr. Johnson, Mrs Patel and Ms. O'Neill; Mr.Smith too",
+     "Call with Mr. [NAME], Mrs [NAME] and Ms. [NAME]; Mr.[NAME] too"),
+    ("Dear Mr. Smith, thanks.\nBest regards,\nJohn Miller", "Dear Mr. [NAME], thanks.\nBest regards,\n[NAME]"),
+    ("Dear Sir or Madam, Dear Customer, Regards, Team Sales",
+     "Dear Sir or Madam, Dear Customer, Regards, Team Sales"),
     # every particle after a salutation in capitals, as after one in lower case
     ("HERRN DOS SANTOS und FRAU DELLA ROSA", "HERRN [NAME] und FRAU [NAME]"),
     ("Versicherungsnehmer: Kowalczyk, Patientin: Nowak", "Versicherungsnehmer: [NAME], Patientin: [NAME]"),
