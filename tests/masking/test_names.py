@@ -81,7 +81,8 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     # an international firm's notes and mails in English
     ("Call with Mr. Johnson, Mrs Patel and Ms. O'Neill; Mr.Smith too",
      "Call with Mr. [NAME], Mrs [NAME] and Ms. [NAME]; Mr.[NAME] too"),
-    ("Dear Mr. Smith, thanks.\nBest regards,\nJohn Miller", "Dear Mr. [NAME], thanks.\nBest regards,\n[NAME]"),
+    ("Dear Mr. Smith, thanks.\nBest regards,\nJohn Miller",
+     "Dear Mr. [NAME], thanks.\nBest regards,\n[NAME]"),
     ("Dear Sir or Madam, Dear Customer, Regards, Team Sales",
      "Dear Sir or Madam, Dear Customer, Regards, Team Sales"),
     # every particle after a salutation in capitals, as after one in lower case
