@@ -242,8 +242,12 @@ class CorpusWriter:
     def _unknown_name(self, out: Labelled) -> None:
         rng = self.rng
         first, last = rng.choice(UNKNOWN_FIRST), rng.choice(UNKNOWN_LAST)
-        if rng.random() < 0.5:
+        form = rng.random()
+        if form < 0.4:
             out.add(rng.choice(SALUTATIONS) + " ").add(last, "name_unknown")
+        elif form < 0.5:  # a first name shortened to its initial
+            out.add(rng.choice(["", "Frau ", "Herrn "]))
+            out.add(f"{first[0]}.{rng.choice([' ', ''])}{last}", "name_unknown")
         else:
             out.add(rng.choice(KIN) + " ").add(first, "name_unknown").add(" ")
             out.add(last, "name_unknown")

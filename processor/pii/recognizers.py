@@ -491,7 +491,8 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
 #: as ``Name Ihres Ansprechpartners`` names nobody
 _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoinhaberin|"
            r"Inhaber|Inhaberin|Versicherungsnehmer|Versicherungsnehmerin|Mandant|Mandantin|"
-           r"Patient|Patientin|AP|GF")
+           r"Patient|Patientin|AP|GF|Bearbeiter|Bearbeiterin|Verfasser|Verfasserin|"
+           r"Unterzeichner|Unterzeichnerin")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
 _GLUED = r"(?:Hrn?|Fr|Frl|Dr|Mrs?|Ms)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
@@ -511,6 +512,9 @@ _NOT_NAMES_TEXT = (
     "Schon Auch Ihrem Ihren Euer Eure Team Service Kundenservice Support Vertrieb Einkauf "
     "Buchhaltung Verwaltung Geschäftsführung Abteilung Stadtwerke Nr Nummer Schreiben "
     "Schaden Schadenfall Police Antrag Gutachten Unterschrift Akte Mandat Vorgang "
+    # what begins a sentence after an enumeration's letter (``Variante B. Danach …``)
+    "Danach Dann Anschließend Außerdem Zudem Leider Somit Daher Deshalb Also Jetzt Hier Dort "
+    "Anlage Anhang Seite Absatz Ziffer Punkt Kapitel Gebäude Haus Variante "
     # after an English greeting
     "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
     # what follows a saint's or founder's name in the name of a place or a firm
@@ -574,7 +578,8 @@ def _particles(case: Callable[[str], str]) -> str:
 #: ``von`` after ``Kollege`` is a preposition
 _PARTICLES = _particles(str.lower)
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
-_SIGN_OFFS = r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.|[Rr]egards|Sincerely|Cheers"
+_SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
+              r"Cheers")
 _SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
 
 
@@ -708,6 +713,33 @@ class SignOffNameRecognizer(Recognizer):
                 break
             end = m.end() + word.end()
         return None if end is None else (m.end(), end)
+
+
+#: an initial, or two (``A.-K.``), before a surname (``M. Weber``, ``T.Berger``)
+_INITIALS = r"[A-ZÄÖÜ]\.(?:-?[A-ZÄÖÜ]\.)?[ \t]?"
+
+
+@register
+class InitialNameRecognizer(Recognizer):
+    """A surname after an initial (``Rückruf an T. Berger``, ``i. A. M. Weber``, ``A.-K.
+    Nowak``), as notes and signatures shorten a first name: initial and surname are
+    replaced. Not a capitalised word that is no name (``Variante B. Danach``)."""
+
+    kind = "initial_name"
+    label = "NAME"
+    shown_as = Localized("surnames after an initial", "Nachnamen nach einer Initiale")
+    #: an abbreviation's letter before it is read along, for ``confirm`` to refuse: the ``B.``
+    #: of ``z.B. Neukunden`` is no initial
+    pattern = re.compile(rf"\b(?:[a-zäöü]\.[ \t]?)?{_INITIALS}{_NAME_WORD}")
+    #: an initial and a capital after it: most notes hold none
+    required_any = re.compile(rf"{_INITIALS}[{_UPPER}]")
+    lead = re.compile(rf"(?:[a-zäöü]\.[ \t]?)?{_INITIALS}")
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None or candidate[0].islower() or candidate[m.end():] in NOT_NAMES:
+            return None
+        return 0, len(candidate)
 
 
 def _alternation(words: frozenset[str]) -> str:

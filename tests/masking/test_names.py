@@ -78,6 +78,11 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AP: [NAME], GF: [NAME], Frau Rechtsanwältin [NAME], Notar [NAME]"),
     ("Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr",
      "Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr"),
+    # a first name shortened to its initial; gez., Bearbeiter:
+    ("Rückruf an T. Berger, i. A. M.Weber, A.-K. Nowak; gez. Schulz, Bearbeiter: Kowalczyk",
+     "Rückruf an [NAME], i. A. [NAME], [NAME]; gez. [NAME], Bearbeiter: [NAME]"),
+    ("z.B. Neukunden, z. B. Strom, Variante B. Danach, Anlage 2",
+     "z.B. Neukunden, z. B. Strom, Variante B. Danach, Anlage 2"),
     # an international firm's notes and mails in English
     ("Call with Mr. Johnson, Mrs Patel and Ms. O'Neill; Mr.Smith too",
      "Call with Mr. [NAME], Mrs [NAME] and Ms. [NAME]; Mr.[NAME] too"),

@@ -44,6 +44,7 @@ TEMPLATES = [
     "Kennzeichen M-{c}B 12{c}4", "{c}192.0.2.2{c}4{c}", "2001:db8:{c}:1{c}", "HERRN DOS{c}SANTOS",
     "Versicherungsnehmer:{c}Weber", "VN{c}Berger", "Hr{c}Krüger{c}", "Kd.{c}Nowak",
     "Frau Rechtsanw{c}ltin Lohmann", "Mr.{c}Smith", "Mrs{c}Patel{c}", "Kind regards{c}Sarah",
+    "{c}T.{c}Berger", "A.-{c}. Nowak", "z.{c}B. Neukunden", "gez.{c}Schulz",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

@@ -104,6 +104,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "quick_salutations": lambda n: "Hr Hr. VN Kd. " * (n // 14),
     "english_salutations": lambda n: "Dear Mr. Mrs Ms. " * (n // 17),
     "english_sign_offs": lambda n: "Regards,\n" * (n // 9),
+    "initials": lambda n: "A.-B. " * (n // 6),
+    "abbreviations": lambda n: "z. B. u.a. " * (n // 11),
     "ip_groups": lambda n: "1.2.3." * (n // 6),
     "ipv6_groups": lambda n: "a:b:" * (n // 4),
 }

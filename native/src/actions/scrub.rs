@@ -183,6 +183,10 @@ impl Scrub {
             .filter(|(_, d)| d.required_any.is_none_or(|gate| passed.matched(gate)))
             .map(|(index, _)| index)
             .collect();
+        // a character that the patterns class otherwise than Python: Python decides, also
+        // where no gate passed here, as Python reads the text normalised (the Kelvin sign is
+        // a K there: `A.-\u{212A}. Nowak` holds a name that no gate saw in this text)
+        let shadow = turkish_i_as_long_s(text)?;
         // known names: found by the set (the words are cut from the text itself)
         let named = match &self.names {
             Some((names, _)) => names.borrow(py).find(text)?,
@@ -191,8 +195,6 @@ impl Scrub {
         if active.is_empty() && named.is_empty() {
             return Some(text.to_owned());
         }
-        // a character that the patterns class otherwise than Python: Python decides
-        let shadow = turkish_i_as_long_s(text)?;
         let haystack = shadow.as_deref().unwrap_or(text);
         // (start, end, recognizer, asked) in bytes; Python sorts by characters, which orders
         // alike. A whole-match candidate goes in unasked, at the span it would have: it is
