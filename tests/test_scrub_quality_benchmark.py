@@ -49,7 +49,7 @@ def test_every_span_holds_what_its_kind_says() -> None:
             elif kind == "ip_address":
                 ipaddress.ip_address(text)
             elif kind == "email":
-                assert re.search(r"@|\(at\)|\[at\]|＠", text), text
+                assert re.search(r"@|\(at\)|\[at\]|＠| at ", text), text
     assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
                      "birth_date", "profile_url", "social_security_number", "address",
                      "id_document", "license_plate", "ip_address"}

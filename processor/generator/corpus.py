@@ -133,6 +133,10 @@ def _email(rng: random.Random, first: str, last: str) -> str:
         return f"{local} [at] {name} [dot] {tld}"
     if form < 0.24:
         return f"{local}\uff20{domain}"
+    if form < 0.3:  # written out without brackets, or the @ spaced
+        name, tld = domain.rsplit(".", 1)
+        return rng.choice([f"{local} at {name} dot {tld}", f"{local} @ {domain}",
+                           f"{local.replace('.', ' punkt ')} at {name} punkt {tld}"])
     return f"{local}@{domain}"
 
 

@@ -172,6 +172,34 @@ class EmailRecognizer(Recognizer):
                 at = text.find("@", at + 1)
 
 
+#: a dot written out (``anna punkt weber``, ``example dot com``)
+_SPELLED_DOT = r"(?:\.|[ \t]+(?:dot|DOT|Dot|punkt|Punkt|PUNKT)[ \t]+)"
+
+
+@register
+class SpelledEmailRecognizer(Recognizer):
+    """An e-mail address with its ``@`` or dots written out or spaced, which normalisation does
+    not read (it reads only bracketed ones): ``anna at example dot com``, ``t.berger at
+    web.de``, ``anna punkt weber at gmx punkt de``, ``anna @ example.com``. The last part must
+    be a top-level domain's letters (``at 10.30`` is a time)."""
+
+    kind = "email_spelled"
+    label = "EMAIL"
+    shown_as = EmailRecognizer.shown_as
+    #: a few parts each side: an attacker's ``a dot a dot …`` is then read a bounded way
+    #: from each word, not to its end
+    pattern = re.compile(rf"\b[\w%+'-]+(?:{_SPELLED_DOT}[\w%+'-]+){{0,3}}"
+                         rf"(?:[ \t]*@[ \t]*|[ \t]+(?:at|AT|ät)[ \t]+)"
+                         rf"[\w-]+(?:{_SPELLED_DOT}[\w-]+){{1,4}}\b")
+    required_any = re.compile(r"[ \t](?:at|AT|ät)[ \t]|@")
+    #: a top-level domain as written: lower case or capitals (``Siemens.Then`` is a typo)
+    top_level = re.compile(r"[a-z]{2,24}|[A-Z]{2,24}")
+
+    def confirm(self, candidate: str) -> Span | None:
+        last = re.split(rf"{_SPELLED_DOT}", candidate)[-1]
+        return (0, len(candidate)) if self.top_level.fullmatch(last) else None
+
+
 @register
 class ProfileUrlRecognizer(Recognizer):
     """The address of a person's profile on a social or business network (``linkedin.com/in/

@@ -78,6 +78,11 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AP: [NAME], GF: [NAME], Frau Rechtsanwältin [NAME], Notar [NAME]"),
     ("Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr",
      "Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr"),
+    # e-mail addresses with the @ or the dots written out or spaced
+    ("Mail anna at example dot com, t.berger at web.de, a punkt b at gmx punkt de, x @ y.org",
+     "Mail [EMAIL], [EMAIL], [EMAIL], [EMAIL]"),
+    ("arrive at 10.30, look at page 3, meet at Siemens.Then, @Team",
+     "arrive at 10.30, look at page 3, meet at Siemens.Then, @Team"),
     # a first name shortened to its initial; gez., Bearbeiter:
     ("Rückruf an T. Berger, i. A. M.Weber, A.-K. Nowak; gez. Schulz, Bearbeiter: Kowalczyk",
      "Rückruf an [NAME], i. A. [NAME], [NAME]; gez. [NAME], Bearbeiter: [NAME]"),

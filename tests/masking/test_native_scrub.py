@@ -45,6 +45,7 @@ TEMPLATES = [
     "Versicherungsnehmer:{c}Weber", "VN{c}Berger", "Hr{c}Krüger{c}", "Kd.{c}Nowak",
     "Frau Rechtsanw{c}ltin Lohmann", "Mr.{c}Smith", "Mrs{c}Patel{c}", "Kind regards{c}Sarah",
     "{c}T.{c}Berger", "A.-{c}. Nowak", "z.{c}B. Neukunden", "gez.{c}Schulz",
+    "anna{c}at example dot c{c}m", "a punkt b at{c}gmx punkt de", "x{c}@ y.org{c}",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
