@@ -325,6 +325,9 @@ class CorpusWriter:
                 "Kfz-Kennzeichen ", "Kennzeichen: ", "amtl. Kennzeichen "])),
              value("license_plate", lambda: _license_plate(rng)), " notiert."),
             ("Login gesperrt, IP ", value("ip_address", lambda: _ip_address(rng)), " notiert."),
+            ("Auftrag von ", value(None, lambda: rng.choice(["Bäckerei ", "Malerbetrieb ", ""])),
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)),
+             value(None, lambda: rng.choice([" e.K.", " e. K.", " e.Kfm."])), " erhalten."),
             # a comma after the date: a date written out holds ". ", and the scoring, which
             # aligns the scrubbed text with the note, could not tell it from a sentence's end
             ("Ausweis geprüft, ", value(None, lambda: rng.choice(["geb. ", "Geburtsdatum: ",

@@ -511,6 +511,8 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Notarin|Notar|"
              # an insurer's policyholder (Versicherungsnehmer), a customer as abbreviated
              r"VN|Kd\.|Kdn\.|"
+             # a firm's owner (a sole trader's firm bears the owner's name)
+             r"Inh\.|"
              # the name someone was born with (``Frau Schmidt, geb. Weber``)
              r"geb\.|geborene|geborener|"
              # a mail's greeting in English (German greetings are followed by a salutation)
@@ -741,6 +743,38 @@ class SignOffNameRecognizer(Recognizer):
                 break
             end = m.end() + word.end()
         return None if end is None else (m.end(), end)
+
+
+#: a registered sole trader (eingetragener Kaufmann): ``e.K.``, ``e. Kfm.``, ``e.Kffr.``
+_SOLE_TRADER = r"e\.[ \t]?K(?:fm|ffr|fr)?\."
+
+
+@register
+class SoleTraderNameRecognizer(Recognizer):
+    """The name in a sole trader's firm (``Malerbetrieb Hoffmann e.K.``, ``Thomas Berger e.
+    Kfm.``): by law it holds the owner's surname, so it names a person, not a company. The one
+    or two words before the suffix, less a word that is no name (``Auftrag``); the suffix
+    stays."""
+
+    kind = "sole_trader_name"
+    label = "NAME"
+    shown_as = Localized("the names of sole traders' firms (e.K.)",
+                         "Namen der Firmen von Einzelkaufleuten (e.K.)")
+    pattern = re.compile(rf"\b{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?[ \t]+{_SOLE_TRADER}")
+    required_any = re.compile(_SOLE_TRADER)
+    whole = False  # confirm cuts the names out
+    suffix = re.compile(rf"[ \t]+{_SOLE_TRADER}$")
+
+    def confirm(self, candidate: str) -> Span | None:
+        suffix = self.suffix.search(candidate)
+        if suffix is None:
+            return None
+        names, start = candidate[:suffix.start()], 0
+        for word in re.finditer(r"\S+", names):
+            if word.group() not in NOT_NAMES:
+                break
+            start = word.end() + 1
+        return None if start >= len(names) else (start, len(names))
 
 
 #: an initial, or two (``A.-K.``), before a surname (``M. Weber``, ``T.Berger``)

@@ -78,6 +78,10 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AP: [NAME], GF: [NAME], Frau Rechtsanwältin [NAME], Notar [NAME]"),
     ("Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr",
      "Kd. Nr. 4711, Kd.-Nr. 4711, Anwalt Schreiben folgt, VN Schaden gemeldet, Fr 14 Uhr"),
+    # a sole trader's firm bears the owner's name; the owner
+    ("Auftrag Bäckerei Schulz e.K. erhalten, Rechnung an Thomas Berger e. Kfm., Inh. Brenner",
+     "Auftrag [NAME] e.K. erhalten, Rechnung an [NAME] e. Kfm., Inh. [NAME]"),
+    ("Siemens AG, Termin e.K. fehlt", "Siemens AG, Termin e.K. fehlt"),
     # e-mail addresses with the @ or the dots written out or spaced
     ("Mail anna at example dot com, t.berger at web.de, a punkt b at gmx punkt de, x @ y.org",
      "Mail [EMAIL], [EMAIL], [EMAIL], [EMAIL]"),
