@@ -172,8 +172,12 @@ class EmailRecognizer(Recognizer):
                 at = text.find("@", at + 1)
 
 
-#: a dot written out (``anna punkt weber``, ``example dot com``)
-_SPELLED_DOT = r"(?:\.|[ \t]+(?:dot|DOT|Dot|punkt|Punkt|PUNKT)[ \t]+)"
+#: a dot written out (``example dot com``, ``anna punkt weber``), and one either way
+_WRITTEN_DOT = r"[ \t]+(?:dot|DOT|Dot|punkt|Punkt|PUNKT)[ \t]+"
+_SPELLED_DOT = rf"(?:\.|{_WRITTEN_DOT})"
+#: an address's local part and domain, each dot either way
+_LOCAL = rf"[\w%+'-]+(?:{_SPELLED_DOT}[\w%+'-]+){{0,3}}"
+_DOMAIN = rf"[\w-]+(?:{_SPELLED_DOT}[\w-]+){{1,4}}"
 
 
 @register
@@ -187,11 +191,14 @@ class SpelledEmailRecognizer(Recognizer):
     label = "EMAIL"
     shown_as = EmailRecognizer.shown_as
     #: a few parts each side: an attacker's ``a dot a dot …`` is then read a bounded way
-    #: from each word, not to its end
-    pattern = re.compile(rf"\b[\w%+'-]+(?:{_SPELLED_DOT}[\w%+'-]+){{0,3}}"
-                         rf"(?:[ \t]*@[ \t]*|[ \t]+(?:at|AT|ät)[ \t]+)"
-                         rf"[\w-]+(?:{_SPELLED_DOT}[\w-]+){{1,4}}\b")
-    required_any = re.compile(r"[ \t](?:at|AT|ät)[ \t]|@")
+    #: from each word, not to its end. An address as written (``anna@example.com``) is the
+    #: e-mail detector's: each form here has a space at its ``@`` or a dot written out
+    pattern = re.compile(
+        rf"\b{_LOCAL}(?:[ \t]+(?:at|AT|ät)[ \t]+|[ \t]+@[ \t]*|@[ \t]+){_DOMAIN}\b"
+        rf"|\b{_LOCAL}@[\w-]+(?:\.[\w-]+){{0,3}}{_WRITTEN_DOT}[\w-]+(?:{_SPELLED_DOT}[\w-]+){{0,3}}\b")
+    #: most notes with an e-mail address write it as one: this gate leaves them out
+    required_any = re.compile(r"[ \t](?:at|AT|ät)[ \t]|[ \t]@|@[ \t]"
+                              r"|[ \t](?:dot|DOT|Dot|punkt|Punkt|PUNKT)[ \t]")
     #: a top-level domain as written: lower case or capitals (``Siemens.Then`` is a typo)
     top_level = re.compile(r"[a-z]{2,24}|[A-Z]{2,24}")
 
@@ -689,9 +696,11 @@ class SalutationCapsNameRecognizer(SalutationRecognizer):
     shown_as = SalutationRecognizer.shown_as
     pattern = re.compile(rf"\b(?:(?:{_SALUTATION}){_CAPS_WORD}"
                          rf"|{_CAPS_SALUTATION}(?:{_CAPS_WORD}|{_NAME_WORD}))")
-    #: every match holds two capitals in a row (the name, or ``HR.``, ``FRAU`` …): most notes
-    #: do not, and the pattern (every salutation, then a word in capitals) is not cheap
-    required_any = re.compile(f"[{_CAPS}]{{2}}")
+    #: every match holds three capitals in a row (the name, ``HERR``, ``FRAU``) or an
+    #: abbreviated salutation in capitals: most notes do not (two capitals in a row passed the
+    #: ``DE`` of every IBAN), and the pattern (every salutation, then a word in capitals) is
+    #: not cheap
+    required_any = re.compile(rf"[{_CAPS}][{_CAPS}ß]{{2}}|HRN?\.|FR\.|DR\.")
     lead = re.compile(f"{_SALUTATION}|{_CAPS_SALUTATION}")
 
     def confirm(self, candidate: str) -> Span | None:
