@@ -469,8 +469,9 @@ class PhoneRecognizer(Recognizer):
     #: the ``03.2026`` of ``12.03.2026`` is never read as a number written with a leading 0;
     #: so is a code (``V-0123456``, ``KD-4711``), which starts with a letter
     pattern = re.compile(date_shape.pattern + _number_edges(r"|\b[A-Za-z]{1,4}-\d[\d-]*\d"
-                                                          r"|(?:\+|\b00|\(?\b0)\d[\d /().-]{4,20}\d"))
-    written_as_phone = re.compile(r"\(?(?:\+|0[1-9])")
+                                                          r"|(?:\+|\b00|\(?\b0 ?)\d[\d /().-]{4,20}\d"))
+    #: (a space after the leading 0 too: ``(0 30) 12 34 56``, ``0 61 31 / 23 45 67``)
+    written_as_phone = re.compile(r"\(?(?:\+|0 ?[1-9])")
     min_digits = 2
 
     def confirm(self, candidate: str) -> Span | None:
