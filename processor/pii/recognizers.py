@@ -604,17 +604,19 @@ _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 _PARTICLE_WORDS, _PARTICLE_ARTICLES = "von v. van de da di del della dos du ten ter", "der den dem la le"
 
 
-def _particles(case: Callable[[str], str]) -> str:
+def _particles(case: Callable[[str], str], articles_case: Callable[[str], str]) -> str:
     """The particles, and an article after one, written in ``case`` (``str.upper`` for a name
     in capitals: one list for both, so neither lacks a particle)."""
     words = "|".join(re.escape(case(word)) for word in _PARTICLE_WORDS.split())
-    articles = "|".join(re.escape(case(word)) for word in _PARTICLE_ARTICLES.split())
+    articles = "|".join(re.escape(articles_case(word)) for word in _PARTICLE_ARTICLES.split())
     return rf"(?:{words})(?:[ \t]+(?:{articles}))?"
 
 
-#: lower-case, so the salutation's name word skips them; only after a salutation proper, as
-#: ``von`` after ``Kollege`` is a preposition
-_PARTICLES = _particles(str.lower)
+#: lower-case, or the first capitalised (``Frau Von der Leyen``: the name word took ``Von``
+#: and left ``der Leyen``); only after a salutation proper, as ``von`` after ``Kollege`` is a
+#: preposition
+_PARTICLES = (f"(?:{_particles(str.lower, str.lower)}"
+              f"|{_particles(str.capitalize, str.lower)})")
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
 _SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
               r"Cheers")
@@ -680,7 +682,7 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
 #: a name written in capitals (``Herr MÜLLER``, ``HERR MAIER``, ``HERRN VON DER HEYDE``):
 #: three letters at least, so that an abbreviation (``Kontakt: IT``) is none
 _CAPS = "A-ZÀ-ÖØ-Þ"
-_CAPS_WORD = (rf"(?:{_particles(str.upper)}[ \t]+)?"
+_CAPS_WORD = (rf"(?:{_particles(str.upper, str.upper)}[ \t]+)?"
               rf"[{_CAPS}][{_CAPS}ß]{{2,}}(?:-[{_CAPS}][{_CAPS}ß]+)?\b")
 #: a salutation written in capitals, and its titles
 _CAPS_SALUTATION = (rf"(?:HERRN?|FRAU|FAMILIE|HRN?\.|FR\.|DR\.)"

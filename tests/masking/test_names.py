@@ -82,6 +82,8 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Auftrag Bäckerei Schulz e.K. erhalten, Rechnung an Thomas Berger e. Kfm., Inh. Brenner",
      "Auftrag [NAME] e.K. erhalten, Rechnung an [NAME] e. Kfm., Inh. [NAME]"),
     ("Siemens AG, Termin e.K. fehlt", "Siemens AG, Termin e.K. fehlt"),
+    # a particle written with a capital
+    ("Frau Von der Leyen und Herr Van der Berg", "Frau [NAME] und Herr [NAME]"),
     # a phone number with a space after its leading 0, as a trunk code is sometimes written
     ("Tel. (0 30) 12 34 56, Telefon: 0 61 31 / 23 45 67, Stand 0 12 Punkte",
      "Tel. [PHONE], Telefon: [PHONE], Stand 0 12 Punkte"),
