@@ -516,7 +516,7 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Maklerin|Makler|Vermittlerin|Vermittler|Vertreterin|Vertreter|Beraterin|Berater|"
              r"Geschäftsführerin|Geschäftsführer|Bevollmächtigte|Bevollmächtigter|Erbin|"
              r"Rechtsanwältin|Rechtsanwalt|Anwältin|Anwalt|Steuerberaterin|Steuerberater|"
-             r"Notarin|Notar|"
+             r"Notarin|Notar|Vermieterin|Vermieter|Mieterin|Mieter|"
              # an insurer's policyholder (Versicherungsnehmer), a customer as abbreviated
              r"VN|Kd\.|Kdn\.|"
              # a firm's owner (a sole trader's firm bears the owner's name)
@@ -530,7 +530,9 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
 _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoinhaberin|"
            r"Inhaber|Inhaberin|Versicherungsnehmer|Versicherungsnehmerin|Mandant|Mandantin|"
            r"Patient|Patientin|AP|GF|Bearbeiter|Bearbeiterin|Verfasser|Verfasserin|"
-           r"Unterzeichner|Unterzeichnerin")
+           r"Unterzeichner|Unterzeichnerin|"
+           # a forwarded mail's header (``Von: Kowalczyk, Janina``)
+           r"Von|An|Cc|CC|Absender|Empfänger|From|To")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
 _GLUED = r"(?:Hrn?|Fr|Frl|Dr|Mrs?|Ms)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
@@ -555,6 +557,7 @@ _NOT_NAMES_TEXT = (
     "Anlage Anhang Seite Absatz Ziffer Punkt Kapitel Gebäude Haus Variante "
     # after an English greeting
     "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
+    "Sales Marketing Office Admin Management Accounting Finance Purchasing "
     # what follows a saint's or founder's name in the name of a place or a firm
     "Straße Strasse Platz Allee Weg Kirche Apotheke Schule Gymnasium Klinik Krankenhaus "
     "Stiftung Versicherung Bank Sparkasse Filiale Himmelfahrt"
