@@ -938,11 +938,14 @@ class StreetAddressRecognizer(Recognizer):
     min_digits = 1
     street = re.compile(rf"(?:{_STREET}|(?:{_STREET_PREPOSITIONS})[ \t]+\S+)[ \t]")
     town = re.compile(r"[0-9]{5}[ \t]+(\S+)")
+    #: a street's first word that may also be a label's (``An der Alster``, ``An:``)
+    prepositions = frozenset(re.findall(r"[A-ZÜ]\w*", _STREET_PREPOSITIONS))
 
     def confirm(self, candidate: str) -> Span | None:
         street = self.street.match(candidate)
         words = candidate[:street.end()].split() if street is not None else []
-        if not words or words[0] in NOT_NAMES or words[-1].rsplit("-", 1)[-1] in NOT_STREETS:
+        if (not words or (words[0] in NOT_NAMES and words[0] not in self.prepositions)
+                or words[-1].rsplit("-", 1)[-1] in NOT_STREETS):
             return None  # ``Die Straße 5``, ``Arbeitsplatz 3``, ``In der Woche 12``
         town = self.town.search(candidate, street.end() if street is not None else 0)
         if town is not None and town.group(1) in NOT_NAMES | NOT_STREETS:
