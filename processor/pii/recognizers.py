@@ -300,15 +300,19 @@ class IpAddressRecognizer(Recognizer):
 
 
 class NamedNumberRecognizer(Recognizer):
-    """A number said to be one: its name (``lead``), then the number (``number``), which
-    ``valid`` checks. Only the number is replaced; the pattern is the two together."""
+    """A number said to be one: its name (``name``), a colon or spaces, then the number
+    (``number``), which ``valid`` checks. Only the number is replaced; the pattern is the
+    three together."""
 
-    lead: ClassVar[re.Pattern[str]]
+    name: ClassVar[str]
     number: ClassVar[re.Pattern[str]]
+    #: the name and what follows it up to the number (made from ``name``)
+    lead: ClassVar[re.Pattern[str]]
     whole = False  # confirm cuts the number out
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
+        cls.lead = re.compile(rf"(?:{cls.name})(?:[ \t]*:)?[ \t]*")
         # ASCII edges, as the numbers': the core's fast engine reads them (see NUMBER_EDGE)
         cls.pattern = re.compile(_number_edges(rf"\b{cls.lead.pattern}{cls.number.pattern}\b"))
 
@@ -320,7 +324,8 @@ class NamedNumberRecognizer(Recognizer):
         return lead.end(), number.end()
 
     def valid(self, number: re.Match[str]) -> bool:
-        raise NotImplementedError
+        """Whether the number is one (by default its form is the check: no register to ask)."""
+        return True
 
 
 @register
@@ -334,7 +339,7 @@ class TaxNumberRecognizer(NamedNumberRecognizer):
     label = "TAX_ID"
     shown_as = Localized("tax numbers (after Steuernummer, St.-Nr.)",
                          "Steuernummern (nach Steuernummer, St.-Nr.)")
-    lead = re.compile(r"(?:Steuer-?[Nn]ummer|St\.-?Nr\.|StNr\.?)(?:[ \t]*:)?[ \t]*")
+    name = r"Steuer-?[Nn]ummer|St\.-?Nr\.|StNr\.?"
     required_any = re.compile(r"Steuer-?[Nn]ummer|St\.-?Nr|StNr")
     number = re.compile(r"\d{2,5}(?:[/ ]?\d){8,11}")
     min_digits = 10
@@ -355,8 +360,7 @@ class SocialSecurityNumberRecognizer(NamedNumberRecognizer):
     label = "SV_NUMBER"
     shown_as = Localized("social security numbers (after Versicherungsnummer, SV-Nr.)",
                          "Sozialversicherungsnummern (nach Versicherungsnummer, SV-Nr.)")
-    lead = re.compile(r"(?:(?:Renten|Sozial)?[Vv]ersicherungsnummer|[RS]V-?Nr\.?|[RS]VNR)"
-                      r"(?:[ \t]*:)?[ \t]*")
+    name = r"(?:Renten|Sozial)?[Vv]ersicherungsnummer|[RS]V-?Nr\.?|[RS]VNR"
     required_any = re.compile(r"[Vv]ersicherungsnummer|[RS]V-?Nr|[RS]VNR")
     number = re.compile(r"\d{2}[ ]?(\d{2})(\d{2})(\d{2})[ ]?[A-Z][ ]?\d{3}")
     min_digits = 11
@@ -381,9 +385,8 @@ class IdDocumentRecognizer(NamedNumberRecognizer):
     label = "ID_NUMBER"
     shown_as = Localized("numbers of identity cards, passports and driving licences",
                          "Nummern von Personalausweisen, Pässen und Führerscheinen")
-    lead = re.compile(r"(?:(?:Personalausweis|Ausweis|Reisepass|Pass|Führerschein"
-                      r"|Aufenthaltstitel)(?:-?[Nn]ummer|[ \t]*-?Nr\.?)?|Dokumentennummer"
-                      r"|PA-?Nr\.?)(?:[ \t]*:)?[ \t]*")
+    name = (r"(?:Personalausweis|Ausweis|Reisepass|Pass|Führerschein|Aufenthaltstitel)"
+            r"(?:-?[Nn]ummer|[ \t]*-?Nr\.?)?|Dokumentennummer|PA-?Nr\.?")
     required_any = re.compile(r"[Aa]usweis|[Pp]ass|Führerschein|Aufenthaltstitel"
                               r"|Dokumentennummer|PA-?Nr")
     number = re.compile(r"[A-Z0-9]{6,11}")
@@ -401,14 +404,10 @@ class LicensePlateRecognizer(NamedNumberRecognizer):
     kind = "license_plate"
     shown_as = Localized("vehicle registrations (after Kennzeichen)",
                          "Kfz-Kennzeichen (nach Kennzeichen)")
-    lead = re.compile(r"(?:(?:amtl\.|amtliches)[ \t]+)?(?:Kfz-|KFZ-)?(?:Kennzeichen|Kz\.)"
-                      r"(?:[ \t]*:)?[ \t]*")
+    name = r"(?:(?:amtl\.|amtliches)[ \t]+)?(?:Kfz-|KFZ-)?(?:Kennzeichen|Kz\.)"
     required_any = re.compile(r"Kennzeichen|Kz\.")
     number = re.compile(r"[A-ZÄÖÜ]{1,3}[ -][A-Z]{1,2}[ -]?[1-9][0-9]{0,3}[EH]?")
     min_digits = 1
-
-    def valid(self, number: re.Match[str]) -> bool:
-        return True  # the form is the check: no register to ask
 
 
 @register
