@@ -325,6 +325,8 @@ class CorpusWriter:
                 "Kfz-Kennzeichen ", "Kennzeichen: ", "amtl. Kennzeichen "])),
              value("license_plate", lambda: _license_plate(rng)), " notiert."),
             ("Login gesperrt, IP ", value("ip_address", lambda: _ip_address(rng)), " notiert."),
+            ("Teilnehmer: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", ",
+             value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), "; Protokoll folgt."),
             ("Auftrag von ", value(None, lambda: rng.choice(["Bäckerei ", "Malerbetrieb ", ""])),
              value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)),
              value(None, lambda: rng.choice([" e.K.", " e. K.", " e.Kfm."])), " erhalten."),

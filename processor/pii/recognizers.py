@@ -554,6 +554,8 @@ _NOT_NAMES_TEXT = (
     # what begins a sentence after an enumeration's letter (``Variante B. Danach …``)
     "Danach Dann Anschließend Außerdem Zudem Leider Somit Daher Deshalb Also Jetzt Hier Dort "
     "Anlage Anhang Seite Absatz Ziffer Punkt Kapitel Gebäude Haus Variante "
+    # greetings and answers before a comma and a first name (``Hallo, Anna``)
+    "Hallo Hi Hey Moin Servus Liebe Lieber Ja Nein Gut Okay Ok Super Prima "
     # after an English greeting
     "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
     "Sales Marketing Office Admin Management Accounting Finance Purchasing "
@@ -948,6 +950,26 @@ class StreetAddressRecognizer(Recognizer):
             return None  # ``Die Straße 5``, ``Arbeitsplatz 3``, ``In der Woche 12``
         town = self.town.search(candidate, street.end() if street is not None else 0)
         if town is not None and town.group(1) in NOT_NAMES | NOT_STREETS:
+            return None
+        return 0, len(candidate)
+
+
+@register
+class SurnameFirstRecognizer(Recognizer):
+    """A name written surname first (``Meier, Thomas``), as lists, exports and mail headers
+    write it: a capitalised word, a comma and a common first name, both replaced. Not a word
+    that is no name (``Danke, Anna``, ``Hallo, Jürgen``)."""
+
+    kind = "surname_first"
+    label = "NAME"
+    shown_as = FirstNameRecognizer.shown_as
+    pattern = re.compile(rf"\b{_NAME_WORD},[ \t]*{_FIRST_NAME}")
+    #: a comma and a first name: most notes hold none, and the core's fast engine reads this
+    required_any = re.compile(rf",[ \t]*{_FIRST_NAMES}")
+
+    def confirm(self, candidate: str) -> Span | None:
+        surname, _, first = candidate.partition(",")
+        if surname in NOT_NAMES or not _is_first_name(first.strip()):
             return None
         return 0, len(candidate)
 

@@ -82,6 +82,9 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Auftrag Bäckerei Schulz e.K. erhalten, Rechnung an Thomas Berger e. Kfm., Inh. Brenner",
      "Auftrag [NAME] e.K. erhalten, Rechnung an [NAME] e. Kfm., Inh. [NAME]"),
     ("Siemens AG, Termin e.K. fehlt", "Siemens AG, Termin e.K. fehlt"),
+    # a name written surname first, as lists and exports write it
+    ("Teilnehmer: Schulz, Anna; Weber, Jürgen. Danke, Anna. Hallo, Jürgen",
+     "Teilnehmer: [NAME]; [NAME]. Danke, [NAME]. Hallo, [NAME]"),
     # a forwarded mail's header; a tenant, a landlord
     ("Von: Kowalczyk, Cc: Lorenz, An: Vertrieb, To: Sales Team, Mieter Schulz zahlt nicht",
      "Von: [NAME], Cc: [NAME], An: Vertrieb, To: Sales Team, Mieter [NAME] zahlt nicht"),

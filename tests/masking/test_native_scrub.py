@@ -48,6 +48,7 @@ TEMPLATES = [
     "anna{c}at example dot c{c}m", "a punkt b at{c}gmx punkt de", "x{c}@ y.org{c}",
     "Bäckerei{c}Schulz e.{c}.", "Termin Weber{c}e.Kfm.{c}", "Inh.{c}Brenner",
     "({c} 30) 12 34 56", "0{c}61 31 / 23 45 67", "Frau Von{c}der Leyen{c}", "Von:{c}Kowalczyk",
+    "Schulz,{c}Anna{c}", "{c}eber, J{c}rgen",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

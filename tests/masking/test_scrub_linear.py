@@ -110,6 +110,7 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "spaced_at": lambda n: "a @ " * (n // 4),
     "sole_traders": lambda n: "Ab Cd e.K. e. " * (n // 14),
     "capital_particles": lambda n: "Herrn " + "Von der " * (n // 8),
+    "surnames_first": lambda n: "Ab, Anna, " * (n // 10),
     "abbreviations": lambda n: "z. B. u.a. " * (n // 11),
     "ip_groups": lambda n: "1.2.3." * (n // 6),
     "ipv6_groups": lambda n: "a:b:" * (n // 4),
