@@ -202,8 +202,10 @@ class SpelledEmailRecognizer(Recognizer):
     #: a top-level domain as written: lower case or capitals (``Siemens.Then`` is a typo)
     top_level = re.compile(r"[a-z]{2,24}|[A-Z]{2,24}")
 
+    dots = re.compile(_SPELLED_DOT)
+
     def confirm(self, candidate: str) -> Span | None:
-        last = re.split(rf"{_SPELLED_DOT}", candidate)[-1]
+        last = self.dots.split(candidate)[-1]
         return (0, len(candidate)) if self.top_level.fullmatch(last) else None
 
 
@@ -579,10 +581,10 @@ NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split()) | frozenset(_words_of(f"{_TRIGGER
 
 
 def _by_first_letter(alternation: str) -> str:
-    """An alternation of the patterns above (each begins with a letter of its own, none holds a
-    ``|``) grouped by that letter, each group in the alternation's order: the same matches,
-    but after the ``\b`` that begins a salutation's pattern, Python's ``re`` tries one group at
-    a position, not each of ~90 words (24 µs a note of the quality corpus, now 11)."""
+    """An alternation of patterns (each begins with a letter of its own, none holds a ``|``)
+    grouped by that letter, each group in the alternation's order: the same matches, but
+    Python's ``re`` tries one group at a position, not each word (the salutations' ~90 after
+    their ``\b``: 24 µs a note of the quality corpus, now 11)."""
     groups: dict[str, list[str]] = {}
     for word in alternation.split("|"):
         groups.setdefault(word[0], []).append(word[1:])
@@ -608,12 +610,16 @@ _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 _PARTICLE_WORDS, _PARTICLE_ARTICLES = "von v. van de da di del della dos du ten ter", "der den dem la le"
 
 
+def _any_of(words: str, case: Callable[[str], str]) -> str:
+    """The space-separated ``words``, each written in ``case``, as one alternation."""
+    return "(?:" + "|".join(re.escape(case(word)) for word in words.split()) + ")"
+
+
 def _particles(case: Callable[[str], str], articles_case: Callable[[str], str]) -> str:
     """The particles, and an article after one, written in ``case`` (``str.upper`` for a name
     in capitals: one list for both, so neither lacks a particle)."""
-    words = "|".join(re.escape(case(word)) for word in _PARTICLE_WORDS.split())
-    articles = "|".join(re.escape(articles_case(word)) for word in _PARTICLE_ARTICLES.split())
-    return rf"(?:{words})(?:[ \t]+(?:{articles}))?"
+    return (f"{_any_of(_PARTICLE_WORDS, case)}"
+            rf"(?:[ \t]+{_any_of(_PARTICLE_ARTICLES, articles_case)})?")
 
 
 #: lower-case, or the first capitalised (``Frau Von der Leyen``: the name word took ``Von``
@@ -823,11 +829,8 @@ class InitialNameRecognizer(Recognizer):
 def _alternation(words: frozenset[str]) -> str:
     """``words`` as one alternation, grouped by first letter and longest first: Python's
     ``re`` then tries the group of a text's letter, not every word, at each position."""
-    groups: dict[str, list[str]] = {}
-    for word in sorted(words, key=lambda w: (-len(w), w)):
-        groups.setdefault(word[0], []).append(re.escape(word[1:]))
-    return "(?:" + "|".join(f"{re.escape(first)}(?:{'|'.join(rest)})"
-                            for first, rest in sorted(groups.items())) + ")"
+    return _by_first_letter("|".join(re.escape(word)
+                                     for word in sorted(words, key=lambda w: (-len(w), w))))
 
 
 _FIRST_NAMES = _alternation(FIRST_NAMES)
@@ -896,18 +899,14 @@ _NOT_STREETS_TEXT = (
 NOT_STREETS = frozenset(_NOT_STREETS_TEXT.split())
 
 
-def _street_part(endings: str, case: Callable[[str], str]) -> str:
-    return "(?:" + "|".join(re.escape(case(end)) for end in endings.split()) + ")"
-
-
 #: what stands before a street word of its own: an adjective of place (``Berliner``,
 #: ``Alte``), a preposition (``Am Markt``, ``An der Alster``)
 _STREET_PREPOSITIONS = (r"Am|Im|Zum|Zur|(?:An|Auf|In|Unter|Hinter|Vor|Über|Bei)[ \t]+"
                         r"(?:der|den|dem)")
 _STREET = (rf"(?:[{_UPPER}][{_LOWER}]*-){{0,3}}[{_UPPER}][{_LOWER}]*"
-           rf"{_street_part(_STREET_ENDINGS, str.lower)}"
+           rf"{_any_of(_STREET_ENDINGS, str.lower)}"
            rf"|(?:(?:[{_UPPER}][{_LOWER}]+(?:er|e)|{_STREET_PREPOSITIONS})[ \t]+"
-           rf"|(?:[{_UPPER}][{_LOWER}]*-){{1,3}}){_street_part(_STREET_WORDS, str.capitalize)}")
+           rf"|(?:[{_UPPER}][{_LOWER}]*-){{1,3}}){_any_of(_STREET_WORDS, str.capitalize)}")
 _HOUSE_NUMBER = r"[0-9]{1,3}(?:[ \t]?[a-zA-Z])?(?:[ \t]?[-/][ \t]?[0-9]{1,3}[a-zA-Z]?)?\b"
 #: a postcode and its town (``60311 Frankfurt am Main``, ``Halle (Saale)``, ``Bad Homburg``)
 _TOWN = (rf"(?:D-)?[0-9]{{5}}[ \t]+(?:Bad[ \t]+)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
@@ -933,8 +932,8 @@ class StreetAddressRecognizer(Recognizer):
         rf"[ \t]+{_HOUSE_NUMBER}{_THEN_TOWN})")
     #: a street's word and a number after it, or a postcode and a town: most notes hold
     #: neither, and the pattern (its Unicode word edges) sends the core to a slow engine
-    required_any = re.compile(rf"(?:{_street_part(_STREET_WORDS, str.lower)}"
-                              rf"|{_street_part(_STREET_WORDS, str.capitalize)})[ \t]+[0-9]"
+    required_any = re.compile(rf"(?:{_any_of(_STREET_WORDS, str.lower)}"
+                              rf"|{_any_of(_STREET_WORDS, str.capitalize)})[ \t]+[0-9]"
                               rf"|[0-9]{{5}}[ \t]+[{_UPPER}]")
     min_digits = 1
     street = re.compile(rf"(?:{_STREET}|(?:{_STREET_PREPOSITIONS})[ \t]+\S+)[ \t]")
@@ -942,14 +941,19 @@ class StreetAddressRecognizer(Recognizer):
     #: a street's first word that may also be a label's (``An der Alster``, ``An:``)
     prepositions = frozenset(re.findall(r"[A-ZÜ]\w*", _STREET_PREPOSITIONS))
 
+    #: a word after a postcode that is no town (``12345 Anfragen``)
+    not_towns = NOT_NAMES | NOT_STREETS
+
     def confirm(self, candidate: str) -> Span | None:
         street = self.street.match(candidate)
-        words = candidate[:street.end()].split() if street is not None else []
-        if (not words or (words[0] in NOT_NAMES and words[0] not in self.prepositions)
+        if street is None:
+            return None
+        words = candidate[:street.end()].split()
+        if ((words[0] in NOT_NAMES and words[0] not in self.prepositions)
                 or words[-1].rsplit("-", 1)[-1] in NOT_STREETS):
             return None  # ``Die Straße 5``, ``Arbeitsplatz 3``, ``In der Woche 12``
-        town = self.town.search(candidate, street.end() if street is not None else 0)
-        if town is not None and town.group(1) in NOT_NAMES | NOT_STREETS:
+        town = self.town.search(candidate, street.end())
+        if town is not None and town.group(1) in self.not_towns:
             return None
         return 0, len(candidate)
 

@@ -351,7 +351,7 @@ fn same_classes(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::same_classes;
-    use regex::{Regex, RegexSet};
+    use regex::Regex;
 
     #[test]
     fn admitted_characters_are_classed_like_python() {
