@@ -72,10 +72,16 @@ LARGE_TEXT = "".join(random.Random(7).choices(string.ascii_letters + "  ", k=24_
 #: a bare first name and surname, a label, a glued salutation) and a date of birth: the
 #: unknown names are the leak check's, the date must not get through
 BIRTH_DATE = "12.03.1985"
+#: identifiers as notes write them, which no column of the reference CRM holds
+ADDRESS, SPELLED_EMAIL, PLATE = ("Lindenweg 4, 50667 Köln", "anna punkt weber at gmx punkt de",
+                                 "M-AB 1234")
 WRITTEN_NOTE = (f"Ansprechpartnerin Fr. {UNKNOWN_LAST[0]}, Gespräch mit Herrn von der "
                 f"{UNKNOWN_LAST[4]}. Frau Ursula Ingrid {UNKNOWN_LAST[10]}, geb. {BIRTH_DATE}.\n"
                 f"Telefonat mit {UNKNOWN_FIRST[8]} {UNKNOWN_LAST[5]}, Name: {UNKNOWN_LAST[9]}, "
-                f"Hr.{UNKNOWN_LAST[11]}.\nViele Grüße\n{UNKNOWN_FIRST[0]} {UNKNOWN_LAST[7]}")
+                f"Hr.{UNKNOWN_LAST[11]}.\nNeue Anschrift: {ADDRESS}, Mail {SPELLED_EMAIL}, "
+                f"Kennzeichen {PLATE}, Rückruf an T. {UNKNOWN_LAST[12]}.\n"
+                f"Teilnehmer: {UNKNOWN_LAST[13]}, Anna.\nViele Grüße\n{UNKNOWN_FIRST[0]} "
+                f"{UNKNOWN_LAST[7]}")
 
 
 def history(db: str, stream_records: Any) -> dict[str, Any]:
@@ -419,6 +425,9 @@ def check(result: dict[str, Any], variant: Variant) -> None:
     leaked = sorted(n for n in names if re.search(rf"\b{re.escape(n)}\b", text))
     assert not leaked, leaked
     assert "[BIRTH_DATE]" in text and BIRTH_DATE not in text
+    for found, written in (("[ADDRESS]", ADDRESS), ("[EMAIL]", SPELLED_EMAIL),
+                           ("[LICENSE_PLATE]", PLATE)):
+        assert found in text and written not in text, written
     # the TOAST updates kept their notes in the views (the header said they were unavailable)
     unavailable = [r for r in records if H_UNAVAILABLE in r.headers]
     assert unavailable and all(r.headers[H_UNAVAILABLE] == b"notes" for r in unavailable)
