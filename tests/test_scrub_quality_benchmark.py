@@ -34,8 +34,8 @@ def test_every_span_holds_what_its_kind_says() -> None:
             elif kind in ("phone", "iban", "tax_id", "card"):
                 assert len(re.findall(r"\d", text)) >= 7, (kind, text)
             elif kind == "birth_date":
-                assert re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d\d-\d\d"
-                                    r"|\d{1,2}\. [A-Z][a-zä]+ \d{4}", text), text
+                assert re.fullmatch(r"\d{1,2}\.\d{1,2}\.(?:\d{2,4})?|\d{4}-\d\d-\d\d"
+                                    r"|\d{1,2}\. [A-Z][a-zä]+ \d{4}|(?:19|20)\d\d", text), text
             elif kind == "profile_url":
                 assert re.search(r"linkedin\.com/in/|xing\.com/profile/", text), text
             elif kind == "social_security_number":

@@ -335,6 +335,13 @@ class CorpusWriter:
             ("Ausweis geprüft, ", value(None, lambda: rng.choice(["geb. ", "Geburtsdatum: ",
                                                                   "geboren am ", "geb. am "])),
              value("birth_date", lambda: _birth_date(rng)), ", Kopie liegt vor."),
+            # a year of birth alone, a birthday without its year, whose birthday it is
+            ("Rente beantragt, ", value(None, lambda: rng.choice(["Jahrgang ", "geb. ", "Jg. "])),
+             value("birth_date", lambda: str(rng.randint(1930, 2005))), ", Bescheid folgt."),
+            (value(None, lambda: rng.choice(["Geburtstag des Kunden: ", "Geburtstag: ",
+                                             "Geburtstag der Kundin ist am "])),
+             value("birth_date", lambda: f"{rng.randint(1, 28)}.{rng.randint(1, 12)}."),
+             ", Karte schicken."),
         ]
         for i in range(rng.randrange(2, 5)):
             if i:

@@ -78,12 +78,29 @@ _EASTERN = """
 _SOUTHERN = """
     Alessandro Andrea Antonio Carlos Dimitrios Francesco Georgios Giovanni Giuseppe Isabel
     Juan Konstantinos Lucia Luigi Manuel Marco Nikolaos Paolo Pedro Salvatore Vincenzo
-    Anh Hoa Linh Minh Thanh
+    Anh Hoa Linh Minh Thanh Thi Thị Văn Lan Hương Huong Trang Quang Tuan Tuấn Dung Dũng Hung
+    Hùng Ngoc Ngọc Phuong Phương
+"""
+#: English names, as an international firm's mails and notes hold them (those that are also
+#: English words are AMBIGUOUS, or left out: ``Will``, ``Bill``, ``Hope``, ``Joy``)
+_ENGLISH = """
+    Abigail Alan Alice Amanda Amy Andrew Anthony Ashley Barry Betty Brandon Brenda Brian Bryan
+    Catherine Charles Cheryl Christopher Cynthia Deborah Debra Donald Donna Dorothy Douglas
+    Edward Elizabeth Emma Eric Ethan Evelyn Gary George Gregory Harold Heather Jacob James Janet
+    Jason Jeffrey Jeremy Jerry Joe John Joshua Joyce Judy Justin Karen Katherine Kathleen Kathy
+    Keith Kelly Kenneth Kimberly Kyle Larry Lauren Lawrence Margaret Mary Matthew Megan Melissa
+    Nancy Nathan Nicholas Pamela Patricia Rachel Raymond Roger Ronald Russell Ryan Samantha Scott
+    Sean Sharon Shirley Stephen Steven Susan Teresa Terry Timothy Tyler Victoria William Zachary
 """
 #: first names that are also German words, a month's abbreviation or a brand: only with a
 #: surname after them (``Jan Berger``, not the ``Jan`` of ``15. Jan 2026``)
 AMBIGUOUS = frozenset(["Can", "Ernst", "Fritz", "Iris", "Jan", "Kai", "Marina", "Mark", "Max",
-                       "Milan", "Otto", "Rosa", "Rose", "Viktoria"])
+                       "Milan", "Otto", "Rosa", "Rose", "Viktoria", "Van", "Jack", "Grace",
+                       "Jordan", "Austin", "Dean", "Jean", "Carol", "Amber", "Virginia", "Ray"])
 
-FIRST_NAMES = (frozenset((_GERMAN + _YOUNGER + _TURKISH_ARABIC + _EASTERN + _SOUTHERN).split())
+FIRST_NAMES = (frozenset((_GERMAN + _YOUNGER + _TURKISH_ARABIC + _EASTERN + _SOUTHERN
+                          + _ENGLISH).split())
                | AMBIGUOUS)
+#: the middle names between a Vietnamese family name and the given name (``Nguyễn Thị Lan``,
+#: ``Tran Van Minh``): the word after one is a name, too
+MIDDLE_NAMES = frozenset(["Thị", "Thi", "Văn", "Van"])

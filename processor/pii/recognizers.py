@@ -19,7 +19,7 @@ from stdnum import iban, luhn
 from stdnum.de import idnr, stnr
 
 from processor.i18n import Localized
-from processor.pii.first_names import AMBIGUOUS, FIRST_NAMES
+from processor.pii.first_names import AMBIGUOUS, FIRST_NAMES, MIDDLE_NAMES
 from processor.pii.names import NameLexicon
 from processor.pii.normalize import normalize
 
@@ -398,6 +398,24 @@ class IdDocumentRecognizer(NamedNumberRecognizer):
 
 
 @register
+class HealthInsuranceNumberRecognizer(NamedNumberRecognizer):
+    """A German health insurance number said to be one (``KVNR: A123456780``,
+    ``Versichertennummer A 12345678 0``): the lifelong number on the health card, a letter and
+    nine digits, which an insurer's, a pharmacy's or a care service's CRM keeps. After its name
+    the form decides, as for identity documents: a note that names the number means it."""
+
+    kind = "health_insurance_number"
+    label = "KV_NUMBER"
+    shown_as = Localized("health insurance numbers (after KVNR, Versichertennummer)",
+                         "Krankenversichertennummern (nach KVNR, Versichertennummer)")
+    name = (r"Krankenversicherten-?[Nn]ummer|Krankenversicherungsnummer|Versicherten-?[Nn]ummer"
+            r"|Versicherten-?Nr\.?|Versicherten-ID|KV-?Nr\.?|KVNR|KVID")
+    required_any = re.compile(r"[Vv]ersicherten|Krankenversicherungsnummer|KV-?Nr|KVNR|KVID")
+    number = re.compile(r"[A-Z][ ]?\d{8}[ ]?\d")
+    min_digits = 9
+
+
+@register
 class LicensePlateRecognizer(NamedNumberRecognizer):
     """A vehicle's registration said to be one (``Kfz-Kennzeichen M-AB 1234``): the keeper is
     on record for it, as an insurer's CRM holds. German form: the district, the letters, the
@@ -414,37 +432,57 @@ class LicensePlateRecognizer(NamedNumberRecognizer):
 
 @register
 class BirthDateRecognizer(Recognizer):
-    """A date of birth, said to be one (``geb. 12.03.1985``, ``Geburtsdatum: 1985-03-12``):
-    with a name or a postcode it singles a person out. Other dates of a note (appointments,
-    deadlines) stay. Only the date is replaced, and only a date that exists."""
+    """A date of birth, said to be one (``geb. 12.03.1985``, ``Geburtsdatum: 1985-03-12``,
+    ``Geburtstag des Kunden: 17. März 1972``), a birthday without its year (``Geburtstag:
+    03.07.``) and a year of birth alone (``geb. 1965 in Köln``, ``Jahrgang 1958``): with a name
+    or a postcode each singles a person out. Other dates of a note (appointments, deadlines)
+    stay. Only the date is replaced, and only a date that exists (a year: 1900 to this one)."""
 
     kind = "birth_date"
-    shown_as = Localized("dates of birth (after geb., geboren, Geburtsdatum)",
-                         "Geburtsdaten (nach geb., geboren, Geburtsdatum)")
+    shown_as = Localized("dates and years of birth (after geb., geboren, Geburtsdatum, "
+                         "Geburtstag, Jahrgang)",
+                         "Geburtsdaten und -jahre (nach geb., geboren, Geburtsdatum, "
+                         "Geburtstag, Jahrgang)")
     #: the month names and their abbreviations, as a date written out uses them
     months: ClassVar[dict[str, int]] = {
         name: number for number, names in enumerate([
             "Januar Jan.", "Februar Feb.", "März Mär. Maerz", "April Apr.", "Mai",
             "Juni Jun.", "Juli Jul.", "August Aug.", "September Sep. Sept.", "Oktober Okt.",
             "November Nov.", "Dezember Dez."], 1) for name in names.split()}
-    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.[ \t]?(\d{4}|\d{2})|(\d{4})-(\d{2})-(\d{2})"
+    #: a day and month with or without the year, an ISO date, a year alone; a year is a
+    #: whole number (``geb. 12.03.19855`` keeps its digits after the day and month)
+    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.(?:[ \t]?(\d{4}|\d{2})\b)?"
+                      r"|(\d{4})-(\d{2})-(\d{2})\b"
                       r"|(\d{1,2})\.[ \t]?(" + "|".join(re.escape(m) for m in months)
-                      + r")[ \t]?(\d{4})")
+                      + r")(?:[ \t]?(\d{4})\b)?"
+                      r"|((?:19|20)\d{2})\b")
     #: what says that the date is one of birth
-    required_any = re.compile(r"[Gg]eb\.(?:-Datum:?|[ \t]+am)?|[Gg]eboren(?:[ \t]+am)?"
-                              r"|Geburtsdatum:?|Geburtstag:?")
-    pattern = re.compile(rf"\b(?:{required_any.pattern})[ \t]*(?:{date.pattern})\b")
-    min_digits = 4
+    required_any = re.compile(r"[Gg]eb\.|[Gg]eboren|Geburtsdatum|Geburtstag|Geburtsjahr"
+                              r"|Jahrgang|Jg\.")
+    #: whose it is, and the words before the date (``Geburtsdatum der Ehefrau: …``,
+    #: ``Geburtstag ist am …``, ``Geb.-Datum: …``)
+    lead = (rf"(?:{required_any.pattern})(?:-Datum)?"
+            r"(?:[ \t]+(?:des|der|vom|von)[ \t]+[A-ZÄÖÜ][a-zäöüß]+)?:?"
+            r"(?:[ \t]+(?:ist|war))?(?:[ \t]+am)?[ \t]*")
+    pattern = re.compile(rf"\b{lead}(?:{date.pattern})")
+    min_digits = 1
     whole = False  # confirm cuts the date out
 
     def confirm(self, candidate: str) -> Span | None:
         m = self.date.search(candidate)
         if m is None:
             return None
+        if m.group(10):  # a year alone
+            born = int(m.group(10))
+            return m.span() if 1900 <= born <= datetime.date.today().year else None
         day, month, year = (m.group(1, 2, 3) if m.group(1) else m.group(6, 5, 4) if m.group(4)
                             else (m.group(7), str(self.months[m.group(8)]), m.group(9)))
-        try:  # a two-digit year: any century, so 29.02. of a leap year is a date
-            datetime.date(int(year) if len(year) == 4 else 2000 + int(year), int(month), int(day))
+        if year is None and not candidate.startswith("Geburtstag"):
+            return None  # ``geb. 12.03.`` without a year is more often ``gebucht`` than born
+        # no year, or two digits of it: any century, so 29.02. of a leap year is a date
+        full_year = 2000 if year is None else int(year) if len(year) == 4 else 2000 + int(year)
+        try:
+            datetime.date(full_year, int(month), int(day))
         except ValueError:
             return None
         return m.span()
@@ -495,8 +533,10 @@ class PhoneRecognizer(Recognizer):
 
 
 #: name words after a salutation, title or kinship word (written for both regex engines:
-#: Latin-1 and Latin Extended-A letters by range, ſ included, as the core searches İ and ı as ſ)
-_UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ſ", "a-zß-öø-ÿĀ-ſ"
+#: Latin-1 and Latin Extended-A letters by range, ſ included, as the core searches İ and ı as
+#: ſ; Latin Extended-B and Additional, Romanian ``Ștefan`` and Vietnamese ``Nguyễn``, too,
+#: which only Python reads, as the core leaves a text with them to Python)
+_UPPER, _LOWER = "A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ", "a-zß-öø-ÿĀ-ɏḀ-ỿ"
 #: with the prefixes that put a capital inside a name (``O'Connor``, ``D’Angelo``,
 #: ``McDonald``, ``MacLeod``, ``DeMarco``, ``LeBlanc``): each a fixed string, so a word is read
 #: once
@@ -539,7 +579,7 @@ _GLUED = r"(?:Hrn?|Fr|Frl|Dr|Mrs?|Ms)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
 #: ``Dipl.-Kffr.``, ``Dr.-Ing.``, ``Mag.``, ``RA``): one of them read as the name hid the name
 _TITLES = (r"Dr\.|Dr\.-Ing\.|Prof\.|Dipl\.-[A-Z][a-z]{1,5}\.|Mag\.|Ing\.|med\.|dent\.|vet\.|"
-           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|RA|RAin|StB|"
+           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|h\.[ \t]?c\.|RA|RAin|StB|"
            # a profession that letters put between the salutation and the name
            r"Rechtsanwältin|Rechtsanwalt|Steuerberaterin|Steuerberater|Notarin|Notar")
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
@@ -671,7 +711,8 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
     shown_as = Localized("names after a salutation, title, kinship word, role or label",
                          "Namen nach Anrede, Titel, Verwandtschaftswort, Rolle oder Feldname")
     #: two first names and a last name (``Frau Anna Maria Schmidt``) when both first names
-    #: are common ones: a third capitalised word is otherwise the noun after the name
+    #: are common ones, or a Vietnamese name's three (``Frau Nguyễn Thị Lan``): a third
+    #: capitalised word is otherwise the noun after the name
     pattern = re.compile(r"\b" + _SALUTATION + _NAME_WORD + r"[ \t]+" + _NAME_WORD
                          + r"(?:[ \t]+" + _NAME_WORD + ")?")
     words = 2
@@ -682,7 +723,8 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
             return None
         words = list(re.finditer(r"\S+", candidate[m.end():]))
         if len(words) == 3 and (words[2].group() in NOT_NAMES
-                                or not all(w.group() in FIRST_NAMES for w in words[:2])):
+                                or not (all(w.group() in FIRST_NAMES for w in words[:2])
+                                        or words[1].group() in MIDDLE_NAMES)):
             words = words[:2]
         if len(words) < self.words or any(w.group() in NOT_NAMES for w in words):
             return None
@@ -962,7 +1004,8 @@ class StreetAddressRecognizer(Recognizer):
 class SurnameFirstRecognizer(Recognizer):
     """A name written surname first (``Meier, Thomas``), as lists, exports and mail headers
     write it: a capitalised word, a comma and a common first name, both replaced. Not a word
-    that is no name (``Danke, Anna``, ``Hallo, Jürgen``)."""
+    that is no name (``Danke, Anna``, ``Hallo, Jürgen``), nor a first name that is also a word
+    (``River, Grace``, ``Ende, Jan``)."""
 
     kind = "surname_first"
     label = "NAME"
@@ -973,7 +1016,9 @@ class SurnameFirstRecognizer(Recognizer):
 
     def confirm(self, candidate: str) -> Span | None:
         surname, _, first = candidate.partition(",")
-        if surname in NOT_NAMES or not _is_first_name(first.strip()):
+        first = first.strip()
+        # a first name that is also a word is one only with a surname after it
+        if surname in NOT_NAMES or first in AMBIGUOUS or not _is_first_name(first):
             return None
         return 0, len(candidate)
 

@@ -214,7 +214,9 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "Ausweis-Nr. ", "L01X00T47", "Kennzeichen ", "M-AB 1234", "192.0.2.24",
                  "2001:db8::1", ":", "HERRN DOS ", "Mr. ", "Kind regards\n", "Sachbearbeiterin ",
                  "T. ", "z. B. ", "gez. ", " at ", " dot ", " punkt ", " @ ",
-                 " e.K.", "Inh. ", "Weber, Anna"]
+                 " e.K.", "Inh. ", "Weber, Anna", "KVNR: ", "A123456780", "Jahrgang ",
+                 "Geburtstag des Kunden: ", "17. März ", "1965", "h.c. ", "Nguyễn Thị ",
+                 "Ștefan ", "John "]
 
 
 @st.composite

@@ -161,6 +161,22 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Frau Koch, geb. Weber, geb. 1.1.1950", "Frau [NAME], geb. [NAME], geb. [BIRTH_DATE]"),
     ("Geburtsdatum: 1985-03-12, Termin am 12.03.2026",
      "Geburtsdatum: [BIRTH_DATE], Termin am 12.03.2026"),
+    # a date written out after whose it is, a birthday without its year, a year of birth
+    ("Geburtstag des Kunden: 17. März 1972, Geburtstag: 03.07., Geburtsdatum der Ehefrau: "
+     "1.2.1960", "Geburtstag des Kunden: [BIRTH_DATE], Geburtstag: [BIRTH_DATE], Geburtsdatum "
+     "der Ehefrau: [BIRTH_DATE]"),
+    ("geb. 1965 in Köln, Jahrgang 1958, Jg. 1949, Geburtstag ist am 14.5.",
+     "geb. [BIRTH_DATE] in Köln, Jahrgang [BIRTH_DATE], Jg. [BIRTH_DATE], Geburtstag ist am "
+     "[BIRTH_DATE]"),
+    # a health insurance number after its name; an honorary doctorate; Vietnamese names
+    ("KVNR: A123456780, Versichertennummer B 12345678 9, KVNR folgt, Versicherten-Nr. 12345",
+     "KVNR: [KV_NUMBER], Versichertennummer [KV_NUMBER], KVNR folgt, Versicherten-Nr. 12345"),
+    ("Laut Herrn Prof. Dr. Dr. h.c. Engelhardt, Frau Nguyen Thi Lan und Herr Tran Van Minh",
+     "Laut Herrn Prof. Dr. Dr. h.c. [NAME], Frau [NAME] und Herr [NAME]"),
+    ("Customer John Smith called, Dear Mr. Johnson, Grace period, Ende, Jan 2026",
+     "Customer [NAME] called, Dear Mr. [NAME], Grace period, Ende, Jan 2026"),
+    ("Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965",
+     "Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965"),
     ("Viele Grüße, Ihr Team Vertrieb", "Viele Grüße, Ihr Team Vertrieb"),
     ("Grüße aus Köln vom Kollegen vom Vertrieb", "Grüße aus Köln vom Kollegen vom Vertrieb"),
 ])

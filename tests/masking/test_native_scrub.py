@@ -49,6 +49,9 @@ TEMPLATES = [
     "Bäckerei{c}Schulz e.{c}.", "Termin Weber{c}e.Kfm.{c}", "Inh.{c}Brenner",
     "({c} 30) 12 34 56", "0{c}61 31 / 23 45 67", "Frau Von{c}der Leyen{c}", "Von:{c}Kowalczyk",
     "Schulz,{c}Anna{c}", "{c}eber, J{c}rgen",
+    "Geburtstag des{c}Kunden:{c}17. M{c}rz 1972{c}", "Geburtstag: 03.0{c}.{c}", "geb.{c}1965{c}",
+    "{c}Jahrgang 195{c}", "Jg.{c}1958", "KVNR:{c}A12345678{c}", "Versichertennummer{c}B 1234567{c} 9",
+    "Herrn Dr.{c}h.c. Engelhardt", "Frau N{c}uyen Thi Lan{c}", "{c}John{c}Smith",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
