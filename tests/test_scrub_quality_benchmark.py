@@ -16,6 +16,7 @@ def test_every_span_holds_what_its_kind_says() -> None:
     known = known_people(5, 50)
     tokens = {fold(t) for first, last in known for t in (first, last)}
     unknown = set(UNKNOWN_FIRST) | set(UNKNOWN_LAST) | set(RARE_FIRST)
+    unknown |= {name.lower() for name in UNKNOWN_LAST}  # a note typed in lower case
     notes = corpus(5, 400, known)
     kinds = set()
     for note in notes:
@@ -44,6 +45,8 @@ def test_every_span_holds_what_its_kind_says() -> None:
                 assert re.match(r"\w[\w.-]*(?: \w+)*[ .]? \d{1,3}", text), text
             elif kind == "id_document":
                 assert re.fullmatch(r"[A-Z0-9]{9}", text) and len(re.findall(r"\d", text)) >= 2
+            elif kind == "health_insurance_number":
+                assert re.fullmatch(r"[A-Z]\d{9}", text), text
             elif kind == "license_plate":
                 assert re.fullmatch(r"[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} \d{1,4}[EH]?", text), text
             elif kind == "ip_address":
@@ -52,7 +55,7 @@ def test_every_span_holds_what_its_kind_says() -> None:
                 assert re.search(r"@|\(at\)|\[at\]|＠| at ", text), text
     assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
                      "birth_date", "profile_url", "social_security_number", "address",
-                     "id_document", "license_plate", "ip_address"}
+                     "id_document", "license_plate", "ip_address", "health_insurance_number"}
 
 
 def test_replaced_regions_are_found_even_where_a_replacement_shares_letters() -> None:

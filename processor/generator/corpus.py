@@ -173,6 +173,11 @@ def _id_document(rng: random.Random) -> str:
     return "".join(chars) + f"{rng.randint(10, 99)}"
 
 
+def _health_insurance_number(rng: random.Random) -> str:
+    """The lifelong number on a German health card: a letter and nine digits."""
+    return rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + f"{rng.randrange(10 ** 9):09}"
+
+
 def _license_plate(rng: random.Random) -> str:
     district = rng.choice(["M", "B", "HH", "K", "LÖ", "TÜ", "BAD"])
     letters = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(1, 2)))
@@ -309,6 +314,13 @@ class CorpusWriter:
             (value(None, lambda: rng.choice(TYPOS)), ", ", value(None, lambda: rng.choice(DECOYS)),
              "."),
             ("Rückfrage von ", self._bare_unknown_name, "."),
+            # a message's greeting: any first name, rare ones too
+            (value(None, lambda: rng.choice(["Hallo ", "Moin ", "Liebe ", "Guten Tag "])),
+             value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST + RARE_FIRST)),
+             ", danke für die Nachricht."),
+            # a quick note typed in lower case on a phone
+            ("rückruf ", value(None, lambda: rng.choice(["herr ", "frau ", "hr. ", "fr. "])),
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST).lower()), " wg angebot"),
             (value(None, lambda: rng.choice(HOMONYMS)), "."),
             ("Rückruf ", self._typo_name, "."),
             ("Laut ", self._known_name, " ist die Kündigung ",
@@ -324,6 +336,10 @@ class CorpusWriter:
             ("Schaden gemeldet, ", value(None, lambda: rng.choice([
                 "Kfz-Kennzeichen ", "Kennzeichen: ", "amtl. Kennzeichen "])),
              value("license_plate", lambda: _license_plate(rng)), " notiert."),
+            ("Rezept eingelöst, ", value(None, lambda: rng.choice([
+                "KVNR: ", "Versichertennummer ", "Krankenversichertennummer "])),
+             value("health_insurance_number", lambda: _health_insurance_number(rng)),
+             " notiert."),
             ("Login gesperrt, IP ", value("ip_address", lambda: _ip_address(rng)), " notiert."),
             ("Teilnehmer: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", ",
              value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), "; Protokoll folgt."),

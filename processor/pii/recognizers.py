@@ -579,7 +579,7 @@ _GLUED = r"(?:Hrn?|Fr|Frl|Dr|Mrs?|Ms)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
 #: ``Dipl.-Kffr.``, ``Dr.-Ing.``, ``Mag.``, ``RA``): one of them read as the name hid the name
 _TITLES = (r"Dr\.|Dr\.-Ing\.|Prof\.|Dipl\.-[A-Z][a-z]{1,5}\.|Mag\.|Ing\.|med\.|dent\.|vet\.|"
-           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|h\.[ \t]?c\.|RA|RAin|StB|"
+           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|h\.[ \t]?c\.|\(FH\)|RA|RAin|StB|"
            # a profession that letters put between the salutation and the name
            r"Rechtsanwältin|Rechtsanwalt|Steuerberaterin|Steuerberater|Notarin|Notar")
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
@@ -598,6 +598,9 @@ _NOT_NAMES_TEXT = (
     "Anlage Anhang Seite Absatz Ziffer Punkt Kapitel Gebäude Haus Variante "
     # greetings and answers before a comma and a first name (``Hallo, Anna``)
     "Hallo Hi Hey Moin Servus Liebe Lieber Ja Nein Gut Okay Ok Super Prima "
+    # and what a greeting addresses that is no name (``Liebe Grüße,``, ``Hallo Kollegen,``)
+    "Grüße Gruß Kollegen Kolleginnen Kunden Damen Herren Leute Alle Freunde Zusammen "
+    "Mitarbeiter Mitarbeiterin Mitarbeitende Geschäftspartner "
     # after an English greeting
     "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
     "Sales Marketing Office Admin Management Accounting Finance Purchasing "
@@ -642,7 +645,10 @@ _SPACE = r"[^\S\x1c-\x1f]"
 #: 2^k ways through ``Frau Dr. Dr. …``), and at most four (an attacker's ``Dr. Dr. …`` would
 #: otherwise be read to its end from every ``Dr.``: quadratic). tests/masking/test_scrub_linear.py
 _TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|")))
-_SALUTATION = (rf"(?:(?:{_TRIGGERS_GROUPED}:?|{_LABELS_GROUPED}:)"
+#: a role or label written for every gender (``Ansprechpartner*in``, ``Bearbeiter:in:``,
+#: ``AnsprechpartnerIn``)
+_GENDERED = r"(?:[*:_/]in|In)?"
+_SALUTATION = (rf"(?:(?:{_TRIGGERS_GROUPED}{_GENDERED}:?|{_LABELS_GROUPED}{_GENDERED}:)"
                rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+|{_GLUED})")
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
 _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
@@ -670,7 +676,9 @@ _PARTICLES = (f"(?:{_particles(str.lower, str.lower)}"
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
 _SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
               r"Cheers")
-_SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
+#: a sign-off, up to the name under it, past its titles (``Best regards\nDipl.-Ing. Katrin
+#: Hoffmann``)
+_SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+(?:(?:{_TITLES}){_SPACE}+){{0,3}}"
 
 
 @register
@@ -686,7 +694,8 @@ class SalutationRecognizer(Recognizer):
     #: a label only with its colon (``Kunde`` alone, in most notes, passed every text)
     #: flat, each word an alternative: Python's ``re`` then skips to the positions where one
     #: of their first letters stands (grouped, or the labels in a group, it tried them all)
-    required_any = re.compile(_TRIGGERS + "".join(f"|{label}:" for label in _LABELS.split("|")))
+    required_any = re.compile(_TRIGGERS + "".join(f"|{label}{_GENDERED}:"
+                                                  for label in _LABELS.split("|")))
     whole = False  # confirm cuts the name out of the salutation
     lead = re.compile(_SALUTATION)
     words = 1
@@ -782,6 +791,43 @@ class SalutationParticleNameRecognizer(SalutationRecognizer):
         return m.end(), len(candidate)
 
 
+#: the words after a salutation typed in lower case that are no name: what a quick note
+#: writes there (``frau hat angerufen``, ``herr und frau``, ``hr. wg. angebot``)
+_NOT_NAMES_LOWER_TEXT = """
+    der die das den dem des ein eine einen einem einer eines und oder aber sowie bzw als wie
+    ich du er sie es wir ihr mich mir ihn ihm ihnen uns sich sein seine seinen ihre ihren
+    hat habe haben hatte ist war wird wurde sind waren kann konnte will wollte muss musste
+    soll sollte möchte möchten mag darf würde wäre ruft rief meldet meldete bittet bat
+    wünscht sagt sagte schreibt schrieb fragt fragte kommt kam zahlt zahlte braucht
+    angerufen zurückgerufen gemeldet informiert erreicht nicht kein keine keinen noch schon
+    auch nur sehr bitte heute morgen gestern gleich sofort wieder dann jetzt hier dort
+    mit von zu bei nach aus für über unter um an auf in im am vom zum zur bis seit ohne
+    gegen durch wegen wg bzgl laut lt per via unbekannt
+"""
+_NOT_NAMES_LOWER = frozenset(_NOT_NAMES_LOWER_TEXT.split())
+
+
+@register
+class LowerCaseSalutationRecognizer(Recognizer):
+    """A name after a salutation typed in lower case, as quick notes from a phone are
+    (``rückruf herr müller wg angebot``, ``frau dr. schmidt``): the lower-case word that
+    follows, unless it is a word that such notes write there (``frau hat angerufen``)."""
+
+    kind = "salutation_lower_case"
+    label = "NAME"
+    shown_as = SalutationRecognizer.shown_as
+    lead = re.compile(r"(?:herrn?|frau|hrn?\.|fr\.)(?:[ \t]+(?:dr\.|prof\.)){0,2}[ \t]+")
+    pattern = re.compile(rf"\b{lead.pattern}[{_LOWER}]{{3,}}(?:-[{_LOWER}]+)?\b")
+    required_any = re.compile(r"herr|frau|hrn?\.|fr\.")
+    whole = False  # confirm cuts the name out of the salutation
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None or candidate[m.end():] in _NOT_NAMES_LOWER:
+            return None
+        return m.end(), len(candidate)
+
+
 @register
 class SignOffNameRecognizer(Recognizer):
     """The name under a sign-off (``Viele Grüße\nAnna Berg``, ``i. A. Thomas Berg``): the
@@ -807,6 +853,35 @@ class SignOffNameRecognizer(Recognizer):
                 break
             end = m.end() + word.end()
         return None if end is None else (m.end(), end)
+
+
+#: a mail's or message's greeting, up to the name it addresses
+_GREETINGS = r"Hallo|Hi|Hey|Moin|Servus|Lieber|Liebe|Guten[ \t]+(?:Tag|Morgen|Abend)"
+
+
+@register
+class GreetingNameRecognizer(Recognizer):
+    """The name that a mail or message greets, before the greeting's comma (``Moin Hauke,``,
+    ``Lieber Jan,``, ``Hallo Anna Berg,``): any name, not only a common first name. Not what a
+    greeting addresses that is no name (``Liebe Grüße,``, ``Hallo Team,``); a salutation
+    after the greeting is the salutation's (``Hallo Herr Kaminski,``)."""
+
+    kind = "greeting_name"
+    label = "NAME"
+    shown_as = SignOffNameRecognizer.shown_as
+    lead = re.compile(rf"(?:{_GREETINGS})[ \t]+")
+    pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?[ \t]*,")
+    required_any = re.compile(rf"(?:{_GREETINGS})[ \t]")
+    whole = False  # confirm cuts the name out of the greeting
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None:
+            return None
+        name = candidate[m.end():].rstrip(" \t,")
+        if any(word in NOT_NAMES for word in name.split()):
+            return None
+        return m.end(), m.end() + len(name)
 
 
 #: a registered sole trader (eingetragener Kaufmann): ``e.K.``, ``e. Kfm.``, ``e.Kffr.``

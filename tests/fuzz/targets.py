@@ -216,7 +216,8 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "T. ", "z. B. ", "gez. ", " at ", " dot ", " punkt ", " @ ",
                  " e.K.", "Inh. ", "Weber, Anna", "KVNR: ", "A123456780", "Jahrgang ",
                  "Geburtstag des Kunden: ", "17. März ", "1965", "h.c. ", "Nguyễn Thị ",
-                 "Ștefan ", "John "]
+                 "Ștefan ", "John ", "herr ", "fr. dr. ", "müller",
+                 "Moin ", "Hauke,", "*in: ", "(FH) "]
 
 
 @st.composite

@@ -51,7 +51,10 @@ TEMPLATES = [
     "Schulz,{c}Anna{c}", "{c}eber, J{c}rgen",
     "Geburtstag des{c}Kunden:{c}17. M{c}rz 1972{c}", "Geburtstag: 03.0{c}.{c}", "geb.{c}1965{c}",
     "{c}Jahrgang 195{c}", "Jg.{c}1958", "KVNR:{c}A12345678{c}", "Versichertennummer{c}B 1234567{c} 9",
-    "Herrn Dr.{c}h.c. Engelhardt", "Frau N{c}uyen Thi Lan{c}", "{c}John{c}Smith",
+    "Moin{c}Hauke{c},", "Lieber{c}Jan{c}Berg,", "Ansprechpartner{c}in: Alex Winter",
+    "Bearbeiter:{c}n: Weber", "Herr Dipl.-Kfm.{c}(FH) Michael Braun", "regards{c}Dipl.-Ing. Katrin",
+    "Herrn Dr.{c}h.c. Engelhardt", "herr{c}m{c}ller{c}", "fr.{c}dr. schmidt-{c}eber",
+    "Frau N{c}uyen Thi Lan{c}", "{c}John{c}Smith",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding
