@@ -47,7 +47,8 @@ from processor.rules import ValidatedRules, load_validated
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ["name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
          "birth_date", "profile_url", "social_security_number", "address", "id_document",
-         "license_plate", "ip_address", "health_insurance_number", "name_known_typo",
+         "license_plate", "ip_address", "health_insurance_number", "mac_address",
+         "credential", "name_known_typo",
          "name_unknown_bare"]
 CONTACTS, ACTIVITIES = "crm.public.contacts", "crm.public.activities"
 Span = tuple[int, int]
@@ -55,7 +56,8 @@ Span = tuple[int, int]
 
 #: what the reference rules' scrub writes for a finding
 REPLACEMENT = re.compile(r"\[(?:NAME|EMAIL|PHONE|IBAN|CARD|TAX_ID|BIRTH_DATE|PROFILE_URL"
-                         r"|SV_NUMBER|ADDRESS|ID_NUMBER|LICENSE_PLATE|IP_ADDRESS|KV_NUMBER)\]")
+                         r"|SV_NUMBER|ADDRESS|ID_NUMBER|LICENSE_PLATE|IP_ADDRESS|KV_NUMBER"
+                         r"|MAC_ADDRESS|SECRET)\]")
 
 
 def replaced(original: str, scrubbed: str) -> list[Span]:

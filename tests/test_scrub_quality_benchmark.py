@@ -45,6 +45,10 @@ def test_every_span_holds_what_its_kind_says() -> None:
                 assert re.match(r"\w[\w.-]*(?: \w+)*[ .]? \d{1,3}", text), text
             elif kind == "id_document":
                 assert re.fullmatch(r"[A-Z0-9]{9}", text) and len(re.findall(r"\d", text)) >= 2
+            elif kind == "mac_address":
+                assert re.fullmatch(r"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}", text), text
+            elif kind == "credential":
+                assert re.fullmatch(r"[A-Z][a-z]+\d{1,4}[!?#]?", text), text
             elif kind == "health_insurance_number":
                 assert re.fullmatch(r"[A-Z]\d{9}", text), text
             elif kind == "license_plate":
@@ -55,7 +59,8 @@ def test_every_span_holds_what_its_kind_says() -> None:
                 assert re.search(r"@|\(at\)|\[at\]|＠| at ", text), text
     assert kinds >= {"name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
                      "birth_date", "profile_url", "social_security_number", "address",
-                     "id_document", "license_plate", "ip_address", "health_insurance_number"}
+                     "id_document", "license_plate", "ip_address", "health_insurance_number",
+                     "mac_address", "credential"}
 
 
 def test_replaced_regions_are_found_even_where_a_replacement_shares_letters() -> None:

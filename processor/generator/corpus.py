@@ -178,6 +178,17 @@ def _health_insurance_number(rng: random.Random) -> str:
     return rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + f"{rng.randrange(10 ** 9):09}"
 
 
+def _mac_address(rng: random.Random) -> str:
+    separator = rng.choice(":-")
+    return separator.join(f"{rng.randrange(256):02{rng.choice('xX')}}" for _ in range(6))
+
+
+def _secret(rng: random.Random) -> str:
+    """A password as support notes give one: a word, digits, a sign."""
+    return (rng.choice(["Sommer", "Hund", "Bayern", "Passau", "Tulpe"])
+            + str(rng.randint(1, 2025)) + rng.choice(["!", "?", "#", ""]))
+
+
 def _license_plate(rng: random.Random) -> str:
     district = rng.choice(["M", "B", "HH", "K", "LÖ", "TÜ", "BAD"])
     letters = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(1, 2)))
@@ -340,6 +351,8 @@ class CorpusWriter:
                 "KVNR: ", "Versichertennummer ", "Krankenversichertennummer "])),
              value("health_insurance_number", lambda: _health_insurance_number(rng)),
              " notiert."),
+            ("Router getauscht, MAC ", value("mac_address", lambda: _mac_address(rng)),
+             ", Passwort: ", value("credential", lambda: _secret(rng)), ", Kunde informiert."),
             ("Login gesperrt, IP ", value("ip_address", lambda: _ip_address(rng)), " notiert."),
             ("Teilnehmer: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", ",
              value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), "; Protokoll folgt."),

@@ -301,6 +301,47 @@ class IpAddressRecognizer(Recognizer):
         return 0, len(candidate)
 
 
+@register
+class MacAddressRecognizer(Recognizer):
+    """A device's MAC address (``00:1A:2B:3C:4D:5E``, ``00-1a-2b-3c-4d-5e``): an online
+    identifier of the customer's router or phone, which support notes keep."""
+
+    kind = "mac_address"
+    shown_as = Localized("MAC addresses of devices", "MAC-Adressen von Geräten")
+    pattern = re.compile(_number_edges(r"\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b"))
+    required_any = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]")
+
+
+@register
+class CredentialRecognizer(Recognizer):
+    """A password or PIN that a note gives (``Passwort: Sommer2024!``, ``Kennwort lautet
+    x7Yq``, ``PIN "4711"``): a secret has no place in BI, and support notes hold them. Only
+    the secret is replaced; without quotes only after a colon or ``ist``/``lautet``, as
+    ``Passwort zurückgesetzt`` gives none, and up to a comma or white space (as both regex
+    engines read it: Python's white space also takes U+001C–U+001F)."""
+
+    kind = "credential"
+    label = "SECRET"
+    shown_as = Localized("passwords and PINs (after Passwort, Kennwort, PIN)",
+                         "Passwörter und PINs (nach Passwort, Kennwort, PIN)")
+    names = r"Passwort|Kennwort|Password|Initialpasswort|Zugangscode|PIN"
+    lead = re.compile(rf"(?:{names})(?:[ \t]*:|[ \t]+(?:ist|lautet|is|war))?[ \t]*")
+    #: quoted, or a run up to white space or a comma
+    secret = r'"[^"\n]{1,64}"|„[^“\n]{1,64}“|[^\s\x1c-\x1f"„,;]{4,64}'
+    pattern = re.compile(rf"\b{lead.pattern}(?:{secret})")
+    required_any = re.compile(names)
+    whole = False  # confirm cuts the secret out
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None or m.end() == len(candidate):
+            return None
+        if candidate[m.end()] in "\"„":
+            return m.end() + 1, len(candidate) - 1
+        said = m.group().strip()
+        return (m.end(), len(candidate)) if said.endswith(":") or " " in said else None
+
+
 class NamedNumberRecognizer(Recognizer):
     """A number said to be one: its name (``name``), a colon or spaces, then the number
     (``number``), which ``valid`` checks. Only the number is replaced; the pattern is the
@@ -826,6 +867,32 @@ class LowerCaseSalutationRecognizer(Recognizer):
         if m is None or candidate[m.end():] in _NOT_NAMES_LOWER:
             return None
         return m.end(), len(candidate)
+
+
+#: titles of nobility, which in Germany are part of the surname (``Graf von Schönborn``)
+_NOBILITY = (r"Graf|Gräfin|Freiherr|Freifrau|Freiin|Baron|Baronin|Fürst|Fürstin|Prinz|"
+             r"Prinzessin|Herzog|Herzogin|Edler|Edle|Ritter")
+
+
+@register
+class NobilityNameRecognizer(Recognizer):
+    """A surname with a title of nobility and its particle (``Graf von Schönborn``,
+    ``Freiherr zu Guttenberg``, ``Gräfin von und zu Lerchenfeld``), with the first name
+    before it (``Moritz Graf von Schönborn``: a full name's two words would take ``Moritz
+    Graf`` and leave the rest); a salutation before it stays."""
+
+    kind = "nobility_name"
+    label = "NAME"
+    shown_as = SalutationRecognizer.shown_as
+    pattern = re.compile(rf"\b(?:{_NAME_WORD}[ \t]+)?(?:{_NOBILITY})[ \t]+(?:von|vom|zu)"
+                         rf"(?:[ \t]+(?:und[ \t]+zu|der|dem|den))?[ \t]+{_NAME_WORD}")
+    required_any = re.compile(rf"(?:{_NOBILITY})[ \t]+(?:von|vom|zu)[ \t]")
+    whole = False  # confirm leaves a salutation before the name
+
+    def confirm(self, candidate: str) -> Span | None:
+        first = candidate.split(maxsplit=1)[0]
+        start = len(first) + 1 if first in NOT_NAMES else 0
+        return start, len(candidate)
 
 
 @register

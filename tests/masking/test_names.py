@@ -189,6 +189,13 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Ansprechpartner*in: [NAME], Bearbeiter:in: [NAME], Herr Dipl.-Kfm. (FH) [NAME]"),
     ("Best regards\n\nDipl.-Ing. Katrin Hoffmann\nEinkauf",
      "Best regards\n\nDipl.-Ing. [NAME]\nEinkauf"),
+    # a device's MAC address, a password or PIN a note gives, a name with a title of nobility
+    ("Router-MAC 00:1A:2B:3C:4D:5E, alt 00-1a-2b-3c-4d-5f, Uhrzeit 10:30:00",
+     "Router-MAC [MAC_ADDRESS], alt [MAC_ADDRESS], Uhrzeit 10:30:00"),
+    ('Passwort zurückgesetzt, PIN: 4711, Kennwort lautet x7Yq!, Passwort "Sommer 24"',
+     'Passwort zurückgesetzt, PIN: [SECRET], Kennwort lautet [SECRET], Passwort "[SECRET]"'),
+    ("Herr Dr. Moritz Graf von Schönborn, Frau Gräfin von der Schulenburg, Frau Graf",
+     "Herr Dr. [NAME], Frau [NAME], Frau [NAME]"),
     ("Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965",
      "Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965"),
     ("Viele Grüße, Ihr Team Vertrieb", "Viele Grüße, Ihr Team Vertrieb"),
