@@ -325,6 +325,13 @@ class CorpusWriter:
             (value(None, lambda: rng.choice(TYPOS)), ", ", value(None, lambda: rng.choice(DECOYS)),
              "."),
             ("Rückfrage von ", self._bare_unknown_name, "."),
+            # a couple as a contract names them; a colleague mentioned by user name
+            ("Vertrag mit ", value(None, lambda: rng.choice(["Eheleute ", "Familie "])),
+             value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), " und ",
+             value("name_unknown", lambda: rng.choice(RARE_FIRST)), " ",
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), " unterschrieben."),
+            ("Bitte übernehmen ", value("name_unknown", lambda: "@" + rng.choice(UNKNOWN_LAST)),
+             ", danke."),
             # a message's greeting: any first name, rare ones too
             (value(None, lambda: rng.choice(["Hallo ", "Moin ", "Liebe ", "Guten Tag "])),
              value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST + RARE_FIRST)),

@@ -51,7 +51,7 @@ _GERMAN = """
     Tom Toni Torsten Udo Ulf Ulla Ulrich Ulrike Ursula Ute Uwe Valentin Vanessa Vera Verena
     Viktor Volker Walter Waltraud Werner Wiebke Wilfried Wilhelm Willi Willy Winfried Wolfgang
     Yvonne
-    Alex Benni Chris Conny Dani Gabi Hauke Kathi Micha Nico Sanne Tobi Uli
+    Alex Benni Chris Conny Dani Gabi Hauke Kathi Micha Nico Sanne Tobi Uli Grete Gretel Liesel
 """
 #: the frequent names of children born since 2010 (a CRM's notes name customers' children)
 _YOUNGER = """

@@ -715,7 +715,7 @@ def _particles(case: Callable[[str], str], articles_case: Callable[[str], str]) 
 _PARTICLES = (f"(?:{_particles(str.lower, str.lower)}"
               f"|{_particles(str.capitalize, str.lower)})")
 #: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
-_SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
+_SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|mfg|MFG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
               r"Cheers")
 #: a sign-off, up to the name under it, past its titles (``Best regards\nDipl.-Ing. Katrin
 #: Hoffmann``)
@@ -867,6 +867,50 @@ class LowerCaseSalutationRecognizer(Recognizer):
         if m is None or candidate[m.end():] in _NOT_NAMES_LOWER:
             return None
         return m.end(), len(candidate)
+
+
+@register
+class CoupleNameRecognizer(Recognizer):
+    """A couple named as contracts and letters name them (``Eheleute Hans und Grete
+    Zimmermann``, ``Familie Jan u. Eva Berg``, ``Herr und Frau Peter und Anna Koch``): both
+    first names and the surname, after the salutation, as one name."""
+
+    kind = "couple_name"
+    label = "NAME"
+    shown_as = SalutationRecognizer.shown_as
+    lead = re.compile(r"(?:Eheleute|Ehepaar|Familie|Fam\.|Herr[ \t]+und[ \t]+Frau"
+                      r"|Frau[ \t]+und[ \t]+Herr)[ \t]+")
+    pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD}[ \t]+(?:und|u\.|&)[ \t]+{_NAME_WORD}"
+                         rf"(?:[ \t]+{_NAME_WORD})?")
+    required_any = re.compile(r"Eheleute|Ehepaar|Famil|Fam\.|Herr[ \t]+und|Frau[ \t]+und")
+    whole = False  # confirm leaves the salutation
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        if m is None:
+            return None
+        words = [w for w in candidate[m.end():].split() if w not in ("und", "u.", "&")]
+        if any(word in NOT_NAMES for word in words):
+            return None
+        return m.end(), len(candidate)
+
+
+@register
+class MentionRecognizer(Recognizer):
+    """A colleague mentioned by a user name (``@jschulz bitte übernehmen``, ``cc
+    @Sabine.Roth``), as a CRM's comments and chatter write: the name is a person's. Not the
+    ``@`` of an e-mail address (a word character before it), nor a team (``@Team``,
+    ``@vertrieb``)."""
+
+    kind = "mention"
+    label = "NAME"
+    shown_as = Localized("user names mentioned with @", "mit @ erwähnte Benutzernamen")
+    pattern = re.compile(r"\B@[A-Za-zÄÖÜäöüß][A-Za-zÄÖÜäöüß0-9_.-]{0,40}[A-Za-zÄÖÜäöüß0-9_]")
+    required_any = re.compile(r"@[A-Za-zÄÖÜäöüß]")
+
+    def confirm(self, candidate: str) -> Span | None:
+        name = candidate[1:]
+        return None if name in NOT_NAMES or name.capitalize() in NOT_NAMES else (0, len(name) + 1)
 
 
 #: titles of nobility, which in Germany are part of the surname (``Graf von Schönborn``)

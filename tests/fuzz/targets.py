@@ -218,7 +218,8 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "Geburtstag des Kunden: ", "17. März ", "1965", "h.c. ", "Nguyễn Thị ",
                  "Ștefan ", "John ", "herr ", "fr. dr. ", "müller",
                  "Moin ", "Hauke,", "*in: ", "(FH) ",
-                 "00:1A:2B:3C:4D:5E", "Passwort: ", '"', "„", "Graf von "]
+                 "00:1A:2B:3C:4D:5E", "Passwort: ", '"', "„", "Graf von ",
+                 "Eheleute Hans und ", "@jschulz", "mfg\n"]
 
 
 @st.composite
