@@ -75,12 +75,17 @@ BIRTH_DATE = "12.03.1985"
 #: identifiers as notes write them, which no column of the reference CRM holds
 ADDRESS, SPELLED_EMAIL, PLATE = ("Lindenweg 4, 50667 Köln", "anna punkt weber at gmx punkt de",
                                  "M-AB 1234")
+#: and what support notes and letters hold: a rare first name after a greeting, a health
+#: insurance number, a password, a router's MAC address, a year of birth
+GREETED, KVNR, SECRET, MAC = "Thorbjörn", "A123456780", "Sommer2024!", "00:1A:2B:3C:4D:5E"
 WRITTEN_NOTE = (f"Ansprechpartnerin Fr. {UNKNOWN_LAST[0]}, Gespräch mit Herrn von der "
                 f"{UNKNOWN_LAST[4]}. Frau Ursula Ingrid {UNKNOWN_LAST[10]}, geb. {BIRTH_DATE}.\n"
                 f"Telefonat mit {UNKNOWN_FIRST[8]} {UNKNOWN_LAST[5]}, Name: {UNKNOWN_LAST[9]}, "
                 f"Hr.{UNKNOWN_LAST[11]}.\nNeue Anschrift: {ADDRESS}, Mail {SPELLED_EMAIL}, "
                 f"Kennzeichen {PLATE}, Rückruf an T. {UNKNOWN_LAST[12]}.\n"
-                f"Teilnehmer: {UNKNOWN_LAST[13]}, Anna.\nViele Grüße\n{UNKNOWN_FIRST[0]} "
+                f"Teilnehmer: {UNKNOWN_LAST[13]}, Anna.\nMoin {GREETED}, KVNR: {KVNR}, "
+                f"Jahrgang 1958, Passwort: {SECRET}, MAC {MAC}, Eheleute {UNKNOWN_FIRST[3]} und "
+                f"Ragnhild {UNKNOWN_LAST[1]}.\nViele Grüße\n{UNKNOWN_FIRST[0]} "
                 f"{UNKNOWN_LAST[7]}")
 
 
@@ -426,8 +431,11 @@ def check(result: dict[str, Any], variant: Variant) -> None:
     assert not leaked, leaked
     assert "[BIRTH_DATE]" in text and BIRTH_DATE not in text
     for found, written in (("[ADDRESS]", ADDRESS), ("[EMAIL]", SPELLED_EMAIL),
-                           ("[LICENSE_PLATE]", PLATE)):
+                           ("[LICENSE_PLATE]", PLATE), ("[KV_NUMBER]", KVNR),
+                           ("[SECRET]", SECRET), ("[MAC_ADDRESS]", MAC)):
         assert found in text and written not in text, written
+    assert "Jahrgang [BIRTH_DATE]" in text
+    assert GREETED not in text and "Ragnhild" not in text
     # the TOAST updates kept their notes in the views (the header said they were unavailable)
     unavailable = [r for r in records if H_UNAVAILABLE in r.headers]
     assert unavailable and all(r.headers[H_UNAVAILABLE] == b"notes" for r in unavailable)
