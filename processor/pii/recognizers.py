@@ -905,8 +905,9 @@ class MentionRecognizer(Recognizer):
     kind = "mention"
     label = "NAME"
     shown_as = Localized("user names mentioned with @", "mit @ erwähnte Benutzernamen")
-    pattern = re.compile(r"\B@[A-Za-zÄÖÜäöüß][A-Za-zÄÖÜäöüß0-9_.-]{0,40}[A-Za-zÄÖÜäöüß0-9_]")
-    required_any = re.compile(r"@[A-Za-zÄÖÜäöüß]")
+    pattern = re.compile(rf"\B@[{_UPPER}{_LOWER}][{_UPPER}{_LOWER}0-9_.-]{{0,40}}"
+                         rf"[{_UPPER}{_LOWER}0-9_]")
+    required_any = re.compile(rf"@[{_UPPER}{_LOWER}]")
 
     def confirm(self, candidate: str) -> Span | None:
         name = candidate[1:]

@@ -199,8 +199,8 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     # a couple as contracts name them; a colleague mentioned by user name; a sign-off in lower case
     ("Eheleute Hans und Grete Zimmermann, Familie Jan u. Eva Berg, Eheleute Termin und Vertrag",
      "Eheleute [NAME], Familie [NAME], Eheleute Termin und Vertrag"),
-    ("@jschulz bitte übernehmen, cc @Sabine.Roth, Mail an anna@example.com, Treffen @ 10 Uhr",
-     "[NAME] bitte übernehmen, cc [NAME], Mail an [EMAIL], Treffen @ 10 Uhr"),
+    ("@jschulz bitte übernehmen, cc @Sabine.Roth, @Dąbrowski, Mail an anna@example.com, @ 10 Uhr",
+     "[NAME] bitte übernehmen, cc [NAME], [NAME], Mail an [EMAIL], @ 10 Uhr"),
     ("mfg\nTobias Krüger", "mfg\n[NAME]"),
     ("Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965",
      "Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965"),
