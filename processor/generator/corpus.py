@@ -104,6 +104,8 @@ def _phone(rng: random.Random) -> str:
         digits = number.replace(" ", "")
         cut = rng.randrange(4, len(digits) - 2)
         return digits[:cut] + ZERO_WIDTH + digits[cut:]
+    if form < 0.37:  # a word processor's dash between the groups
+        return number.replace(" ", rng.choice([" \u2013 ", "\u2013"]), 1)
     return number
 
 

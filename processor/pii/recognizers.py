@@ -548,8 +548,10 @@ class PhoneRecognizer(Recognizer):
     #: a whole date is a candidate of its own (and no phone, as it is not valid), so that
     #: the ``03.2026`` of ``12.03.2026`` is never read as a number written with a leading 0;
     #: so is a code (``V-0123456``, ``KD-4711``), which starts with a letter
-    pattern = re.compile(date_shape.pattern + _number_edges(r"|\b[A-Za-z]{1,4}-\d[\d-]*\d"
-                                                          r"|(?:\+|\b00|\(?\b0 ?)\d[\d /().-]{4,20}\d"))
+    #: the groups' separators: a word processor writes its hyphens as dashes (``0171 – 234 56
+    #: 78``: U+2010 to U+2015, which phonenumbers reads as hyphens)
+    pattern = re.compile(date_shape.pattern + _number_edges(
+        r"|\b[A-Za-z]{1,4}-\d[\d-]*\d|(?:\+|\b00|\(?\b0 ?)\d[\d /().\-\u2010-\u2015]{4,20}\d"))
     #: (a space after the leading 0 too: ``(0 30) 12 34 56``, ``0 61 31 / 23 45 67``)
     written_as_phone = re.compile(r"\(?(?:\+|0 ?[1-9])")
     min_digits = 2

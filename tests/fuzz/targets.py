@@ -219,7 +219,8 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "Ștefan ", "John ", "herr ", "fr. dr. ", "müller",
                  "Moin ", "Hauke,", "*in: ", "(FH) ",
                  "00:1A:2B:3C:4D:5E", "Passwort: ", '"', "„", "Graf von ",
-                 "Eheleute Hans und ", "@jschulz", "mfg\n"]
+                 "Eheleute Hans und ", "@jschulz", "mfg\n",
+                 "\u2013", "0171\u20132345678"]
 
 
 @st.composite

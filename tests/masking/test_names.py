@@ -202,6 +202,9 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("@jschulz bitte übernehmen, cc @Sabine.Roth, @Dąbrowski, Mail an anna@example.com, @ 10 Uhr",
      "[NAME] bitte übernehmen, cc [NAME], [NAME], Mail an [EMAIL], @ 10 Uhr"),
     ("mfg\nTobias Krüger", "mfg\n[NAME]"),
+    # phone numbers with a word processor's dashes; dashes between other numbers stay
+    ("Tel. +49 (0) 171 – 234 56 78 und 0171–2345678, Mo–Fr 9–17 Uhr, Seite 10–12",
+     "Tel. [PHONE] und [PHONE], Mo–Fr 9–17 Uhr, Seite 10–12"),
     ("Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965",
      "Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965"),
     ("Viele Grüße, Ihr Team Vertrieb", "Viele Grüße, Ihr Team Vertrieb"),

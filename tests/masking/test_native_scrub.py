@@ -25,7 +25,8 @@ from tests.masking.test_native_engine import edge_rules as edge_rules
 #: texts in which the character ``c`` decides a match: a word boundary, a letter of an e-mail
 #: address or a top-level domain, a character inside a candidate, case folding
 TEMPLATES = [
-    "{c}0151 8710709{c}", "Ruf{c}+49 30 1234567", "0{c}30 1234567", "(0{c}30) 1234567",
+    "{c}0151 8710709{c}", "0171{c}2345678", "+49 (0) 171 {c} 234 56 78",
+    "Ruf{c}+49 30 1234567", "0{c}30 1234567", "(0{c}30) 1234567",
     "{c}DE89 3704 0044 0532 0130 00{c}", "DE89{c}3704 0044 0532 0130 00", "{c}e89 3704 0044 "
     "0532 0130 00", "max{c}@example.d{c}", "{c}max@ex{c}ample.de", "a@b.{c}{c}", "x{c}@y.com",
     "4111 1111 1111 1111{c}", "{c}4111{c}1111 1111 1111", "{c}12 345 678 901{c}",
