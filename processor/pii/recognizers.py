@@ -301,6 +301,23 @@ class IpAddressRecognizer(Recognizer):
         return 0, len(candidate)
 
 
+class LeadRecognizer(Recognizer):
+    """A finding after words that stay (a salutation, a greeting, a sign-off, a number's or a
+    password's name): ``lead`` matches them at the candidate's start, ``after_lead`` says
+    which part of the rest is the finding."""
+
+    lead: ClassVar[re.Pattern[str]]
+    whole = False  # the lead stays
+
+    def confirm(self, candidate: str) -> Span | None:
+        m = self.lead.match(candidate)
+        return None if m is None else self.after_lead(candidate, m.end())
+
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        """The finding in ``candidate[start:]`` (its span in the candidate), or None."""
+        raise NotImplementedError
+
+
 @register
 class MacAddressRecognizer(Recognizer):
     """A device's MAC address (``00:1A:2B:3C:4D:5E``, ``00-1a-2b-3c-4d-5e``): an online
@@ -313,7 +330,7 @@ class MacAddressRecognizer(Recognizer):
 
 
 @register
-class CredentialRecognizer(Recognizer):
+class CredentialRecognizer(LeadRecognizer):
     """A password or PIN that a note gives (``Passwort: Sommer2024!``, ``Kennwort lautet
     x7Yq``, ``PIN "4711"``): a secret has no place in BI, and support notes hold them. Only
     the secret is replaced; without quotes only after a colon or ``ist``/``lautet``, as
@@ -330,28 +347,24 @@ class CredentialRecognizer(Recognizer):
     secret = r'"[^"\n]{1,64}"|„[^“\n]{1,64}“|[^\s\x1c-\x1f"„,;]{4,64}'
     pattern = re.compile(rf"\b{lead.pattern}(?:{secret})")
     required_any = re.compile(names)
-    whole = False  # confirm cuts the secret out
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None or m.end() == len(candidate):
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        if start == len(candidate):
             return None
-        if candidate[m.end()] in "\"„":
-            return m.end() + 1, len(candidate) - 1
-        said = m.group().strip()
-        return (m.end(), len(candidate)) if said.endswith(":") or " " in said else None
+        if candidate[start] in "\"„":
+            return start + 1, len(candidate) - 1
+        said = candidate[:start].strip()
+        return (start, len(candidate)) if said.endswith(":") or " " in said else None
 
 
-class NamedNumberRecognizer(Recognizer):
+class NamedNumberRecognizer(LeadRecognizer):
     """A number said to be one: its name (``name``), a colon or spaces, then the number
     (``number``), which ``valid`` checks. Only the number is replaced; the pattern is the
     three together."""
 
     name: ClassVar[str]
     number: ClassVar[re.Pattern[str]]
-    #: the name and what follows it up to the number (made from ``name``)
-    lead: ClassVar[re.Pattern[str]]
-    whole = False  # confirm cuts the number out
+    #: (``lead``: the name and what follows it up to the number, made from ``name``)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -359,12 +372,9 @@ class NamedNumberRecognizer(Recognizer):
         # ASCII edges, as the numbers': the core's fast engine reads them (see NUMBER_EDGE)
         cls.pattern = re.compile(_number_edges(rf"\b{cls.lead.pattern}{cls.number.pattern}\b"))
 
-    def confirm(self, candidate: str) -> Span | None:
-        lead = self.lead.match(candidate)
-        number = self.number.match(candidate, lead.end()) if lead is not None else None
-        if lead is None or number is None or not self.valid(number):
-            return None
-        return lead.end(), number.end()
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        number = self.number.match(candidate, start)
+        return None if number is None or not self.valid(number) else (start, number.end())
 
     def valid(self, number: re.Match[str]) -> bool:
         """Whether the number is one (by default its form is the check: no register to ask)."""
@@ -716,7 +726,7 @@ def _particles(case: Callable[[str], str], articles_case: Callable[[str], str]) 
 #: preposition
 _PARTICLES = (f"(?:{_particles(str.lower, str.lower)}"
               f"|{_particles(str.capitalize, str.lower)})")
-#: a sign-off, up to the name under it (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
+#: the sign-offs before a name (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
 _SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|mfg|MFG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
               r"Cheers")
 #: a sign-off, up to the name under it, past its titles (``Best regards\nDipl.-Ing. Katrin
@@ -725,7 +735,7 @@ _SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+(?:(?:{_TITLES}){_SPACE}+){{0,3}
 
 
 @register
-class SalutationRecognizer(Recognizer):
+class SalutationRecognizer(LeadRecognizer):
     """Names the CRM does not know, after a salutation, title or kinship word: the
     capitalised word that follows (the salutation stays: ``Frau [NAME]``)."""
 
@@ -739,18 +749,14 @@ class SalutationRecognizer(Recognizer):
     #: of their first letters stands (grouped, or the labels in a group, it tried them all)
     required_any = re.compile(_TRIGGERS + "".join(f"|{label}{_GENDERED}:"
                                                   for label in _LABELS.split("|")))
-    whole = False  # confirm cuts the name out of the salutation
     lead = re.compile(_SALUTATION)
     words = 1
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None:
-            return None
-        words = candidate[m.end():].split()
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        words = candidate[start:].split()
         if len(words) != self.words or any(w in NOT_NAMES for w in words):
             return None
-        return m.end(), len(candidate)
+        return start, len(candidate)
 
 
 @register
@@ -769,18 +775,15 @@ class SalutationFullNameRecognizer(SalutationRecognizer):
                          + r"(?:[ \t]+" + _NAME_WORD + ")?")
     words = 2
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None:
-            return None
-        words = list(re.finditer(r"\S+", candidate[m.end():]))
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        words = list(re.finditer(r"\S+", candidate[start:]))
         if len(words) == 3 and (words[2].group() in NOT_NAMES
                                 or not (all(w.group() in FIRST_NAMES for w in words[:2])
                                         or words[1].group() in MIDDLE_NAMES)):
             words = words[:2]
         if len(words) < self.words or any(w.group() in NOT_NAMES for w in words):
             return None
-        return m.end(), m.end() + words[-1].end()
+        return start, start + words[-1].end()
 
 
 #: a name written in capitals (``Herr MÜLLER``, ``HERR MAIER``, ``HERRN VON DER HEYDE``):
@@ -810,11 +813,8 @@ class SalutationCapsNameRecognizer(SalutationRecognizer):
     required_any = re.compile(rf"[{_CAPS}][{_CAPS}ß]{{2}}|HRN?\.|FR\.|DR\.")
     lead = re.compile(f"{_SALUTATION}|{_CAPS_SALUTATION}")
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None or candidate[m.end():].title() in NOT_NAMES:
-            return None
-        return m.end(), len(candidate)
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        return None if candidate[start:].title() in NOT_NAMES else (start, len(candidate))
 
 
 @register
@@ -827,11 +827,8 @@ class SalutationParticleNameRecognizer(SalutationRecognizer):
     pattern = re.compile(r"\b" + _ADDRESS + _PARTICLES + r"[ \t]+" + _NAME_WORD)
     lead = re.compile(_ADDRESS)
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None or candidate.split()[-1] in NOT_NAMES:
-            return None
-        return m.end(), len(candidate)
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        return None if candidate.split()[-1] in NOT_NAMES else (start, len(candidate))
 
 
 #: the words after a salutation typed in lower case that are no name: what a quick note
@@ -851,7 +848,7 @@ _NOT_NAMES_LOWER = frozenset(_NOT_NAMES_LOWER_TEXT.split())
 
 
 @register
-class LowerCaseSalutationRecognizer(Recognizer):
+class LowerCaseSalutationRecognizer(LeadRecognizer):
     """A name after a salutation typed in lower case, as quick notes from a phone are
     (``rückruf herr müller wg angebot``, ``frau dr. schmidt``): the lower-case word that
     follows, unless it is a word that such notes write there (``frau hat angerufen``)."""
@@ -862,17 +859,13 @@ class LowerCaseSalutationRecognizer(Recognizer):
     lead = re.compile(r"(?:herrn?|frau|hrn?\.|fr\.)(?:[ \t]+(?:dr\.|prof\.)){0,2}[ \t]+")
     pattern = re.compile(rf"\b{lead.pattern}[{_LOWER}]{{3,}}(?:-[{_LOWER}]+)?\b")
     required_any = re.compile(r"herr|frau|hrn?\.|fr\.")
-    whole = False  # confirm cuts the name out of the salutation
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None or candidate[m.end():] in _NOT_NAMES_LOWER:
-            return None
-        return m.end(), len(candidate)
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        return None if candidate[start:] in _NOT_NAMES_LOWER else (start, len(candidate))
 
 
 @register
-class CoupleNameRecognizer(Recognizer):
+class CoupleNameRecognizer(LeadRecognizer):
     """A couple named as contracts and letters name them (``Eheleute Hans und Grete
     Zimmermann``, ``Familie Jan u. Eva Berg``, ``Herr und Frau Peter und Anna Koch``): both
     first names and the surname, after the salutation, as one name."""
@@ -885,16 +878,10 @@ class CoupleNameRecognizer(Recognizer):
     pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD}[ \t]+(?:und|u\.|&)[ \t]+{_NAME_WORD}"
                          rf"(?:[ \t]+{_NAME_WORD})?")
     required_any = re.compile(r"Eheleute|Ehepaar|Famil|Fam\.|Herr[ \t]+und|Frau[ \t]+und")
-    whole = False  # confirm leaves the salutation
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None:
-            return None
-        words = [w for w in candidate[m.end():].split() if w not in ("und", "u.", "&")]
-        if any(word in NOT_NAMES for word in words):
-            return None
-        return m.end(), len(candidate)
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        words = [w for w in candidate[start:].split() if w not in ("und", "u.", "&")]
+        return None if any(word in NOT_NAMES for word in words) else (start, len(candidate))
 
 
 @register
@@ -943,7 +930,7 @@ class NobilityNameRecognizer(Recognizer):
 
 
 @register
-class SignOffNameRecognizer(Recognizer):
+class SignOffNameRecognizer(LeadRecognizer):
     """The name under a sign-off (``Viele Grüße\nAnna Berg``, ``i. A. Thomas Berg``): the
     signature of a mail that the CRM keeps. One or two name words, up to the first that is no
     name (``Grüße\nIhr Team``: none)."""
@@ -954,19 +941,15 @@ class SignOffNameRecognizer(Recognizer):
                          "Namen unter Grußformeln und Unterschriften")
     pattern = re.compile(r"\b" + _SIGN_OFF + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + ")?")
     required_any = re.compile(_SIGN_OFFS)
-    whole = False  # confirm cuts the name out of the sign-off
     lead = re.compile(_SIGN_OFF)
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None:
-            return None
+    def after_lead(self, candidate: str, start: int) -> Span | None:
         end = None
-        for word in re.finditer(r"\S+", candidate[m.end():]):
+        for word in re.finditer(r"\S+", candidate[start:]):
             if word.group() in NOT_NAMES:
                 break
-            end = m.end() + word.end()
-        return None if end is None else (m.end(), end)
+            end = start + word.end()
+        return None if end is None else (start, end)
 
 
 #: a mail's or message's greeting, up to the name it addresses
@@ -974,7 +957,7 @@ _GREETINGS = r"Hallo|Hi|Hey|Moin|Servus|Lieber|Liebe|Guten[ \t]+(?:Tag|Morgen|Ab
 
 
 @register
-class GreetingNameRecognizer(Recognizer):
+class GreetingNameRecognizer(LeadRecognizer):
     """The name that a mail or message greets, before the greeting's comma (``Moin Hauke,``,
     ``Lieber Jan,``, ``Hallo Anna Berg,``): any name, not only a common first name. Not what a
     greeting addresses that is no name (``Liebe Grüße,``, ``Hallo Team,``); a salutation
@@ -986,16 +969,11 @@ class GreetingNameRecognizer(Recognizer):
     lead = re.compile(rf"(?:{_GREETINGS})[ \t]+")
     pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?[ \t]*,")
     required_any = re.compile(rf"(?:{_GREETINGS})[ \t]")
-    whole = False  # confirm cuts the name out of the greeting
 
-    def confirm(self, candidate: str) -> Span | None:
-        m = self.lead.match(candidate)
-        if m is None:
-            return None
-        name = candidate[m.end():].rstrip(" \t,")
-        if any(word in NOT_NAMES for word in name.split()):
-            return None
-        return m.end(), m.end() + len(name)
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        name = candidate[start:].rstrip(" \t,")
+        return None if any(word in NOT_NAMES for word in name.split()) else (start,
+                                                                             start + len(name))
 
 
 #: a registered sole trader (eingetragener Kaufmann): ``e.K.``, ``e. Kfm.``, ``e.Kffr.``
