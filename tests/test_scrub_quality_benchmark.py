@@ -27,6 +27,7 @@ SHAPES = {
     "health_insurance_number": r"^[A-Z]\d{9}$",
     "license_plate": r"^[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} \d{1,4}[EH]?$",
     "email": r"@|\(at\)|\[at\]|＠| at ",
+    "name_known_typo": r"^[A-ZÄÖÜ][^\W\d_]+$",  # a known surname with two letters swapped
 }
 
 
