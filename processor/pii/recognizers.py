@@ -329,6 +329,11 @@ class MacAddressRecognizer(Recognizer):
     required_any = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]")
 
 
+#: what a note writes after a password's name that is no password
+_NOT_A_SECRET = frozenset(["siehe", "folgt", "unbekannt", "vergessen", "geändert", "neu",
+                           "zurückgesetzt", "gesperrt", "entsperrt", "angefordert", "ok"])
+
+
 @register
 class CredentialRecognizer(LeadRecognizer):
     """A password or PIN that a note gives (``Passwort: Sommer2024!``, ``Kennwort lautet
@@ -353,7 +358,9 @@ class CredentialRecognizer(LeadRecognizer):
             return None
         if candidate[start] in "\"„":
             return start + 1, len(candidate) - 1
-        said = candidate[:start].strip()
+        said, secret = candidate[:start].strip(), candidate[start:]
+        if secret in _NOT_A_SECRET or secret in _NOT_NAMES_LOWER:  # ``Passwort: siehe Brief``
+            return None
         return (start, len(candidate)) if said.endswith(":") or " " in said else None
 
 
@@ -652,8 +659,10 @@ _NOT_NAMES_TEXT = (
     # greetings and answers before a comma and a first name (``Hallo, Anna``)
     "Hallo Hi Hey Moin Servus Liebe Lieber Ja Nein Gut Okay Ok Super Prima "
     # and what a greeting addresses that is no name (``Liebe Grüße,``, ``Hallo Kollegen,``)
-    "Grüße Gruß Kollegen Kolleginnen Kunden Damen Herren Leute Alle Freunde Zusammen "
-    "Mitarbeiter Mitarbeiterin Mitarbeitende Geschäftspartner "
+    "Grüße Gruß Kollegen Kolleginnen Kunden Kundinnen Damen Herren Leute Alle Freunde Zusammen "
+    "Mitarbeiter Mitarbeiterin Mitarbeitende Geschäftspartner Mitglieder Eltern Interessenten "
+    "Nutzer Nutzerinnen Teilnehmer Teilnehmende Gäste Bewohner Anwohner Nachbarn Beteiligte "
+    "Welt "
     # after an English greeting
     "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
     "Sales Marketing Office Admin Management Accounting Finance Purchasing "

@@ -185,6 +185,8 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Moin [NAME], Lieber [NAME], Hallo [NAME], wie besprochen"),
     ("Liebe Grüße, Hallo Team, Hallo Herr Kaminski, Hi Zusammen, Hallo Kollegen,",
      "Liebe Grüße, Hallo Team, Hallo Herr [NAME], Hi Zusammen, Hallo Kollegen,"),
+    ("Liebe Mitglieder, Liebe Interessenten, Hallo Nutzer, Hallo Welt, Passwort: siehe Brief",
+     "Liebe Mitglieder, Liebe Interessenten, Hallo Nutzer, Hallo Welt, Passwort: siehe Brief"),
     ("Ansprechpartner*in: Alex Winter, Bearbeiter:in: Weber, Herr Dipl.-Kfm. (FH) Michael Braun",
      "Ansprechpartner*in: [NAME], Bearbeiter:in: [NAME], Herr Dipl.-Kfm. (FH) [NAME]"),
     ("Best regards\n\nDipl.-Ing. Katrin Hoffmann\nEinkauf",
