@@ -327,6 +327,10 @@ class CorpusWriter:
             (value(None, lambda: rng.choice(TYPOS)), ", ", value(None, lambda: rng.choice(DECOYS)),
              "."),
             ("Rückfrage von ", self._bare_unknown_name, "."),
+            # where someone lives, on a street with no street word
+            ("Kunde wohnt ", value(None, lambda: rng.choice(["im ", "am ", "auf der "])),
+             value("address", lambda: f"{rng.choice(['Wiesengrund', 'Mühlbach', 'Heide'])} "
+                                      f"{rng.randint(1, 99)}"), " in Bad Homburg."),
             # a couple as a contract names them; a colleague mentioned by user name
             ("Vertrag mit ", value(None, lambda: rng.choice(["Eheleute ", "Familie "])),
              value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), " und ",

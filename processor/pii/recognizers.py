@@ -1177,6 +1177,31 @@ class StreetAddressRecognizer(Recognizer):
 
 
 @register
+class ResidenceRecognizer(LeadRecognizer):
+    """Where someone lives, said to be so, on a street with no street word (``wohnt im
+    Wiesengrund 3``, ``wohnhaft Auf der Höhe 12``, ``lebt jetzt am Mühlbach 7a``): without a
+    postcode only the verb tells such a street from ``Im Jahr 12``. The verb stays."""
+
+    kind = "residence_address"
+    label = "ADDRESS"
+    shown_as = StreetAddressRecognizer.shown_as
+    lead = re.compile(r"(?:wohnt|wohnhaft|lebt|wohnen|leben)(?:[ \t]+(?:jetzt|nun|noch))?[ \t]+")
+    pattern = re.compile(
+        rf"\b{lead.pattern}(?:[Ii]m|[Aa]m|[Zz]um|[Zz]ur|(?:[Aa]n|[Aa]uf|[Ii]n|[Uu]nter|[Hh]inter"
+        rf"|[Vv]or|[Üü]ber|[Bb]ei)[ \t]+(?:der|den|dem))[ \t]+[{_UPPER}][{_LOWER}]+"
+        rf"(?:-[{_UPPER}][{_LOWER}]+)?[ \t]+{_HOUSE_NUMBER}")
+    required_any = re.compile(r"wohn|lebt|leben")
+    min_digits = 1
+
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        words = candidate[start:].split()
+        street = words[-2].rsplit("-", 1)[-1] if len(words) >= 3 else ""
+        if street in NOT_STREETS or street in NOT_NAMES:
+            return None  # ``wohnt im Haus 3``, ``lebt seit im Jahr …``
+        return start, len(candidate)
+
+
+@register
 class SurnameFirstRecognizer(Recognizer):
     """A name written surname first (``Meier, Thomas``), as lists, exports and mail headers
     write it: a capitalised word, a comma and a common first name, both replaced. Not a word

@@ -55,6 +55,7 @@ TEMPLATES = [
     "{c}00:1A:2B:3C:4D:5{c}{c}", "00-1a{c}2b-3c-4d-5e", "Passwort:{c}Sommer2024!{c}",
     "PIN{c}\"47{c}1\"", "Kennwort lautet{c}x7Yq", "Moritz Graf{c}von Sch{c}nborn{c}",
     "Freiherr zu{c}Guttenberg", "Moin{c}Hauke{c},",
+    "wohnt im{c}Wiesengrund 3{c}", "lebt jetzt am M{c}hlbach 7a",
     "Eheleute{c}Hans und{c}Grete Zimmermann{c}", "Familie Jan u.{c}Eva Berg", "{c}@jschulz{c}",
     "cc{c}@Sabine.Ro{c}h", "anna{c}@example.com", "mfg{c}Tobias", "Lieber{c}Jan{c}Berg,",
     "Ansprechpartner{c}in: Alex Winter",

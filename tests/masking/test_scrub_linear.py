@@ -92,6 +92,7 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "greetings": lambda n: "Hallo Liebe " * (n // 12),
     "mac_pairs": lambda n: "0a:" * (n // 3),
     "couples": lambda n: "Eheleute Ab und " * (n // 16),
+    "residences": lambda n: "wohnt im Ab " * (n // 12),
     "phone_dashes": lambda n: "0\u2013" * (n // 2),
     "mentions": lambda n: "@a." * (n // 3),
     "mention_run": lambda n: "@" + "a." * (n // 2),
