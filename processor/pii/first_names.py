@@ -73,7 +73,8 @@ _EASTERN = """
     Agnieszka Aleksandra Alexej Anastasia Andrzej Dmitri Dragan Ewa Goran Igor Irina Jelena
     Joanna Jolanta Katarzyna Krzysztof Ljudmila Magdalena Małgorzata Marek Milena
     Natalia Natalja Nikolai Oksana Olga Piotr Swetlana Svetlana Sergej Sergei Tatjana Tomasz
-    Valentina Vladimir Waldemar Wladimir Zofia
+    Valentina Vladimir Waldemar Wladimir Zofia Marija Ivana Jovana Milica Dragana Vesna
+    Mirjana Snežana Ivan Marko Nikola Zoran Dejan Aleksandar
 """
 #: Italian, Greek, Spanish, Portuguese and Vietnamese names
 _SOUTHERN = """

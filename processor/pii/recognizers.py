@@ -632,6 +632,11 @@ _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoi
            r"Inhaber|Inhaberin|Versicherungsnehmer|Versicherungsnehmerin|Mandant|Mandantin|"
            r"Patient|Patientin|AP|GF|Bearbeiter|Bearbeiterin|Verfasser|Verfasserin|"
            r"Unterzeichner|Unterzeichnerin|"
+           # the parties of a contract, a claim or an estate (``Vertragspartnerin: …``)
+           r"Vertragspartner|Vertragspartnerin|Antragsteller|Antragstellerin|Begünstigte|"
+           r"Begünstigter|Erben|Erbe|Versicherte|Versicherter|Geschädigte|Geschädigter|"
+           r"Unfallgegner|Unfallgegnerin|Bürge|Bürgin|Schuldner|Schuldnerin|Eigentümer|"
+           r"Eigentümerin|Zeuge|Zeugin|"
            # a forwarded mail's header (``Von: Kowalczyk, Janina``)
            r"Von|An|Cc|CC|Absender|Empfänger|From|To")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)

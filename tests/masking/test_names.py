@@ -204,6 +204,9 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("@jschulz bitte übernehmen, cc @Sabine.Roth, @Dąbrowski, Mail an anna@example.com, @ 10 Uhr",
      "[NAME] bitte übernehmen, cc [NAME], [NAME], Mail an [EMAIL], @ 10 Uhr"),
     ("mfg\nTobias Krüger", "mfg\n[NAME]"),
+    # the parties of a contract, a claim or an estate, labelled
+    ("Vertragspartnerin: Marija Petrović, Antragsteller: Vogel, Erben: Gisela und Horst Wendt",
+     "Vertragspartnerin: [NAME], Antragsteller: [NAME], Erben: [NAME] und [NAME]"),
     # where someone lives, said to be so, on a street with no street word
     ("Kunde wohnt im Wiesengrund 3 in Bad Homburg, lebt jetzt am Mühlbach 7a, wohnt im Haus 3",
      "Kunde wohnt [ADDRESS] in Bad Homburg, lebt jetzt [ADDRESS], wohnt im Haus 3"),
