@@ -93,15 +93,21 @@ _ENGLISH = """
     Keith Kelly Kenneth Kimberly Kyle Larry Lauren Lawrence Margaret Mary Matthew Megan Melissa
     Nancy Nathan Nicholas Pamela Patricia Rachel Raymond Roger Ronald Russell Ryan Samantha Scott
     Sean Sharon Shirley Stephen Steven Susan Teresa Terry Timothy Tyler Victoria William Zachary
+    Jane Mike Dave Steve Tony Bob Jim Kate Sue Liz Jenny Matt Nick Rob Dan Andy Pete Greg Jeff
+"""
+#: Indian names, as the IT and engineering firms' mails hold them
+_INDIAN = """
+    Aditya Amit Anil Anjali Arjun Deepak Neha Pooja Priya Rahul Raj Rajesh Ravi Sanjay Sunil
+    Vijay
 """
 #: first names that are also German words, a month's abbreviation or a brand: only with a
 #: surname after them (``Jan Berger``, not the ``Jan`` of ``15. Jan 2026``)
 AMBIGUOUS = frozenset(["Can", "Ernst", "Fritz", "Iris", "Jan", "Kai", "Marina", "Mark", "Max",
                        "Milan", "Otto", "Rosa", "Rose", "Viktoria", "Van", "Jack", "Grace",
-                       "Jordan", "Austin", "Dean", "Jean", "Carol", "Amber", "Virginia", "Ray"])
+                       "Jordan", "Austin", "Dean", "Jean", "Carol", "Amber", "Virginia", "Ray", "Sam"])
 
 FIRST_NAMES = (frozenset((_GERMAN + _YOUNGER + _TURKISH_ARABIC + _EASTERN + _SOUTHERN
-                          + _ENGLISH).split())
+                          + _ENGLISH + _INDIAN).split())
                | AMBIGUOUS)
 #: the middle names between a Vietnamese family name and the given name (``Nguyễn Thị Lan``,
 #: ``Tran Van Minh``): the word after one is a name, too

@@ -491,6 +491,7 @@ class LicensePlateRecognizer(NamedNumberRecognizer):
 @register
 class BirthDateRecognizer(Recognizer):
     """A date of birth, said to be one (``geb. 12.03.1985``, ``Geburtsdatum: 1985-03-12``,
+    ``DOB: 03/25/1985``,
     ``Geburtstag des Kunden: 17. März 1972``), a birthday without its year (``Geburtstag:
     03.07.``) and a year of birth alone (``geb. 1965 in Köln``, ``Jahrgang 1958``): with a name
     or a postcode each singles a person out. Other dates of a note (appointments, deadlines)
@@ -509,14 +510,14 @@ class BirthDateRecognizer(Recognizer):
             "November Nov.", "Dezember Dez."], 1) for name in names.split()}
     #: a day and month with or without the year, an ISO date, a year alone; a year is a
     #: whole number (``geb. 12.03.19855`` keeps its digits after the day and month)
-    date = re.compile(r"(\d{1,2})\.[ \t]?(\d{1,2})\.(?:[ \t]?(\d{4}|\d{2})\b)?"
+    date = re.compile(r"(\d{1,2})[./][ \t]?(\d{1,2})[./](?:[ \t]?(\d{4}|\d{2})\b)?"
                       r"|(\d{4})-(\d{2})-(\d{2})\b"
                       r"|(\d{1,2})\.[ \t]?(" + "|".join(re.escape(m) for m in months)
                       + r")(?:[ \t]?(\d{4})\b)?"
                       r"|((?:19|20)\d{2})\b")
     #: what says that the date is one of birth
     required_any = re.compile(r"[Gg]eb\.|[Gg]eboren|Geburtsdatum|Geburtstag|Geburtsjahr"
-                              r"|Jahrgang|Jg\.")
+                              r"|Jahrgang|Jg\.|DOB|[Dd]ate of birth|[Bb]orn")
     #: whose it is, and the words before the date (``Geburtsdatum der Ehefrau: …``,
     #: ``Geburtstag ist am …``, ``Geb.-Datum: …``)
     lead = (rf"(?:{required_any.pattern})(?:-Datum)?"
@@ -539,11 +540,15 @@ class BirthDateRecognizer(Recognizer):
             return None  # ``geb. 12.03.`` without a year is more often ``gebucht`` than born
         # no year, or two digits of it: any century, so 29.02. of a leap year is a date
         full_year = 2000 if year is None else int(year) if len(year) == 4 else 2000 + int(year)
-        try:
-            datetime.date(full_year, int(month), int(day))
-        except ValueError:
-            return None
-        return m.span()
+        # with slashes, English mails write the month first (``DOB: 03/25/1985``)
+        orders = [(month, day), (day, month)] if "/" in m.group() else [(month, day)]
+        for month_of, day_of in orders:
+            try:
+                datetime.date(full_year, int(month_of), int(day_of))
+            except ValueError:
+                continue
+            return m.span()
+        return None
 
 
 @register
@@ -636,7 +641,7 @@ _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoi
            r"Vertragspartner|Vertragspartnerin|Antragsteller|Antragstellerin|Begünstigte|"
            r"Begünstigter|Erben|Erbe|Versicherte|Versicherter|Geschädigte|Geschädigter|"
            r"Unfallgegner|Unfallgegnerin|Bürge|Bürgin|Schuldner|Schuldnerin|Eigentümer|"
-           r"Eigentümerin|Zeuge|Zeugin|"
+           r"Eigentümerin|Zeuge|Zeugin|Contact|Attn|"
            # a forwarded mail's header (``Von: Kowalczyk, Janina``)
            r"Von|An|Cc|CC|Absender|Empfänger|From|To")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
@@ -669,7 +674,7 @@ _NOT_NAMES_TEXT = (
     "Nutzer Nutzerinnen Teilnehmer Teilnehmende Gäste Bewohner Anwohner Nachbarn Beteiligte "
     "Welt "
     # after an English greeting
-    "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners "
+    "Sir Madam Customer Customers Colleague Colleagues All Friends Team Partners Best Thanks "
     "Sales Marketing Office Admin Management Accounting Finance Purchasing "
     # what follows a saint's or founder's name in the name of a place or a firm
     "Straße Strasse Platz Allee Weg Kirche Apotheke Schule Gymnasium Klinik Krankenhaus "
@@ -741,8 +746,8 @@ def _particles(case: Callable[[str], str], articles_case: Callable[[str], str]) 
 _PARTICLES = (f"(?:{_particles(str.lower, str.lower)}"
               f"|{_particles(str.capitalize, str.lower)})")
 #: the sign-offs before a name (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
-_SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|mfg|MFG|i\.[ \t]?A\.|gez\.|[Rr]egards|Sincerely|"
-              r"Cheers")
+_SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|mfg|MFG|i\.[ \t]?A\.|gez\.|Danke|[Rr]egards|"
+              r"Sincerely|Cheers|Thanks|Best,")
 #: a sign-off, up to the name under it, past its titles (``Best regards\nDipl.-Ing. Katrin
 #: Hoffmann``)
 _SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+(?:(?:{_TITLES}){_SPACE}+){{0,3}}"

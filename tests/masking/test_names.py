@@ -204,6 +204,13 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("@jschulz bitte übernehmen, cc @Sabine.Roth, @Dąbrowski, Mail an anna@example.com, @ 10 Uhr",
      "[NAME] bitte übernehmen, cc [NAME], [NAME], Mail an [EMAIL], @ 10 Uhr"),
     ("mfg\nTobias Krüger", "mfg\n[NAME]"),
+    # an English mail's forms: names, a date of birth with slashes (the month first, too)
+    ("Spoke with Jane Doe, Contact: Mike O'Brien, DOB: 03/25/1985, DOB 31/31/1985",
+     "Spoke with [NAME], Contact: [NAME], DOB: [BIRTH_DATE], DOB 31/31/1985"),
+    ("Hi Tom, thanks for the call. Best, Lisa\nThanks,\nRaj", "Hi [NAME], thanks for the call. "
+     "Best, [NAME]\nThanks,\n[NAME]"),
+    ("Best Practice, Danke für alles, Thanks for the call, Danke Frau Müller",
+     "Best Practice, Danke für alles, Thanks for the call, Danke Frau [NAME]"),
     # the parties of a contract, a claim or an estate, labelled
     ("Vertragspartnerin: Marija Petrović, Antragsteller: Vogel, Erben: Gisela und Horst Wendt",
      "Vertragspartnerin: [NAME], Antragsteller: [NAME], Erben: [NAME] und [NAME]"),

@@ -93,6 +93,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "mac_pairs": lambda n: "0a:" * (n // 3),
     "couples": lambda n: "Eheleute Ab und " * (n // 16),
     "residences": lambda n: "wohnt im Ab " * (n // 12),
+    "slashed_dates": lambda n: "DOB 1/" * (n // 6),
+    "thanks": lambda n: "Thanks Best, " * (n // 13),
     "phone_dashes": lambda n: "0\u2013" * (n // 2),
     "mentions": lambda n: "@a." * (n // 3),
     "mention_run": lambda n: "@" + "a." * (n // 2),
