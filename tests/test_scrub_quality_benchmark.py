@@ -16,7 +16,7 @@ from processor.pii.names import fold
 SHAPES = {
     "phone": r"(?:\D*\d){7}", "iban": r"(?:\D*\d){7}", "tax_id": r"(?:\D*\d){7}",
     "card": r"(?:\D*\d){7}",
-    "birth_date": r"^(?:\d{1,2}\.\d{1,2}\.(?:\d{2,4})?|\d{4}-\d\d-\d\d"
+    "birth_date": r"^(?:\d{1,2}\.\d{1,2}\.(?:\d{2,4})?|\d\d/\d\d/\d{4}|\d{4}-\d\d-\d\d"
                   r"|\d{1,2}\. [A-Z][a-zä]+ \d{4}|(?:19|20)\d\d)$",
     "profile_url": r"linkedin\.com/in/|xing\.com/profile/",
     "social_security_number": r"^\d\d ?\d{6} ?[A-Z] ?\d{3}$",

@@ -377,6 +377,10 @@ class CorpusWriter:
             ("Ausweis geprüft, ", value(None, lambda: rng.choice(["geb. ", "Geburtsdatum: ",
                                                                   "geboren am ", "geb. am "])),
              value("birth_date", lambda: _birth_date(rng)), ", Kopie liegt vor."),
+            # an English mail's date of birth, the month first
+            ("Customer verified, DOB: ", value("birth_date", lambda: (
+                f"{rng.randint(1, 12):02}/{rng.randint(1, 28):02}/{rng.randint(1930, 2005)}")),
+             ", copy on file."),
             # a year of birth alone, a birthday without its year, whose birthday it is
             ("Rente beantragt, ", value(None, lambda: rng.choice(["Jahrgang ", "geb. ", "Jg. "])),
              value("birth_date", lambda: str(rng.randint(1930, 2005))), ", Bescheid folgt."),
