@@ -47,7 +47,7 @@ from processor.rules import ValidatedRules, load_validated
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ["name_known", "name_unknown", "email", "phone", "iban", "tax_id", "card",
          "birth_date", "profile_url", "social_security_number", "address", "id_document",
-         "license_plate", "ip_address", "health_insurance_number", "mac_address",
+         "license_plate", "ip_address", "health_insurance_number", "meter_id", "mac_address",
          "credential", "name_known_typo",
          "name_unknown_bare"]
 CONTACTS, ACTIVITIES = "crm.public.contacts", "crm.public.activities"
@@ -57,7 +57,7 @@ Span = tuple[int, int]
 #: what the reference rules' scrub writes for a finding
 REPLACEMENT = re.compile(r"\[(?:NAME|EMAIL|PHONE|IBAN|CARD|TAX_ID|BIRTH_DATE|PROFILE_URL"
                          r"|SV_NUMBER|ADDRESS|ID_NUMBER|LICENSE_PLATE|IP_ADDRESS|KV_NUMBER"
-                         r"|MAC_ADDRESS|SECRET)\]")
+                         r"|MAC_ADDRESS|SECRET|METER_ID)\]")
 
 
 def replaced(original: str, scrubbed: str) -> list[Span]:

@@ -25,6 +25,7 @@ SHAPES = {
     "mac_address": r"^[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}$",
     "credential": r"^[A-Z][a-z]+\d{1,4}[!?#]?$",
     "health_insurance_number": r"^[A-Z]\d{9}$",
+    "meter_id": r"^\d(?:[A-Z]{3}\d{10}|\d{10})$",
     "license_plate": r"^[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} \d{1,4}[EH]?$",
     "email": r"@|\(at\)|\[at\]|＠| at ",
     "name_known_typo": r"^[A-ZÄÖÜ][^\W\d_]+$",  # a known surname with two letters swapped

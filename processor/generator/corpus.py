@@ -191,6 +191,15 @@ def _secret(rng: random.Random) -> str:
             + str(rng.randint(1, 2025)) + rng.choice(["!", "?", "#", ""]))
 
 
+def _meter_id(rng: random.Random) -> str:
+    """An electricity meter's number (a digit, the maker's letters, the year, a serial) or a
+    market location's eleven digits."""
+    if rng.random() < 0.5:
+        return f"{rng.randint(1, 9)}{rng.choice(['ESY', 'EMH', 'ITF', 'LGZ'])}" \
+               f"{rng.randint(10, 25)}{rng.randrange(10 ** 8):08}"
+    return f"{rng.randint(1, 9)}{rng.randrange(10 ** 10):010}"
+
+
 def _license_plate(rng: random.Random) -> str:
     district = rng.choice(["M", "B", "HH", "K", "LÖ", "TÜ", "BAD"])
     letters = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(1, 2)))
@@ -366,6 +375,9 @@ class CorpusWriter:
              " notiert."),
             ("Router getauscht, MAC ", value("mac_address", lambda: _mac_address(rng)),
              ", Passwort: ", value("credential", lambda: _secret(rng)), ", Kunde informiert."),
+            ("Zählerwechsel, ", value(None, lambda: rng.choice([
+                "Zählernummer ", "Zähler-Nr. ", "MaLo-ID: "])),
+             value("meter_id", lambda: _meter_id(rng)), ", Zählerstand 004512 notiert."),
             ("Login gesperrt, IP ", value("ip_address", lambda: _ip_address(rng)), " notiert."),
             ("Teilnehmer: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", ",
              value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), "; Protokoll folgt."),

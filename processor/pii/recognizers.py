@@ -474,6 +474,26 @@ class HealthInsuranceNumberRecognizer(NamedNumberRecognizer):
 
 
 @register
+class MeterIdRecognizer(NamedNumberRecognizer):
+    """The number of a household's electricity or gas meter, or of its market or metering
+    location, said to be one (``Zählernummer 1ESY1160512345``, ``MaLo-ID 51238696781``): the
+    grid operator ties it to an address, so an energy supplier's CRM notes carry a
+    household's identifier with it. Not a reading (``Zählerstand 004512``)."""
+
+    kind = "meter_id"
+    label = "METER_ID"
+    shown_as = Localized("meter and metering location numbers (after Zählernummer, MaLo-ID)",
+                         "Zähler- und Lokationsnummern (nach Zählernummer, MaLo-ID)")
+    name = (r"Zählernummer|Zähler-?Nr\.?|Zählernr\.?|Marktlokations-?ID|Messlokations-?ID"
+            r"|MaLo-?ID|MeLo-?ID|MaLo|MeLo")
+    required_any = re.compile(r"Zähler-?[Nn]|MaLo|MeLo|[Mm]arktlokation|[Mm]esslokation")
+    number = re.compile(r"[A-Z0-9]{6,33}")
+
+    def valid(self, number: re.Match[str]) -> bool:
+        return sum(ch.isdigit() for ch in number.group()) >= 4
+
+
+@register
 class LicensePlateRecognizer(NamedNumberRecognizer):
     """A vehicle's registration said to be one (``Kfz-Kennzeichen M-AB 1234``): the keeper is
     on record for it, as an insurer's CRM holds. German form: the district, the letters, the

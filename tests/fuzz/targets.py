@@ -220,7 +220,8 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "Moin ", "Hauke,", "*in: ", "(FH) ",
                  "00:1A:2B:3C:4D:5E", "Passwort: ", '"', "„", "Graf von ",
                  "Eheleute Hans und ", "@jschulz", "mfg\n",
-                 "\u2013", "0171\u20132345678", "wohnt im ", "Wiesengrund 3"]
+                 "\u2013", "0171\u20132345678", "wohnt im ", "Wiesengrund 3",
+                 "Zählernummer ", "1ESY1160512345"]
 
 
 @st.composite

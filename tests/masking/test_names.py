@@ -211,6 +211,9 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Best, [NAME]\nThanks,\n[NAME]"),
     ("Best Practice, Danke für alles, Thanks for the call, Danke Frau Müller",
      "Best Practice, Danke für alles, Thanks for the call, Danke Frau [NAME]"),
+    # a household's meter and market location, named; a reading stays
+    ("Zählernummer 1ESY1160512345, MaLo-ID: 51238696781, Zählerstand 004512, Zähler-Nr. folgt",
+     "Zählernummer [METER_ID], MaLo-ID: [METER_ID], Zählerstand 004512, Zähler-Nr. folgt"),
     # the parties of a contract, a claim or an estate, labelled
     ("Vertragspartnerin: Marija Petrović, Antragsteller: Vogel, Erben: Gisela und Horst Wendt",
      "Vertragspartnerin: [NAME], Antragsteller: [NAME], Erben: [NAME] und [NAME]"),

@@ -56,7 +56,7 @@ TEMPLATES = [
     "PIN{c}\"47{c}1\"", "Kennwort lautet{c}x7Yq", "Moritz Graf{c}von Sch{c}nborn{c}",
     "Freiherr zu{c}Guttenberg", "Moin{c}Hauke{c},",
     "wohnt im{c}Wiesengrund 3{c}", "DOB:{c}03/25/1985{c}", "Best,{c}Lisa{c}", "Thanks,{c}Raj",
-    "lebt jetzt am M{c}hlbach 7a",
+    "lebt jetzt am M{c}hlbach 7a", "Z{c}hlernummer{c}1ESY116051234{c}", "MaLo-ID:{c}5123869678{c}",
     "Eheleute{c}Hans und{c}Grete Zimmermann{c}", "Familie Jan u.{c}Eva Berg", "{c}@jschulz{c}",
     "cc{c}@Sabine.Ro{c}h", "anna{c}@example.com", "mfg{c}Tobias", "Lieber{c}Jan{c}Berg,",
     "Ansprechpartner{c}in: Alex Winter",

@@ -94,6 +94,7 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "couples": lambda n: "Eheleute Ab und " * (n // 16),
     "residences": lambda n: "wohnt im Ab " * (n // 12),
     "slashed_dates": lambda n: "DOB 1/" * (n // 6),
+    "meter_leads": lambda n: "Zählernummer MaLo " * (n // 18),
     "thanks": lambda n: "Thanks Best, " * (n // 13),
     "phone_dashes": lambda n: "0\u2013" * (n // 2),
     "mentions": lambda n: "@a." * (n // 3),
