@@ -371,6 +371,8 @@ class NamedNumberRecognizer(LeadRecognizer):
 
     name: ClassVar[str]
     number: ClassVar[re.Pattern[str]]
+    #: the digits that a number of letters and digits holds at least (``PA-Nr. folgt`` is none)
+    number_digits: ClassVar[int] = 0
     #: (``lead``: the name and what follows it up to the number, made from ``name``)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -384,8 +386,9 @@ class NamedNumberRecognizer(LeadRecognizer):
         return None if number is None or not self.valid(number) else (start, number.end())
 
     def valid(self, number: re.Match[str]) -> bool:
-        """Whether the number is one (by default its form is the check: no register to ask)."""
-        return True
+        """Whether the number is one (by default its form and digits are the check: no
+        register to ask)."""
+        return sum(ch.isdigit() for ch in number.group()) >= self.number_digits
 
 
 @register
@@ -450,9 +453,7 @@ class IdDocumentRecognizer(NamedNumberRecognizer):
     required_any = re.compile(r"[Aa]usweis|[Pp]ass|Führerschein|Aufenthaltstitel"
                               r"|Dokumentennummer|PA-?Nr")
     number = re.compile(r"[A-Z0-9]{6,11}")
-
-    def valid(self, number: re.Match[str]) -> bool:
-        return sum(ch.isdigit() for ch in number.group()) >= 2
+    number_digits = 2
 
 
 @register
@@ -488,9 +489,7 @@ class MeterIdRecognizer(NamedNumberRecognizer):
             r"|MaLo-?ID|MeLo-?ID|MaLo|MeLo")
     required_any = re.compile(r"Zähler-?[Nn]|MaLo|MeLo|[Mm]arktlokation|[Mm]esslokation")
     number = re.compile(r"[A-Z0-9]{6,33}")
-
-    def valid(self, number: re.Match[str]) -> bool:
-        return sum(ch.isdigit() for ch in number.group()) >= 4
+    number_digits = 4
 
 
 @register
@@ -511,8 +510,7 @@ class LicensePlateRecognizer(NamedNumberRecognizer):
 @register
 class BirthDateRecognizer(Recognizer):
     """A date of birth, said to be one (``geb. 12.03.1985``, ``Geburtsdatum: 1985-03-12``,
-    ``DOB: 03/25/1985``,
-    ``Geburtstag des Kunden: 17. März 1972``), a birthday without its year (``Geburtstag:
+    ``DOB: 03/25/1985``, ``Geburtstag des Kunden: 17. März 1972``), a birthday without its year (``Geburtstag:
     03.07.``) and a year of birth alone (``geb. 1965 in Köln``, ``Jahrgang 1958``): with a name
     or a postcode each singles a person out. Other dates of a note (appointments, deadlines)
     stay. Only the date is replaced, and only a date that exists (a year: 1900 to this one)."""
@@ -1164,6 +1162,8 @@ _TOWN = (rf"(?:D-)?[0-9]{{5}}[ \t]+(?:Bad[ \t]+)?[{_UPPER}][{_LOWER}]+(?:-[{_UPP
          rf"(?:[ \t]+(?:am|im|(?:an|in|ob|vor)[ \t]+der)[ \t]+[{_UPPER}][{_LOWER}]+"
          rf"|[ \t]*\([{_UPPER}][{_LOWER}]+\))?")
 _THEN_TOWN = rf"(?:[ \t]*,{_SPACE}{{0,3}}|{_SPACE}{{1,3}}(?:in[ \t]+)?){_TOWN}"
+#: a street that a preposition names, with any name (``An der Alster``, ``Im Wiesengrund``)
+_NAMED_STREET = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 
 
 @register
@@ -1179,8 +1179,7 @@ class StreetAddressRecognizer(Recognizer):
                          "Anschriften (Straße und Hausnummer, Postleitzahl und Ort)")
     pattern = re.compile(
         rf"\b(?:(?:{_STREET})[ \t]+{_HOUSE_NUMBER}(?:{_THEN_TOWN})?"
-        rf"|(?:{_STREET_PREPOSITIONS})[ \t]+[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
-        rf"[ \t]+{_HOUSE_NUMBER}{_THEN_TOWN})")
+        rf"|(?:{_STREET_PREPOSITIONS})[ \t]+{_NAMED_STREET}[ \t]+{_HOUSE_NUMBER}{_THEN_TOWN})")
     #: a street's word and a number after it, or a postcode and a town: most notes hold
     #: neither, and the pattern (its Unicode word edges) sends the core to a slow engine
     required_any = re.compile(rf"(?:{_any_of(_STREET_WORDS, str.lower)}"
@@ -1219,18 +1218,21 @@ class ResidenceRecognizer(LeadRecognizer):
     label = "ADDRESS"
     shown_as = StreetAddressRecognizer.shown_as
     lead = re.compile(r"(?:wohnt|wohnhaft|lebt|wohnen|leben)(?:[ \t]+(?:jetzt|nun|noch))?[ \t]+")
-    pattern = re.compile(
-        rf"\b{lead.pattern}(?:[Ii]m|[Aa]m|[Zz]um|[Zz]ur|(?:[Aa]n|[Aa]uf|[Ii]n|[Uu]nter|[Hh]inter"
-        rf"|[Vv]or|[Üü]ber|[Bb]ei)[ \t]+(?:der|den|dem))[ \t]+[{_UPPER}][{_LOWER}]+"
-        rf"(?:-[{_UPPER}][{_LOWER}]+)?[ \t]+{_HOUSE_NUMBER}")
+    #: the street's prepositions, also in lower case after the verb (``wohnt im …``)
+    street_prepositions = re.sub(r"\b([A-ZÜ])", lambda m: f"[{m[1]}{m[1].lower()}]",
+                          _STREET_PREPOSITIONS)
+    pattern = re.compile(rf"\b{lead.pattern}(?:{street_prepositions})[ \t]+{_NAMED_STREET}"
+                         rf"[ \t]+{_HOUSE_NUMBER}")
     required_any = re.compile(r"wohn|lebt|leben")
     min_digits = 1
+    #: the street's name after its preposition
+    street = re.compile(rf"(?:{street_prepositions})[ \t]+({_NAMED_STREET})")
 
     def after_lead(self, candidate: str, start: int) -> Span | None:
-        words = candidate[start:].split()
-        street = words[-2].rsplit("-", 1)[-1] if len(words) >= 3 else ""
-        if street in NOT_STREETS or street in NOT_NAMES:
-            return None  # ``wohnt im Haus 3``, ``lebt seit im Jahr …``
+        street = self.street.match(candidate, start)
+        name = street.group(1).rsplit("-", 1)[-1] if street is not None else ""
+        if not name or name in NOT_STREETS or name in NOT_NAMES:
+            return None  # ``wohnt im Haus 3``, ``wohnt im Haus 3 a``
         return start, len(candidate)
 
 

@@ -220,6 +220,7 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     # where someone lives, said to be so, on a street with no street word
     ("Kunde wohnt im Wiesengrund 3 in Bad Homburg, lebt jetzt am Mühlbach 7a, wohnt im Haus 3",
      "Kunde wohnt [ADDRESS] in Bad Homburg, lebt jetzt [ADDRESS], wohnt im Haus 3"),
+    ("wohnt im Haus 3 a, wohnt im Wiesengrund 3 a", "wohnt im Haus 3 a, wohnt [ADDRESS]"),
     # phone numbers with a word processor's dashes; dashes between other numbers stay
     ("Tel. +49 (0) 171 – 234 56 78 und 0171–2345678, Mo–Fr 9–17 Uhr, Seite 10–12",
      "Tel. [PHONE] und [PHONE], Mo–Fr 9–17 Uhr, Seite 10–12"),
