@@ -11,6 +11,7 @@ may take.
 from __future__ import annotations
 
 import random
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -177,7 +178,7 @@ def _id_document(rng: random.Random) -> str:
 
 def _health_insurance_number(rng: random.Random) -> str:
     """The lifelong number on a German health card: a letter and nine digits."""
-    return rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + f"{rng.randrange(10 ** 9):09}"
+    return rng.choice(string.ascii_uppercase) + f"{rng.randrange(10 ** 9):09}"
 
 
 def _mac_address(rng: random.Random) -> str:
