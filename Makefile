@@ -19,7 +19,7 @@ $(BIN)/.installed: pyproject.toml
 
 # The native core (Rust, optional): built into the venv when cargo is there, else crm-masker
 # runs on its Python engine (same outputs, slower) and the native tests are skipped.
-NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs native/src/*/*.rs)
 $(BIN)/.native: $(BIN)/.installed $(NATIVE_SRC)
 	@if command -v cargo >/dev/null 2>&1; then \
 	  echo "building the native core (Rust, release build; about a minute the first time)"; \

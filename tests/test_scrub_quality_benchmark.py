@@ -28,7 +28,7 @@ SHAPES = {
     "meter_id": r"^\d(?:[A-Z]{3}\d{10}|\d{10})$",
     "license_plate": r"^[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} \d{1,4}[EH]?$",
     "email": r"@|\(at\)|\[at\]|＠| at ",
-    "name_known_typo": r"^[A-ZÄÖÜ][^\W\d_]+$",  # a known surname with two letters swapped
+    "name_known_typo": r"^[A-ZÄÖÜ][^\W\d_]+$",  # a known surname mistyped
 }
 
 

@@ -29,6 +29,12 @@ pub struct NameSet {
     longest_not_before: usize,
     word: Regex,
     min_token: usize,
+    /// the folded lengths of a word whose slips are tried (Python's `MIN_TYPO`, `MAX_TYPO`)
+    typo: (usize, usize),
+    /// an umlaut typed without its mark: the letters (ASCII) whose umlaut folds to them and
+    /// the mark (Python's `UMLAUT_BASES`, `UMLAUT_MARK`)
+    umlaut_bases: Vec<u8>,
+    umlaut_mark: u8,
     /// how many hashes were new when added: a cache of scrubbed texts is valid for one
     /// generation only (a name learnt later must be found in a text seen before)
     #[pyo3(get)]
@@ -36,14 +42,33 @@ pub struct NameSet {
     /// a prefilter over the folded tokens that this set folded itself, under a random seed
     /// of this process: a word whose bit is clear is no known token, without the keyed hash
     /// (most capitalised words of German text are nouns). Tokens that only Python could fold
-    /// need no bit: a text with such a word is left to Python.
+    /// come back from Python with `add_tokens`: a text may spell them in letters that the core
+    /// folds (Nguyễn as Nguyen).
     seen: Vec<u64>,
     seed: hashbrown::DefaultHashBuilder,
+    /// a prefilter for the slips (`mistyped`): the bits of the tokens' letter sums. A sum of
+    /// a random weight per byte does not change when letters swap, and changes by a letter's
+    /// weight when one is doubled or added: one bit answers for all swaps of a word, one per
+    /// letter for the rest, before any slip is spelt out and hashed
+    letter_sums: Vec<u64>,
+    weights: [u64; 256],
     /// values whose tokens are all in (a name comes by again with each change of its row,
     /// and in both images of an update): added once, until the cache is full. Held as two
     /// hashes under this process's random seeds, not as text: the set keeps no name.
     added: HashSet<(u64, u64)>,
     added_seed: hashbrown::DefaultHashBuilder,
+}
+
+/// a random weight per byte, drawn under this process's random seed (`letter_sums`)
+fn random_weights() -> [u64; 256] {
+    let seed = hashbrown::DefaultHashBuilder::default();
+    std::array::from_fn(|b| seed.hash_one(b))
+}
+
+/// the bit of a letter sum (the sum's high bits, mixed: sums of few weights are not uniform
+/// in their low bits alone)
+fn bit_of_sum(sum: u64) -> u64 {
+    (sum.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % SEEN_BITS
 }
 
 /// the values that `added` holds at most before it starts again
@@ -61,7 +86,12 @@ impl NameSet {
         not_before: Vec<String>,
         word: &str,
         min_token: usize,
+        typo: (usize, usize, String, char),
     ) -> PyResult<Self> {
+        let (min_typo, max_typo, umlaut_bases, umlaut_mark) = typo;
+        if !umlaut_bases.is_ascii() || !umlaut_mark.is_ascii() {
+            return Err(PyValueError::new_err("umlaut letters must be ASCII"));
+        }
         Ok(Self {
             mac: TokenMac::new_from_slice(key).map_err(|_| PyValueError::new_err("bad key"))?,
             hashes: HashSet::new(),
@@ -72,9 +102,14 @@ impl NameSet {
             not_before: not_before.into_iter().collect(),
             word: Regex::new(word).map_err(|_| PyValueError::new_err("bad word pattern"))?,
             min_token,
+            typo: (min_typo, max_typo),
+            umlaut_bases: umlaut_bases.into_bytes(),
+            umlaut_mark: umlaut_mark as u8,
             generation: 0,
             seen: vec![0; (SEEN_BITS / 64) as usize],
             seed: hashbrown::DefaultHashBuilder::default(),
+            letter_sums: vec![0; (SEEN_BITS / 64) as usize],
+            weights: random_weights(),
             added: HashSet::new(),
             added_seed: hashbrown::DefaultHashBuilder::default(),
         })
@@ -87,6 +122,15 @@ impl NameSet {
             .into_iter()
             .filter(|value| self.add_value(value).is_none())
             .collect()
+    }
+
+    /// Add tokens that Python folded (of the values that `add_values` gave back): with their
+    /// prefilter bits, so that the core finds them too where a text spells them in letters it
+    /// folds itself (Nguyễn learnt, ``Rückruf Nguyen`` in a note).
+    fn add_tokens(&mut self, tokens: Vec<String>) {
+        for folded in tokens {
+            self.add_token(&folded);
+        }
     }
 
     fn add_hashes(&mut self, hashes: Vec<u64>) {
@@ -165,9 +209,7 @@ impl NameSet {
             }
         }
         for folded in found {
-            let bit = self.bit(folded.as_bytes());
-            self.seen[(bit / 64) as usize] |= 1 << (bit % 64);
-            self.insert(self.hash(folded.as_bytes()));
+            self.add_token(&folded);
         }
         if !complete {
             return None;
@@ -177,6 +219,27 @@ impl NameSet {
         }
         self.added.insert(seen_value);
         Some(())
+    }
+
+    /// A folded token: its hash, its prefilter bit and its letter sum's bit.
+    fn add_token(&mut self, folded: &str) {
+        let bit = self.bit(folded.as_bytes());
+        self.seen[(bit / 64) as usize] |= 1 << (bit % 64);
+        let sum = bit_of_sum(self.letter_sum(folded.as_bytes()));
+        self.letter_sums[(sum / 64) as usize] |= 1 << (sum % 64);
+        self.insert(self.hash(folded.as_bytes()));
+    }
+
+    fn letter_sum(&self, bytes: &[u8]) -> u64 {
+        bytes
+            .iter()
+            .fold(0u64, |sum, &b| sum.wrapping_add(self.weights[b as usize]))
+    }
+
+    /// Whether a token of this letter sum may be known (no: none is).
+    fn sum_seen(&self, sum: u64) -> bool {
+        let bit = bit_of_sum(sum);
+        self.letter_sums[(bit / 64) as usize] & (1 << (bit % 64)) != 0
     }
 
     fn bit(&self, folded: &[u8]) -> u64 {
@@ -190,8 +253,114 @@ impl NameSet {
             && self.hashes.contains(&self.hash(folded))
     }
 
-    /// Byte spans of the capitalised words of `text` that are known names (or are one with
-    /// a possessive `s`); None: a word the core cannot fold.
+    /// Whether one slip of the keyboard made a word of these folded letters of a known token:
+    /// Python's `typo_sources` (two neighbouring letters swapped, a letter doubled or
+    /// undoubled, an umlaut without its mark in a longer word; the first letter stays), over
+    /// a word's bytes or the folds of its letters.
+    fn mistyped<T: Copy + PartialEq>(
+        &self,
+        letters: &[T],
+        mark: T,
+        is_base: impl Fn(T) -> bool,
+        weight: impl Fn(T) -> u64,
+        mut known: impl FnMut(&[T]) -> bool,
+    ) -> bool {
+        let n = letters.len();
+        if n < self.typo.0 || n > self.typo.1 {
+            return false;
+        }
+        let sum = letters
+            .iter()
+            .fold(0u64, |sum, &letter| sum.wrapping_add(weight(letter)));
+        let mut source: Vec<T> = Vec::new(); // allocated when a slip is spelt out
+        if self.sum_seen(sum) {
+            for i in 1..n - 1 {
+                if letters[i] != letters[i + 1] {
+                    source.clear();
+                    source.extend_from_slice(letters);
+                    source.swap(i, i + 1);
+                    if known(&source) {
+                        return true;
+                    }
+                }
+            }
+        }
+        let with_mark = self.sum_seen(sum.wrapping_add(weight(mark)));
+        for i in 1..n {
+            source.clear();
+            if letters[i] == letters[i - 1] {
+                if self.sum_seen(sum.wrapping_sub(weight(letters[i]))) {
+                    source.extend_from_slice(&letters[..i]);
+                    source.extend_from_slice(&letters[i + 1..]);
+                }
+            } else if (i + 1 == n || letters[i + 1] != letters[i])
+                && self.sum_seen(sum.wrapping_add(weight(letters[i])))
+            {
+                source.extend_from_slice(&letters[..=i]);
+                source.extend_from_slice(&letters[i..]);
+            }
+            if !source.is_empty() && known(&source) {
+                return true;
+            }
+            if with_mark
+                && n > self.typo.0
+                && is_base(letters[i])
+                && (i + 1 == n || letters[i + 1] != mark)
+            {
+                source.clear();
+                source.extend_from_slice(&letters[..=i]);
+                source.push(mark);
+                source.extend_from_slice(&letters[i + 1..]);
+                if known(&source) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// `mistyped` for a lower-case ASCII word.
+    fn mistyped_ascii(&self, folded: &[u8]) -> bool {
+        self.mistyped(
+            folded,
+            self.umlaut_mark,
+            |b| self.umlaut_bases.contains(&b),
+            |b| self.weights[b as usize],
+            |source| self.known(source),
+        )
+    }
+
+    /// `mistyped` for a word and its fold: the fold cut into its letters' folds.
+    fn mistyped_word(&self, word: &str, folded: &str) -> bool {
+        let n = word.chars().count();
+        if n < self.typo.0 || n > self.typo.1 {
+            return false;
+        }
+        let mut letters: Vec<&str> = Vec::with_capacity(n);
+        let mut at = 0;
+        for c in word.chars() {
+            let len = if c.is_ascii() { 1 } else { self.fold.get(&c).map_or(0, String::len) };
+            letters.push(&folded[at..at + len]);
+            at += len;
+        }
+        let mut mark = [0u8; 4];
+        let mark: &str = char::from(self.umlaut_mark).encode_utf8(&mut mark);
+        let mut spelt = String::new();
+        self.mistyped(
+            &letters,
+            mark,
+            |letter| letter.len() == 1 && self.umlaut_bases.contains(&letter.as_bytes()[0]),
+            |letter| self.letter_sum(letter.as_bytes()),
+            |source| {
+                spelt.clear();
+                source.iter().for_each(|letter| spelt.push_str(letter));
+                self.known(spelt.as_bytes())
+            },
+        )
+    }
+
+    /// Byte spans of the capitalised words of `text` that are known names (or are one with a
+    /// possessive `s`, or one mistyped); None: a word the core cannot fold.
     pub fn find(&self, text: &str) -> Option<Vec<(usize, usize)>> {
         let mut spans = Vec::new();
         if self.hashes.is_empty() {
@@ -219,7 +388,7 @@ impl NameSet {
                 let folded = &mut buf[..word.len()];
                 folded.copy_from_slice(word.as_bytes());
                 folded.make_ascii_lowercase();
-                if self.known(folded) {
+                if self.known(folded) || self.mistyped_ascii(folded) {
                     spans.push((m.start(), m.end()));
                 }
                 continue;
@@ -233,7 +402,8 @@ impl NameSet {
                 .strip_suffix('s')
                 .filter(|_| folded.chars().count() > 3);
             let known = self.known(folded.as_bytes())
-                || stem.is_some_and(|stem| self.known(stem.as_bytes()));
+                || stem.is_some_and(|stem| self.known(stem.as_bytes()))
+                || self.mistyped_word(word, &folded);
             if known {
                 spans.push((m.start(), m.end()));
             }

@@ -263,11 +263,19 @@ class CorpusWriter:
         out.add(rng.choice(UNKNOWN_LAST), "name_unknown_bare")
 
     def _typo_name(self, out: Labelled) -> None:
-        """A known surname mistyped (two letters swapped): ``name_known_typo``."""
+        """A known surname mistyped as fast typing does (``name_known_typo``): two letters
+        swapped, a letter doubled or one of a pair left out, an umlaut without its dots."""
         rng = self.rng
         last = rng.choice(self.known)[1]
+        slip = rng.random()
         i = rng.randrange(1, len(last) - 1)
-        typo = last[:i] + last[i + 1] + last[i] + last[i + 2:]
+        if slip < 0.5:
+            typo = last[:i] + last[i + 1] + last[i] + last[i + 2:]
+        elif slip < 0.8:
+            typo = (last[:i] + last[i + 1:] if last[i] == last[i - 1]
+                    else last[:i + 1] + last[i:])
+        else:
+            typo = last.translate(str.maketrans("äöüÄÖÜ", "aouAOU"))
         out.add(rng.choice(["Frau ", "Herr ", ""]))
         out.add(typo, "name_known_typo" if typo != last else "name_known")
 

@@ -26,7 +26,7 @@ import hmac
 import importlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +41,18 @@ NOT_BEFORE_NAMES = frozenset({"der", "die", "das", "den", "dem", "des", "ein", "
 #: letters folded to more than a letter (German transliteration); other marks are dropped
 TRANSLITERATION = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ı": "i"}  # YILMAZ is Yılmaz
 MIN_TOKEN = 2
+#: a capitalised word of at least this many letters (an umlaut is one) that is no known token
+#: is a known name mistyped when one slip of the keyboard (`typo_sources`) makes it one: notes
+#: are typed fast (``Rückruf Wagnre``, ``Frau Hofman``); shorter words are too often nouns
+#: (Wien is no Wein)
+MIN_TYPO = 5
+#: an umlaut typed without its mark: the letters whose umlaut folds to them and the mark's
+#: letter (ä → ae)
+UMLAUT_MARK = "e"
+UMLAUT_BASES = frozenset(v[0] for v in TRANSLITERATION.values()
+                         if len(v) == 2 and v[1] == UMLAUT_MARK)
+#: longer words are no names: their slips are not tried (the work stays linear in the text)
+MAX_TYPO = 40
 HASH_BYTES = 8
 #: code points the core folds by the table in its spec (native/src/scrub.rs ``same_classes``)
 CORE_FOLD_RANGES = [(0x80, 0x17F)]
@@ -81,6 +93,30 @@ def token_hash(key: bytes, folded: str) -> int:
                                           digest_size=HASH_BYTES, key=key).digest(), "little")
 
 
+def letters(word: str) -> Sequence[str]:
+    """The fold of each letter of a word (an umlaut is one letter, folded to two)."""
+    return word.lower() if word.isascii() else [fold_char(c) for c in word]
+
+
+def typo_sources(folds: Sequence[str]) -> Iterator[str]:
+    """The folds that one slip would have turned a word of these folded letters into:
+    two neighbouring letters swapped (Wagnre, Schörder), a letter doubled or undoubled
+    (Hoffman for Hoffmann), an umlaut typed without its mark (Muller), this one in words
+    longer than `MIN_TYPO` (``Schon`` is no Schön). The first letter, the capital, stays. The
+    core's `NameSet` tries the same ones."""
+    s, n = list(folds), len(folds)
+    for i in range(1, n - 1):
+        if s[i] != s[i + 1]:
+            yield "".join([*s[:i], s[i + 1], s[i], *s[i + 2:]])
+    for i in range(1, n):
+        if s[i] == s[i - 1]:
+            yield "".join(s[:i] + s[i + 1:])
+        elif i + 1 == n or s[i + 1] != s[i]:
+            yield "".join(s[:i + 1] + s[i:])
+        if n > MIN_TYPO and s[i] in UMLAUT_BASES and (i + 1 == n or s[i + 1] != UMLAUT_MARK):
+            yield "".join([*s[:i + 1], UMLAUT_MARK, *s[i + 1:]])
+
+
 def name_tokens(value: str) -> Iterator[str]:
     """The folded tokens of a name column's value that count as names."""
     for word in WORD.findall(value):
@@ -119,7 +155,9 @@ def new_name_set(key: bytes) -> Any:
     except ImportError:
         return PyNameSet()
     return core.NameSet(key, fold_table(), sorted(PARTICLES), sorted(NOT_BEFORE_NAMES),
-                        WORD.pattern, MIN_TOKEN)
+                        WORD.pattern, MIN_TOKEN,
+                        (MIN_TYPO, MAX_TYPO, "".join(sorted(UMLAUT_BASES)),
+                         UMLAUT_MARK))
 
 
 class NameLexicon:
@@ -135,13 +173,17 @@ class NameLexicon:
 
     def add(self, values: Iterable[Any]) -> None:
         """The tokens of name columns' values (others than non-empty text are skipped). The
-        core's set folds and hashes what it can itself (and keeps its prefilter); the rest,
-        and Python's set, get the hashes made here."""
+        core's set folds and hashes what it can itself (and keeps its prefilter); it hashes
+        the tokens that Python folds for it too; Python's set gets the hashes made here."""
         texts = [value for value in values if isinstance(value, str) and value]
         if not texts:
             return
         if hasattr(self.names, "add_values"):
-            texts = self.names.add_values(texts)
+            # the core folds and hashes what it can itself; the tokens that Python folds for
+            # it, it hashes too, with its prefilter bits
+            self.names.add_tokens([token for text in self.names.add_values(texts)
+                                   for token in name_tokens(text)])
+            return
         hashes = [token_hash(self.key, token) for text in texts for token in name_tokens(text)]
         if hashes:
             self.names.add_hashes(hashes)
@@ -149,9 +191,16 @@ class NameLexicon:
     def contains(self, folded: str) -> bool:
         return bool(self.names.contains_hash(token_hash(self.key, folded)))
 
+    def mistyped(self, word: str) -> bool:
+        """Whether one slip of the keyboard made this word of a known name."""
+        folds = letters(word)
+        return (MIN_TYPO <= len(folds) <= MAX_TYPO
+                and any(map(self.contains, typo_sources(folds))))
+
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans of capitalised words whose fold is a known name token (or is one with a
-        possessive ``s``), unless an article or ``als`` makes them a noun."""
+        possessive ``s``, or one mistyped), unless an article or ``als`` makes them a
+        noun."""
         if not len(self.names):
             return
         contains = self.contains
@@ -164,8 +213,9 @@ class NameLexicon:
             folded = fold(word)
             if folded in PARTICLES or after.lower() in NOT_BEFORE_NAMES:
                 continue
-            if contains(folded) or (len(folded) > 3 and folded.endswith("s")
-                                    and contains(folded[:-1])):
+            if (contains(folded) or (len(folded) > 3 and folded.endswith("s")
+                                     and contains(folded[:-1]))
+                    or self.mistyped(word)):
                 yield m.start(), m.end()
 
     def __len__(self) -> int:

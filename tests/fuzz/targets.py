@@ -221,7 +221,8 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "00:1A:2B:3C:4D:5E", "Passwort: ", '"', "„", "Graf von ",
                  "Eheleute Hans und ", "@jschulz", "mfg\n",
                  "\u2013", "0171\u20132345678", "wohnt im ", "Wiesengrund 3",
-                 "Zählernummer ", "1ESY1160512345"]
+                 "Zählernummer ", "1ESY1160512345", "Mülelr", "Muller", "Müler", "Jrügen",
+                 "Schon", "MÜLLLER"]
 
 
 @st.composite
@@ -308,8 +309,10 @@ def check_events(batch: list[tuple[str, bytes | None, bytes | None, list[Any] | 
 
 
 def check_scrub(text: str) -> None:
-    """A contacts note through every engine (``notes`` is scrubbed by the reference rules)."""
-    value = json_bytes({"op": "c", "after": {"id": 1, "notes": text}})
+    """A contacts note through every engine (``notes`` is scrubbed by the reference rules),
+    in the row of a person whose name the note may hold, mistyped too."""
+    value = json_bytes({"op": "c", "after": {"id": 1, "first_name": "Jürgen",
+                                             "last_name": "Müller-Schön", "notes": text}})
     check_events([("crm.public.contacts", b'{"id": 1}', value, None)])
 
 

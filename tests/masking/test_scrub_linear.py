@@ -138,6 +138,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "abbreviations": lambda n: "z. B. u.a. " * (n // 11),
     "ip_groups": lambda n: "1.2.3." * (n // 6),
     "ipv6_groups": lambda n: "a:b:" * (n // 4),
+    "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
+    "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }
 
 
