@@ -49,7 +49,7 @@ ROLES = ["Ansprechpartner:", "Ansprechpartnerin", "Kontaktperson:", "Gesprächsp
          "Sachbearbeiterin", "Makler", "Geschäftsführer"]
 PARTICLES = ["von", "von der", "van", "van der", "de", "da"]
 SIGN_OFFS = ["Viele Grüße\n", "Mit freundlichen Grüßen\n\n", "Gruß ", "i. A. ", "MfG, ",
-             "Best regards,\n"]
+             "Best regards,\n", "VG, ", "LG\n"]
 #: first names that no list of common names holds (pii/first_names.py): a person named bare
 #: with one of these is found only if the CRM knows them
 RARE_FIRST = ["Zdenka", "Kunigunde", "Eyerusalem", "Thorbjörn", "Oluwaseun", "Radomir",
@@ -365,6 +365,12 @@ class CorpusWriter:
              value("name_unknown", lambda: rng.choice(UNKNOWN_LAST).lower()), " wg angebot"),
             (value(None, lambda: rng.choice(HOMONYMS)), "."),
             ("Rückruf ", self._typo_name, "."),
+            # a forwarded mail's header, surname first; a parcel's addressee
+            ("Weitergeleitet:\nVon: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)),
+             ", ", value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST + RARE_FIRST)),
+             "\nBetreff: Kündigung"),
+            ("Lieferung an c/o ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)),
+             ", Hinterhaus."),
             ("Laut ", self._known_name, " ist die Kündigung ",
              value(None, lambda: rng.choice(DECOYS)), " eingegangen."),
             (self._role_name, ", Einkauf, bittet um ein Angebot."),

@@ -645,8 +645,11 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"VN|Kd\.|Kdn\.|"
              # a firm's owner (a sole trader's firm bears the owner's name)
              r"Inh\.|"
-             # the name someone was born with (``Frau Schmidt, geb. Weber``)
-             r"geb\.|geborene|geborener|"
+             # the name someone was born with (``Frau Schmidt, geb. Weber``), or married,
+             # widowed or divorced under (``Anna Schmitz, verh. Hoffmann``)
+             r"geb\.|geborene|geborener|verh\.|verheiratete|verw\.|verwitwete|geschiedene|"
+             # whom a letter or a parcel goes to (``c/o Schneider``, ``z. Hd. Kruse``)
+             r"c/o|z\.[ \t]?Hd\.|"
              # a mail's greeting in English (German greetings are followed by a salutation)
              r"Dear")
 #: the labels of a name in a form or a mail's header: only with their colon (``Name: …``),
@@ -766,9 +769,14 @@ _PARTICLES = (f"(?:{_particles(str.lower, str.lower)}"
 #: the sign-offs before a name (``Viele Grüße\nAnna``, ``i. A. Thomas Berg``)
 _SIGN_OFFS = (r"Grüßen?|Gruß|Grüssen?|Gruss|MfG|mfg|MFG|i\.[ \t]?A\.|gez\.|Danke|[Rr]egards|"
               r"Sincerely|Cheers|Thanks|Best,")
+#: the short sign-offs of chat and quick mail (liebe, viele, beste Grüße), only before a comma
+#: or a line's end: ``LG Köln`` is a court (Landgericht), ``VG Berlin`` another
+_SHORT_SIGN_OFFS = r"LG|VG|BG"
 #: a sign-off, up to the name under it, past its titles (``Best regards\nDipl.-Ing. Katrin
-#: Hoffmann``)
-_SIGN_OFF = rf"(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+(?:(?:{_TITLES}){_SPACE}+){{0,3}}"
+#: Hoffmann``, ``VG, Mareike``)
+_SIGN_OFF = (rf"(?:(?:{_SIGN_OFFS})[ \t]*,?{_SPACE}+"
+             rf"|(?:{_SHORT_SIGN_OFFS})[ \t]*(?:,{_SPACE}*|\r?\n{_SPACE}*))"
+             rf"(?:(?:{_TITLES}){_SPACE}+){{0,3}}")
 
 
 @register
@@ -980,7 +988,7 @@ class SignOffNameRecognizer(LeadRecognizer):
     shown_as = Localized("names under a greeting or sign-off",
                          "Namen unter Grußformeln und Unterschriften")
     pattern = re.compile(r"\b" + _SIGN_OFF + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + ")?")
-    required_any = re.compile(_SIGN_OFFS)
+    required_any = re.compile(f"{_SIGN_OFFS}|{_SHORT_SIGN_OFFS}")
     lead = re.compile(_SIGN_OFF)
 
     def after_lead(self, candidate: str, start: int) -> Span | None:
@@ -1257,6 +1265,26 @@ class SurnameFirstRecognizer(Recognizer):
         if surname in NOT_NAMES or first in AMBIGUOUS or not _is_first_name(first):
             return None
         return 0, len(candidate)
+
+
+@register
+class LabelledSurnameFirstRecognizer(LeadRecognizer):
+    """A name after a label, written surname first up to the line's end, as a forwarded
+    mail's header has it (``Von: Kowalski, Jan``, ``An: Lindqvist, Ragnhild``): both words,
+    any first name (the label alone found the surname, and ``Jan`` is also a month)."""
+
+    kind = "labelled_surname_first"
+    label = "NAME"
+    shown_as = SalutationRecognizer.shown_as
+    lead = re.compile(rf"{_LABELS_GROUPED}{_GENDERED}:[ \t]*")
+    pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD},[ \t]*{_NAME_WORD}[ \t]*\r?(?m:$)")
+    required_any = re.compile("|".join(f"{label}{_GENDERED}:" for label in _LABELS.split("|")))
+
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        name = candidate[start:].rstrip()
+        if any(word.rstrip(",") in NOT_NAMES for word in name.split()):
+            return None
+        return start, start + len(name)
 
 
 @register

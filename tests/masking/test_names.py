@@ -226,6 +226,16 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Tel. [PHONE] und [PHONE], Mo–Fr 9–17 Uhr, Seite 10–12"),
     ("Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965",
      "Hotel geb. 12.03. bis 14.03., Jahrgang 2150, Jahrgang 1899, geb. 31.02.1980, Jahr 1965"),
+    # a forwarded mail's header, surname first (any first name); the names of marriage and
+    # of a letter's addressee; the short sign-offs before a comma or a line's end only
+    ("Von: Kowalski, Jan\r\nGesendet: Montag\nAn: Lindqvist, Ragnhild\nCc: Service, Team",
+     "Von: [NAME]\r\nGesendet: Montag\nAn: [NAME]\nCc: Service, Team"),
+    ("geb. Schmitz, jetzt verheiratete Hoffmann; verh. Berger, verw. Kruse, c/o Schneider, "
+     "z. Hd. Kruse", "geb. [NAME], jetzt verheiratete [NAME]; verh. [NAME], verw. [NAME], "
+     "c/o [NAME], z. Hd. [NAME]"),
+    ("VG, Mareike\nLG\nKalle", "VG, [NAME]\nLG\n[NAME]"),
+    ("LG Köln, VG Berlin, BG Unfall, LG, Bescheid folgt, c/o GmbH, Preis verh.",
+     "LG Köln, VG Berlin, BG Unfall, LG, Bescheid folgt, c/o GmbH, Preis verh."),
     # a known name mistyped: letters swapped, doubled or undoubled, an umlaut without its mark
     # (an umlaut is one letter: Jrügen)
     ("Rückruf Hr. Mülelr, Frau Müler, Juergne Lüdenschiedt, Muller, MÜLLLER, Müllre, Jrügen",

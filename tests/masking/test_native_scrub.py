@@ -63,6 +63,8 @@ TEMPLATES = [
     "Bearbeiter:{c}n: Weber", "Herr Dipl.-Kfm.{c}(FH) Michael Braun", "regards{c}Dipl.-Ing. Katrin",
     "Herrn Dr.{c}h.c. Engelhardt", "herr{c}m{c}ller{c}", "fr.{c}dr. schmidt-{c}eber",
     "Frau N{c}uyen Thi Lan{c}", "{c}John{c}Smith",
+    "Von:{c}Kowalski, Jan{c}", "An: Lindqvist,{c}Ragnhild\r{c}", "verh.{c}Hoffmann",
+    "c/o{c}Schneider", "z.{c}Hd. Kruse", "VG,{c}Mareike", "LG{c}Kalle",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

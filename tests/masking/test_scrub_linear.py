@@ -138,6 +138,9 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "abbreviations": lambda n: "z. B. u.a. " * (n // 11),
     "ip_groups": lambda n: "1.2.3." * (n // 6),
     "ipv6_groups": lambda n: "a:b:" * (n // 4),
+    "labelled_commas": lambda n: "Von: Ab, " * (n // 9),
+    "labelled_lines": lambda n: "An: Ab, Cd" + " " * n + "x",
+    "short_sign_offs": lambda n: "LG, VG,\n" * (n // 8),
     "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
     "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }
