@@ -371,6 +371,17 @@ class CorpusWriter:
              "\nBetreff: Kündigung"),
             ("Lieferung an c/o ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)),
              ", Hinterhaus."),
+            # who took part, as a list; a surname with its particle after a first name; the
+            # genealogical star after a name
+            ("Teilnehmer: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", ",
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), " und ",
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), "\nThema: Angebot"),
+            ("Gespräch mit ", value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)),
+             value(None, lambda: rng.choice([" von ", " von der ", " van ", " de "])),
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), " wegen Umzug."),
+            ("Kontoinhaber ", value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST)), " ",
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", * ",
+             value("birth_date", lambda: _birth_date(rng)), "."),
             ("Laut ", self._known_name, " ist die Kündigung ",
              value(None, lambda: rng.choice(DECOYS)), " eingegangen."),
             (self._role_name, ", Einkauf, bittet um ein Angebot."),

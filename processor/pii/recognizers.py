@@ -104,10 +104,24 @@ class Recognizer:
             return
         if self.required_any is not None and self.required_any.search(text) is None:
             return
-        for m in self.matches(text):
-            span = self.confirmed(m.group(0))
+        if self.whole:
+            for m in self.matches(text):
+                span = self.confirmed(m.group(0))
+                if span is not None:
+                    yield m.start() + span[0], m.start() + span[1]
+            return
+        pos = 0
+        while (found := self.pattern.search(text, pos)) is not None:
+            start, end = found.span()
+            span = self.confirmed(found.group(0))
+            pos = end if end > start else end + 1  # (no pattern matches empty)
             if span is not None:
-                yield m.start() + span[0], m.start() + span[1]
+                yield start + span[0], start + span[1]
+                # a finding cut short: the words after it may begin a candidate of their own
+                # (``i. A. Wilfried Kontoinhaber Ingrid Kowalczyk``: the first name's candidate
+                # ran to Ingrid); the core searches on from there too
+                if 0 < span[1] < end - start:
+                    pos = start + span[1]
 
 
 _RECOGNIZERS: dict[str, Recognizer] = {}
@@ -510,16 +524,17 @@ class LicensePlateRecognizer(NamedNumberRecognizer):
 @register
 class BirthDateRecognizer(Recognizer):
     """A date of birth, said to be one (``geb. 12.03.1985``, ``Geburtsdatum: 1985-03-12``,
-    ``DOB: 03/25/1985``, ``Geburtstag des Kunden: 17. März 1972``), a birthday without its year (``Geburtstag:
+    ``DOB: 03/25/1985``, ``Geburtstag des Kunden: 17. März 1972``, ``Max Müller, *
+    12.03.1970``), a birthday without its year (``Geburtstag:
     03.07.``) and a year of birth alone (``geb. 1965 in Köln``, ``Jahrgang 1958``): with a name
     or a postcode each singles a person out. Other dates of a note (appointments, deadlines)
     stay. Only the date is replaced, and only a date that exists (a year: 1900 to this one)."""
 
     kind = "birth_date"
     shown_as = Localized("dates and years of birth (after geb., geboren, Geburtsdatum, "
-                         "Geburtstag, Jahrgang)",
+                         "Geburtstag, Jahrgang, a name's *)",
                          "Geburtsdaten und -jahre (nach geb., geboren, Geburtsdatum, "
-                         "Geburtstag, Jahrgang)")
+                         "Geburtstag, Jahrgang, dem * nach einem Namen)")
     #: the month names and their abbreviations, as a date written out uses them
     months: ClassVar[dict[str, int]] = {
         name: number for number, names in enumerate([
@@ -534,14 +549,18 @@ class BirthDateRecognizer(Recognizer):
                       + r")(?:[ \t]?(\d{4})\b)?"
                       r"|((?:19|20)\d{2})\b")
     #: what says that the date is one of birth
-    required_any = re.compile(r"[Gg]eb\.|[Gg]eboren|Geburtsdatum|Geburtstag|Geburtsjahr"
-                              r"|Jahrgang|Jg\.|DOB|[Dd]ate of birth|[Bb]orn")
+    words = (r"[Gg]eb\.|[Gg]eboren|Geburtsdatum|Geburtstag|Geburtsjahr|Jahrgang|Jg\.|DOB"
+             r"|[Dd]ate of birth|[Bb]orn")
+    #: the genealogical star after a name (``Max Müller, * 12.03.1970``, ``(* 3. März 1970)``);
+    #: a bullet's star at a line's start is none
+    star = r"[,(][ \t]*\*"
+    required_any = re.compile(f"{words}|{star}")
     #: whose it is, and the words before the date (``Geburtsdatum der Ehefrau: …``,
     #: ``Geburtstag ist am …``, ``Geb.-Datum: …``)
-    lead = (rf"(?:{required_any.pattern})(?:-Datum)?"
+    lead = (rf"(?:\b(?:{words})(?:-Datum)?"
             r"(?:[ \t]+(?:des|der|vom|von)[ \t]+[A-ZÄÖÜ][a-zäöüß]+)?:?"
-            r"(?:[ \t]+(?:ist|war))?(?:[ \t]+am)?[ \t]*")
-    pattern = re.compile(rf"\b{lead}(?:{date.pattern})")
+            rf"(?:[ \t]+(?:ist|war))?(?:[ \t]+am)?|{star})[ \t]*")
+    pattern = re.compile(rf"{lead}(?:{date.pattern})")
     min_digits = 1
     whole = False  # confirm cuts the date out
 
@@ -650,6 +669,8 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"geb\.|geborene|geborener|verh\.|verheiratete|verw\.|verwitwete|geschiedene|"
              # whom a letter or a parcel goes to (``c/o Schneider``, ``z. Hd. Kruse``)
              r"c/o|z\.[ \t]?Hd\.|"
+             # a person introduced by name (``ein Herr namens Gruber``)
+             r"namens|"
              # a mail's greeting in English (German greetings are followed by a salutation)
              r"Dear")
 #: the labels of a name in a form or a mail's header: only with their colon (``Name: …``),
@@ -663,6 +684,8 @@ _LABELS = (r"Name|Nachname|Vorname|Anrufer|Anruferin|Kontakt|Kontoinhaber|Kontoi
            r"Begünstigter|Erben|Erbe|Versicherte|Versicherter|Geschädigte|Geschädigter|"
            r"Unfallgegner|Unfallgegnerin|Bürge|Bürgin|Schuldner|Schuldnerin|Eigentümer|"
            r"Eigentümerin|Zeuge|Zeugin|Contact|Attn|"
+           # who took part (``Teilnehmer: Schmidt, Wagner und Becker``)
+           r"Teilnehmer|Teilnehmerin|Teilnehmende|Anwesend|Anwesende|"
            # a forwarded mail's header (``Von: Kowalczyk, Janina``)
            r"Von|An|Cc|CC|Absender|Empfänger|From|To")
 #: an abbreviated salutation written without a space before the name (``Hr.Kowalski``)
@@ -670,7 +693,7 @@ _GLUED = r"(?:Hrn?|Fr|Frl|Dr|Mrs?|Ms)\."
 #: academic and professional titles as letters and business mail write them (``Dr. jur.``,
 #: ``Dipl.-Kffr.``, ``Dr.-Ing.``, ``Mag.``, ``RA``): one of them read as the name hid the name
 _TITLES = (r"Dr\.|Dr\.-Ing\.|Prof\.|Dipl\.-[A-Z][a-z]{1,5}\.|Mag\.|Ing\.|med\.|dent\.|vet\.|"
-           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|h\.[ \t]?c\.|\(FH\)|RA|RAin|StB|"
+           r"jur\.|rer\.|nat\.|pol\.|oec\.|phil\.|h\.[ \t]?c\.|mult\.|\(FH\)|RA|RAin|StB|"
            # a profession that letters put between the salutation and the name
            r"Rechtsanwältin|Rechtsanwalt|Steuerberaterin|Steuerberater|Notarin|Notar")
 #: capitalised words that follow a salutation and are no name (German nouns are capitalised)
@@ -742,7 +765,7 @@ _TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|
 #: ``AnsprechpartnerIn``)
 _GENDERED = r"(?:[*:_/]in|In)?"
 _SALUTATION = (rf"(?:(?:{_TRIGGERS_GROUPED}{_GENDERED}:?|{_LABELS_GROUPED}{_GENDERED}:)"
-               rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,4}}{_SPACE}+|{_GLUED})")
+               rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,5}}{_SPACE}+|{_GLUED})")
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
 _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 #: name particles (German, Dutch, Romance, Portuguese) and the articles after them
@@ -1134,6 +1157,28 @@ class FirstNameRecognizer(Recognizer):
         return 0, end
 
 
+@register
+class FirstNameParticleRecognizer(Recognizer):
+    """A common first name and a surname with its particle, without a salutation (``Ursula
+    von der Leyen``, ``Sabine von Hohenberg-Kallenbach``, ``Pedro dos Santos``): the first
+    name alone left the rest. Not ``Thomas von der Buchhaltung``."""
+
+    kind = "first_name_particle"
+    label = "NAME"
+    shown_as = FirstNameRecognizer.shown_as
+    pattern = re.compile(rf"\b{_FIRST_NAME}[ \t]+{_particles(str.lower, str.lower)}[ \t]+"
+                         rf"{_NAME_WORD}")
+    #: a first name and a particle: the core's fast engine reads this
+    required_any = re.compile(rf"(?:{_FIRST_NAMES})[ \t]+{_any_of(_PARTICLE_WORDS, str.lower)}"
+                              r"[ \t]")
+
+    def confirm(self, candidate: str) -> Span | None:
+        words = candidate.split()
+        if not _is_first_name(words[0]) or words[-1] in NOT_NAMES:
+            return None
+        return 0, len(candidate)
+
+
 #: the last part of a street's name, glued (``Goethestraße``, ``Lindenweg``) or a word of its
 #: own (``Berliner Straße``, ``Karl-Marx-Allee``). Not ``ufer`` glued (``Verkäufer``), nor
 #: ``stieg`` (``Anstieg``) or ``wall`` (``Firewall``): words of a note with a number after them
@@ -1267,24 +1312,31 @@ class SurnameFirstRecognizer(Recognizer):
         return 0, len(candidate)
 
 
-@register
-class LabelledSurnameFirstRecognizer(LeadRecognizer):
-    """A name after a label, written surname first up to the line's end, as a forwarded
-    mail's header has it (``Von: Kowalski, Jan``, ``An: Lindqvist, Ragnhild``): both words,
-    any first name (the label alone found the surname, and ``Jan`` is also a month)."""
+#: one name of a list after a label: a surname, a first name and a surname, an initial and one
+_LISTED_NAME = rf"(?:[{_UPPER}]\.[ \t]?)?{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?"
+_LIST_SEPARATOR = r",[ \t]*|[ \t]+(?:und|u\.|&)[ \t]+"
 
-    kind = "labelled_surname_first"
+
+@register
+class LabelledNamesRecognizer(LeadRecognizer):
+    """Names after a label up to the line's end: surname first, as a forwarded mail's header
+    has it (``Von: Kowalski, Jan``: any first name, and ``Jan`` is also a month), or a list
+    (``Teilnehmer: Schmidt, Wagner und Becker``). The label alone found the first word only."""
+
+    kind = "labelled_names"
     label = "NAME"
     shown_as = SalutationRecognizer.shown_as
     lead = re.compile(rf"{_LABELS_GROUPED}{_GENDERED}:[ \t]*")
-    pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD},[ \t]*{_NAME_WORD}[ \t]*\r?(?m:$)")
+    pattern = re.compile(rf"\b{lead.pattern}{_LISTED_NAME}(?:(?:{_LIST_SEPARATOR}){_LISTED_NAME})+"
+                         r"[ \t]*\r?(?m:$)")
     required_any = re.compile("|".join(f"{label}{_GENDERED}:" for label in _LABELS.split("|")))
 
     def after_lead(self, candidate: str, start: int) -> Span | None:
-        name = candidate[start:].rstrip()
-        if any(word.rstrip(",") in NOT_NAMES for word in name.split()):
+        names = candidate[start:].rstrip()
+        words = re.split(r"[\s,&]+", names)
+        if any(word in NOT_NAMES for word in words):
             return None
-        return start, start + len(name)
+        return start, start + len(names)
 
 
 @register

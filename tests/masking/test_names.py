@@ -216,7 +216,7 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "Zählernummer [METER_ID], MaLo-ID: [METER_ID], Zählerstand 004512, Zähler-Nr. folgt"),
     # the parties of a contract, a claim or an estate, labelled
     ("Vertragspartnerin: Marija Petrović, Antragsteller: Vogel, Erben: Gisela und Horst Wendt",
-     "Vertragspartnerin: [NAME], Antragsteller: [NAME], Erben: [NAME] und [NAME]"),
+     "Vertragspartnerin: [NAME], Antragsteller: [NAME], Erben: [NAME]"),
     # where someone lives, said to be so, on a street with no street word
     ("Kunde wohnt im Wiesengrund 3 in Bad Homburg, lebt jetzt am Mühlbach 7a, wohnt im Haus 3",
      "Kunde wohnt [ADDRESS] in Bad Homburg, lebt jetzt [ADDRESS], wohnt im Haus 3"),
@@ -236,6 +236,21 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("VG, Mareike\nLG\nKalle", "VG, [NAME]\nLG\n[NAME]"),
     ("LG Köln, VG Berlin, BG Unfall, LG, Bescheid folgt, c/o GmbH, Preis verh.",
      "LG Köln, VG Berlin, BG Unfall, LG, Bescheid folgt, c/o GmbH, Preis verh."),
+    # a list after a label; a first name and a surname with its particle; a title of honour
+    ("Teilnehmer: Schmidt, Wagner und Becker\nAnwesende: T. Meier, S. Becker\nCc: Service, Team",
+     "Teilnehmer: [NAME]\nAnwesende: [NAME]\nCc: Service, Team"),
+    ("Frau Prof. Dr. Dr. h.c. mult. Sabine von Hohenberg-Kallenbach, Ursula von der Leyen, "
+     "Pedro dos Santos", "Frau Prof. Dr. Dr. h.c. mult. [NAME], [NAME], [NAME]"),
+    ("Thomas von der Buchhaltung, Anna von Vertrieb", "[NAME] von der Buchhaltung, [NAME] von "
+     "Vertrieb"),
+    # the genealogical star after a name; a bullet's star stays; a person introduced by name
+    ("Max Berg, * 12.03.1970 in Dresden; Herr Weber (* 3. März 1962)\n* 12.03.2026 Termin",
+     "[NAME], * [BIRTH_DATE] in Dresden; Herr [NAME] (* [BIRTH_DATE])\n* 12.03.2026 Termin"),
+    ("Ein Herr namens Gruber; namens der Geschäftsführung",
+     "Ein Herr namens [NAME]; namens der Geschäftsführung"),
+    # a candidate cut short at a word that is no name: the search goes on after the finding
+    ("i. A. Wilfried Kontoinhaber Ingrid Kowalczyk; Rückruf Thomas Montag Anna Berg",
+     "i. A. [NAME] Kontoinhaber [NAME]; Rückruf [NAME] Montag [NAME]"),
     # a known name mistyped: letters swapped, doubled or undoubled, an umlaut without its mark
     # (an umlaut is one letter: Jrügen)
     ("Rückruf Hr. Mülelr, Frau Müler, Juergne Lüdenschiedt, Muller, MÜLLLER, Müllre, Jrügen",

@@ -65,6 +65,9 @@ TEMPLATES = [
     "Frau N{c}uyen Thi Lan{c}", "{c}John{c}Smith",
     "Von:{c}Kowalski, Jan{c}", "An: Lindqvist,{c}Ragnhild\r{c}", "verh.{c}Hoffmann",
     "c/o{c}Schneider", "z.{c}Hd. Kruse", "VG,{c}Mareike", "LG{c}Kalle",
+    "Teilnehmer: Schmidt,{c}Wagner und{c}Becker{c}", "Ursula von{c}der Leyen{c}",
+    "Sabine{c}von Hohenberg", "Berg,{c}* 12.03.1970{c}", "({c}* 3. März 1962)", "namens{c}Gruber",
+    "h.c.{c}mult. Sabine",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

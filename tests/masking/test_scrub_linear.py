@@ -141,6 +141,12 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "labelled_commas": lambda n: "Von: Ab, " * (n // 9),
     "labelled_lines": lambda n: "An: Ab, Cd" + " " * n + "x",
     "short_sign_offs": lambda n: "LG, VG,\n" * (n // 8),
+    "labelled_lists": lambda n: "Teilnehmer: " + "Ab Cd, " * (n // 7) + "x",
+    "labelled_list_words": lambda n: "Teilnehmer: Ab" + " und Ab" * (n // 7) + " x",
+    "first_name_particles": lambda n: "Anna von der " * (n // 13),
+    "birth_stars": lambda n: ", * 1." * (n // 6),
+    "cut_candidates": lambda n: "Anna Montag " * (n // 12),
+    "cut_sign_offs": lambda n: "Gruß Anna Montag " * (n // 17),
     "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
     "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }

@@ -208,16 +208,26 @@ impl Scrub {
                 spans.extend(found.map(|m| (m.start(), m.end(), index, false)));
                 continue;
             }
-            let found: Vec<(usize, usize)> = recognizer
-                .pattern
-                .find_iter(haystack)
-                .map(|m| (m.start(), m.end()))
-                .collect();
-            for (from, to) in found {
-                let Some((start, end)) = recognizer.answer(py, &text[from..to])? else {
-                    continue;
+            // as Python's `Recognizer.find`: after a finding cut short, the search goes on
+            // from its end (the words after it may begin a candidate of their own)
+            let mut at = 0;
+            while let Some(m) = recognizer.pattern.find_at(haystack, at) {
+                let (from, to) = (m.start(), m.end());
+                // (no pattern matches empty; if one did, the search moves on a character)
+                at = if to > from {
+                    to
+                } else {
+                    to + haystack[to..].chars().next().map_or(1, char::len_utf8)
                 };
-                spans.push((from + start, from + end, index, true));
+                if let Some((start, end)) = recognizer.answer(py, &text[from..to])? {
+                    spans.push((from + start, from + end, index, true));
+                    if 0 < end && from + end < to {
+                        at = from + end;
+                    }
+                }
+                if at > haystack.len() {
+                    break;
+                }
             }
         }
         // after every pattern recognizer, as Python lists the kinds
