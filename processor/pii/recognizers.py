@@ -16,6 +16,8 @@ from typing import ClassVar
 
 import phonenumbers
 from stdnum import iban, luhn
+from stdnum.at import vnr
+from stdnum.ch import ssn as ahv
 from stdnum.de import idnr, stnr
 
 from processor.i18n import Localized
@@ -294,6 +296,24 @@ class TaxIdRecognizer(Recognizer):
 
 
 @register
+class AhvNumberRecognizer(Recognizer):
+    """A Swiss social security number (AHV/AVS, ``756.1234.5678.97``): the country's 756,
+    nine digits and a check digit (EAN-13), with its dots. A CRM of the DACH region holds
+    them as the German one holds a Versicherungsnummer."""
+
+    kind = "ahv_number"
+    label = "SV_NUMBER"
+    shown_as = Localized("Swiss (AHV) and Austrian social security numbers",
+                         "schweizerische (AHV) und österreichische Sozialversicherungsnummern")
+    pattern = re.compile(_number_edges(r"\b756\.\d{4}\.\d{4}\.\d{2}\b"))
+    required = "756."
+    min_digits = 13
+
+    def confirm(self, candidate: str) -> Span | None:
+        return (0, len(candidate)) if ahv.is_valid(candidate) else None
+
+
+@register
 class IpAddressRecognizer(Recognizer):
     """An IP address (``192.0.2.24``, ``2001:db8::1``): personal data when the provider can
     tie it to a subscriber (CJEU C-582/14, Breyer), and support notes keep them. The standard
@@ -449,6 +469,42 @@ class SocialSecurityNumberRecognizer(NamedNumberRecognizer):
         except ValueError:
             return False
         return True
+
+
+@register
+class AustrianSocialSecurityNumberRecognizer(NamedNumberRecognizer):
+    """An Austrian social security number said to be one (``SVNR 1237 010180``): a serial
+    number, a check digit and the date of birth; python-stdnum tests the check digit."""
+
+    kind = "at_social_security_number"
+    label = "SV_NUMBER"
+    shown_as = AhvNumberRecognizer.shown_as
+    name = SocialSecurityNumberRecognizer.name + r"|SV-?Nummer"
+    required_any = re.compile(SocialSecurityNumberRecognizer.required_any.pattern
+                              + r"|SV-?Nummer")
+    number = re.compile(r"\d{4}[ ]?\d{6}")
+    min_digits = 10
+
+    def valid(self, number: re.Match[str]) -> bool:
+        return bool(vnr.is_valid(number.group()))
+
+
+@register
+class NamedTaxIdRecognizer(NamedNumberRecognizer):
+    """A tax identification number said to be one (``Steuer-ID: 12 345 678 901``) whose check
+    digit fails: a number mistyped, or read wrongly off a letter, is still the person's. The
+    tax id's form is the test (eleven digits, the first not 0); unnamed, only a valid one
+    counts (`TaxIdRecognizer`)."""
+
+    kind = "named_tax_id"
+    label = "TAX_ID"
+    shown_as = Localized("tax identification numbers (also mistyped, after Steuer-ID, IdNr.)",
+                         "Steuer-Identifikationsnummern (auch vertippt, nach Steuer-ID, IdNr.)")
+    name = (r"Steuer-?ID|Steuer-?IdNr\.?|Steuer-?Identifikationsnummer|"
+            r"Identifikationsnummer|IdNr\.?|St-?IdNr\.?")
+    required_any = re.compile(r"Steuer-?I[Dd]|Identifikationsnummer|IdNr")
+    number = re.compile(r"[1-9]\d[ /]?\d{3}[ /]?\d{3}[ /]?\d{3}")
+    min_digits = 11
 
 
 @register
@@ -660,6 +716,14 @@ _TRIGGERS = (_ADDRESSES + r"|Ehemann|Ehefrau|Gatte|"
              r"Geschäftsführerin|Geschäftsführer|Bevollmächtigte|Bevollmächtigter|Erbin|"
              r"Rechtsanwältin|Rechtsanwalt|Anwältin|Anwalt|Steuerberaterin|Steuerberater|"
              r"Notarin|Notar|Vermieterin|Vermieter|Mieterin|Mieter|"
+             r"Assistentin|Assistent|Sekretärin|Sekretär|Mitarbeiterin|Mitarbeiter|Chefin|Chef|"
+             r"Vorgesetzte|Vorgesetzter|Pflegerin|Pfleger|Vormund|"
+             # more of the family (``Tante Hildegard``, ``Schwager Dirk``)
+             r"Onkel|Tante|Neffe|Nichte|Cousine|Cousin|Schwägerin|Schwager|Schwiegermutter|"
+             r"Schwiegervater|Großmutter|Großvater|Stiefsohn|Stieftochter|Stiefmutter|"
+             r"Stiefvater|Verlobte|Verlobter|"
+             # a form's fields written without their colon (``Nachname Kessler``)
+             r"Nachname|Vorname|Geburtsname|Mädchenname|Familienname|"
              # an insurer's policyholder (Versicherungsnehmer), a customer as abbreviated
              r"VN|Kd\.|Kdn\.|"
              # a firm's owner (a sole trader's firm bears the owner's name)
@@ -1337,6 +1401,35 @@ class LabelledNamesRecognizer(LeadRecognizer):
         if any(word in NOT_NAMES for word in words):
             return None
         return start, start + len(names)
+
+
+#: a name's key in a record pasted into a note: JSON (``"lastName": "Berg"``) or key=value
+#: (``last_name=berg``); ``companyName`` is no person's
+_NAME_KEY = (r"(?:(?:first|last|full|given|family|middle|maiden|nick|user|contact|customer|"
+             r"display)[_ -]?)?name|(?:vor|nach|geburts|familien|ruf)name|surname|forename")
+
+
+@register
+class NameFieldRecognizer(LeadRecognizer):
+    """The value of a name's field in a record that a note holds, as an integration or a
+    pasted export writes it (``{"firstName":"Anna","lastName":"berg"}``, ``lastname=Berg``):
+    any value, lower case too, up to its quote or the field's end."""
+
+    kind = "name_field"
+    label = "NAME"
+    shown_as = Localized("names in a record's name fields (JSON, key=value)",
+                         "Namen in den Namensfeldern eines Datensatzes (JSON, Schlüssel=Wert)")
+    lead = re.compile(rf"(?i:\"(?:{_NAME_KEY})\"[ \t]*:[ \t]*\"|\b(?:{_NAME_KEY})=)")
+    #: (both engines' white space: Python's ``\s`` also takes U+001C–U+001F, the core's not)
+    pattern = re.compile(rf"{lead.pattern}[^\"\\&;,<>\s\x1c-\x1f][^\"\\&;,<>\n\r]{{0,79}}")
+    required_any = re.compile(r"(?i:name\"[ \t]*:|name=)")
+
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        value = candidate[start:].rstrip()
+        # key=value ends at the first space (``name=Berg age=42``); a JSON string at its quote
+        if not candidate.startswith('"'):
+            value = value.split()[0]
+        return start, start + len(value)
 
 
 @register

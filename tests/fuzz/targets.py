@@ -222,7 +222,9 @@ PII_FRAGMENTS = ["erika.m@example.com", "erika(at)example.com", "+49 30 1234567"
                  "Eheleute Hans und ", "@jschulz", "mfg\n",
                  "\u2013", "0171\u20132345678", "wohnt im ", "Wiesengrund 3",
                  "Zählernummer ", "1ESY1160512345", "Mülelr", "Muller", "Müler", "Jrügen",
-                 "Schon", "MÜLLLER"]
+                 "Schon", "MÜLLLER", '"lastName":"', "name=", "756.1234.5678.97", "SVNR ",
+                 "1237 010180", "Steuer-ID: ", "Teilnehmer: ", ", * ", "c/o ", "VG, ",
+                 "Ursula von der "]
 
 
 @st.composite

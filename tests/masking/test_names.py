@@ -251,6 +251,19 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     # a candidate cut short at a word that is no name: the search goes on after the finding
     ("i. A. Wilfried Kontoinhaber Ingrid Kowalczyk; Rückruf Thomas Montag Anna Berg",
      "i. A. [NAME] Kontoinhaber [NAME]; Rückruf [NAME] Montag [NAME]"),
+    # a record's name fields pasted into a note; a form's fields without their colon; more roles
+    # and family
+    ('{"firstName":"Zdenka","lastName":"berg","companyName":"ACME"} lastname=Kessler&x=1',
+     '{"firstName":"[NAME]","lastName":"[NAME]","companyName":"ACME"} lastname=[NAME]&x=1'),
+    ("Nachname Kessler, Vorname Zdenka, Nachname unbekannt, Dateiname=scan.pdf",
+     "Nachname [NAME], Vorname [NAME], Nachname unbekannt, Dateiname=scan.pdf"),
+    ("sein Assistent Kenji Watanabe, Tante Hildegard, Chef Vertrieb, Mitarbeiter Service",
+     "sein Assistent [NAME], Tante [NAME], Chef Vertrieb, Mitarbeiter Service"),
+    # Swiss and Austrian social security numbers; a named tax id whose check digit fails
+    ("AHV-Nr. 756.1234.5678.97, 756.1234.5678.98, SVNR 1237 010180, SVNR 1234 010180",
+     "AHV-Nr. [SV_NUMBER], 756.1234.5678.98, SVNR [SV_NUMBER], SVNR 1234 010180"),
+    ("Steuer-ID: 12 345 678 901, IdNr. 86 095 742 719, Steuer-ID folgt",
+     "Steuer-ID: [TAX_ID], IdNr. [TAX_ID], Steuer-ID folgt"),
     # a known name mistyped: letters swapped, doubled or undoubled, an umlaut without its mark
     # (an umlaut is one letter: Jrügen)
     ("Rückruf Hr. Mülelr, Frau Müler, Juergne Lüdenschiedt, Muller, MÜLLLER, Müllre, Jrügen",

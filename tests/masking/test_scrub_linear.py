@@ -147,6 +147,11 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "birth_stars": lambda n: ", * 1." * (n // 6),
     "cut_candidates": lambda n: "Anna Montag " * (n // 12),
     "cut_sign_offs": lambda n: "Gruß Anna Montag " * (n // 17),
+    "name_fields": lambda n: '"name":"' * (n // 8),
+    "name_field_values": lambda n: '"lastName":"' + "a" * n,
+    "name_keys": lambda n: "name=a&" * (n // 7),
+    "ahv_runs": lambda n: "756.1234." * (n // 9),
+    "tax_id_leads": lambda n: "Steuer-ID: 1 " * (n // 13),
     "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
     "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }
