@@ -35,6 +35,12 @@ pub struct NameSet {
     /// the mark (Python's `UMLAUT_BASES`, `UMLAUT_MARK`)
     umlaut_bases: Vec<u8>,
     umlaut_mark: u8,
+    /// a text typed in lower case (Python's `MIN_LOWER`, `SENTENCE_ENDS`, `LOWER_NOT_NAMES`):
+    /// the letters a lower-case name has at least, what ends a sentence, and the lower-case
+    /// words that are never names there (folded)
+    min_lower: usize,
+    sentence_ends: Vec<u8>,
+    lower_not_names: HashSet<String>,
     /// how many hashes were new when added: a cache of scrubbed texts is valid for one
     /// generation only (a name learnt later must be found in a text seen before)
     #[pyo3(get)]
@@ -71,6 +77,20 @@ fn bit_of_sum(sum: u64) -> u64 {
     (sum.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % SEEN_BITS
 }
 
+/// How a word may be read as a known name besides its fold (Python's `names.READING`): the
+/// slips of a typed name, and a text typed in lower case.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct Reading {
+    min_typo: usize,
+    max_typo: usize,
+    umlaut_bases: String,
+    umlaut_mark: char,
+    min_lower: usize,
+    sentence_ends: String,
+    lower_not_names: Vec<String>,
+}
+
 /// the values that `added` holds at most before it starts again
 const ADDED_MAX: usize = 65_536;
 
@@ -86,11 +106,19 @@ impl NameSet {
         not_before: Vec<String>,
         word: &str,
         min_token: usize,
-        typo: (usize, usize, String, char),
+        reading: Reading,
     ) -> PyResult<Self> {
-        let (min_typo, max_typo, umlaut_bases, umlaut_mark) = typo;
-        if !umlaut_bases.is_ascii() || !umlaut_mark.is_ascii() {
-            return Err(PyValueError::new_err("umlaut letters must be ASCII"));
+        let Reading {
+            min_typo,
+            max_typo,
+            umlaut_bases,
+            umlaut_mark,
+            min_lower,
+            sentence_ends,
+            lower_not_names,
+        } = reading;
+        if !umlaut_bases.is_ascii() || !umlaut_mark.is_ascii() || !sentence_ends.is_ascii() {
+            return Err(PyValueError::new_err("umlaut letters and sentence ends must be ASCII"));
         }
         Ok(Self {
             mac: TokenMac::new_from_slice(key).map_err(|_| PyValueError::new_err("bad key"))?,
@@ -105,6 +133,9 @@ impl NameSet {
             typo: (min_typo, max_typo),
             umlaut_bases: umlaut_bases.into_bytes(),
             umlaut_mark: umlaut_mark as u8,
+            min_lower,
+            sentence_ends: sentence_ends.into_bytes(),
+            lower_not_names: lower_not_names.into_iter().collect(),
             generation: 0,
             seen: vec![0; (SEEN_BITS / 64) as usize],
             seed: hashbrown::DefaultHashBuilder::default(),
@@ -367,12 +398,29 @@ impl NameSet {
             return Some(spans);
         }
         let mut previous = "";
+        // a text typed in lower case: its lower-case words are read at the end, if no
+        // title-case word stood but at a sentence's start (Python's `find`)
+        let mut lower_case = true;
+        let mut lower_words: Vec<(usize, usize, &str)> = Vec::new();
         for m in self.word.find_iter(text) {
             let word = m.as_str();
             let after = std::mem::replace(&mut previous, word);
-            if !word.chars().next().is_some_and(char::is_uppercase)
-                || word.chars().count() < self.min_token
+            let mut chars = word.chars();
+            let Some(first) = chars.next() else { continue };
+            if !first.is_uppercase() {
+                if lower_case && first.is_lowercase() && word.chars().count() >= self.min_lower
+                {
+                    lower_words.push((m.start(), m.end(), after));
+                }
+                continue;
+            }
+            if lower_case
+                && chars.next().is_some_and(char::is_lowercase)
+                && !self.at_sentence_start(text, m.start())
             {
+                lower_case = false;
+            }
+            if word.chars().count() < self.min_token {
                 continue;
             }
             if word.is_ascii()
@@ -408,6 +456,30 @@ impl NameSet {
                 spans.push((m.start(), m.end()));
             }
         }
+        if lower_case && !lower_words.is_empty() {
+            for (start, end, after) in lower_words {
+                let folded = self.folded(&text[start..end])?;
+                if !self.particles.contains(&folded)
+                    && !self.lower_not_names.contains(&folded)
+                    && !self.not_before_word(after)
+                    && self.known(folded.as_bytes())
+                {
+                    spans.push((start, end));
+                }
+            }
+            spans.sort_unstable();
+        }
         Some(spans)
+    }
+
+    /// Whether only spaces or tabs stand between `at` and the text's start or the end of a
+    /// sentence.
+    fn at_sentence_start(&self, text: &str, at: usize) -> bool {
+        let bytes = text.as_bytes();
+        let mut at = at;
+        while at > 0 && matches!(bytes[at - 1], b' ' | b'\t') {
+            at -= 1;
+        }
+        at == 0 || self.sentence_ends.contains(&bytes[at - 1])
     }
 }

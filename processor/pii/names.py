@@ -53,6 +53,26 @@ UMLAUT_BASES = frozenset(v[0] for v in TRANSLITERATION.values()
                          if len(v) == 2 and v[1] == UMLAUT_MARK)
 #: longer words are no names: their slips are not tried (the work stays linear in the text)
 MAX_TYPO = 40
+#: a text typed in lower case (a quick note from a phone: ``rückruf müller wg angebot``) has
+#: its names in lower case too: there a lower-case word of at least this many letters whose
+#: fold is a known token is a name. A text is typed so when no title-case word stands in it
+#: but at its start or a sentence's (after one of `SENTENCE_ENDS` and spaces); capitals alone
+#: (``IBAN``, ``OK``) do not count
+MIN_LOWER = 3
+SENTENCE_ENDS = ".!?:\n\r"
+#: lower-case words that are also common surnames (adjectives, adverbs, verbs: ``dauert
+#: lange``, ``will kündigen``): never names in such a text (folded)
+_LOWER_NOT_NAMES_TEXT = """
+    lange lang klein gross kurz will ernst frank frei fromm hart kalt schoen voll stark alt
+    neu jung braun schwarz weiss weise bald morgen gut reich arm wild fest fein froh kuehn
+    hoch tief mild recht rein ganz gern gerne sauer suess treu klug link bar rot heute
+"""
+LOWER_NOT_NAMES = frozenset(_LOWER_NOT_NAMES_TEXT.split())
+#: what the core's `NameSet` reads a word by besides its fold, from the constants above
+READING = {"min_typo": MIN_TYPO, "max_typo": MAX_TYPO,
+           "umlaut_bases": "".join(sorted(UMLAUT_BASES)), "umlaut_mark": UMLAUT_MARK,
+           "min_lower": MIN_LOWER, "sentence_ends": SENTENCE_ENDS,
+           "lower_not_names": sorted(LOWER_NOT_NAMES)}
 HASH_BYTES = 8
 #: code points the core folds by the table in its spec (native/src/scrub.rs ``same_classes``)
 CORE_FOLD_RANGES = [(0x80, 0x17F)]
@@ -125,6 +145,14 @@ def name_tokens(value: str) -> Iterator[str]:
             yield folded
 
 
+def _at_sentence_start(text: str, at: int) -> bool:
+    """Whether only spaces or tabs stand between ``at`` and the text's start or the end of a
+    sentence (`SENTENCE_ENDS`)."""
+    while at > 0 and text[at - 1] in " \t":
+        at -= 1
+    return at == 0 or text[at - 1] in SENTENCE_ENDS
+
+
 class PyNameSet:
     """The set of token hashes in Python, for installations without the native core (the
     core's ``NameSet`` has the same methods)."""
@@ -155,9 +183,7 @@ def new_name_set(key: bytes) -> Any:
     except ImportError:
         return PyNameSet()
     return core.NameSet(key, fold_table(), sorted(PARTICLES), sorted(NOT_BEFORE_NAMES),
-                        WORD.pattern, MIN_TOKEN,
-                        (MIN_TYPO, MAX_TYPO, "".join(sorted(UMLAUT_BASES)),
-                         UMLAUT_MARK))
+                        WORD.pattern, MIN_TOKEN, READING)
 
 
 class NameLexicon:
@@ -200,15 +226,23 @@ class NameLexicon:
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans of capitalised words whose fold is a known name token (or is one with a
         possessive ``s``, or one mistyped), unless an article or ``als`` makes them a
-        noun."""
+        noun; in a text typed in lower case, of lower-case words too (`MIN_LOWER`)."""
         if not len(self.names):
             return
         contains = self.contains
         previous = ""
+        lower_case, lower_words = True, []
         for m in WORD.finditer(text):
             word, after = m.group(0), previous
             previous = word
-            if not word[0].isupper() or len(word) < MIN_TOKEN:
+            if not word[0].isupper():
+                if lower_case and word[0].islower() and len(word) >= MIN_LOWER:
+                    lower_words.append((m, after))
+                continue
+            if (lower_case and len(word) > 1 and word[1].islower()
+                    and not _at_sentence_start(text, m.start())):
+                lower_case = False
+            if len(word) < MIN_TOKEN:
                 continue
             folded = fold(word)
             if folded in PARTICLES or after.lower() in NOT_BEFORE_NAMES:
@@ -217,6 +251,12 @@ class NameLexicon:
                                      and contains(folded[:-1]))
                     or self.mistyped(word)):
                 yield m.start(), m.end()
+        if lower_case:
+            for m, after in lower_words:
+                folded = fold(m.group(0))
+                if (folded not in PARTICLES and folded not in LOWER_NOT_NAMES
+                        and after.lower() not in NOT_BEFORE_NAMES and contains(folded)):
+                    yield m.start(), m.end()
 
     def __len__(self) -> int:
         return len(self.names)

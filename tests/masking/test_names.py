@@ -264,6 +264,13 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AHV-Nr. [SV_NUMBER], 756.1234.5678.98, SVNR [SV_NUMBER], SVNR 1234 010180"),
     ("Steuer-ID: 12 345 678 901, IdNr. 86 095 742 719, Steuer-ID folgt",
      "Steuer-ID: [TAX_ID], IdNr. [TAX_ID], Steuer-ID folgt"),
+    # a text typed in lower case: its known names are in lower case too; not in a text
+    # written with capitals, nor after an article
+    ("rückruf müller wg angebot, jürgen meldet sich. der müller",
+     "rückruf [NAME] wg angebot, [NAME] meldet sich. der müller"),
+    ("Rückruf müller wg IBAN. kunde lüdenscheidt ruft an", "Rückruf [NAME] wg IBAN. kunde [NAME] "
+     "ruft an"),
+    ("Rückruf bei müller wegen Rechnung", "Rückruf bei müller wegen Rechnung"),
     # a known name mistyped: letters swapped, doubled or undoubled, an umlaut without its mark
     # (an umlaut is one letter: Jrügen)
     ("Rückruf Hr. Mülelr, Frau Müler, Juergne Lüdenschiedt, Muller, MÜLLLER, Müllre, Jrügen",
@@ -318,6 +325,16 @@ def test_a_text_seen_before_a_name_was_learnt_is_searched_again(core: ModuleType
     assert subject_of(fast, text, 2) == "Rückruf bei [NAME] [NAME]"
     assert assert_same(engine, fast, ACTIVITIES, b'{"id":2}',
                        event({"id": 2, "contact_id": 1, "subject": text}))
+
+
+def test_a_surname_that_is_also_a_common_word_stays_in_lower_case(core: ModuleType) -> None:
+    """In a text typed in lower case, ``lange`` (a common surname) is the adverb."""
+    engine, fast = engines(RULES, core)
+    assert assert_same(engine, fast, CONTACTS, b'{"id":2}', contact(2, "Jan", "Lange"))
+    text = "rückruf jan, dauert lange"
+    assert assert_same(engine, fast, ACTIVITIES, b'{"id":3}',
+                       event({"id": 3, "contact_id": 2, "subject": text}))
+    assert subject_of(fast, text, 3) == "rückruf [NAME], dauert lange"
 
 
 def test_the_slips_of_a_typed_name() -> None:

@@ -152,6 +152,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "name_keys": lambda n: "name=a&" * (n // 7),
     "ahv_runs": lambda n: "756.1234." * (n // 9),
     "tax_id_leads": lambda n: "Steuer-ID: 1 " * (n // 13),
+    "lower_case_words": lambda n: "müller abc " * (n // 11),
+    "sentence_spaces": lambda n: ("a." + " " * 50 + "Bc ") * (n // 55),
     "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
     "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }
