@@ -371,6 +371,11 @@ class CorpusWriter:
              "\nBetreff: Kündigung"),
             ("Lieferung an c/o ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)),
              ", Hinterhaus."),
+            # a caller's own name, as a call note quotes it
+            (value(None, lambda: rng.choice(["Anruf: „Mein Name ist ", "Mailbox: „Hier spricht ",
+                                             "Mail: „Guten Tag, mein Name ist "])),
+             value("name_unknown", lambda: rng.choice(UNKNOWN_FIRST + RARE_FIRST)), " ",
+             value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", bitte um Rückruf.“"),
             # who took part, as a list; a surname with its particle after a first name; the
             # genealogical star after a name
             ("Teilnehmer: ", value("name_unknown", lambda: rng.choice(UNKNOWN_LAST)), ", ",

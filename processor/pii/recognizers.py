@@ -1079,12 +1079,17 @@ class SignOffNameRecognizer(LeadRecognizer):
     lead = re.compile(_SIGN_OFF)
 
     def after_lead(self, candidate: str, start: int) -> Span | None:
-        end = None
-        for word in re.finditer(r"\S+", candidate[start:]):
-            if word.group() in NOT_NAMES:
-                break
-            end = start + word.end()
-        return None if end is None else (start, end)
+        return _name_words(candidate, start)
+
+
+def _name_words(candidate: str, start: int) -> Span | None:
+    """The words from ``start`` up to the first that is no name (None: the first is none)."""
+    end = None
+    for word in re.finditer(r"\S+", candidate[start:]):
+        if word.group() in NOT_NAMES:
+            break
+        end = start + word.end()
+    return None if end is None else (start, end)
 
 
 #: a mail's or message's greeting, up to the name it addresses
@@ -1109,6 +1114,31 @@ class GreetingNameRecognizer(LeadRecognizer):
         name = candidate[start:].rstrip(" \t,")
         return None if any(word in NOT_NAMES for word in name.split()) else (start,
                                                                              start + len(name))
+
+
+#: what a caller or writer says before their own name (``Mein Name ist …``, ``Hier spricht
+#: …``, ``My name is …``), as call notes and mails quote them
+_SELF_INTRODUCTIONS = (r"[Mm]ein[ \t]+Name[ \t]+(?:ist|lautet)|[Ii]ch[ \t]+hei(?:ß|ss)e|"
+                       r"[Hh]ier[ \t]+(?:spricht|ist)|[Mm]y[ \t]+name[ \t]+is|[Tt]his[ \t]+is")
+
+
+@register
+class SelfIntroductionRecognizer(LeadRecognizer):
+    """The name that someone gives as their own (``Mein Name ist Lindqvist``, ``hier spricht
+    Ragnhild Pfeiffer``, ``My name is …``): any name, rare ones too, past a salutation or
+    title; one or two name words, up to the first that is no name (``hier ist Ihre
+    Rechnung``: none)."""
+
+    kind = "self_introduction"
+    label = "NAME"
+    shown_as = Localized("names that someone gives as their own (Mein Name ist …)",
+                         "Namen, mit denen sich jemand vorstellt (Mein Name ist …)")
+    lead = re.compile(rf"(?:{_SELF_INTRODUCTIONS})[ \t]+(?:(?:{_TITLES_OR_ADDRESSES})[ \t]+){{0,3}}")
+    pattern = re.compile(rf"\b{lead.pattern}{_NAME_WORD}(?:[ \t]+{_NAME_WORD})?")
+    required_any = re.compile(_SELF_INTRODUCTIONS)
+
+    def after_lead(self, candidate: str, start: int) -> Span | None:
+        return _name_words(candidate, start)
 
 
 #: a registered sole trader (eingetragener Kaufmann): ``e.K.``, ``e. Kfm.``, ``e.Kffr.``

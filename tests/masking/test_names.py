@@ -264,6 +264,11 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AHV-Nr. [SV_NUMBER], 756.1234.5678.98, SVNR [SV_NUMBER], SVNR 1234 010180"),
     ("Steuer-ID: 12 345 678 901, IdNr. 86 095 742 719, Steuer-ID folgt",
      "Steuer-ID: [TAX_ID], IdNr. [TAX_ID], Steuer-ID folgt"),
+    # a name that someone gives as their own, rare ones too; not what is no name
+    ("Mein Name ist Lindqvist, hier spricht Ragnhild Pfeiffer. My name is Dr. Oluwaseun Adeyemi",
+     "Mein Name ist [NAME], hier spricht [NAME]. My name is Dr. [NAME]"),
+    ("Ich heiße Radomir und wohne in Köln. Hier ist Ihre Rechnung, hier ist Montag frei",
+     "Ich heiße [NAME] und wohne in Köln. Hier ist Ihre Rechnung, hier ist Montag frei"),
     # a text typed in lower case: its known names are in lower case too; not in a text
     # written with capitals, nor after an article
     ("rückruf müller wg angebot, jürgen meldet sich. der müller",

@@ -154,6 +154,8 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "tax_id_leads": lambda n: "Steuer-ID: 1 " * (n // 13),
     "lower_case_words": lambda n: "müller abc " * (n // 11),
     "sentence_spaces": lambda n: ("a." + " " * 50 + "Bc ") * (n // 55),
+    "self_introductions": lambda n: "Mein Name ist Dr. " * (n // 18),
+    "introduction_spaces": lambda n: "hier ist" + " " * n + "x",
     "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
     "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }
