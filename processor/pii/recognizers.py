@@ -563,6 +563,21 @@ class MeterIdRecognizer(NamedNumberRecognizer):
 
 
 @register
+class PostNumberRecognizer(NamedNumberRecognizer):
+    """A parcel customer's number said to be one (``Postnummer 12345678``, as a delivery to a
+    Packstation needs it): the parcel service ties it to its customer."""
+
+    kind = "post_number"
+    label = "POST_NUMBER"
+    shown_as = Localized("parcel customer numbers (after Postnummer)",
+                         "Postnummern von Paketkunden (nach Postnummer)")
+    name = r"(?:DHL-)?Post-?[Nn]ummer|Post-?Nr\."
+    required_any = re.compile(r"Post-?[Nn]ummer|Post-?Nr")
+    number = re.compile(r"\d{6,10}")
+    min_digits = 6
+
+
+@register
 class LicensePlateRecognizer(NamedNumberRecognizer):
     """A vehicle's registration said to be one (``Kfz-Kennzeichen M-AB 1234``): the keeper is
     on record for it, as an insurer's CRM holds. German form: the district, the letters, the

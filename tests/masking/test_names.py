@@ -264,6 +264,10 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "AHV-Nr. [SV_NUMBER], 756.1234.5678.98, SVNR [SV_NUMBER], SVNR 1234 010180"),
     ("Steuer-ID: 12 345 678 901, IdNr. 86 095 742 719, Steuer-ID folgt",
      "Steuer-ID: [TAX_ID], IdNr. [TAX_ID], Steuer-ID folgt"),
+    # a parcel customer's number for a Packstation
+    ("Packstation 123, Postnummer 12345678, Post-Nr. 1234567, Postnummer folgt, Postleitzahl "
+     "12345", "Packstation 123, Postnummer [POST_NUMBER], Post-Nr. [POST_NUMBER], Postnummer "
+     "folgt, Postleitzahl 12345"),
     # a name that someone gives as their own, rare ones too; not what is no name
     ("Mein Name ist Lindqvist, hier spricht Ragnhild Pfeiffer. My name is Dr. Oluwaseun Adeyemi",
      "Mein Name ist [NAME], hier spricht [NAME]. My name is Dr. [NAME]"),

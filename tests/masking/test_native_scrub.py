@@ -71,6 +71,7 @@ TEMPLATES = [
     '{{"lastName":{c}"Berg{c}x"}}', '"first_name"{c}:"anna"', "lastname={c}Berg{c}x", "Nachname{c}Kessler",
     "Assistent{c}Kenji Watanabe", "{c}756.1234.5678.97{c}", "756.1234{c}5678.97",
     "SVNR{c}1237 010180{c}", "Steuer-ID:{c}12 345 678 901{c}", "IdNr.{c}12 345{c}678 901",
+    "Postnummer{c}12345678{c}", "Post-Nr.{c}1234{c}567",
     "Mein Name ist{c}Lindqvist{c}", "hier{c}spricht Ragnhild Pfeiffer", "Ich hei{c}e Radomir",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
