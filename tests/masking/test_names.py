@@ -253,10 +253,10 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
      "i. A. [NAME] Kontoinhaber [NAME]; Rückruf [NAME] Montag [NAME]"),
     # a record's name fields pasted into a note; a form's fields without their colon; more roles
     # and family
-    ('{"firstName":"Zdenka","lastName":"berg","companyName":"ACME"} lastname=Kessler&x=1',
-     '{"firstName":"[NAME]","lastName":"[NAME]","companyName":"ACME"} lastname=[NAME]&x=1'),
-    ("Nachname Kessler, Vorname Zdenka, Nachname unbekannt, Dateiname=scan.pdf",
-     "Nachname [NAME], Vorname [NAME], Nachname unbekannt, Dateiname=scan.pdf"),
+    ('{"firstName":"Zdenka","lastName":"berg, anna","companyName":"ACME","nachname": "Kessler"}',
+     '{"firstName":"[NAME]","lastName":"[NAME]","companyName":"ACME","nachname": "[NAME]"}'),
+    ("Nachname Kessler, Vorname Zdenka, Nachname unbekannt",
+     "Nachname [NAME], Vorname [NAME], Nachname unbekannt"),
     ("sein Assistent Kenji Watanabe, Tante Hildegard, Chef Vertrieb, Mitarbeiter Service",
      "sein Assistent [NAME], Tante [NAME], Chef Vertrieb, Mitarbeiter Service"),
     # Swiss and Austrian social security numbers; a named tax id whose check digit fails

@@ -68,7 +68,7 @@ TEMPLATES = [
     "Teilnehmer: Schmidt,{c}Wagner und{c}Becker{c}", "Ursula von{c}der Leyen{c}",
     "Sabine{c}von Hohenberg", "Berg,{c}* 12.03.1970{c}", "({c}* 3. März 1962)", "namens{c}Gruber",
     "h.c.{c}mult. Sabine",
-    '{{"lastName":{c}"Berg{c}x"}}', '"first_name"{c}:"anna"', "lastname={c}Berg{c}x", "Nachname{c}Kessler",
+    '{{"lastName":{c}"Berg{c}x"}}', '"first_name"{c}:"anna"', "Nachname{c}Kessler",
     "Assistent{c}Kenji Watanabe", "{c}756.1234.5678.97{c}", "756.1234{c}5678.97",
     "SVNR{c}1237 010180{c}", "Steuer-ID:{c}12 345 678 901{c}", "IdNr.{c}12 345{c}678 901",
     "Postnummer{c}12345678{c}", "Post-Nr.{c}1234{c}567",

@@ -149,7 +149,6 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "cut_sign_offs": lambda n: "Gruß Anna Montag " * (n // 17),
     "name_fields": lambda n: '"name":"' * (n // 8),
     "name_field_values": lambda n: '"lastName":"' + "a" * n,
-    "name_keys": lambda n: "name=a&" * (n // 7),
     "ahv_runs": lambda n: "756.1234." * (n // 9),
     "tax_id_leads": lambda n: "Steuer-ID: 1 " * (n // 13),
     "lower_case_words": lambda n: "müller abc " * (n // 11),
