@@ -174,6 +174,23 @@ impl NameSet {
         self.hashes.contains(&hash)
     }
 
+    /// Whether a folded token is known: its prefilter bit, then its keyed hash here (Python's
+    /// engine asks this rather than hashing every capitalised word itself).
+    fn contains_token(&self, folded: &str) -> bool {
+        self.known(folded.as_bytes())
+    }
+
+    /// Whether one slip of the keyboard made this word of a known token (`mistyped`, behind
+    /// the letter-sum prefilter); None: a letter this set cannot fold (Python decides).
+    fn mistyped_token(&self, word: &str) -> Option<bool> {
+        let folded = self.folded(word)?;
+        Some(if word.is_ascii() {
+            self.mistyped_ascii(folded.as_bytes())
+        } else {
+            self.mistyped_word(word, &folded)
+        })
+    }
+
     fn __len__(&self) -> usize {
         self.hashes.len()
     }
