@@ -837,14 +837,16 @@ _SPACE = r"[^\S\x1c-\x1f]"
 #: a salutation, kinship word or title and the titles or salutations after it, up to the name
 #: (``Ansprechpartnerin Fr. Wagner``: a name word ``Fr`` would hide ``Wagner``)
 #: Each alternative once (``Dr.`` is a title and an address: twice, Python's ``re`` would try
-#: 2^k ways through ``Frau Dr. Dr. …``), and at most four (an attacker's ``Dr. Dr. …`` would
+#: 2^k ways through ``Frau Dr. Dr. …``), and at most five (an attacker's ``Dr. Dr. …`` would
 #: otherwise be read to its end from every ``Dr.``: quadratic). tests/masking/test_scrub_linear.py
+#: The last title may be written onto the name (``Frau Dr.Meier``), as ``Hr.Kowalski`` is.
 _TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|")))
 #: a role or label written for every gender (``Ansprechpartner*in``, ``Bearbeiter:in:``,
 #: ``AnsprechpartnerIn``)
 _GENDERED = r"(?:[*:_/]in|In)?"
 _SALUTATION = (rf"(?:(?:{_TRIGGERS_GROUPED}{_GENDERED}:?|{_LABELS_GROUPED}{_GENDERED}:)"
-               rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,5}}{_SPACE}+|{_GLUED})")
+               rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,5}}{_SPACE}+(?:{_GLUED})?"
+               rf"|{_GLUED})")
 #: a salutation proper and its titles, up to a name with a particle (``Herrn von der Heyde``)
 _ADDRESS = rf"(?:{_ADDRESSES})(?:{_SPACE}+(?:{_TITLES})){{0,4}}{_SPACE}+"
 #: name particles (German, Dutch, Romance, Portuguese) and the articles after them

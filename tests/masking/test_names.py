@@ -268,6 +268,9 @@ def subject_of(fast: Any, text: str, aid: int) -> str:
     ("Packstation 123, Postnummer 12345678, Post-Nr. 1234567, Postnummer folgt, Postleitzahl "
      "12345", "Packstation 123, Postnummer [POST_NUMBER], Post-Nr. [POST_NUMBER], Postnummer "
      "folgt, Postleitzahl 12345"),
+    # a title written onto the name after a salutation
+    ("Frau Dr.Meier, Ansprechpartnerin Fr.Wagner, Frau Dr. Weber, Frau Dr.",
+     "Frau Dr.[NAME], Ansprechpartnerin Fr.[NAME], Frau Dr. [NAME], Frau Dr."),
     # a name that someone gives as their own, rare ones too; not what is no name
     ("Mein Name ist Lindqvist, hier spricht Ragnhild Pfeiffer. My name is Dr. Oluwaseun Adeyemi",
      "Mein Name ist [NAME], hier spricht [NAME]. My name is Dr. [NAME]"),

@@ -72,7 +72,8 @@ TEMPLATES = [
     "Assistent{c}Kenji Watanabe", "{c}756.1234.5678.97{c}", "756.1234{c}5678.97",
     "SVNR{c}1237 010180{c}", "Steuer-ID:{c}12 345 678 901{c}", "IdNr.{c}12 345{c}678 901",
     "Postnummer{c}12345678{c}", "Post-Nr.{c}1234{c}567",
-    "Mein Name ist{c}Lindqvist{c}", "hier{c}spricht Ragnhild Pfeiffer", "Ich hei{c}e Radomir",
+    "Frau Dr.{c}eier{c}", "Frau{c}Dr.Meier", "Mein Name ist{c}Lindqvist{c}",
+    "hier{c}spricht Ragnhild Pfeiffer", "Ich hei{c}e Radomir",
 ]
 #: every character up to Latin Extended-B, general punctuation, the euro sign, and a sample of
 #: the rest: other scripts' letters and digits, marks, joiners, connector punctuation, folding

@@ -156,6 +156,7 @@ NAMES_ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "self_introductions": lambda n: "Mein Name ist Dr. " * (n // 18),
     "introduction_spaces": lambda n: "hier ist" + " " * n + "x",
     "post_numbers": lambda n: "Postnummer 1 " * (n // 13),
+    "glued_titles_after": lambda n: "Frau Dr.Dr." * (n // 11),
     "typo_words": lambda n: ("Mülelrabcdefghijklmnopqrstuvwxyzabcdefgh " * (n // 41)),
     "typo_doubles": lambda n: "Muuullerr " * (n // 10),
 }
