@@ -228,14 +228,13 @@ class NameLexicon:
         """Whether one slip of the keyboard made this word of a known name (the core's set
         answers behind its letter-sum prefilter: a word's ~2.5 slips a letter, each hashed
         here, cost Python's engine a sixth of its events/s)."""
-        folds = letters(word)
-        if not MIN_TYPO <= len(folds) <= MAX_TYPO:
+        if not MIN_TYPO <= len(word) <= MAX_TYPO:  # (a fold per letter: `letters`)
             return False
         if self._core:
             answer = self.names.mistyped_token(word)
             if answer is not None:
                 return bool(answer)
-        return any(map(self.contains, typo_sources(folds)))
+        return any(map(self.contains, typo_sources(letters(word))))
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans of capitalised words whose fold is a known name token (or is one with a

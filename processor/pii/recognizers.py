@@ -844,6 +844,8 @@ _TITLES_OR_ADDRESSES = "|".join(dict.fromkeys(f"{_TITLES}|{_ADDRESSES}".split("|
 #: a role or label written for every gender (``Ansprechpartner*in``, ``Bearbeiter:in:``,
 #: ``AnsprechpartnerIn``)
 _GENDERED = r"(?:[*:_/]in|In)?"
+#: each label with its colon, flat (a gate: see `SalutationRecognizer.required_any`)
+_LABELLED = "|".join(f"{label}{_GENDERED}:" for label in _LABELS.split("|"))
 _SALUTATION = (rf"(?:(?:{_TRIGGERS_GROUPED}{_GENDERED}:?|{_LABELS_GROUPED}{_GENDERED}:)"
                rf"(?:{_SPACE}+(?:{_TITLES_OR_ADDRESSES})){{0,5}}{_SPACE}+(?:{_GLUED})?"
                rf"|{_GLUED})")
@@ -896,8 +898,7 @@ class SalutationRecognizer(LeadRecognizer):
     #: a label only with its colon (``Kunde`` alone, in most notes, passed every text)
     #: flat, each word an alternative: Python's ``re`` then skips to the positions where one
     #: of their first letters stands (grouped, or the labels in a group, it tried them all)
-    required_any = re.compile(_TRIGGERS + "".join(f"|{label}{_GENDERED}:"
-                                                  for label in _LABELS.split("|")))
+    required_any = re.compile(f"{_TRIGGERS}|{_LABELLED}")
     lead = re.compile(_SALUTATION)
     words = 1
 
@@ -1440,7 +1441,7 @@ class LabelledNamesRecognizer(LeadRecognizer):
     lead = re.compile(rf"{_LABELS_GROUPED}{_GENDERED}:[ \t]*")
     pattern = re.compile(rf"\b{lead.pattern}{_LISTED_NAME}(?:(?:{_LIST_SEPARATOR}){_LISTED_NAME})+"
                          r"[ \t]*\r?(?m:$)")
-    required_any = re.compile("|".join(f"{label}{_GENDERED}:" for label in _LABELS.split("|")))
+    required_any = re.compile(_LABELLED)
 
     def after_lead(self, candidate: str, start: int) -> Span | None:
         names = candidate[start:].rstrip()
