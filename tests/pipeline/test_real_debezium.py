@@ -78,6 +78,10 @@ ADDRESS, SPELLED_EMAIL, PLATE = ("Lindenweg 4, 50667 Köln", "anna punkt weber a
 #: and what support notes and letters hold: a rare first name after a greeting, a health
 #: insurance number, a password, a router's MAC address, a year of birth
 GREETED, KVNR, SECRET, MAC = "Thorbjörn", "A123456780", "Sommer2024!", "00:1A:2B:3C:4D:5E"
+#: and a forwarded mail's header with a rare first name, a caller's own name, a JSON record's
+#: name in lower case (Debezium escapes its quotes), Swiss and parcel numbers
+HEADER_FIRST, JSON_NAME, AHV, POST = ("Zdenka", UNKNOWN_LAST[6].lower(), "756.1234.5678.97",
+                                      "12345678")
 WRITTEN_NOTE = (f"Ansprechpartnerin Fr. {UNKNOWN_LAST[0]}, Gespräch mit Herrn von der "
                 f"{UNKNOWN_LAST[4]}. Frau Ursula Ingrid {UNKNOWN_LAST[10]}, geb. {BIRTH_DATE}.\n"
                 f"Telefonat mit {UNKNOWN_FIRST[8]} {UNKNOWN_LAST[5]}, Name: {UNKNOWN_LAST[9]}, "
@@ -85,8 +89,10 @@ WRITTEN_NOTE = (f"Ansprechpartnerin Fr. {UNKNOWN_LAST[0]}, Gespräch mit Herrn v
                 f"Kennzeichen {PLATE}, Rückruf an T. {UNKNOWN_LAST[12]}.\n"
                 f"Teilnehmer: {UNKNOWN_LAST[13]}, Anna.\nMoin {GREETED}, KVNR: {KVNR}, "
                 f"Jahrgang 1958, Passwort: {SECRET}, MAC {MAC}, Eheleute {UNKNOWN_FIRST[3]} und "
-                f"Ragnhild {UNKNOWN_LAST[1]}.\nViele Grüße\n{UNKNOWN_FIRST[0]} "
-                f"{UNKNOWN_LAST[7]}")
+                f"Ragnhild {UNKNOWN_LAST[1]}.\nVon: {UNKNOWN_LAST[2]}, {HEADER_FIRST}\n"
+                f"Mein Name ist {UNKNOWN_FIRST[5]} {UNKNOWN_LAST[3]}. "
+                f'{{"lastName":"{JSON_NAME}"}}, AHV {AHV}, Postnummer {POST}.\nViele Grüße\n'
+                f"{UNKNOWN_FIRST[0]} {UNKNOWN_LAST[7]}")
 
 
 def history(db: str, stream_records: Any) -> dict[str, Any]:
@@ -432,10 +438,12 @@ def check(result: dict[str, Any], variant: Variant) -> None:
     assert "[BIRTH_DATE]" in text and BIRTH_DATE not in text
     for found, written in (("[ADDRESS]", ADDRESS), ("[EMAIL]", SPELLED_EMAIL),
                            ("[LICENSE_PLATE]", PLATE), ("[KV_NUMBER]", KVNR),
-                           ("[SECRET]", SECRET), ("[MAC_ADDRESS]", MAC)):
+                           ("[SECRET]", SECRET), ("[MAC_ADDRESS]", MAC),
+                           ("[SV_NUMBER]", AHV), ("[POST_NUMBER]", POST)):
         assert found in text and written not in text, written
     assert "Jahrgang [BIRTH_DATE]" in text
     assert GREETED not in text and "Ragnhild" not in text
+    assert HEADER_FIRST not in text and JSON_NAME not in text
     # the TOAST updates kept their notes in the views (the header said they were unavailable)
     unavailable = [r for r in records if H_UNAVAILABLE in r.headers]
     assert unavailable and all(r.headers[H_UNAVAILABLE] == b"notes" for r in unavailable)
